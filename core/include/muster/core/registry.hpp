@@ -1,0 +1,129 @@
+// The API an application embeds (the seed's ServiceBootstrap): register
+// instances that heartbeat by themselves and deregister gracefully, resolve
+// roles from a client-side cache, watch topology changes, reap the stale.
+//
+//   muster::core::Registry registry(chain, {.heartbeat_interval = 10s, .ttl = 30s});
+//   auto reg = registry.register_instance({.role = "querier", .address = "10.0.0.5:7001"});
+//   auto queriers = registry.resolve("querier");   // cached, lock-free
+//   auto sub = registry.watch("querier", [](const TopologyEvent& e) { ... });
+//   // reg's destructor (or reg.stop()) deregisters.
+#pragma once
+
+#include <muster/core/chain.hpp>
+#include <muster/core/health_client.hpp>
+#include <muster/core/role_cache.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace muster::core {
+
+struct RegistryOptions {
+    std::chrono::milliseconds heartbeat_interval{10000};
+    std::chrono::milliseconds ttl{30000};
+    double jitter = 0.1;  // each heartbeat waits interval * (1 +- jitter)
+    std::chrono::milliseconds cache_refresh{1000};  // poll for roles no backend watches
+    std::chrono::milliseconds check_interval{10000};
+    std::chrono::milliseconds check_timeout{2000};
+    std::chrono::milliseconds reap_interval{0};  // 0: never reap by itself
+    std::chrono::milliseconds reap_retain{0};
+};
+
+// What to register. An empty id gets a new random UUID.
+struct InstanceSpec {
+    std::string role;
+    std::string address;
+    std::string id;
+    std::map<std::string, std::string> metadata;
+    std::vector<std::shared_ptr<HealthClient>> checks;
+};
+
+class Registry;
+namespace detail {
+struct RegistryState;
+}
+
+// A registration this process owns. Heartbeats run while it lives; stop()
+// or the destructor deregisters it gracefully. Move-only.
+class Registration {
+public:
+    Registration() = default;
+    Registration(Registration&&) noexcept = default;
+    Registration& operator=(Registration&& other) noexcept;
+    ~Registration();
+
+    const std::string& id() const { return id_; }
+    // Graceful deregistration; idempotent.
+    Outcome stop();
+
+private:
+    friend class Registry;
+    Registration(std::shared_ptr<detail::RegistryState> state, std::string id)
+        : state_(std::move(state)), id_(std::move(id)) {}
+    std::shared_ptr<detail::RegistryState> state_;
+    std::string id_;
+};
+
+// A topology subscription; destroying it unsubscribes. Move-only.
+class Subscription {
+public:
+    Subscription() = default;
+    Subscription(Subscription&&) noexcept = default;
+    Subscription& operator=(Subscription&& other) noexcept;
+    ~Subscription();
+    void cancel();
+
+private:
+    friend class Registry;
+    Subscription(std::shared_ptr<RoleCache> cache, std::uint64_t token) : cache_(std::move(cache)), token_(token) {}
+    std::shared_ptr<RoleCache> cache_;
+    std::uint64_t token_ = 0;
+};
+
+class Registry {
+public:
+    Registry(std::shared_ptr<Chain> chain, RegistryOptions options);
+    // Stops the threads and deregisters whatever is still registered.
+    ~Registry();
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
+    // Validates (rules V1-V5), writes through the chain, and starts
+    // heartbeating. Throws sdk::Error with the status on failure; nothing is
+    // written when the input is invalid.
+    Registration register_instance(InstanceSpec spec);
+
+    // The live instances of `role`, from the cache. The first call for a
+    // role reads through the chain and starts watching it. Never throws for
+    // a backend failure: the last good answer comes back marked stale (or
+    // an empty stale one if there never was an answer). Throws sdk::Error
+    // for an invalid role name.
+    std::shared_ptr<const RoleSnapshot> resolve(const std::string& role);
+
+    // Subscribes to the changes of `role` (nullopt: every role). The
+    // callback first gets ADDED for every known instance; it runs on a
+    // background thread and must not call watch() or cancel() itself.
+    Subscription watch(const std::optional<std::string>& role, TopologyCallback callback);
+
+    // Deletes registrations stopped or stale for longer than retain.
+    Outcome reap(std::chrono::milliseconds retain, std::uint64_t& removed);
+
+    Chain& chain() { return *chain_; }
+    const RegistryOptions& options() const { return options_; }
+    // Age and origin of each cached role, for status output.
+    std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
+
+private:
+    std::shared_ptr<Chain> chain_;
+    RegistryOptions options_;
+    std::shared_ptr<detail::RegistryState> state_;
+};
+
+// A new random (version 4) UUID in canonical lowercase form.
+std::string new_instance_id();
+
+}  // namespace muster::core

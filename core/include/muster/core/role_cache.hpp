@@ -1,0 +1,78 @@
+// The client-side cache of one role (or of every role): the last snapshot,
+// published as an immutable object that readers take without locks, and
+// the subscribers told of each difference between two snapshots.
+#pragma once
+
+#include <muster/core/backend_client.hpp>
+#include <muster/cpp/diff.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace muster::core {
+
+// What resolve() answers: immutable, shared by every reader.
+struct RoleSnapshot {
+    std::optional<std::string> role;        // nullopt: every role
+    std::vector<sdk::Instance> instances;   // live ones, by id
+    std::string backend;                    // which backend gave it
+    std::int64_t as_of_ms = 0;              // wall clock when last known current
+    bool stale = false;                     // every backend failed since as_of_ms
+};
+
+// A change of topology, as subscribers see it.
+struct TopologyEvent {
+    muster_event_type type;  // ADDED, CHANGED or REMOVED
+    sdk::Instance instance;
+    std::string backend;
+};
+
+using TopologyCallback = std::function<void(const TopologyEvent&)>;
+
+class RoleCache {
+public:
+    explicit RoleCache(std::optional<std::string> role);
+
+    const std::optional<std::string>& role() const { return role_; }
+
+    // Lock-free for readers; nullptr until the first publish.
+    std::shared_ptr<const RoleSnapshot> load() const { return current_.load(std::memory_order_acquire); }
+
+    // Publishes a fresh answer and tells subscribers the differences.
+    void publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
+    // Every backend failed: keep serving the last answer, marked stale.
+    void mark_stale(std::int64_t now_ms);
+
+    // Adds a subscriber; it first gets ADDED for every instance already
+    // known. Returns a token for unsubscribe().
+    std::uint64_t subscribe(TopologyCallback callback);
+    // After it returns the callback never runs again.
+    void unsubscribe(std::uint64_t token);
+
+    // Applies one backend watch event to the working set; a publish follows
+    // each change once the initial sync is done. Called from one plugin
+    // thread at a time.
+    void apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms);
+
+    // The watch feeding this cache (empty: the cache is polled).
+    std::unique_ptr<BackendWatch> watch;
+    std::atomic<bool> watch_failed{false};
+
+private:
+    std::optional<std::string> role_;
+    std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
+    std::mutex delivery_mu_;  // orders publishes and subscriber calls
+    std::map<std::uint64_t, TopologyCallback> subscribers_;
+    std::uint64_t next_token_ = 1;
+    sdk::Snapshot working_;  // fed by apply()
+    bool synced_ = false;
+};
+
+}  // namespace muster::core

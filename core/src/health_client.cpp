@@ -1,0 +1,44 @@
+#include <muster/core/health_client.hpp>
+#include <muster/core/host_services.hpp>
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/options.hpp>
+
+#include <cstring>
+
+namespace muster::core {
+
+std::shared_ptr<HealthClient> HealthClient::create(std::shared_ptr<const LoadedPlugin> plugin,
+                                                   const std::vector<std::pair<std::string, std::string>>& options) {
+    const muster_health_v1* vt = plugin->health;
+    if (!vt) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "plugin '" + plugin->name() + "' provides no health check");
+    std::map<std::string, std::string> values;
+    if (auto problem = sdk::check_options(vt->options, vt->option_count, options, values); !problem.empty())
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "health check " + std::string(vt->name) + ": " + problem);
+    std::vector<muster_option> c_options;
+    for (const auto& [k, v] : values) c_options.push_back({k.c_str(), v.c_str()});
+    muster_health_config cfg{sizeof cfg, 0, HostServices::instance().table(), c_options.data(), c_options.size()};
+    muster_health_check* c = nullptr;
+    muster_error err{};
+    muster_status st = vt->create(&cfg, &c, &err);
+    if (st != MUSTER_OK || !c)
+        throw sdk::Error(st == MUSTER_OK ? MUSTER_INTERNAL : st, "health check " + std::string(vt->name) + ": " + err.message);
+    return std::shared_ptr<HealthClient>(new HealthClient(std::move(plugin), c));
+}
+
+HealthClient::HealthClient(std::shared_ptr<const LoadedPlugin> plugin, muster_health_check* c)
+    : plugin_(std::move(plugin)), vt_(plugin_->health), check_(c), name_(vt_->name) {}
+
+HealthClient::~HealthClient() { vt_->destroy(check_); }
+
+HealthResult HealthClient::check(const sdk::Instance& instance, std::int64_t timeout_ms) {
+    sdk::CView view(instance);
+    muster_health h = MUSTER_HEALTH_CRITICAL;
+    muster_error err{};
+    muster_status st = vt_->check(check_, view.get(), timeout_ms, &h, &err);
+    std::string reason(err.message, strnlen(err.message, sizeof err.message));
+    if (st != MUSTER_OK) return {MUSTER_HEALTH_CRITICAL, name_ + " could not run: " + reason};
+    if (h > MUSTER_HEALTH_CRITICAL) return {MUSTER_HEALTH_CRITICAL, name_ + " returned an unknown verdict"};
+    return {h, reason};
+}
+
+}  // namespace muster::core

@@ -1,0 +1,58 @@
+#include <muster/core/host_services.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace muster::core {
+
+namespace {
+
+void log_line(void* ctx, muster_log_level level, const char* message) {
+    auto* self = static_cast<HostServices*>(ctx);
+    std::string text = self->redact(message ? message : "");
+    switch (level) {
+    case MUSTER_LOG_TRACE: spdlog::trace("{}", text); break;
+    case MUSTER_LOG_DEBUG: spdlog::debug("{}", text); break;
+    case MUSTER_LOG_INFO: spdlog::info("{}", text); break;
+    case MUSTER_LOG_WARN: spdlog::warn("{}", text); break;
+    default: spdlog::error("{}", text); break;
+    }
+}
+
+std::int64_t now_ms(void*) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+HostServices& HostServices::instance() {
+    // Never destroyed: plugins may log from their threads until exit.
+    static HostServices* self = new HostServices();
+    return *self;
+}
+
+HostServices::HostServices() {
+    table_.struct_size = sizeof table_;
+    table_.minor_version = 0;
+    table_.host_ctx = this;
+    table_.log = &log_line;
+    table_.now_ms = &now_ms;
+}
+
+void HostServices::add_secret(const std::string& value) {
+    if (value.empty()) return;
+    std::lock_guard lk(mu_);
+    secrets_.insert(value);
+}
+
+std::string HostServices::redact(std::string text) const {
+    std::lock_guard lk(mu_);
+    for (const auto& s : secrets_)
+        for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 4))
+            text.replace(pos, s.size(), "****");
+    return text;
+}
+
+}  // namespace muster::core

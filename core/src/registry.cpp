@@ -1,0 +1,329 @@
+#include <muster/core/registry.hpp>
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/validate.hpp>
+
+#include <boost/uuid/uuid_generators.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace muster::core {
+
+namespace {
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The key of the every-role cache: not a valid role name, so no clash.
+const std::string kAllRoles = "*";
+
+using CacheMap = std::unordered_map<std::string, std::shared_ptr<RoleCache>>;
+
+}  // namespace
+
+std::string new_instance_id() {
+    thread_local boost::uuids::random_generator gen;
+    return boost::uuids::to_string(gen());
+}
+
+namespace detail {
+
+struct Owned {
+    sdk::Instance instance;
+    std::vector<std::shared_ptr<HealthClient>> checks;
+};
+
+struct RegistryState {
+    std::shared_ptr<Chain> chain;
+    RegistryOptions opt;
+
+    std::mutex mu;  // guards owned, stopping
+    std::condition_variable cv;
+    bool stopping = false;
+    std::map<std::string, Owned> owned;
+
+    // Readers load the map pointer without a lock; a new role publishes a
+    // new map and keeps the old one until the registry goes, since a reader
+    // may still hold it.
+    std::mutex cache_mu;
+    std::atomic<const CacheMap*> caches{nullptr};
+    std::vector<std::unique_ptr<const CacheMap>> maps;
+
+    std::thread heartbeat_thread, maintenance_thread;
+
+    std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
+        thread_local std::mt19937 rng{std::random_device{}()};
+        std::uniform_real_distribution<double> d(1.0 - opt.jitter, 1.0 + opt.jitter);
+        return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * d(rng)));
+    }
+
+    // Sleeps until `d` passes or the registry stops; false when stopping.
+    bool sleep(std::chrono::milliseconds d) {
+        std::unique_lock lk(mu);
+        return !cv.wait_for(lk, d, [this] { return stopping; });
+    }
+
+    Outcome deregister(const std::string& id) {
+        {
+            std::lock_guard lk(mu);
+            if (owned.erase(id) == 0) return {};  // already stopped
+        }
+        Outcome o = chain->deregister(id);
+        if (o.ok()) spdlog::info("deregistered {}", id);
+        else spdlog::warn("deregister {} failed ({}); it expires after the ttl", id, o.message);
+        return o;
+    }
+
+    void heartbeat_loop() {
+        auto next_reap = std::chrono::steady_clock::now() + opt.reap_interval;
+        while (sleep(jittered(opt.heartbeat_interval))) {
+            std::vector<std::string> ids;
+            {
+                std::lock_guard lk(mu);
+                for (const auto& [id, o] : owned) ids.push_back(id);
+            }
+            if (!ids.empty()) {
+                std::vector<muster_status> results;
+                Outcome o = chain->heartbeat(ids, results);
+                if (!o.ok()) spdlog::warn("heartbeat failed: {}", o.message);
+                else
+                    for (std::size_t i = 0; i < ids.size(); ++i)
+                        if (results[i] == MUSTER_NOT_FOUND) reregister(ids[i]);
+            }
+            if (opt.reap_interval.count() > 0 && std::chrono::steady_clock::now() >= next_reap) {
+                std::uint64_t n = 0;
+                chain->reap(opt.reap_retain.count(), n);
+                if (n > 0) spdlog::info("reaped {} stale registrations", n);
+                next_reap = std::chrono::steady_clock::now() + opt.reap_interval;
+            }
+        }
+    }
+
+    // The store lost an instance we own (reaped, or wiped): write it again.
+    void reregister(const std::string& id) {
+        sdk::Instance inst;
+        {
+            std::lock_guard lk(mu);
+            auto it = owned.find(id);
+            if (it == owned.end()) return;
+            inst = it->second.instance;
+        }
+        Outcome o = chain->register_instance(inst);
+        spdlog::warn("instance {} was missing from the store; registered again: {}", id, o.ok() ? "ok" : o.message);
+    }
+
+    void run_checks() {
+        std::vector<Owned> todo;
+        {
+            std::lock_guard lk(mu);
+            for (const auto& [id, o] : owned)
+                if (!o.checks.empty()) todo.push_back(o);
+        }
+        for (auto& o : todo) {
+            muster_health worst = MUSTER_HEALTH_PASSING;
+            std::string why;
+            for (const auto& c : o.checks) {
+                HealthResult r = c->check(o.instance, opt.check_timeout.count());
+                if (r.health > worst) {
+                    worst = r.health;
+                    why = c->name() + ": " + r.reason;
+                }
+            }
+            if (worst == o.instance.health) continue;
+            {
+                std::lock_guard lk(mu);
+                auto it = owned.find(o.instance.id);
+                if (it == owned.end()) continue;
+                it->second.instance.health = worst;
+                o.instance = it->second.instance;
+            }
+            spdlog::info("{} {} is now {}{}{}", o.instance.role, o.instance.id, sdk::health_name(worst),
+                         why.empty() ? "" : ": ", why);
+            chain->register_instance(o.instance);
+        }
+    }
+
+    void refresh(RoleCache& cache) {
+        const std::string* role = cache.role() ? &*cache.role() : nullptr;
+        ChainRead r = chain->list(role, 0);
+        if (r.outcome.ok()) cache.publish(std::move(r.instances), r.backend, wall_ms());
+        else cache.mark_stale(wall_ms());
+    }
+
+    void maintenance_loop() {
+        auto next_check = std::chrono::steady_clock::now();
+        while (sleep(opt.cache_refresh)) {
+            if (const CacheMap* m = caches.load(std::memory_order_acquire))
+                for (const auto& [key, cache] : *m)
+                    if (!cache->watch || cache->watch_failed) refresh(*cache);
+            if (std::chrono::steady_clock::now() >= next_check) {
+                run_checks();
+                next_check = std::chrono::steady_clock::now() + opt.check_interval;
+            }
+        }
+    }
+
+    void shutdown() {
+        {
+            std::lock_guard lk(mu);
+            stopping = true;
+        }
+        cv.notify_all();
+        if (heartbeat_thread.joinable()) heartbeat_thread.join();
+        if (maintenance_thread.joinable()) maintenance_thread.join();
+        std::vector<std::string> ids;
+        {
+            std::lock_guard lk(mu);
+            for (const auto& [id, o] : owned) ids.push_back(id);
+        }
+        for (const auto& id : ids) deregister(id);
+        if (const CacheMap* m = caches.load())
+            for (const auto& [key, cache] : *m) cache->watch.reset();
+    }
+
+    std::shared_ptr<RoleCache> cache_for(const std::optional<std::string>& role) {
+        const std::string& key = role ? *role : kAllRoles;
+        std::lock_guard lk(cache_mu);
+        const CacheMap* current = caches.load(std::memory_order_acquire);
+        if (current)
+            if (auto it = current->find(key); it != current->end()) return it->second;
+        auto cache = std::make_shared<RoleCache>(role);
+        refresh(*cache);
+        if (!cache->load()) {  // no backend answered: an empty answer, marked stale
+            cache->publish({}, "", wall_ms());
+            cache->mark_stale(wall_ms());
+        }
+        if (auto source = chain->watch_source()) {
+            std::string name = source->name();
+            std::weak_ptr<RoleCache> weak = cache;
+            Outcome o = source->watch(role ? &*role : nullptr,
+                                      [weak, name](const BackendEvent& ev) {
+                                          if (auto c = weak.lock()) c->apply(ev, name, wall_ms());
+                                      },
+                                      cache->watch);
+            if (!o.ok()) spdlog::warn("cannot watch {} on {} ({}); polling instead", key, name, o.message);
+        }
+        auto next = std::make_unique<CacheMap>(current ? *current : CacheMap{});
+        next->emplace(key, cache);
+        caches.store(next.get(), std::memory_order_release);
+        maps.push_back(std::move(next));
+        return cache;
+    }
+};
+
+}  // namespace detail
+
+Registration& Registration::operator=(Registration&& other) noexcept {
+    if (this != &other) {
+        stop();
+        state_ = std::move(other.state_);
+        id_ = std::move(other.id_);
+    }
+    return *this;
+}
+
+Registration::~Registration() { stop(); }
+
+Outcome Registration::stop() {
+    if (!state_) return {};
+    auto state = std::move(state_);
+    state_.reset();
+    try {
+        return state->deregister(id_);
+    } catch (const std::exception& e) {
+        return {MUSTER_INTERNAL, e.what()};
+    }
+}
+
+Subscription& Subscription::operator=(Subscription&& other) noexcept {
+    if (this != &other) {
+        cancel();
+        cache_ = std::move(other.cache_);
+        token_ = other.token_;
+    }
+    return *this;
+}
+
+Subscription::~Subscription() { cancel(); }
+
+void Subscription::cancel() {
+    if (cache_) cache_->unsubscribe(token_);
+    cache_.reset();
+}
+
+Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
+    : chain_(std::move(chain)), options_(options), state_(std::make_shared<detail::RegistryState>()) {
+    if (options_.heartbeat_interval.count() <= 0 || options_.ttl.count() <= 0)
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "heartbeat_interval and ttl must be positive");
+    if (options_.heartbeat_interval >= options_.ttl)
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "heartbeat_interval must be shorter than the ttl, or every instance expires between heartbeats");
+    options_.jitter = std::clamp(options_.jitter, 0.0, 0.5);
+    state_->chain = chain_;
+    state_->opt = options_;
+    state_->heartbeat_thread = std::thread([s = state_.get()] { s->heartbeat_loop(); });
+    state_->maintenance_thread = std::thread([s = state_.get()] { s->maintenance_loop(); });
+}
+
+Registry::~Registry() { state_->shutdown(); }
+
+Registration Registry::register_instance(InstanceSpec spec) {
+    sdk::Instance inst;
+    inst.id = spec.id.empty() ? new_instance_id() : spec.id;
+    std::transform(inst.id.begin(), inst.id.end(), inst.id.begin(), [](unsigned char c) { return std::tolower(c); });
+    inst.role = std::move(spec.role);
+    inst.address = std::move(spec.address);
+    inst.metadata = std::move(spec.metadata);
+    sdk::CView view(inst);
+    if (auto problem = sdk::check_instance(view.get()); !problem.empty())
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    {
+        std::lock_guard lk(state_->mu);
+        if (state_->owned.count(inst.id))
+            throw sdk::Error(MUSTER_CONFLICT, "instance " + inst.id + " is already registered by this process");
+    }
+    Outcome o = chain_->register_instance(inst);
+    if (!o.ok()) throw sdk::Error(o.status, o.message);
+    {
+        std::lock_guard lk(state_->mu);
+        state_->owned[inst.id] = detail::Owned{inst, std::move(spec.checks)};
+    }
+    spdlog::info("registered {} {} at {}", inst.role, inst.id, inst.address);
+    return Registration(state_, inst.id);
+}
+
+std::shared_ptr<const RoleSnapshot> Registry::resolve(const std::string& role) {
+    if (const CacheMap* m = state_->caches.load(std::memory_order_acquire))
+        if (auto it = m->find(role); it != m->end())
+            if (auto snap = it->second->load()) return snap;
+    if (auto problem = sdk::check_role(role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    return state_->cache_for(role)->load();
+}
+
+Subscription Registry::watch(const std::optional<std::string>& role, TopologyCallback callback) {
+    if (role)
+        if (auto problem = sdk::check_role(*role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    auto cache = state_->cache_for(role);
+    std::uint64_t token = cache->subscribe(std::move(callback));
+    return Subscription(cache, token);
+}
+
+Outcome Registry::reap(std::chrono::milliseconds retain, std::uint64_t& removed) {
+    return chain_->reap(retain.count(), removed);
+}
+
+std::vector<std::shared_ptr<const RoleSnapshot>> Registry::cached() const {
+    std::vector<std::shared_ptr<const RoleSnapshot>> out;
+    if (const CacheMap* m = state_->caches.load(std::memory_order_acquire))
+        for (const auto& [key, cache] : *m)
+            if (auto s = cache->load()) out.push_back(s);
+    return out;
+}
+
+}  // namespace muster::core

@@ -1,0 +1,76 @@
+#include <muster/core/role_cache.hpp>
+
+namespace muster::core {
+
+RoleCache::RoleCache(std::optional<std::string> role) : role_(std::move(role)) {}
+
+void RoleCache::publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
+    std::lock_guard lk(delivery_mu_);
+    auto next = std::make_shared<RoleSnapshot>();
+    next->role = role_;
+    next->instances = std::move(instances);
+    next->backend = backend;
+    next->as_of_ms = now_ms;
+    auto prev = current_.load(std::memory_order_acquire);
+    sdk::Snapshot before, after;
+    if (prev)
+        for (const auto& i : prev->instances) before.emplace(i.id, i);
+    for (const auto& i : next->instances) after.emplace(i.id, i);
+    current_.store(next, std::memory_order_release);
+    sdk::diff(before, after, [&](muster_event_type t, const sdk::Instance& i) {
+        TopologyEvent ev{t, i, backend};
+        for (auto& [token, cb] : subscribers_) cb(ev);
+    });
+}
+
+void RoleCache::mark_stale(std::int64_t /*now_ms*/) {
+    std::lock_guard lk(delivery_mu_);
+    auto prev = current_.load(std::memory_order_acquire);
+    if (!prev || prev->stale) return;
+    auto next = std::make_shared<RoleSnapshot>(*prev);
+    next->stale = true;
+    current_.store(next, std::memory_order_release);
+}
+
+std::uint64_t RoleCache::subscribe(TopologyCallback callback) {
+    std::lock_guard lk(delivery_mu_);
+    if (auto snap = current_.load(std::memory_order_acquire))
+        for (const auto& i : snap->instances) callback(TopologyEvent{MUSTER_EVENT_ADDED, i, snap->backend});
+    std::uint64_t token = next_token_++;
+    subscribers_.emplace(token, std::move(callback));
+    return token;
+}
+
+void RoleCache::unsubscribe(std::uint64_t token) {
+    std::lock_guard lk(delivery_mu_);
+    subscribers_.erase(token);
+}
+
+void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms) {
+    switch (ev.type) {
+    case MUSTER_EVENT_ADDED:
+    case MUSTER_EVENT_CHANGED:
+        if (ev.instance) working_[ev.instance->id] = *ev.instance;
+        break;
+    case MUSTER_EVENT_REMOVED:
+        if (ev.instance) working_.erase(ev.instance->id);
+        break;
+    case MUSTER_EVENT_SYNCED:
+        synced_ = true;
+        watch_failed = false;
+        break;
+    case MUSTER_EVENT_ERROR:
+        mark_stale(now_ms);
+        return;
+    case MUSTER_EVENT_TERMINATED:
+        watch_failed = true;  // the poller takes over
+        return;
+    }
+    if (!synced_) return;  // the initial state arrives as ADDED..., then SYNCED
+    std::vector<sdk::Instance> all;
+    all.reserve(working_.size());
+    for (const auto& [id, i] : working_) all.push_back(i);
+    publish(std::move(all), backend, now_ms);
+}
+
+}  // namespace muster::core

@@ -1,0 +1,207 @@
+// catalog-sqlite: the registry in a SQLite file, shared safely by every
+// process on the machine (WAL mode, busy timeout, IMMEDIATE transactions).
+#include "change_detector.hpp"
+#include "schema.hpp"
+#include "sqlite_db.hpp"
+
+#include <muster/cpp/backend.hpp>
+#include <muster/cpp/watch_hub.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+
+namespace catalog_sqlite {
+namespace {
+
+using muster::sdk::Error;
+using muster::sdk::Instance;
+
+constexpr const char* kColumns = "id, role, address, metadata, health, registered_at, last_seen, stopped_at";
+
+std::string metadata_json(const Instance& in) { return nlohmann::json(in.metadata).dump(); }
+
+Instance row_to_instance(const Stmt::Use& row) {
+    Instance i;
+    i.id = row.text(0);
+    i.role = row.text(1);
+    i.address = row.text(2);
+    i.metadata = nlohmann::json::parse(row.text(3)).get<std::map<std::string, std::string>>();
+    i.health = static_cast<muster_health>(row.int64(4));
+    i.registered_at_ms = row.int64(5);
+    i.last_seen_ms = row.int64(6);
+    i.stopped_at_ms = row.int64(7);
+    return i;
+}
+
+// One connection and its prepared statements. SQLite connections are not
+// to be shared between threads without a lock, so each user of one (the
+// callers, the watch hub) has its own.
+struct Connection {
+    Connection(const std::string& path, int busy_ms, const std::string& synchronous)
+        : db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_ms) {
+        db.exec("PRAGMA journal_mode=WAL");
+        db.exec(("PRAGMA synchronous=" + synchronous).c_str());
+    }
+    void prepare() {
+        list_role = std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE role = ?1 "
+            "AND (?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id").c_str());
+        list_all = std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE "
+            "(?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id").c_str());
+    }
+    Db db;
+    std::unique_ptr<Stmt> list_role, list_all;
+};
+
+class CatalogSqlite : public muster::sdk::Backend {
+public:
+    static constexpr const char* kName = "catalog-sqlite";
+    static constexpr const char* kDescription = "registry in a SQLite file shared by the processes of one machine";
+    static constexpr std::uint64_t kCapabilities =
+        MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_REAP;
+    static std::span<const muster_option_spec> options() {
+        static const muster_option_spec specs[] = {
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "path", "muster.db",
+             "database file; created with its schema if missing"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "busy_timeout", "5s",
+             "how long a write waits for another process's lock before 'try again'"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "synchronous", "NORMAL",
+             "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "poll", "1s",
+             "slow poll for commits when inotify is silent, and the expiry sweep"},
+        };
+        return specs;
+    }
+
+    explicit CatalogSqlite(const muster::sdk::BackendContext& ctx)
+        : host_(ctx.host), ttl_ms_(ctx.ttl_ms), path_(ctx.options.get("path", "muster.db")),
+          busy_ms_(static_cast<int>(ctx.options.get_duration_ms("busy_timeout", 5000))),
+          synchronous_(ctx.options.get("synchronous", "NORMAL")) {
+        if (synchronous_ != "NORMAL" && synchronous_ != "FULL")
+            throw Error(MUSTER_INVALID_ARGUMENT, "option 'synchronous' must be NORMAL or FULL");
+        writer_ = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
+        migrate(writer_->db, path_);
+        writer_->prepare();
+        upsert_ = std::make_unique<Stmt>(writer_->db,
+            "INSERT INTO instances (id, role, address, metadata, health, registered_at, last_seen, stopped_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL) "
+            "ON CONFLICT(id) DO UPDATE SET address = excluded.address, metadata = excluded.metadata, "
+            "health = excluded.health, last_seen = excluded.last_seen, stopped_at = NULL WHERE role = excluded.role");
+        role_of_ = std::make_unique<Stmt>(writer_->db, "SELECT role FROM instances WHERE id = ?1");
+        touch_ = std::make_unique<Stmt>(writer_->db,
+            "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL");
+        stop_ = std::make_unique<Stmt>(writer_->db,
+            "UPDATE instances SET stopped_at = COALESCE(stopped_at, ?2) WHERE id = ?1");
+        reap_ = std::make_unique<Stmt>(writer_->db,
+            "DELETE FROM instances WHERE (stopped_at IS NOT NULL AND stopped_at < ?1) "
+            "OR (stopped_at IS NULL AND last_seen < ?2)");
+        auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
+        hub_reader_ = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
+        hub_reader_->prepare();
+        hub_ = std::make_unique<muster::sdk::WatchHub>(
+            [this](const std::string* role) { return collect(*hub_reader_, role, 0); }, poll,
+            [this] { return host_.now_ms(); }, ttl_ms_);
+        detector_ = std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()),
+                                                     [this] { hub_->poke(); });
+    }
+
+    ~CatalogSqlite() override {
+        detector_.reset();  // stops poking before the hub goes
+        hub_.reset();
+    }
+
+    void register_instance(const Instance& in) override {
+        std::lock_guard lk(mu_);
+        Transaction tx(writer_->db);
+        {
+            Stmt::Use use(*upsert_);
+            use.bind(1, in.id).bind(2, in.role).bind(3, in.address).bind(4, metadata_json(in))
+                .bind(5, static_cast<std::int64_t>(in.health)).bind(6, host_.now_ms());
+            use.step();
+        }
+        if (sqlite3_changes(writer_->db.get()) == 0) {
+            Stmt::Use use(*role_of_);
+            use.bind(1, in.id);
+            std::string other = use.step() ? use.text(0) : "?";
+            throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + other + "'");
+        }
+        tx.commit();
+    }
+
+    // One transaction for the whole batch: that is where SQLite is fast.
+    void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+        std::lock_guard lk(mu_);
+        std::int64_t now = host_.now_ms();
+        Transaction tx(writer_->db);
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            Stmt::Use use(*touch_);
+            use.bind(1, std::string(ids[i])).bind(2, now);
+            use.step();
+            results[i] = sqlite3_changes(writer_->db.get()) > 0 ? MUSTER_OK : MUSTER_NOT_FOUND;
+        }
+        tx.commit();
+    }
+
+    void deregister(std::string_view id) override {
+        std::lock_guard lk(mu_);
+        Stmt::Use use(*stop_);
+        use.bind(1, std::string(id)).bind(2, host_.now_ms());
+        use.step();
+        if (sqlite3_changes(writer_->db.get()) == 0)
+            throw Error(MUSTER_NOT_FOUND, "no instance with id " + std::string(id));
+    }
+
+    void list(const std::string* role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+        std::vector<Instance> rows;
+        {
+            std::lock_guard lk(mu_);
+            rows = collect(*writer_, role, flags);
+        }
+        for (const auto& i : rows)
+            if (!sink(i)) break;
+    }
+
+    std::uint64_t reap(std::int64_t retain_ms) override {
+        std::lock_guard lk(mu_);
+        std::int64_t now = host_.now_ms();
+        Stmt::Use use(*reap_);
+        use.bind(1, now - retain_ms).bind(2, now - ttl_ms_ - retain_ms);
+        use.step();
+        return static_cast<std::uint64_t>(sqlite3_changes(writer_->db.get()));
+    }
+
+    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
+        return hub_->add(role ? role->c_str() : nullptr, cb, user);
+    }
+    void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
+
+private:
+    std::vector<Instance> collect(Connection& c, const std::string* role, std::uint32_t flags) {
+        Stmt::Use use(role ? *c.list_role : *c.list_all);
+        if (role) use.bind(1, *role);
+        use.bind(2, static_cast<std::int64_t>((flags & MUSTER_LIST_INCLUDE_STOPPED) != 0))
+            .bind(3, static_cast<std::int64_t>((flags & MUSTER_LIST_INCLUDE_STALE) != 0))
+            .bind(4, host_.now_ms() - ttl_ms_);
+        std::vector<Instance> out;
+        while (use.step()) out.push_back(row_to_instance(use));
+        return out;
+    }
+
+    muster::sdk::Host host_;
+    std::int64_t ttl_ms_;
+    std::string path_;
+    int busy_ms_;
+    std::string synchronous_;
+    std::mutex mu_;  // guards writer_ and its statements
+    std::unique_ptr<Connection> writer_;
+    std::unique_ptr<Stmt> upsert_, role_of_, touch_, stop_, reap_;
+    std::unique_ptr<Connection> hub_reader_;  // used by the hub thread only
+    std::unique_ptr<muster::sdk::WatchHub> hub_;
+    std::unique_ptr<ChangeDetector> detector_;
+};
+
+}  // namespace
+}  // namespace catalog_sqlite
+
+MUSTER_EXPORT_PLUGIN("catalog-sqlite", "1.0.0", "registry in a SQLite file (WAL) shared by local processes",
+                     muster::sdk::backend_kind<catalog_sqlite::CatalogSqlite>())

@@ -1,0 +1,76 @@
+#include "change_detector.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+
+namespace catalog_sqlite {
+
+ChangeDetector::ChangeDetector(const std::string& path, int busy_timeout_ms, int fallback_poll_ms,
+                               std::function<void()> on_change)
+    : db_(std::make_unique<Db>(path, SQLITE_OPEN_READWRITE, busy_timeout_ms)),
+      fallback_poll_ms_(fallback_poll_ms), on_change_(std::move(on_change)) {
+    version_stmt_ = std::make_unique<Stmt>(*db_, "PRAGMA data_version");
+    std::filesystem::path p = std::filesystem::absolute(path);
+    dir_ = p.parent_path().string();
+    db_name_ = p.filename().string();
+    wal_name_ = db_name_ + "-wal";
+    changed();  // records the starting version
+    inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    // Without inotify (fd limit reached) the slow poll still works.
+    if (inotify_fd_ >= 0) inotify_add_watch(inotify_fd_, dir_.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+    stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    thread_ = std::thread([this] { run(); });
+}
+
+ChangeDetector::~ChangeDetector() {
+    std::uint64_t one = 1;
+    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread then exits at its next poll timeout */ }
+    thread_.join();
+    if (inotify_fd_ >= 0) close(inotify_fd_);
+    close(stop_fd_);
+}
+
+bool ChangeDetector::changed() {
+    try {
+        Stmt::Use use(*version_stmt_);
+        if (!use.step()) return false;
+        std::int64_t v = use.int64(0);
+        bool moved = last_version_ >= 0 && v != last_version_;
+        last_version_ = v;
+        return moved;
+    } catch (const std::exception&) {
+        // Busy or unreadable for a moment: report a change so that watchers
+        // re-list, and let them see the error if it persists.
+        return true;
+    }
+}
+
+void ChangeDetector::run() {
+    std::array<pollfd, 2> fds{{{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}}};
+    nfds_t nfds = inotify_fd_ >= 0 ? 2 : 1;
+    alignas(inotify_event) char buf[4096];
+    for (;;) {
+        int rc = poll(fds.data(), nfds, fallback_poll_ms_);
+        if (rc < 0 && errno != EINTR) return;
+        if (fds[0].revents & POLLIN) return;
+        bool relevant = rc == 0;  // the slow poll
+        if (nfds == 2 && (fds[1].revents & POLLIN)) {
+            ssize_t n;
+            while ((n = read(inotify_fd_, buf, sizeof buf)) > 0) {
+                for (char* p = buf; p < buf + n;) {
+                    auto* ev = reinterpret_cast<inotify_event*>(p);
+                    if (ev->len > 0 && (db_name_ == ev->name || wal_name_ == ev->name)) relevant = true;
+                    p += sizeof(inotify_event) + ev->len;
+                }
+            }
+        }
+        if (relevant && changed()) on_change_();
+    }
+}
+
+}  // namespace catalog_sqlite

@@ -1,0 +1,137 @@
+// memory: an in-process registry. For monolithic mode (every role in one
+// process) and as the conformance suite's reference backend. Nothing
+// survives the process; several processes never share it.
+#include <muster/cpp/backend.hpp>
+#include <muster/cpp/watch_hub.hpp>
+
+#include <map>
+#include <mutex>
+
+namespace {
+
+using muster::sdk::Error;
+using muster::sdk::Instance;
+
+class MemoryBackend : public muster::sdk::Backend {
+public:
+    static constexpr const char* kName = "memory";
+    static constexpr const char* kDescription = "in-process registry for monolithic mode";
+    static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_REAP;
+    static std::span<const muster_option_spec> options() {
+        static const muster_option_spec specs[] = {
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "sweep", "1s",
+             "longest time before a watcher notices an expiry it was not poked for"},
+        };
+        return specs;
+    }
+
+    explicit MemoryBackend(const muster::sdk::BackendContext& ctx)
+        : host_(ctx.host), ttl_ms_(ctx.ttl_ms),
+          hub_([this](const std::string* role) { return live(role); },
+               std::chrono::milliseconds(ctx.options.get_duration_ms("sweep", 1000)),
+               [this] { return host_.now_ms(); }, ctx.ttl_ms) {}
+
+    void register_instance(const Instance& in) override {
+        {
+            std::lock_guard lk(mu_);
+            std::int64_t now = host_.now_ms();
+            auto it = rows_.find(in.id);
+            if (it != rows_.end() && it->second.role != in.role)
+                throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + it->second.role + "'");
+            Instance row = in;
+            row.registered_at_ms = it != rows_.end() ? it->second.registered_at_ms : now;
+            row.last_seen_ms = now;
+            row.stopped_at_ms = 0;
+            rows_[in.id] = std::move(row);
+        }
+        hub_.poke();
+    }
+
+    void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+        std::lock_guard lk(mu_);
+        std::int64_t now = host_.now_ms();
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            auto it = rows_.find(std::string(ids[i]));
+            bool known = it != rows_.end() && it->second.stopped_at_ms == 0;
+            if (known) it->second.last_seen_ms = now;
+            results[i] = known ? MUSTER_OK : MUSTER_NOT_FOUND;
+        }
+    }
+
+    void deregister(std::string_view id) override {
+        {
+            std::lock_guard lk(mu_);
+            auto it = rows_.find(std::string(id));
+            if (it == rows_.end()) throw Error(MUSTER_NOT_FOUND, "no instance with id " + std::string(id));
+            if (it->second.stopped_at_ms == 0) it->second.stopped_at_ms = host_.now_ms();
+        }
+        hub_.poke();
+    }
+
+    void list(const std::string* role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) override {
+        std::vector<Instance> out;
+        {
+            std::lock_guard lk(mu_);
+            std::int64_t now = host_.now_ms();
+            for (const auto& [id, row] : rows_) {
+                if (role && row.role != *role) continue;
+                if (row.stopped_at_ms != 0 && !(flags & MUSTER_LIST_INCLUDE_STOPPED)) continue;
+                if (row.stopped_at_ms == 0 && stale(row, now) && !(flags & MUSTER_LIST_INCLUDE_STALE)) continue;
+                out.push_back(row);
+            }
+        }
+        // The sink runs without the lock, so it may call back into us.
+        for (const auto& i : out)
+            if (!sink(i)) break;
+    }
+
+    std::uint64_t reap(std::int64_t retain_ms) override {
+        std::uint64_t n = 0;
+        {
+            std::lock_guard lk(mu_);
+            std::int64_t now = host_.now_ms();
+            for (auto it = rows_.begin(); it != rows_.end();) {
+                const Instance& r = it->second;
+                bool gone = r.stopped_at_ms != 0 ? now - r.stopped_at_ms > retain_ms
+                                                 : now - r.last_seen_ms > ttl_ms_ + retain_ms;
+                if (gone) {
+                    it = rows_.erase(it);
+                    ++n;
+                } else {
+                    ++it;
+                }
+            }
+        }
+        hub_.poke();
+        return n;
+    }
+
+    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
+        return hub_.add(role ? role->c_str() : nullptr, cb, user);
+    }
+    void unwatch(muster_watch* w) noexcept override { hub_.remove(w); }
+
+private:
+    bool stale(const Instance& r, std::int64_t now) const { return now - r.last_seen_ms > ttl_ms_; }
+
+    std::vector<Instance> live(const std::string* role) {
+        std::vector<Instance> out;
+        list(role, 0, [&](const Instance& i) {
+            out.push_back(i);
+            return true;
+        });
+        return out;
+    }
+
+    muster::sdk::Host host_;
+    std::int64_t ttl_ms_;
+    std::mutex mu_;
+    std::map<std::string, Instance> rows_;
+    muster::sdk::WatchHub hub_;  // last: its thread lists through the members above
+};
+
+}  // namespace
+
+MUSTER_EXPORT_PLUGIN("memory", "1.0.0", "in-process registry for monolithic mode and tests",
+                     muster::sdk::backend_kind<MemoryBackend>())

@@ -1,0 +1,23 @@
+# muster_add_plugin(<target> NAME <plugin-name> SOURCES <src>...)
+#
+# Builds a muster plugin: a MODULE library named <plugin-name>.so, hidden
+# visibility so that only muster_plugin_negotiate is exported, linked with
+# -z defs so a missing symbol fails the build rather than the load. In the
+# muster tree it lands in the plugin directory; out of tree, in the
+# target's usual output directory (install it into muster's plugin
+# directory, or load it by path).
+function(muster_add_plugin target)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES" ${ARGN})
+  if(NOT ARG_NAME)
+    message(FATAL_ERROR "muster_add_plugin(${target}): NAME is required")
+  endif()
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE muster::sdk)
+  set_target_properties(${target} PROPERTIES
+    PREFIX "" OUTPUT_NAME "${ARG_NAME}"
+    C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${target} PRIVATE "LINKER:-z,defs")
+  if(DEFINED MUSTER_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${MUSTER_PLUGIN_OUTPUT_DIR}")
+  endif()
+endfunction()

@@ -1,0 +1,88 @@
+// C++ helpers for the muster ABI: an owning Instance and its conversions to
+// and from the borrowed C struct.
+#pragma once
+
+#include <muster/instance.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace muster::sdk {
+
+// An instance that owns its strings. Metadata is ordered so that equal
+// content compares equal and serialises identically.
+struct Instance {
+    std::string id;
+    std::string role;
+    std::string address;
+    std::map<std::string, std::string> metadata;
+    muster_health health = MUSTER_HEALTH_PASSING;
+    std::int64_t registered_at_ms = 0;
+    std::int64_t last_seen_ms = 0;
+    std::int64_t stopped_at_ms = 0;
+
+    bool operator==(const Instance&) const = default;
+
+    // What a watcher calls a change: everything but the timestamps, which
+    // move with every heartbeat.
+    bool same_content(const Instance& o) const {
+        return role == o.role && address == o.address && metadata == o.metadata &&
+               health == o.health;
+    }
+};
+
+// Copies a borrowed C instance. The caller has validated it (validate.hpp);
+// only the fields that exist at the instance's struct_size are read.
+inline Instance from_c(const muster_instance& c) {
+    Instance i;
+    i.id = c.id;
+    i.role = c.role;
+    i.address = c.address;
+    for (std::size_t k = 0; k < c.metadata_count; ++k)
+        i.metadata.emplace(c.metadata[k].key, c.metadata[k].value);
+    i.health = static_cast<muster_health>(c.health);
+    i.registered_at_ms = c.registered_at_ms;
+    i.last_seen_ms = c.last_seen_ms;
+    i.stopped_at_ms = c.stopped_at_ms;
+    return i;
+}
+
+// A C view of an Instance. It borrows the Instance's strings: keep the
+// Instance alive and unchanged while the view is in use.
+class CView {
+public:
+    explicit CView(const Instance& i) {
+        kv_.reserve(i.metadata.size());
+        for (const auto& [k, v] : i.metadata) kv_.push_back({k.c_str(), v.c_str()});
+        c_.struct_size = sizeof(muster_instance);
+        c_.health = static_cast<std::uint32_t>(i.health);
+        c_.id = i.id.c_str();
+        c_.role = i.role.c_str();
+        c_.address = i.address.c_str();
+        c_.metadata = kv_.data();
+        c_.metadata_count = kv_.size();
+        c_.registered_at_ms = i.registered_at_ms;
+        c_.last_seen_ms = i.last_seen_ms;
+        c_.stopped_at_ms = i.stopped_at_ms;
+    }
+    CView(const CView&) = delete;
+    CView& operator=(const CView&) = delete;
+    const muster_instance* get() const { return &c_; }
+
+private:
+    std::vector<muster_kv> kv_;
+    muster_instance c_{};
+};
+
+inline const char* health_name(muster_health h) {
+    switch (h) {
+    case MUSTER_HEALTH_PASSING: return "passing";
+    case MUSTER_HEALTH_WARNING: return "warning";
+    case MUSTER_HEALTH_CRITICAL: return "critical";
+    }
+    return "unknown";
+}
+
+}  // namespace muster::sdk

@@ -1,0 +1,217 @@
+// C++ helpers for the muster ABI: a ready-made implementation of watch()
+// and unwatch() for stores that can tell "something changed" but not what.
+//
+// The plugin gives the hub a lister (the live instances of a role) and
+// pokes it whenever the store may have changed. One hub thread re-lists the
+// watched roles, diffs against what each watch was last told and delivers
+// the events, so the contract of backend.h holds by construction: initial
+// ADDED then SYNCED, never concurrent per watch, ERROR while the store
+// fails and a resync by diff afterwards, exactly one TERMINATED, nothing
+// after unwatch() returns. Expiry is caught by waking when the earliest
+// known instance's last_seen + ttl passes, and by a periodic sweep.
+#pragma once
+
+#include <muster/backend.h>
+#include <muster/cpp/diff.hpp>
+#include <muster/cpp/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+// The opaque muster_watch of the ABI is, for hub-made watches, this type.
+struct muster_watch {
+    std::optional<std::string> role;
+    muster_watch_fn callback = nullptr;
+    void* user = nullptr;
+    muster::sdk::Snapshot known;
+    bool synced = false;
+    bool failing = false;
+    bool removed = false;
+};
+
+namespace muster::sdk {
+
+class WatchHub {
+public:
+    // Returns the live instances of `role` (nullptr: every role); throws
+    // muster::sdk::Error when the store fails.
+    using Lister = std::function<std::vector<Instance>(const std::string* role)>;
+    using Clock = std::function<std::int64_t()>;
+
+    // `sweep`: the longest the hub sleeps without a poke. `now_ms`/`ttl_ms`:
+    // the clock the instances' last_seen is on, and the liveness window; with
+    // ttl_ms <= 0 the hub relies on the sweep alone.
+    WatchHub(Lister lister, std::chrono::milliseconds sweep, Clock now_ms, std::int64_t ttl_ms)
+        : lister_(std::move(lister)), sweep_(sweep), now_ms_(std::move(now_ms)), ttl_ms_(ttl_ms),
+          thread_([this] { run(); }) {}
+
+    WatchHub(const WatchHub&) = delete;
+    WatchHub& operator=(const WatchHub&) = delete;
+
+    // Terminates any watch still open, then stops the thread.
+    ~WatchHub() {
+        std::vector<muster_watch*> left;
+        {
+            std::lock_guard lk(mu_);
+            for (auto& w : watches_) left.push_back(w.get());
+        }
+        for (auto* w : left) remove(w);
+        {
+            std::lock_guard lk(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+    // Starts a watch; its initial ADDED/SYNCED events come from the hub
+    // thread shortly after.
+    muster_watch* add(const char* role, muster_watch_fn callback, void* user) {
+        auto w = std::make_unique<muster_watch>();
+        if (role) w->role = role;
+        w->callback = callback;
+        w->user = user;
+        muster_watch* raw = w.get();
+        {
+            std::lock_guard lk(mu_);
+            watches_.push_back(std::move(w));
+            dirty_ = true;
+        }
+        cv_.notify_all();
+        return raw;
+    }
+
+    // Stops a watch: waits for a delivery in progress, sends TERMINATED,
+    // frees it. Must not be called from the watch's own callback.
+    void remove(muster_watch* w) {
+        {
+            std::lock_guard lk(mu_);
+            w->removed = true;
+        }
+        std::unique_ptr<muster_watch> owned;
+        {
+            std::lock_guard delivery(delivery_mu_);
+            std::lock_guard lk(mu_);
+            for (auto it = watches_.begin(); it != watches_.end(); ++it)
+                if (it->get() == w) {
+                    owned = std::move(*it);
+                    watches_.erase(it);
+                    break;
+                }
+            if (!owned) return;
+        }
+        emit(*owned, MUSTER_EVENT_TERMINATED, nullptr, MUSTER_OK, "unwatched");
+    }
+
+    // The store may have changed: re-list soon.
+    void poke() {
+        {
+            std::lock_guard lk(mu_);
+            dirty_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    static void emit(muster_watch& w, muster_event_type type, const Instance* inst, muster_status status,
+                     const char* message) {
+        muster_watch_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.type = static_cast<std::uint32_t>(type);
+        ev.status = status;
+        ev.message = message;
+        if (inst) {
+            CView view(*inst);
+            ev.instance = view.get();
+            w.callback(w.user, &ev);
+        } else {
+            w.callback(w.user, &ev);
+        }
+    }
+
+    void run() {
+        std::unique_lock lk(mu_);
+        while (!stop_) {
+            auto deadline = std::chrono::steady_clock::now() + sweep_;
+            if (next_expiry_ms_ > 0 && now_ms_) {
+                auto wait = std::chrono::milliseconds(std::max<std::int64_t>(0, next_expiry_ms_ - now_ms_()));
+                deadline = std::min(deadline, std::chrono::steady_clock::now() + wait);
+            }
+            cv_.wait_until(lk, deadline, [this] { return dirty_ || stop_; });
+            if (stop_) break;
+            dirty_ = false;
+            lk.unlock();
+            pass();
+            lk.lock();
+        }
+    }
+
+    // One round: list each watched role once, diff, deliver.
+    void pass() {
+        std::lock_guard delivery(delivery_mu_);
+        std::vector<muster_watch*> current;
+        {
+            std::lock_guard lk(mu_);
+            for (auto& w : watches_)
+                if (!w->removed) current.push_back(w.get());
+        }
+        std::map<std::optional<std::string>, std::optional<Snapshot>> fetched;
+        std::map<std::optional<std::string>, std::string> failures;
+        std::int64_t earliest = 0;
+        for (muster_watch* w : current) {
+            if (!fetched.count(w->role)) {
+                try {
+                    Snapshot snap;
+                    for (auto& i : lister_(w->role ? &*w->role : nullptr)) snap.emplace(i.id, std::move(i));
+                    fetched[w->role] = std::move(snap);
+                } catch (const std::exception& e) {
+                    fetched[w->role] = std::nullopt;
+                    failures[w->role] = e.what();
+                }
+            }
+            const auto& snap = fetched[w->role];
+            if (!snap) {
+                if (!w->failing) emit(*w, MUSTER_EVENT_ERROR, nullptr, MUSTER_UNAVAILABLE, failures[w->role].c_str());
+                w->failing = true;
+                continue;
+            }
+            diff(w->known, *snap, [&](muster_event_type t, const Instance& i) { emit(*w, t, &i, MUSTER_OK, nullptr); });
+            w->known = *snap;
+            if (!w->synced || w->failing) emit(*w, MUSTER_EVENT_SYNCED, nullptr, MUSTER_OK, nullptr);
+            w->synced = true;
+            w->failing = false;
+            for (const auto& [id, i] : *snap) {
+                std::int64_t expiry = i.last_seen_ms + ttl_ms_ + 1;
+                if (ttl_ms_ > 0 && (earliest == 0 || expiry < earliest)) earliest = expiry;
+            }
+        }
+        std::lock_guard lk(mu_);
+        next_expiry_ms_ = earliest;
+    }
+
+    Lister lister_;
+    std::chrono::milliseconds sweep_;
+    Clock now_ms_;
+    std::int64_t ttl_ms_;
+    std::mutex mu_;           // guards watches_, dirty_, stop_, next_expiry_ms_, removed flags
+    std::mutex delivery_mu_;  // held while events are delivered
+    std::condition_variable cv_;
+    std::list<std::unique_ptr<muster_watch>> watches_;
+    bool dirty_ = false;
+    bool stop_ = false;
+    std::int64_t next_expiry_ms_ = 0;
+    std::thread thread_;  // last: starts after every other member exists
+};
+
+}  // namespace muster::sdk
