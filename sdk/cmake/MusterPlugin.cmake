@@ -1,7 +1,8 @@
 # muster_add_plugin(<target> NAME <plugin-name> SOURCES <src>...)
 #
 # Builds a muster plugin: a MODULE library named <plugin-name>.so, hidden
-# visibility so that only muster_plugin_negotiate is exported, linked with
+# visibility and a version script so that only muster_plugin_negotiate is
+# exported (template instantiations of std types included), linked with
 # -z defs so a missing symbol fails the build rather than the load. In the
 # muster tree it lands in the plugin directory; out of tree, in the
 # target's usual output directory (install it into muster's plugin
@@ -16,7 +17,10 @@ function(muster_add_plugin target)
   set_target_properties(${target} PROPERTIES
     PREFIX "" OUTPUT_NAME "${ARG_NAME}"
     C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
-  target_link_options(${target} PRIVATE "LINKER:-z,defs")
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}.exports")
+  file(WRITE "${script}" "{ global: muster_plugin_negotiate; local: *; };\n")
+  target_link_options(${target} PRIVATE "LINKER:-z,defs" "LINKER:--version-script=${script}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${script}")
   if(DEFINED MUSTER_PLUGIN_OUTPUT_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${MUSTER_PLUGIN_OUTPUT_DIR}")
   endif()

@@ -1,0 +1,165 @@
+// muster-conformance: checks a backend plugin against the numbered rules of
+// docs/abi.md. Exit 0: every rule passed or was skipped; 1: a rule failed;
+// 2: usage error.
+#include "suite.hpp"
+
+#include <muster/core/registry.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+using namespace conformance;
+
+namespace {
+
+// The body of one writer process of rule X2.
+int child_writer(Context& c, const std::string& role, int count) {
+    try {
+        auto b = c.backend();
+        std::vector<std::string> ids;
+        for (int i = 0; i < count; ++i) {
+            auto in = c.instance(role, 20000 + i);
+            auto o = b->register_instance(in);
+            if (!o.ok()) {
+                std::cerr << "writer: " << o.message << "\n";
+                return 1;
+            }
+            ids.push_back(in.id);
+            std::vector<muster_status> res;
+            if (!b->heartbeat(ids, res).ok()) return 1;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "writer: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+std::string capability_names(std::uint64_t caps) {
+    std::string out;
+    auto add = [&](std::uint64_t bit, const char* name) {
+        if (caps & bit) out += (out.empty() ? "" : ", ") + std::string(name);
+    };
+    add(MUSTER_BACKEND_CAP_WATCH, "watch");
+    add(MUSTER_BACKEND_CAP_SHARED, "shared");
+    add(MUSTER_BACKEND_CAP_REAP, "reap");
+    add(MUSTER_BACKEND_CAP_SERVER_CLOCK, "server_clock");
+    return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description desc("muster-conformance --plugin NAME|PATH [--option key=value]...\n\nOptions");
+    std::string plugin_arg, only, child_role;
+    std::vector<std::string> raw_options;
+    std::int64_t ttl_ms = 1000;
+    int child_count = 0;
+    desc.add_options()
+        ("help,h", "show this help")
+        ("plugin", po::value(&plugin_arg), "plugin name (in the plugin directory) or path to a .so")
+        ("option", po::value(&raw_options)->composing(), "a plugin option, key=value; repeatable")
+        ("ttl", po::value(&ttl_ms)->default_value(1000), "liveness window in ms for the expiry rules")
+        ("plugin-dir", po::value<std::string>(), "where plugin names are looked up")
+        ("only", po::value(&only), "run only the rules whose id starts with this (e.g. B or W3)")
+        ("json", "print the results as JSON")
+        ("child-writer", po::value(&child_role), "internal: run as a writer process of rule X2")
+        ("child-count", po::value(&child_count), "internal");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        std::cerr << "muster-conformance: " << e.what() << " (see --help)\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\nExit codes: 0 all rules passed or skipped, 1 a rule failed, 2 usage error.\n";
+        return 0;
+    }
+    if (plugin_arg.empty()) {
+        std::cerr << "muster-conformance: --plugin is required (a name such as 'memory' or a path to a .so)\n";
+        return 2;
+    }
+    if (ttl_ms < 200) {
+        std::cerr << "muster-conformance: --ttl must be at least 200 ms\n";
+        return 2;
+    }
+    spdlog::set_level(spdlog::level::warn);
+    Context ctx;
+    ctx.plugin_arg = plugin_arg;
+    ctx.ttl_ms = ttl_ms;
+    ctx.self_exe = boost::dll::program_location().string();
+    for (const auto& kv : raw_options) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::cerr << "muster-conformance: --option '" << kv << "' is not key=value\n";
+            return 2;
+        }
+        ctx.options.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    muster::core::PluginLoader loader(vm.count("plugin-dir") ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
+                                                             : muster::core::PluginLoader::default_plugin_dir());
+    bool json = vm.count("json") > 0;
+    nlohmann::json results = nlohmann::json::array();
+    int passed = 0, failed = 0, skipped = 0;
+    auto report = [&](const std::string& id, const std::string& title, const std::string& verdict, const std::string& why) {
+        (verdict == "pass" ? passed : verdict == "fail" ? failed : skipped)++;
+        if (json) {
+            results.push_back({{"rule", id}, {"title", title}, {"result", verdict}, {"detail", why}});
+        } else {
+            std::cout << (verdict == "pass" ? "[pass] " : verdict == "fail" ? "[FAIL] " : "[skip] ") << id << "  " << title;
+            if (!why.empty()) std::cout << "\n         " << why;
+            std::cout << "\n";
+        }
+    };
+
+    std::string load_error;
+    try {
+        ctx.plugin = loader.load(plugin_arg);
+        if (!ctx.plugin->backend) load_error = "the plugin provides no " MUSTER_KIND_BACKEND " kind";
+    } catch (const std::exception& e) {
+        load_error = e.what();
+    }
+    if (!child_role.empty()) {
+        if (!load_error.empty()) return 1;
+        return child_writer(ctx, child_role, child_count);
+    }
+    if (!json && load_error.empty())
+        std::cout << "muster-conformance: " << ctx.plugin->name() << " " << ctx.plugin->descriptor->version << " ("
+                  << ctx.plugin->path.string() << "), ABI " << ctx.plugin->descriptor->abi_major << "."
+                  << ctx.plugin->descriptor->abi_minor << ", capabilities: " << capability_names(ctx.vt().capabilities)
+                  << "\n";
+    if (only.empty() || only.rfind("L", 0) == 0 || std::string("L1").rfind(only, 0) == 0)
+        report("L1", "the plugin loads, exports the entry point and speaks this host's ABI major", load_error.empty() ? "pass" : "fail",
+               load_error);
+    for (auto& rule : rules()) {
+        if (!only.empty() && rule.id.rfind(only, 0) != 0) continue;
+        if (!load_error.empty()) {
+            report(rule.id, rule.title, "skip", "the plugin did not load");
+            continue;
+        }
+        if (rule.needs && (ctx.vt().capabilities & rule.needs) != rule.needs) {
+            report(rule.id, rule.title, "skip", "needs capability " + capability_names(rule.needs) + ", not claimed");
+            continue;
+        }
+        try {
+            rule.run(ctx);
+            report(rule.id, rule.title, "pass", "");
+        } catch (const std::exception& e) {
+            report(rule.id, rule.title, "fail", e.what());
+        }
+    }
+    if (json)
+        std::cout << nlohmann::json{{"plugin", plugin_arg}, {"passed", passed}, {"failed", failed}, {"skipped", skipped},
+                                    {"rules", results}}.dump(2)
+                  << "\n";
+    else
+        std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped\n";
+    return failed == 0 ? 0 : 1;
+}

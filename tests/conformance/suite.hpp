@@ -1,0 +1,67 @@
+// The conformance suite's frame: numbered rules (docs/abi.md), the context
+// each rule runs in, and the checks that fail a rule.
+#pragma once
+
+#include <muster/core/backend_client.hpp>
+#include <muster/core/plugin_loader.hpp>
+#include <muster/core/registry.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace conformance {
+
+using Options = std::vector<std::pair<std::string, std::string>>;
+
+// Thrown by check(): the rule failed, with why.
+struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+inline void check(bool ok, const std::string& why) {
+    if (!ok) throw Failure(why);
+}
+
+struct Context {
+    std::shared_ptr<const muster::core::LoadedPlugin> plugin;
+    Options options;
+    std::int64_t ttl_ms = 1000;
+    std::string self_exe;      // for rules that spawn writer processes
+    std::string plugin_arg;    // as given on the command line
+
+    const muster_backend_v1& vt() const { return *plugin->backend; }
+    // A fresh backend on the configured store.
+    std::shared_ptr<muster::core::BackendClient> backend() const;
+    // A role no other rule or run uses, so that rules share a store safely.
+    std::string fresh_role(const std::string& hint) const;
+    muster::sdk::Instance instance(const std::string& role, int port = 7001) const;
+};
+
+struct Rule {
+    std::string id;     // e.g. "B4", cited in docs/abi.md
+    std::string title;
+    std::uint64_t needs = 0;  // capability bits; unclaimed ones skip the rule
+    bool needs_backend = true;
+    std::function<void(Context&)> run;
+};
+
+// Each rules_*.cpp adds its rules here.
+std::vector<Rule>& rules();
+struct AddRule {
+    explicit AddRule(Rule r) { rules().push_back(std::move(r)); }
+};
+
+// Helpers shared by the rules.
+std::vector<muster::sdk::Instance> list(muster::core::BackendClient& b, const std::string* role, std::uint32_t flags = 0);
+bool listed(muster::core::BackendClient& b, const std::string& role, const std::string& id, std::uint32_t flags = 0);
+void must(const muster::core::Outcome& o, const std::string& what);
+void sleep_ms(std::int64_t ms);
+// Polls `pred` until true or `timeout_ms` passes.
+bool eventually(std::int64_t timeout_ms, const std::function<bool()>& pred);
+
+}  // namespace conformance
