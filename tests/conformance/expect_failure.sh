@@ -1,6 +1,7 @@
 #!/bin/sh
 # expect_failure.sh CONFORMANCE PLUGIN RULE: passes when the suite exits 1
-# and reports RULE as failed (the broken plugin is caught on its rule).
+# and reports RULE as failed: the broken plugin is caught on the rule it
+# breaks (a break may fail further rules that depend on the same behaviour).
 conformance=$1 plugin=$2 rule=$3
 out=$("$conformance" --plugin "$plugin" 2>&1)
 code=$?

@@ -34,6 +34,7 @@ struct Forward {
 };
 [[maybe_unused]] muster_status list_mangling_metadata(muster_backend* b, const char* role, uint32_t f,
                                                       muster_instance_sink s, void* u, muster_error* e) {
+    if (!s) return inner->list(b, role, f, s, u, e);
     Forward fw{s, u};
     auto mangle = [](void* user, const muster_instance* in) -> int {
         auto* fw = static_cast<Forward*>(user);
@@ -125,6 +126,7 @@ MUSTER_PLUGIN_EXPORT muster_status muster_plugin_negotiate(const muster_negotiat
     descriptor.abi_major = MUSTER_ABI_MAJOR - 1;
 #endif
     *out = &descriptor;
+    if (in->host_abi_major != MUSTER_ABI_MAJOR) return MUSTER_UNSUPPORTED;
     if (!load_inner(in)) {
         std::strcpy(err->message, "cannot load the memory plugin");
         return MUSTER_INTERNAL;
