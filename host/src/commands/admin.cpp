@@ -1,0 +1,106 @@
+// muster-host deregister, reap and status: operating on the chain.
+#include "commands.hpp"
+
+#include "../compose.hpp"
+#include "../exit_codes.hpp"
+#include "../output.hpp"
+
+#include <muster/cpp/options.hpp>
+#include <muster/cpp/validate.hpp>
+
+#include <iostream>
+
+namespace host {
+
+namespace {
+
+po::options_description deregister_options() {
+    po::options_description d("deregister: stop an instance gracefully (watchers see it removed at once)");
+    d.add_options()("id", po::value<std::string>(), "the instance id (required)");
+    return d;
+}
+
+int deregister(const po::variables_map& vm, const Settings& s) {
+    if (!vm.count("id")) throw HostError(kUsage, "deregister needs --id ID");
+    std::string id = vm["id"].as<std::string>();
+    for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto p = muster::sdk::check_id(id); !p.empty()) throw HostError(kUsage, "--id: " + p);
+    auto rt = compose(s);
+    auto o = rt->chain->deregister(id);
+    if (o.status == MUSTER_NOT_FOUND) throw HostError(kFailure, "no instance with id " + id);
+    if (!o.ok()) throw HostError(kUnavailable, "deregister failed: " + o.message);
+    std::cout << "deregistered " << id << "\n";
+    return kOk;
+}
+
+po::options_description reap_options() {
+    po::options_description d("reap: delete registrations stopped or stale for longer than --retain");
+    d.add_options()("retain", po::value<std::string>()->default_value("0s"), "keep rows that ended less than this ago");
+    return d;
+}
+
+int reap(const po::variables_map& vm, const Settings& s) {
+    auto retain = muster::sdk::parse_duration_ms(vm["retain"].as<std::string>());
+    if (!retain) throw HostError(kUsage, "--retain '" + vm["retain"].as<std::string>() + "' is not a duration (e.g. 0s, 10m)");
+    auto rt = compose(s);
+    std::uint64_t removed = 0;
+    auto o = rt->chain->reap(*retain, removed);
+    if (!o.ok()) throw HostError(kUnavailable, "reap failed: " + o.message);
+    std::cout << "reaped " << removed << " registration(s)\n";
+    return kOk;
+}
+
+po::options_description status_options() {
+    po::options_description d("status: the chain and the state of each backend");
+    d.add_options()("json", "print JSON");
+    return d;
+}
+
+int status(const po::variables_map& vm, const Settings& s) {
+    auto rt = compose(s);
+    // One read through every link, so each state is measured now.
+    const std::string probe = "muster-status-probe";
+    nlohmann::json links = nlohmann::json::array();
+    bool any_up = false;
+    for (const auto& link : rt->chain->links()) {
+        std::vector<muster::sdk::Instance> out;
+        auto t0 = std::chrono::steady_clock::now();
+        auto o = link.backend->list(&probe, 0, out);
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+        any_up = any_up || o.ok();
+        links.push_back({{"backend", link.backend->name()},
+                         {"state", o.ok() ? "up" : "down"},
+                         {"last_error", o.ok() ? "" : o.message},
+                         {"probe_ms", static_cast<double>(us) / 1000.0},
+                         {"notfound", link.return_on_empty ? "return" : "continue"},
+                         {"plugin", link.backend->plugin().path.string()}});
+    }
+    // Backends that could not even be created are missing from the chain.
+    for (const auto& b : s.chain) {
+        bool present = false;
+        for (const auto& l : links) present = present || l["backend"] == b.name;
+        if (!present) links.push_back({{"backend", b.name}, {"state", "down"}, {"last_error", "could not be created"}});
+    }
+    if (vm.count("json")) {
+        std::cout << nlohmann::json{{"chain", links}, {"ttl_ms", s.ttl.count()},
+                                    {"heartbeat_interval_ms", s.heartbeat_interval.count()}}.dump(2)
+                  << "\n";
+    } else {
+        std::vector<std::vector<std::string>> rows{{"#", "BACKEND", "STATE", "PROBE", "NOTFOUND", "LAST ERROR"}};
+        int n = 0;
+        for (const auto& l : links)
+            rows.push_back({std::to_string(++n), l["backend"], l["state"],
+                            l.contains("probe_ms") ? std::to_string(l["probe_ms"].get<double>()).substr(0, 5) + "ms" : "-",
+                            l.value("notfound", "-"), l["last_error"]});
+        print_table(rows);
+    }
+    return any_up ? kOk : kUnavailable;
+}
+
+}  // namespace
+
+extern const Command deregister_command{"deregister", "stop an instance by id", deregister_options, deregister};
+extern const Command reap_command{"reap", "delete stopped and stale registrations", reap_options, reap};
+extern const Command status_command{"status", "show the chain and each backend's state", status_options, status};
+
+}  // namespace host

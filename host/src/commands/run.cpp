@@ -1,0 +1,125 @@
+// muster-host run: registers services, heartbeats and health-checks them,
+// logs topology changes of watched roles, deregisters on SIGINT/SIGTERM.
+#include "commands.hpp"
+
+#include "../compose.hpp"
+#include "../exit_codes.hpp"
+#include "../output.hpp"
+
+#include <muster/core/registry.hpp>
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/validate.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace host {
+
+po::options_description run_options() {
+    po::options_description d("run: register services and keep them alive until SIGINT/SIGTERM");
+    d.add_options()
+        ("role", po::value<std::string>(), "role of a service to register (with --address)")
+        ("address", po::value<std::string>(), "host:port of that service")
+        ("id", po::value<std::string>(), "its instance id (a UUID; default: a new one)")
+        ("meta", po::value<std::vector<std::string>>()->composing(), "key=value metadata; repeatable")
+        ("check", po::value<std::vector<std::string>>()->composing(), "health-check plugin to run on it; repeatable")
+        ("watch", po::value<std::vector<std::string>>()->composing(), "log topology changes of this role ('*': every role); repeatable");
+    return d;
+}
+
+namespace {
+
+// The services to run: from the command line and the [service.NAME] sections.
+std::vector<ServiceSpec> services_of(const po::variables_map& vm, const Settings& s) {
+    std::vector<ServiceSpec> out = s.services;
+    bool has_role = vm.count("role"), has_address = vm.count("address");
+    if (has_role != has_address) throw HostError(kUsage, "--role and --address go together: give both, or neither");
+    if (!has_role && (vm.count("id") || vm.count("meta") || vm.count("check")))
+        throw HostError(kUsage, "--id, --meta and --check describe a service given with --role and --address");
+    if (has_role) {
+        ServiceSpec svc{"command-line", vm["role"].as<std::string>(), vm["address"].as<std::string>(), {}, {}, {}, "command line"};
+        if (vm.count("id")) svc.id = vm["id"].as<std::string>();
+        if (vm.count("meta"))
+            for (const auto& kv : vm["meta"].as<std::vector<std::string>>()) {
+                auto eq = kv.find('=');
+                if (eq == std::string::npos) throw HostError(kUsage, "--meta '" + kv + "' is not key=value");
+                if (!svc.metadata.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second)
+                    throw HostError(kUsage, "--meta key '" + kv.substr(0, eq) + "' is given twice");
+            }
+        if (vm.count("check")) svc.checks = vm["check"].as<std::vector<std::string>>();
+        out.push_back(std::move(svc));
+    }
+    return out;
+}
+
+// Every field checked before anything is created, so bad input writes nothing.
+void validate(const ServiceSpec& svc) {
+    ExitCode code = svc.origin == "command line" ? kUsage : kConfig;
+    auto fail = [&](const std::string& p) { throw HostError(code, svc.origin + ": " + p); };
+    if (auto p = muster::sdk::check_role(svc.role); !p.empty()) fail(p);
+    if (auto p = muster::sdk::check_address(svc.address); !p.empty()) fail(p);
+    if (!svc.id.empty()) {
+        std::string id = svc.id;
+        for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (auto p = muster::sdk::check_id(id); !p.empty()) fail(p);
+    }
+    if (svc.metadata.size() > MUSTER_META_KEYS_MAX) fail("more than 64 metadata entries");
+    for (const auto& [k, v] : svc.metadata) {
+        if (auto p = muster::sdk::check_meta_key(k); !p.empty()) fail(p);
+        if (auto p = muster::sdk::check_meta_value(k, v); !p.empty()) fail(p);
+    }
+}
+
+void log_event(const muster::core::TopologyEvent& e) {
+    spdlog::info("topology: {} {} {} {} ({}, via {})", event_name(e.type), e.instance.role, e.instance.id,
+                 e.instance.address, muster::sdk::health_name(e.instance.health), e.backend);
+}
+
+int run(const po::variables_map& vm, const Settings& s) {
+    auto services = services_of(vm, s);
+    for (const auto& svc : services) validate(svc);
+    std::vector<std::string> watches;
+    if (vm.count("watch")) watches = vm["watch"].as<std::vector<std::string>>();
+    for (const auto& w : watches)
+        if (w != "*")
+            if (auto p = muster::sdk::check_role(w); !p.empty()) throw HostError(kUsage, "--watch: " + p);
+    if (!s.enabled) {
+        if (!services.empty()) spdlog::warn("discovery is disabled ([discovery] enabled = false): registering nothing");
+        services.clear();
+    }
+    if (services.empty() && watches.empty())
+        throw HostError(kUsage, "nothing to run: give --role and --address, [service.NAME] sections, or --watch ROLE");
+
+    auto rt = compose(s);
+    std::vector<std::vector<std::shared_ptr<muster::core::HealthClient>>> checks;
+    for (const auto& svc : services) {
+        checks.emplace_back();
+        for (const auto& name : svc.checks) checks.back().push_back(make_check(*rt, s, name));
+    }
+    muster::core::Registry registry(rt->chain, registry_options(s));
+    std::vector<muster::core::Subscription> subs;
+    for (const auto& w : watches)
+        subs.push_back(registry.watch(w == "*" ? std::nullopt : std::optional<std::string>(w), log_event));
+    std::vector<muster::core::Registration> regs;
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        const auto& svc = services[i];
+        try {
+            regs.push_back(registry.register_instance({svc.role, svc.address, svc.id, svc.metadata, checks[i]}));
+        } catch (const muster::sdk::Error& e) {
+            throw HostError(e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT ? kConfig : kUnavailable,
+                            svc.origin + ": cannot register " + svc.role + ": " + e.what());
+        }
+    }
+    spdlog::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
+                 rt->chain->links().front().backend->name());
+    int sig = wait_for_signal();
+    spdlog::info("signal {}: deregistering", sig);
+    regs.clear();
+    subs.clear();
+    return kOk;
+}
+
+}  // namespace
+
+extern const Command run_command{"run", "register services, heartbeat them, deregister on SIGINT/SIGTERM", run_options, run};
+
+}  // namespace host

@@ -1,0 +1,97 @@
+#include "compose.hpp"
+
+#include "exit_codes.hpp"
+
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/options.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace host {
+
+namespace {
+
+std::shared_ptr<const muster::core::LoadedPlugin> load(Runtime& rt, const std::string& name) {
+    try {
+        return rt.loader.load(name);
+    } catch (const muster::core::LoadError& e) {
+        throw HostError(kPlugin, e.what());
+    }
+}
+
+// Each option on its own against the schema, so the error names where it was set.
+void check_backend_options(const BackendSpec& b, const muster_backend_v1& vt) {
+    for (const auto& [key, value] : b.options) {
+        const muster_option_spec* spec = nullptr;
+        for (std::size_t i = 0; i < vt.option_count; ++i)
+            if (key == vt.options[i].name) spec = &vt.options[i];
+        std::map<std::string, std::string> out;
+        std::string problem = spec ? muster::sdk::check_options(spec, 1, {{key, value}}, out)
+                                   : muster::sdk::check_options(vt.options, vt.option_count, {{key, value}}, out);
+        if (!spec || !problem.empty())
+            throw HostError(kConfig, b.origins.at(key) + ": backend " + b.name + ": " + problem);
+    }
+    std::map<std::string, std::string> out;
+    if (auto problem = muster::sdk::check_options(vt.options, vt.option_count, b.options, out); !problem.empty())
+        throw HostError(kConfig, "[backend." + b.name + "]: " + problem);
+}
+
+}  // namespace
+
+muster::core::PluginLoader make_loader(const Settings& s) {
+    if (s.plugin_dir.empty()) return muster::core::PluginLoader();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(s.plugin_dir, ec))
+        throw HostError(kConfig, "plugin directory '" + s.plugin_dir + "' does not exist (fix plugin_dir or --plugin-dir)");
+    return muster::core::PluginLoader(s.plugin_dir);
+}
+
+std::unique_ptr<Runtime> compose(const Settings& s) {
+    auto rt = std::make_unique<Runtime>(make_loader(s));
+    std::vector<std::shared_ptr<const muster::core::LoadedPlugin>> plugins;
+    for (const auto& b : s.chain) {
+        auto p = load(*rt, b.name);
+        if (!p->backend) throw HostError(kPlugin, "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
+        check_backend_options(b, *p->backend);
+        plugins.push_back(p);
+    }
+    std::vector<muster::core::Link> links;
+    std::string last_error;
+    for (std::size_t i = 0; i < s.chain.size(); ++i) {
+        try {
+            links.push_back({muster::core::BackendClient::create(plugins[i], s.chain[i].options, s.ttl.count()),
+                             s.chain[i].return_on_empty});
+        } catch (const muster::sdk::Error& e) {
+            if (e.status() == MUSTER_INVALID_ARGUMENT) throw HostError(kConfig, e.what());
+            spdlog::warn("backend {} is not available: {}", s.chain[i].name, e.what());
+            last_error = e.what();
+        }
+    }
+    if (links.empty()) throw HostError(kUnavailable, "no backend of the chain is available: " + last_error);
+    rt->chain = std::make_shared<muster::core::Chain>(std::move(links));
+    return rt;
+}
+
+std::shared_ptr<muster::core::HealthClient> make_check(Runtime& rt, const Settings& s, const std::string& name) {
+    auto p = load(rt, name);
+    if (!p->health) throw HostError(kPlugin, "plugin '" + name + "' provides no health check");
+    auto it = s.health_options.find(name);
+    try {
+        return muster::core::HealthClient::create(p, it == s.health_options.end() ? decltype(it->second){} : it->second);
+    } catch (const muster::sdk::Error& e) {
+        throw HostError(kConfig, e.what());
+    }
+}
+
+muster::core::RegistryOptions registry_options(const Settings& s) {
+    muster::core::RegistryOptions o;
+    o.heartbeat_interval = s.heartbeat_interval;
+    o.ttl = s.ttl;
+    o.check_interval = s.check_interval;
+    o.reap_interval = s.reap_interval;
+    o.reap_retain = s.reap_retain;
+    o.cache_refresh = std::min(std::chrono::milliseconds(1000), s.heartbeat_interval);
+    return o;
+}
+
+}  // namespace host

@@ -1,0 +1,37 @@
+// Turns Settings into running parts: loads the chain's plugins, checks
+// their options against each plugin's schema (naming where a bad option was
+// set), creates the backends and the chain.
+#pragma once
+
+#include "settings.hpp"
+
+#include <muster/core/chain.hpp>
+#include <muster/core/health_client.hpp>
+#include <muster/core/plugin_loader.hpp>
+#include <muster/core/registry.hpp>
+
+#include <memory>
+
+namespace host {
+
+struct Runtime {
+    explicit Runtime(muster::core::PluginLoader l) : loader(std::move(l)) {}
+    muster::core::PluginLoader loader;
+    std::shared_ptr<muster::core::Chain> chain;
+};
+
+// The loader for the configured (or default) plugin directory; throws
+// HostError(kConfig) if a configured directory does not exist.
+muster::core::PluginLoader make_loader(const Settings& s);
+
+// Loads and checks every plugin of the chain without creating anything
+// (so bad configuration writes nothing), then creates the backends.
+// Throws HostError: kPlugin, kConfig or kUnavailable.
+std::unique_ptr<Runtime> compose(const Settings& s);
+
+// Loads a health-check plugin with its [health.NAME] options.
+std::shared_ptr<muster::core::HealthClient> make_check(Runtime& rt, const Settings& s, const std::string& name);
+
+muster::core::RegistryOptions registry_options(const Settings& s);
+
+}  // namespace host

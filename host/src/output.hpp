@@ -1,0 +1,26 @@
+// How instances and events are shown: RFC 3339 UTC timestamps, JSON
+// objects for --json, aligned columns for people.
+#pragma once
+
+#include <muster/core/role_cache.hpp>
+#include <muster/cpp/instance.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace host {
+
+std::int64_t now_ms();
+// "2026-11-27T02:43:34.123Z"; empty for 0.
+std::string rfc3339(std::int64_t ms);
+// live, stale or stopped, judged at `now` with `ttl_ms`.
+std::string state_of(const muster::sdk::Instance& i, std::int64_t now, std::int64_t ttl_ms);
+nlohmann::json instance_json(const muster::sdk::Instance& i, const std::string& backend);
+const char* event_name(muster_event_type t);
+// Prints rows with columns padded to the widest cell.
+void print_table(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace host

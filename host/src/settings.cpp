@@ -1,0 +1,260 @@
+#include "settings.hpp"
+
+#include "config_file.hpp"
+#include "exit_codes.hpp"
+
+#include <muster/cpp/options.hpp>
+
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace host {
+
+namespace {
+
+// The flat settings and the [section] each lives in, in the file.
+struct Known {
+    const char* name;     // command-line name; env is MUSTER_ + upper snake
+    const char* section;  // file section
+    const char* key;      // file key
+    const char* help;
+};
+constexpr Known kKnown[] = {
+    {"chain", "discovery", "chain", "ordered backends, e.g. \"nats-kv [NOTFOUND=continue], catalog-sqlite\" (default catalog-sqlite)"},
+    {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
+    {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default 30s)"},
+    {"plugin-dir", "discovery", "plugin_dir", "where plugins are found (default: lib/muster/plugins beside bin/)"},
+    {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)"},
+    {"check-interval", "discovery", "check_interval", "time between health checks (default 10s)"},
+    {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)"},
+    {"reap-retain", "discovery", "reap_retain", "keep stopped/stale rows this long before reaping (default 1h)"},
+    {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info)"},
+    {"database-url", "database", "url", "seed form: sqlite://FILE or postgresql://... selects a catalog backend"},
+    {"queue-kind", "queue", "kind", "seed form: \"nats\" adds the nats-kv backend"},
+    {"queue-url", "queue", "url", "seed form: the NATS server URL for nats-kv"},
+};
+
+std::string env_name(const std::string& name) {
+    std::string out = "MUSTER_";
+    for (char c : name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::chrono::milliseconds duration(const std::map<std::string, Sourced>& flat, const std::string& name,
+                                   std::chrono::milliseconds fallback, bool allow_zero) {
+    auto it = flat.find(name);
+    if (it == flat.end()) return fallback;
+    auto ms = muster::sdk::parse_duration_ms(it->second.value);
+    if (!ms || (*ms == 0 && !allow_zero))
+        throw HostError(kConfig, it->second.origin + ": " + name + " = '" + it->second.value +
+                                     "' is not a duration (use e.g. 500ms, 30s, 2m" + (allow_zero ? ", or 0" : "") + ")");
+    return std::chrono::milliseconds(*ms);
+}
+
+// "a [NOTFOUND=continue], b" -> links.
+std::vector<BackendSpec> parse_chain(const Sourced& s) {
+    std::vector<BackendSpec> out;
+    std::string text = s.value;
+    for (char& c : text)
+        if (c == ',') c = ' ';
+    std::istringstream in(text);
+    std::string tok;
+    while (in >> tok) {
+        if (tok.front() == '[') {
+            if (out.empty()) throw HostError(kConfig, s.origin + ": chain action '" + tok + "' must follow a backend name");
+            if (tok == "[NOTFOUND=return]") out.back().return_on_empty = true;
+            else if (tok == "[NOTFOUND=continue]") out.back().return_on_empty = false;
+            else throw HostError(kConfig, s.origin + ": unknown chain action '" + tok + "' (use [NOTFOUND=return] or [NOTFOUND=continue])");
+            continue;
+        }
+        for (char c : tok)
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+                throw HostError(kConfig, s.origin + ": '" + tok + "' is not a plugin name (lowercase letters, digits, '-')");
+        for (const auto& b : out)
+            if (b.name == tok) throw HostError(kConfig, s.origin + ": backend '" + tok + "' appears twice in the chain");
+        out.push_back({tok, true, {}, {}});
+    }
+    if (out.empty()) throw HostError(kConfig, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
+    return out;
+}
+
+BackendSpec* find_backend(std::vector<BackendSpec>& chain, const std::string& name) {
+    for (auto& b : chain)
+        if (b.name == name) return &b;
+    return nullptr;
+}
+
+void set_option(BackendSpec& b, const std::string& key, const std::string& value, const std::string& origin) {
+    for (auto& [k, v] : b.options)
+        if (k == key) {
+            v = value;
+            b.origins[key] = origin;
+            return;
+        }
+    b.options.emplace_back(key, value);
+    b.origins[key] = origin;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s + ",") {
+        if (c == ',') {
+            auto b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
+            if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+po::options_description common_options() {
+    po::options_description d("Configuration (also MUSTER_<NAME> in the environment, or keys in --config FILE)");
+    d.add_options()("config", po::value<std::string>(), "read settings from this TOML-style file");
+    for (const auto& k : kKnown) d.add_options()(k.name, po::value<std::string>(), k.help);
+    d.add_options()("backend-option", po::value<std::vector<std::string>>()->composing(),
+                    "NAME.key=value: an option of backend NAME, as in [backend.NAME]; repeatable");
+    return d;
+}
+
+Settings load_settings(const po::variables_map& cli) {
+    std::map<std::string, Sourced> flat;
+    std::vector<ConfigEntry> file;
+    std::string config_path;
+    if (cli.count("config")) config_path = cli["config"].as<std::string>();
+    else if (const char* e = std::getenv("MUSTER_CONFIG")) config_path = e;
+    if (!config_path.empty()) file = read_config_file(config_path);
+
+    // 1. The file: known keys, then the plugin and service sections.
+    std::vector<ConfigEntry> backend_entries, health_entries, service_entries;
+    for (const auto& e : file) {
+        std::string where = config_path + ":" + std::to_string(e.line);
+        if (e.section.rfind("backend.", 0) == 0) { backend_entries.push_back(e); continue; }
+        if (e.section.rfind("health.", 0) == 0) { health_entries.push_back(e); continue; }
+        if (e.section.rfind("service.", 0) == 0) { service_entries.push_back(e); continue; }
+        const Known* k = nullptr;
+        bool section_known = false;
+        for (const auto& cand : kKnown) {
+            if (e.section == cand.section) section_known = true;
+            if (e.section == cand.section && e.key == cand.key) k = &cand;
+        }
+        if (!section_known)
+            throw HostError(kConfig, where + ": unknown section [" + e.section +
+                                         "] (known: discovery, log, database, queue, backend.NAME, health.NAME, service.NAME)");
+        if (!k) throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [" + e.section + "]");
+        flat[k->name] = {e.value, where};
+    }
+    // 2. The environment, 3. the command line: each overrides the one before.
+    for (const auto& k : kKnown)
+        if (const char* v = std::getenv(env_name(k.name).c_str())) flat[k.name] = {v, "environment " + env_name(k.name)};
+    for (const auto& k : kKnown)
+        if (cli.count(k.name)) flat[k.name] = {cli[k.name].as<std::string>(), "command line --" + std::string(k.name)};
+
+    Settings s;
+    s.heartbeat_interval = duration(flat, "heartbeat-interval", s.heartbeat_interval, false);
+    s.ttl = duration(flat, "ttl", s.ttl, false);
+    s.check_interval = duration(flat, "check-interval", s.check_interval, false);
+    s.reap_interval = duration(flat, "reap-interval", s.reap_interval, true);
+    s.reap_retain = duration(flat, "reap-retain", s.reap_retain, true);
+    if (s.heartbeat_interval >= s.ttl)
+        throw HostError(kConfig, "heartbeat_interval (" + std::to_string(s.heartbeat_interval.count()) +
+                                     "ms) must be shorter than ttl (" + std::to_string(s.ttl.count()) +
+                                     "ms), or instances expire between heartbeats");
+    if (auto it = flat.find("enabled"); it != flat.end()) {
+        auto b = muster::sdk::parse_bool(it->second.value);
+        if (!b) throw HostError(kConfig, it->second.origin + ": enabled must be true or false");
+        s.enabled = *b;
+    }
+    if (auto it = flat.find("plugin-dir"); it != flat.end()) s.plugin_dir = it->second.value;
+    if (auto it = flat.find("log-level"); it != flat.end()) {
+        static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+        if (!levels.count(it->second.value))
+            throw HostError(kConfig, it->second.origin + ": log level '" + it->second.value + "' is not one of trace, debug, info, warn, error, off");
+        s.log_level = it->second.value;
+    }
+
+    // The chain: explicit, or derived from the seed's [database] and [queue],
+    // or the embedded default (catalog-sqlite on ./muster.db).
+    bool explicit_chain = flat.count("chain") > 0;
+    if (explicit_chain) s.chain = parse_chain(flat["chain"]);
+    auto seed_backend = [&](const std::string& name) -> BackendSpec& {
+        if (BackendSpec* b = find_backend(s.chain, name)) return *b;
+        s.chain.push_back({name, true, {}, {}});
+        return s.chain.back();
+    };
+    if (auto it = flat.find("queue-kind"); it != flat.end()) {
+        if (it->second.value != "nats")
+            throw HostError(kConfig, it->second.origin + ": queue kind '" + it->second.value + "' is not supported (use \"nats\")");
+        if (!explicit_chain || find_backend(s.chain, "nats-kv")) {
+            BackendSpec& b = seed_backend("nats-kv");
+            if (auto u = flat.find("queue-url"); u != flat.end()) set_option(b, "url", u->second.value, u->second.origin);
+        }
+    } else if (auto u = flat.find("queue-url"); u != flat.end()) {
+        throw HostError(kConfig, u->second.origin + ": a queue url needs kind = \"nats\" in [queue]");
+    }
+    if (auto it = flat.find("database-url"); it != flat.end()) {
+        const std::string& url = it->second.value;
+        if (url.rfind("sqlite://", 0) == 0) {
+            std::string path = url.substr(9);
+            if (path.empty()) throw HostError(kConfig, it->second.origin + ": sqlite:// URL has no file name (e.g. sqlite://muster.db)");
+            if (!explicit_chain || find_backend(s.chain, "catalog-sqlite"))
+                set_option(seed_backend("catalog-sqlite"), "path", path, it->second.origin);
+        } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+            if (!explicit_chain || find_backend(s.chain, "catalog-postgres"))
+                set_option(seed_backend("catalog-postgres"), "url", url, it->second.origin);
+        } else {
+            throw HostError(kConfig, it->second.origin + ": database url must start with sqlite:// or postgresql://");
+        }
+    }
+    if (s.chain.empty()) s.chain.push_back({"catalog-sqlite", true, {}, {}});
+
+    // Backend options: [backend.NAME] in the file, --backend-option NAME.key=value.
+    for (const auto& e : backend_entries) {
+        std::string name = e.section.substr(8), where = config_path + ":" + std::to_string(e.line);
+        BackendSpec* b = find_backend(s.chain, name);
+        if (!b) throw HostError(kConfig, where + ": [backend." + name + "] is configured but '" + name + "' is not in the chain");
+        set_option(*b, e.key, e.value, where);
+    }
+    if (cli.count("backend-option"))
+        for (const auto& kv : cli["backend-option"].as<std::vector<std::string>>()) {
+            auto dot = kv.find('.'), eq = kv.find('=');
+            if (dot == std::string::npos || eq == std::string::npos || dot > eq)
+                throw HostError(kUsage, "--backend-option '" + kv + "' is not NAME.key=value");
+            std::string name = kv.substr(0, dot);
+            BackendSpec* b = find_backend(s.chain, name);
+            if (!b) throw HostError(kConfig, "--backend-option: '" + name + "' is not in the chain");
+            set_option(*b, kv.substr(dot + 1, eq - dot - 1), kv.substr(eq + 1), "command line --backend-option");
+        }
+    for (const auto& e : health_entries) s.health_options[e.section.substr(7)].emplace_back(e.key, e.value);
+
+    // Services from [service.NAME] sections.
+    for (const auto& e : service_entries) {
+        std::string name = e.section.substr(8), where = config_path + ":" + std::to_string(e.line);
+        ServiceSpec* svc = nullptr;
+        for (auto& x : s.services)
+            if (x.name == name) svc = &x;
+        if (!svc) {
+            s.services.push_back({name, {}, {}, {}, {}, {}, config_path + " [service." + name + "]"});
+            svc = &s.services.back();
+        }
+        if (e.key == "role") svc->role = e.value;
+        else if (e.key == "address") svc->address = e.value;
+        else if (e.key == "id") svc->id = e.value;
+        else if (e.key == "checks") svc->checks = split_list(e.value);
+        else if (e.key.rfind("meta.", 0) == 0) svc->metadata[e.key.substr(5)] = e.value;
+        else throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [service." + name + "] (role, address, id, checks, meta.KEY)");
+    }
+    for (const auto& svc : s.services)
+        if (svc.role.empty() || svc.address.empty())
+            throw HostError(kConfig, svc.origin + ": a service needs both role and address");
+    return s;
+}
+
+}  // namespace host

@@ -1,0 +1,60 @@
+// Everything muster-host is configured with, merged from the config file,
+// the environment (MUSTER_*) and the command line, in rising precedence.
+// One naming rule: file key `heartbeat_interval` in [discovery] is
+// `--heartbeat-interval` on the command line and MUSTER_HEARTBEAT_INTERVAL
+// in the environment.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace host {
+
+// A value and where it came from ("file.toml:12", "environment", "command line").
+struct Sourced {
+    std::string value;
+    std::string origin;
+};
+
+struct BackendSpec {
+    std::string name;  // plugin name
+    bool return_on_empty = true;
+    std::vector<std::pair<std::string, std::string>> options;
+    std::map<std::string, std::string> origins;  // option -> where it was set
+};
+
+struct ServiceSpec {
+    std::string name;
+    std::string role, address, id;
+    std::map<std::string, std::string> metadata;
+    std::vector<std::string> checks;  // health-check plugin names
+    std::string origin;
+};
+
+struct Settings {
+    std::vector<BackendSpec> chain;
+    std::chrono::milliseconds heartbeat_interval{10000};
+    std::chrono::milliseconds ttl{30000};
+    std::chrono::milliseconds check_interval{10000};
+    std::chrono::milliseconds reap_interval{300000};
+    std::chrono::milliseconds reap_retain{3600000};
+    bool enabled = true;
+    std::string plugin_dir;  // empty: beside the program
+    std::string log_level = "info";
+    std::vector<ServiceSpec> services;
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> health_options;
+};
+
+// The options every subcommand accepts.
+boost::program_options::options_description common_options();
+
+// Merges file, environment and command line (already parsed into `cli`).
+// Throws HostError(kConfig) naming the key and its origin.
+Settings load_settings(const boost::program_options::variables_map& cli);
+
+}  // namespace host
