@@ -1,0 +1,62 @@
+#include <muster/core/chain.hpp>
+#include <muster/core/registry.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace muster::core;
+
+namespace {
+std::shared_ptr<BackendClient> memory() {
+    static PluginLoader loader;
+    return BackendClient::create(loader.load("memory"), {}, 30000);
+}
+muster::sdk::Instance inst(const std::string& role) {
+    muster::sdk::Instance i;
+    i.id = new_instance_id();
+    i.role = role;
+    i.address = "127.0.0.1:7001";
+    return i;
+}
+}  // namespace
+
+TEST_CASE("writes go to every link; reads come from the first, which says who answered") {
+    auto a = memory(), b = memory();
+    Chain chain({{a, true}, {b, true}});
+    auto i = inst("querier");
+    REQUIRE(chain.register_instance(i).ok());
+    std::vector<muster::sdk::Instance> got;
+    REQUIRE(a->list(nullptr, 0, got).ok());
+    CHECK(got.size() == 1);
+    REQUIRE(b->list(nullptr, 0, got).ok());
+    CHECK(got.size() == 1);
+    auto read = chain.list(nullptr, 0);
+    CHECK(read.backend == a->name());
+    CHECK(read.instances.size() == 1);
+    std::vector<muster_status> res;
+    REQUIRE(chain.heartbeat({i.id, new_instance_id()}, res).ok());
+    CHECK(res[0] == MUSTER_OK);
+    CHECK(res[1] == MUSTER_NOT_FOUND);
+    REQUIRE(chain.deregister(i.id).ok());
+    CHECK(chain.deregister(new_instance_id()).status == MUSTER_NOT_FOUND);
+}
+
+TEST_CASE("an empty answer returns by default, and moves on with NOTFOUND=continue") {
+    auto a = memory(), b = memory();
+    auto only_in_b = inst("writer");
+    REQUIRE(b->register_instance(only_in_b).ok());
+    std::string role = "writer";
+    Chain returning({{a, true}, {b, true}});
+    CHECK(returning.list(&role, 0).instances.empty());
+    Chain continuing({{a, false}, {b, true}});
+    auto read = continuing.list(&role, 0);
+    CHECK(read.instances.size() == 1);
+    CHECK(read.backend == "memory");
+}
+
+TEST_CASE("a refused input is returned as is and not written anywhere") {
+    auto a = memory(), b = memory();
+    Chain chain({{a, true}, {b, true}});
+    auto i = inst("querier");
+    i.role = "Not Valid";
+    CHECK(chain.register_instance(i).status == MUSTER_INVALID_ARGUMENT);
+}

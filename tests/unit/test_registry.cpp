@@ -1,0 +1,178 @@
+#include <muster/core/host_services.hpp>
+#include <muster/core/registry.hpp>
+#include <muster/cpp/error.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace muster::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::shared_ptr<BackendClient> memory(std::int64_t ttl_ms = 1000) {
+    static PluginLoader loader;
+    return BackendClient::create(loader.load("memory"), {{"sweep", "100ms"}}, ttl_ms);
+}
+
+RegistryOptions fast() {
+    RegistryOptions o;
+    o.heartbeat_interval = 200ms;
+    o.ttl = 1000ms;
+    o.cache_refresh = 100ms;
+    return o;
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 5s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return f();
+}
+
+struct Events {
+    std::mutex mu;
+    std::vector<TopologyEvent> all;
+    TopologyCallback cb() {
+        return [this](const TopologyEvent& e) {
+            std::lock_guard lk(mu);
+            all.push_back(e);
+        };
+    }
+    std::size_t count(muster_event_type t) {
+        std::lock_guard lk(mu);
+        std::size_t n = 0;
+        for (auto& e : all) n += e.type == t;
+        return n;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("register, resolve from the cache, deregister on stop") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    Registry registry(chain, fast());
+    auto reg = registry.register_instance({"querier", "127.0.0.1:7001", "", {{"zone", "a"}}, {}});
+    auto snap = registry.resolve("querier");
+    REQUIRE(snap->instances.size() == 1);
+    CHECK(snap->instances[0].id == reg.id());
+    CHECK(snap->backend == "memory");
+    CHECK_FALSE(snap->stale);
+    CHECK(registry.resolve("writer")->instances.empty());
+    reg.stop();
+    CHECK(eventually([&] { return registry.resolve("querier")->instances.empty(); }));
+}
+
+TEST_CASE("heartbeats keep an instance alive past the ttl; the destructor deregisters") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    Registry registry(chain, fast());
+    {
+        auto reg = registry.register_instance({"writer", "127.0.0.1:7002", "", {}, {}});
+        std::this_thread::sleep_for(1500ms);
+        CHECK(registry.resolve("writer")->instances.size() == 1);
+    }
+    CHECK(eventually([&] { return registry.resolve("writer")->instances.empty(); }, 500ms));
+}
+
+TEST_CASE("watch gives the current set, then added and removed events") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    Registry registry(chain, fast());
+    auto first = registry.register_instance({"router", "127.0.0.1:7003", "", {}, {}});
+    Events ev;
+    auto sub = registry.watch(std::string("router"), ev.cb());
+    CHECK(ev.count(MUSTER_EVENT_ADDED) == 1);
+    auto second = registry.register_instance({"router", "127.0.0.1:7004", "", {}, {}});
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED) == 2; }));
+    second.stop();
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_REMOVED) == 1; }));
+    sub.cancel();
+    first.stop();
+    std::this_thread::sleep_for(100ms);
+    CHECK(ev.count(MUSTER_EVENT_REMOVED) == 1);  // nothing after cancel
+}
+
+TEST_CASE("bad input is refused before anything is written") {
+    auto backend = memory();
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});
+    Registry registry(chain, fast());
+    auto refused = [&](InstanceSpec spec) {
+        try {
+            registry.register_instance(std::move(spec));
+        } catch (const muster::sdk::Error& e) {
+            return e.status() == MUSTER_INVALID_ARGUMENT;
+        }
+        return false;
+    };
+    CHECK(refused({"Bad Role", "127.0.0.1:1", "", {}, {}}));
+    CHECK(refused({"ok", "no-port", "", {}, {}}));
+    CHECK(refused({"ok", "127.0.0.1:1", "not-a-uuid", {}, {}}));
+    CHECK(refused({"ok", "127.0.0.1:1", "", {{"bad key", "v"}}, {}}));
+    CHECK(refused({"ok", "127.0.0.1:1", "", {{"k", "\xff"}}, {}}));
+    std::vector<muster::sdk::Instance> all;
+    REQUIRE(backend->list(nullptr, MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE, all).ok());
+    CHECK(all.empty());
+    CHECK_THROWS_AS(registry.resolve("Bad Role"), muster::sdk::Error);
+}
+
+TEST_CASE("an uppercase id is normalised; a duplicate registration in one process is a conflict") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    Registry registry(chain, fast());
+    auto reg = registry.register_instance({"q", "h:1", "3F2B8C1E-0D4A-4C55-9E1A-6B7F0C2D9E11", {}, {}});
+    CHECK(reg.id() == "3f2b8c1e-0d4a-4c55-9e1a-6b7f0c2d9e11");
+    CHECK_THROWS_AS(registry.register_instance({"q", "h:1", reg.id(), {}, {}}), muster::sdk::Error);
+}
+
+TEST_CASE("an owned instance the store lost is registered again at the next heartbeat") {
+    auto backend = memory();
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});
+    Registry registry(chain, fast());
+    auto reg = registry.register_instance({"acceptor", "127.0.0.1:7005", "", {}, {}});
+    // Someone deregisters and reaps it behind our back.
+    REQUIRE(backend->deregister(reg.id()).ok());
+    std::uint64_t n = 0;
+    REQUIRE(backend->reap(0, n).ok());
+    CHECK(eventually([&] {
+        std::vector<muster::sdk::Instance> all;
+        backend->list(nullptr, 0, all);
+        return all.size() == 1;
+    }));
+}
+
+TEST_CASE("heartbeat_interval must be shorter than the ttl") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    RegistryOptions o = fast();
+    o.heartbeat_interval = o.ttl;
+    CHECK_THROWS_AS(Registry(chain, o), muster::sdk::Error);
+}
+
+TEST_CASE("resolve is safe from many threads while the role changes") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    Registry registry(chain, fast());
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> reads{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 2; ++t)
+        readers.emplace_back([&] {
+            while (!stop) {
+                auto s = registry.resolve("querier");
+                for (const auto& i : s->instances) REQUIRE_FALSE(i.id.empty());
+                ++reads;
+            }
+        });
+    std::vector<Registration> regs;
+    for (int i = 0; i < 20; ++i) regs.push_back(registry.register_instance({"querier", "h:" + std::to_string(7100 + i), "", {}, {}}));
+    regs.clear();
+    stop = true;
+    for (auto& r : readers) r.join();
+    CHECK(reads > 0);
+}
+
+TEST_CASE("secrets are masked in what the host logs") {
+    HostServices::instance().add_secret("s3cr3t-token");
+    CHECK(HostServices::instance().redact("auth failed for s3cr3t-token at host") == "auth failed for **** at host");
+}

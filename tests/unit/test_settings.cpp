@@ -1,0 +1,137 @@
+#include "config_file.hpp"
+#include "exit_codes.hpp"
+#include "settings.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+#include <fstream>
+
+namespace po = boost::program_options;
+using namespace host;
+
+namespace {
+
+std::string write_file(const std::string& text) {
+    static int n = 0;
+    std::string path = (std::filesystem::temp_directory_path() / ("muster-test-" + std::to_string(getpid()) + "-" +
+                                                                   std::to_string(n++) + ".toml")).string();
+    std::ofstream(path) << text;
+    return path;
+}
+
+Settings load(std::vector<std::string> args) {
+    std::vector<const char*> argv{"muster-host"};
+    for (auto& a : args) argv.push_back(a.c_str());
+    po::variables_map vm;
+    po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), common_options()), vm);
+    return load_settings(vm);
+}
+
+ExitCode code_of(std::vector<std::string> args, std::string* message = nullptr) {
+    try {
+        load(std::move(args));
+    } catch (const HostError& e) {
+        if (message) *message = e.what();
+        return e.code;
+    }
+    return kOk;
+}
+
+}  // namespace
+
+TEST_CASE("the parser reads sections, quoted strings, bare values and comments") {
+    auto entries = parse_config("# c\n[discovery]\nchain = \"a, b\" # trailing\nenabled = true\n\n[backend.x]\nport = 42\n"
+                                "s = \"q\\\"uote\\\\\"\n", "t.toml");
+    REQUIRE(entries.size() == 4);
+    CHECK(entries[0].section == "discovery");
+    CHECK(entries[0].value == "a, b");
+    CHECK(entries[0].line == 3);
+    CHECK(entries[1].value == "true");
+    CHECK(entries[2].section == "backend.x");
+    CHECK(entries[2].value == "42");
+    CHECK(entries[3].value == "q\"uote\\");
+}
+
+TEST_CASE("syntax errors name the file and line") {
+    auto line_of = [](const std::string& text) {
+        try {
+            parse_config(text, "f.toml");
+        } catch (const HostError& e) {
+            CHECK(e.code == kConfig);
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(line_of("[discovery\n").rfind("f.toml:1:", 0) == 0);
+    CHECK(line_of("[discovery]\nchain \"x\"\n").rfind("f.toml:2:", 0) == 0);
+    CHECK(line_of("[discovery]\nchain = \"x\n").find("unterminated") != std::string::npos);
+    CHECK(line_of("[discovery]\nchain = x y\n").find("quoted string") != std::string::npos);
+    CHECK(line_of("chain = \"x\"\n").find("outside any [section]") != std::string::npos);
+    CHECK(line_of("[d]\na = 1\na = 2\n").find("set twice") != std::string::npos);
+}
+
+TEST_CASE("the embedded default is catalog-sqlite with sensible timings") {
+    Settings s = load({});
+    REQUIRE(s.chain.size() == 1);
+    CHECK(s.chain[0].name == "catalog-sqlite");
+    CHECK(s.heartbeat_interval.count() == 10000);
+    CHECK(s.ttl.count() == 30000);
+}
+
+TEST_CASE("the seed's configuration maps onto plugins") {
+    auto path = write_file("[database]\nurl = \"sqlite://signaldb.db\"\n\n[discovery]\nenabled = true\n"
+                           "heartbeat_interval = \"30s\"\n\n[queue]\nkind = \"nats\"\nurl = \"nats://localhost:4222\"\n");
+    Settings s = load({"--config", path, "--ttl", "90s"});
+    REQUIRE(s.chain.size() == 2);
+    CHECK(s.chain[0].name == "nats-kv");
+    CHECK(s.chain[0].options.at(0) == std::make_pair(std::string("url"), std::string("nats://localhost:4222")));
+    CHECK(s.chain[1].name == "catalog-sqlite");
+    CHECK(s.chain[1].options.at(0) == std::make_pair(std::string("path"), std::string("signaldb.db")));
+    CHECK(s.heartbeat_interval.count() == 30000);
+}
+
+TEST_CASE("the command line wins over the environment, which wins over the file") {
+    auto path = write_file("[discovery]\nttl = \"40s\"\nheartbeat_interval = \"5s\"\n");
+    setenv("MUSTER_TTL", "50s", 1);
+    CHECK(load({"--config", path}).ttl.count() == 50000);
+    CHECK(load({"--config", path, "--ttl", "60s"}).ttl.count() == 60000);
+    unsetenv("MUSTER_TTL");
+    CHECK(load({"--config", path}).ttl.count() == 40000);
+}
+
+TEST_CASE("chains with actions, backend sections and services") {
+    auto path = write_file("[discovery]\nchain = \"memory [NOTFOUND=continue], catalog-sqlite\"\n"
+                           "[backend.catalog-sqlite]\npath = \"x.db\"\n"
+                           "[service.q1]\nrole = \"querier\"\naddress = \"127.0.0.1:7001\"\nmeta.zone = \"a\"\nchecks = \"health-tcp\"\n");
+    Settings s = load({"--config", path});
+    REQUIRE(s.chain.size() == 2);
+    CHECK_FALSE(s.chain[0].return_on_empty);
+    CHECK(s.chain[1].return_on_empty);
+    CHECK(s.chain[1].origins.at("path") == path + ":4");
+    REQUIRE(s.services.size() == 1);
+    CHECK(s.services[0].metadata.at("zone") == "a");
+    CHECK(s.services[0].checks == std::vector<std::string>{"health-tcp"});
+}
+
+TEST_CASE("bad configuration is refused with the key and its line") {
+    std::string m;
+    CHECK(code_of({"--config", "/nonexistent/muster.toml"}, &m) == kConfig);
+    CHECK(m.find("/nonexistent/muster.toml") != std::string::npos);
+    CHECK(code_of({"--config", write_file("[nope]\na = 1\n")}, &m) == kConfig);
+    CHECK(m.find(":2: unknown section [nope]") != std::string::npos);
+    CHECK(code_of({"--config", write_file("[discovery]\nttl = \"forever\"\n")}, &m) == kConfig);
+    CHECK(m.find(":2:") != std::string::npos);
+    CHECK(code_of({"--config", write_file("[discovery]\ncolour = \"blue\"\n")}, &m) == kConfig);
+    CHECK(code_of({"--config", write_file("[backend.memory]\nsweep = \"1s\"\n")}, &m) == kConfig);
+    CHECK(m.find("not in the chain") != std::string::npos);
+    CHECK(code_of({"--heartbeat-interval", "30s", "--ttl", "10s"}, &m) == kConfig);
+    CHECK(code_of({"--chain", "a [NOTFOUND=maybe]"}, &m) == kConfig);
+    CHECK(code_of({"--chain", "Bad!"}, &m) == kConfig);
+    CHECK(code_of({"--chain", "a, a"}, &m) == kConfig);
+    CHECK(code_of({"--config", write_file("[database]\nurl = \"mysql://x\"\n")}, &m) == kConfig);
+    CHECK(code_of({"--config", write_file("[service.x]\nrole = \"q\"\n")}, &m) == kConfig);
+    CHECK(code_of({"--log-level", "loud"}, &m) == kConfig);
+}
