@@ -56,18 +56,18 @@ std::unique_ptr<Runtime> compose(const Settings& s) {
         plugins.push_back(p);
     }
     std::vector<muster::core::Link> links;
-    std::string last_error;
+    std::vector<std::string> failures;
     for (std::size_t i = 0; i < s.chain.size(); ++i) {
         try {
             links.push_back({muster::core::BackendClient::create(plugins[i], s.chain[i].options, s.ttl.count()),
                              s.chain[i].return_on_empty});
         } catch (const muster::sdk::Error& e) {
             if (e.status() == MUSTER_INVALID_ARGUMENT) throw HostError(kConfig, e.what());
-            spdlog::warn("backend {} is not available: {}", s.chain[i].name, e.what());
-            last_error = e.what();
+            failures.push_back(e.what());
         }
     }
-    if (links.empty()) throw HostError(kUnavailable, "no backend of the chain is available: " + last_error);
+    if (links.empty()) throw HostError(kUnavailable, "no backend of the chain is available: " + failures.back());
+    for (const auto& f : failures) spdlog::warn("{}; going on without it", f);
     rt->chain = std::make_shared<muster::core::Chain>(std::move(links));
     return rt;
 }

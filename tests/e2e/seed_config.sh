@@ -1,0 +1,31 @@
+#!/bin/sh
+# The seed's own configuration runs as written; its catalog part maps onto
+# catalog-sqlite.
+. "$(dirname "$0")/lib.sh"
+cat >seed.toml <<'TOML'
+[database]
+url = "sqlite://signaldb.db"  # or PostgreSQL URL
+
+[discovery]
+enabled = true
+heartbeat_interval = "30s"
+TOML
+start seed run --config seed.toml --ttl 90s --role acceptor --address 127.0.0.1:4317
+wait_for seed.log "running 1 service" 10 || fail "the seed configuration did not run"
+[ -f signaldb.db ] || fail "the catalog file signaldb.db named by the seed's url was not created"
+"$HOST" list --config seed.toml --ttl 90s | grep -q "acceptor" || fail "list on the seed configuration misses the acceptor"
+kill -TERM "$PID_seed"; wait "$PID_seed" || fail "run on the seed configuration did not exit 0"
+pass "the seed's [database]/[discovery] configuration runs as written"
+
+# The same file with the seed's [queue] section asks for the nats-kv plugin.
+cat >>seed.toml <<'TOML'
+
+[queue]
+kind = "nats"
+url = "nats://localhost:4222"
+TOML
+if [ -f "$(dirname "$HOST")/../lib/muster/plugins/nats-kv.so" ]; then
+    echo "skip: nats-kv is installed; its tests cover [queue]"
+else
+    expect 4 "nats-kv" list --config seed.toml --ttl 90s
+fi
