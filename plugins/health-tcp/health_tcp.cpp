@@ -17,7 +17,7 @@ namespace {
 
 using muster::sdk::Verdict;
 
-// host and port of a validated address (rule V3).
+// host and port of a validated address (rule F3).
 std::pair<std::string, std::string> split(const std::string& address) {
     auto colon = address.rfind(':');
     std::string host = address.substr(0, colon);

@@ -18,7 +18,7 @@ TEST_CASE("role names follow rule V1") {
     CHECK_FALSE(check_role("a*").empty());
 }
 
-TEST_CASE("ids are canonical lowercase UUIDs (rule V2)") {
+TEST_CASE("ids are canonical lowercase UUIDs (rule F2)") {
     CHECK(check_id("3f2b8c1e-0d4a-4c55-9e1a-6b7f0c2d9e11").empty());
     CHECK_FALSE(check_id("3F2B8C1E-0D4A-4C55-9E1A-6B7F0C2D9E11").empty());
     CHECK_FALSE(check_id("3f2b8c1e0d4a4c559e1a6b7f0c2d9e11").empty());
@@ -27,7 +27,7 @@ TEST_CASE("ids are canonical lowercase UUIDs (rule V2)") {
     CHECK_FALSE(check_id("").empty());
 }
 
-TEST_CASE("addresses are host:port (rule V3)") {
+TEST_CASE("addresses are host:port (rule F3)") {
     for (auto ok : {"127.0.0.1:7001", "querier-1.svc.local:80", "[::1]:65535", "[fe80::1%]:1", "localhost:1"})
         if (std::string(ok) != "[fe80::1%]:1") CHECK(check_address(ok).empty());
     for (auto bad : {"", "127.0.0.1", "127.0.0.1:", ":80", "host:0", "host:65536", "host:8o", "a b:80", "-bad.host:80",
@@ -36,7 +36,7 @@ TEST_CASE("addresses are host:port (rule V3)") {
     CHECK_FALSE(check_address(std::string(300, 'a') + ":80").empty());
 }
 
-TEST_CASE("metadata keys and values (rule V4)") {
+TEST_CASE("metadata keys and values (rule F4)") {
     CHECK(check_meta_key("zone").empty());
     CHECK(check_meta_key("app.kubernetes.io/name").empty());
     CHECK_FALSE(check_meta_key("").empty());

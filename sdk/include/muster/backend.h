@@ -49,7 +49,7 @@ typedef struct muster_backend_config {
     uint32_t struct_size;
     uint32_t reserved;
     const muster_host_services* host;
-    const muster_option* options; /* validated against the schema [B2] */
+    const muster_option* options; /* validated against the schema [O1-O3] */
     size_t option_count;
     int64_t ttl_ms; /* liveness window: last_seen older than this is stale */
 } muster_backend_config;
@@ -102,7 +102,7 @@ typedef struct muster_backend_v1 {
     uint64_t capabilities;  /* MUSTER_BACKEND_CAP_* */
     const char* name;        /* the name used in a chain, e.g. "catalog-sqlite" */
     const char* description; /* one line */
-    const muster_option_spec* options; /* the schema [B2] */
+    const muster_option_spec* options; /* the schema [O1-O3] */
     size_t option_count;
 
     /* Opens the store (connect, create schema, migrate). Fails with
@@ -115,16 +115,16 @@ typedef struct muster_backend_v1 {
     /* Closes and frees. The host has unwatched every watch first. */
     void (*destroy)(muster_backend* backend);
 
-    /* Inserts or replaces the instance by id [B4, B5]: address, metadata and
+    /* Inserts or replaces the instance by id [B1, B2, B10]: address, metadata and
      * health are replaced; registered_at is kept if the id exists, else set
      * to now; last_seen = now; stopped_at is cleared (a stopped instance
      * registered again lives again). CONFLICT if the id exists under another
-     * role. INVALID_ARGUMENT for a field that breaks rules V1-V5. */
+     * role. INVALID_ARGUMENT for a field that breaks rules F1-F5 [V1]. */
     muster_status (*register_instance)(muster_backend* backend, const muster_instance* instance,
                                        muster_error* err);
 
     /* Sets last_seen = now for each of `count` ids, in as few round trips
-     * as the store allows [B6]. results[i] (caller-owned, count entries)
+     * as the store allows [B3, B8]. results[i] (caller-owned, count entries)
      * gets OK, or NOT_FOUND for an id that is unknown or stopped (it is not
      * revived: the host registers it again instead). Returns OK when the
      * call reached the store, whatever the per-id results. */
@@ -132,12 +132,12 @@ typedef struct muster_backend_v1 {
                                muster_status* results, muster_error* err);
 
     /* Graceful stop: the instance is no longer listed and watchers see it
-     * REMOVED at once [B7]. OK also if it was already stopped; NOT_FOUND if
+     * REMOVED at once [B5]. OK also if it was already stopped; NOT_FOUND if
      * the id is unknown. */
     muster_status (*deregister)(muster_backend* backend, const char* id, muster_error* err);
 
     /* Delivers the instances of `role` (NULL: every role) to `sink`, live
-     * ones only unless `flags` asks for more [B3, B8]. An empty answer is OK
+     * ones only unless `flags` asks for more [B4, B6, B7]. An empty answer is OK
      * (not NOT_FOUND). */
     muster_status (*list)(muster_backend* backend, const char* role, uint32_t flags,
                           muster_instance_sink sink, void* user, muster_error* err);
@@ -158,7 +158,7 @@ typedef struct muster_backend_v1 {
 
     /* Stops a watch. Before it returns, the callback has received
      * TERMINATED (unless it already had it) and will never run again, so
-     * the host may free `user` afterwards [W3, W4]. */
+     * the host may free `user` afterwards [W3]. */
     void (*unwatch)(muster_backend* backend, muster_watch* watch);
 } muster_backend_v1;
 

@@ -15,7 +15,7 @@ typedef enum muster_health {
     MUSTER_HEALTH_CRITICAL = 2
 } muster_health;
 
-/* Field limits, checked by the host and by plugins (rule V1-V5). */
+/* Field limits, checked by the host and by plugins (rules F1-F5). */
 #define MUSTER_ROLE_MAX 63
 #define MUSTER_ADDRESS_MAX 255
 #define MUSTER_META_KEYS_MAX 64

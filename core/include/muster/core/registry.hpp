@@ -92,7 +92,7 @@ public:
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    // Validates (rules V1-V5), writes through the chain, and starts
+    // Validates (rules F1-F5), writes through the chain, and starts
     // heartbeating. Throws sdk::Error with the status on failure; nothing is
     // written when the input is invalid.
     Registration register_instance(InstanceSpec spec);

@@ -12,7 +12,7 @@
 //   MUSTER_EXPORT_PLUGIN("my-store", "1.0", "...", muster::sdk::backend_kind<MyBackend>())
 //
 // The trampolines are noexcept: they validate every input against rules
-// V1-V5 (so a class only ever sees valid values), check options against the
+// F1-F5 (so a class only ever sees valid values), check options against the
 // schema, and turn exceptions into status codes.
 #pragma once
 

@@ -1,4 +1,4 @@
-// C++ helpers for the muster ABI: the field rules V1-V5 of docs/abi.md.
+// C++ helpers for the muster ABI: the field rules F1-F5 of docs/abi.md.
 // One implementation, used by the SDK trampolines (so every SDK plugin
 // refuses bad input) and by the core (so bad input never reaches a plugin).
 // Each check returns an empty string when the value is valid, else one line
@@ -25,7 +25,7 @@ inline std::string quote(std::string_view s) {
 }
 }  // namespace detail
 
-// V1: role names are [a-z][a-z0-9_-]{0,62} (safe as a NATS key token, a SQL
+// F1: role names are [a-z][a-z0-9_-]{0,62} (safe as a NATS key token, a SQL
 // value and a file name).
 inline std::string check_role(std::string_view role) {
     if (role.empty()) return "role is empty: give a name such as 'querier'";
@@ -40,7 +40,7 @@ inline std::string check_role(std::string_view role) {
     return {};
 }
 
-// V2: ids are UUIDs in canonical lowercase 8-4-4-4-12 form.
+// F2: ids are UUIDs in canonical lowercase 8-4-4-4-12 form.
 inline std::string check_id(std::string_view id) {
     bool ok = id.size() == 36;
     for (std::size_t i = 0; ok && i < id.size(); ++i) {
@@ -77,7 +77,7 @@ inline bool valid_ipv6(std::string_view h) {
 }
 }  // namespace detail
 
-// V3: addresses are host:port, where host is a DNS name, an IPv4 address or
+// F3: addresses are host:port, where host is a DNS name, an IPv4 address or
 // a bracketed IPv6 address, and port is 1-65535.
 inline std::string check_address(std::string_view a) {
     const std::string hint = " (expected host:port, e.g. 10.0.0.5:7001 or [::1]:7001)";
@@ -125,7 +125,7 @@ inline bool valid_utf8(std::string_view s) {
     return true;
 }
 
-// V4: metadata keys are [A-Za-z0-9][A-Za-z0-9._/-]{0,127}.
+// F4: metadata keys are [A-Za-z0-9][A-Za-z0-9._/-]{0,127}.
 inline std::string check_meta_key(std::string_view k) {
     bool ok = !k.empty() && k.size() <= MUSTER_META_KEY_MAX && detail::is_alnum(k[0]);
     for (char c : k) ok = ok && (detail::is_alnum(c) || c == '.' || c == '_' || c == '/' || c == '-');
@@ -135,7 +135,7 @@ inline std::string check_meta_key(std::string_view k) {
     return {};
 }
 
-// V4: metadata values are UTF-8 text of at most 4096 bytes.
+// F4: metadata values are UTF-8 text of at most 4096 bytes.
 inline std::string check_meta_value(std::string_view key, std::string_view v) {
     if (v.size() > MUSTER_META_VALUE_MAX)
         return "metadata value of " + detail::quote(key) + " is longer than 4096 bytes";
@@ -143,7 +143,7 @@ inline std::string check_meta_value(std::string_view key, std::string_view v) {
     return {};
 }
 
-// V1-V5 on a borrowed C instance, NULL pointers included. Timestamps are the
+// F1-F5 on a borrowed C instance, NULL pointers included. Timestamps are the
 // store's to set and are not checked.
 inline std::string check_instance(const muster_instance* in) {
     if (in == nullptr) return "instance is NULL";
@@ -153,7 +153,7 @@ inline std::string check_instance(const muster_instance* in) {
     if (auto e = check_id(in->id); !e.empty()) return e;
     if (auto e = check_role(in->role); !e.empty()) return e;
     if (auto e = check_address(in->address); !e.empty()) return e;
-    // V5: health is one of the three verdicts.
+    // F5: health is one of the three verdicts.
     if (in->health > MUSTER_HEALTH_CRITICAL) return "health must be passing, warning or critical";
     if (in->metadata_count > MUSTER_META_KEYS_MAX) return "more than 64 metadata entries";
     if (in->metadata_count > 0 && in->metadata == nullptr) return "metadata is NULL but metadata_count > 0";

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs what muster needs to build and test, on Debian 12, if missing.
+# Run as root (CI does); a non-root user gets the apt-get line to run.
+set -eu
+PACKAGES="g++ cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libboost-program-options-dev
+libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "== dependencies: all installed"
+    exit 0
+fi
+echo "== dependencies: installing$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: not root; run: sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

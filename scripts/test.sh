@@ -1,0 +1,33 @@
+#!/bin/sh
+# The test command (README, .ci/run): installs what is missing, builds, and
+# runs every test: ctest on a normal build, ctest again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the SDK example built
+# out of tree against the installed SDK and checked by the conformance
+# suite. Exits non-zero on the first failure.
+set -eu
+cd "$(dirname "$0")/.."
+root=$(pwd)
+sh scripts/install-deps.sh
+
+sh scripts/build.sh build
+echo "== ctest (release build)"
+(cd build && ctest -j "$(nproc)" --output-on-failure --timeout 300)
+
+sh scripts/build.sh build-asan -DMUSTER_SANITIZE=ON -DMUSTER_BUILD_BENCH=OFF
+echo "== ctest (AddressSanitizer + UndefinedBehaviorSanitizer)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest -j "$(nproc)" --output-on-failure --timeout 300)
+
+echo "== SDK example, out of tree against the installed SDK"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install build --prefix "$prefix" >/dev/null
+cmake -S sdk/examples/hello-backend -B "$prefix/example-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+cmake --build "$prefix/example-build"
+# The installed programs find the installed plugins with no flags...
+"$prefix/bin/muster-host" plugins | grep -q "^catalog-sqlite " || { echo "installed muster-host does not find its plugins"; exit 1; }
+# ...and the installed suite passes the out-of-tree plugin.
+"$prefix/bin/muster-conformance" --plugin "$prefix/example-build/hello-backend.so"
+echo "== all tests passed"
+cd "$root"
