@@ -3,7 +3,7 @@
 # Run as root (CI does); a non-root user gets the apt-get line to run.
 set -eu
 PACKAGES="g++ cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libboost-program-options-dev
-libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2"
+libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2 libpq-dev postgresql-15"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -18,6 +18,10 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The tests start throwaway clusters of their own; Debian's default cluster
+# (and its server on port 5432) is not wanted.
+mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/muster.conf
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing

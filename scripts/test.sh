@@ -1,13 +1,26 @@
 #!/bin/sh
-# The test command (README, .ci/run): installs what is missing, builds, and
-# runs every test: ctest on a normal build, ctest again under
+# The test command (README, .ci/run): installs what is missing, builds,
+# starts a throwaway PostgreSQL on 127.0.0.1 (stopped on exit, also on
+# failure), and runs every test: ctest on a normal build, ctest again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and the SDK example built
 # out of tree against the installed SDK and checked by the conformance
 # suite. Exits non-zero on the first failure.
 set -eu
 cd "$(dirname "$0")/.."
-root=$(pwd)
 sh scripts/install-deps.sh
+
+servers=$(mktemp -d)
+prefix=$(mktemp -d)
+cleanup() {
+    sh scripts/pg-stop.sh "$servers/pg"
+    rm -rf "$servers" "$prefix"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+sh scripts/pg-start.sh "$servers/pg"
+set -a
+. "$servers/pg/env"
+set +a
 
 sh scripts/build.sh build
 echo "== ctest (release build)"
@@ -19,8 +32,6 @@ echo "== ctest (AddressSanitizer + UndefinedBehaviorSanitizer)"
     ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
 echo "== SDK example, out of tree against the installed SDK"
-prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
 cmake --install build --prefix "$prefix" >/dev/null
 cmake -S sdk/examples/hello-backend -B "$prefix/example-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
@@ -30,4 +41,3 @@ cmake --build "$prefix/example-build"
 # ...and the installed suite passes the out-of-tree plugin.
 "$prefix/bin/muster-conformance" --plugin "$prefix/example-build/hello-backend.so"
 echo "== all tests passed"
-cd "$root"

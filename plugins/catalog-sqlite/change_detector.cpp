@@ -54,11 +54,16 @@ void ChangeDetector::run() {
     std::array<pollfd, 2> fds{{{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}}};
     nfds_t nfds = inotify_fd_ >= 0 ? 2 : 1;
     alignas(inotify_event) char buf[4096];
+    // A commit writes its WAL frames (which wake us) before it publishes
+    // them in the shared-memory index (which does not): a check right after
+    // the wake-up may come too early, so look again a few times shortly.
+    int rechecks = 0;
     for (;;) {
-        int rc = poll(fds.data(), nfds, fallback_poll_ms_);
+        int rc = poll(fds.data(), nfds, rechecks > 0 ? 2 : fallback_poll_ms_);
         if (rc < 0 && errno != EINTR) return;
         if (fds[0].revents & POLLIN) return;
-        bool relevant = rc == 0;  // the slow poll
+        bool relevant = rc == 0;  // the slow poll, or a recheck
+        if (rc == 0 && rechecks > 0) --rechecks;
         if (nfds == 2 && (fds[1].revents & POLLIN)) {
             ssize_t n;
             while ((n = read(inotify_fd_, buf, sizeof buf)) > 0) {
@@ -68,6 +73,7 @@ void ChangeDetector::run() {
                     p += sizeof(inotify_event) + ev->len;
                 }
             }
+            if (relevant) rechecks = 5;
         }
         if (relevant && changed()) on_change_();
     }

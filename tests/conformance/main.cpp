@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace po = boost::program_options;
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
         ("option", po::value(&raw_options)->composing(), "a plugin option, key=value; repeatable")
         ("ttl", po::value(&ttl_ms)->default_value(1000), "liveness window in ms for the expiry rules")
         ("plugin-dir", po::value<std::string>(), "where plugin names are looked up")
-        ("only", po::value(&only), "run only the rules whose id starts with this (e.g. B or W3)")
+        ("only", po::value(&only), "a rule (e.g. W3) or a group of rules (e.g. B) to run alone")
         ("json", "print the results as JSON")
         ("child-writer", po::value(&child_role), "internal: run as a writer process of rule X2")
         ("child-count", po::value(&child_count), "internal");
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
         } else {
             std::cout << (verdict == "pass" ? "[pass] " : verdict == "fail" ? "[FAIL] " : "[skip] ") << id << "  " << title;
             if (!why.empty()) std::cout << "\n         " << why;
-            std::cout << "\n";
+            std::cout << std::endl;  // progress shows as each rule ends
         }
     };
 
@@ -135,11 +136,17 @@ int main(int argc, char** argv) {
                   << ctx.plugin->path.string() << "), ABI " << ctx.plugin->descriptor->abi_major << "."
                   << ctx.plugin->descriptor->abi_minor << ", capabilities: " << capability_names(ctx.vt().capabilities)
                   << "\n";
-    if (only.empty() || only.rfind("L", 0) == 0 || std::string("L1").rfind(only, 0) == 0)
+    // --only B runs a group; --only B1 runs exactly that rule.
+    auto selected = [&](const std::string& id) {
+        if (only.empty()) return true;
+        bool group = std::all_of(only.begin(), only.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+        return group ? id.rfind(only, 0) == 0 : id == only;
+    };
+    if (selected("L1"))
         report("L1", "the plugin loads, exports the entry point and speaks this host's ABI major", load_error.empty() ? "pass" : "fail",
                load_error);
     for (auto& rule : rules()) {
-        if (!only.empty() && rule.id.rfind(only, 0) != 0) continue;
+        if (!selected(rule.id)) continue;
         if (!load_error.empty()) {
             report(rule.id, rule.title, "skip", "the plugin did not load");
             continue;

@@ -59,6 +59,9 @@ AddRule w1{{"W1", "a watch starts with ADDED for each live instance, then SYNCED
     auto x = c.instance(role, 7201), y = c.instance(role, 7202);
     must(b->register_instance(x), "register");
     must(b->register_instance(y), "register");
+    KeepAlive alive(*b, c.ttl_ms);
+    alive.add(x.id);
+    alive.add(y.id);
     Recorder r;
     auto w = start(*b, role, r);
     check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
@@ -77,7 +80,9 @@ AddRule w2{{"W2", "changes arrive in order: ADDED, CHANGED, REMOVED; nothing ove
     auto w = start(*b, role, r);
     check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
     auto in = c.instance(role, 7203);
+    KeepAlive alive(*b, c.ttl_ms);
     must(b->register_instance(in), "register");
+    alive.add(in.id);
     check(r.wait(MUSTER_EVENT_ADDED, in.id), "no ADDED within 5 s of register");
     in.address = "127.0.0.1:7204";
     must(b->register_instance(in), "re-register with a new address");
@@ -123,8 +128,11 @@ AddRule w4{{"W4", "an instance that stops heartbeating is reported REMOVED withi
     auto w = start(*b, role, r);
     check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
     auto in = c.instance(role, 7205);
+    KeepAlive alive(*b, c.ttl_ms);
     must(b->register_instance(in), "register");
+    alive.add(in.id);
     check(r.wait(MUSTER_EVENT_ADDED, in.id), "no ADDED within 5 s");
+    alive.remove(in.id);  // from now on it only ages
     check(r.wait(MUSTER_EVENT_REMOVED, in.id, c.ttl_ms + 5000), "no REMOVED within ttl + 5 s of the last heartbeat");
     w.reset();
 }}};
@@ -136,8 +144,11 @@ AddRule w5{{"W5", "a watch of one role sees nothing of another", MUSTER_BACKEND_
     auto w = start(*b, mine, r);
     check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
     auto theirs = c.instance(other, 7206), ours = c.instance(mine, 7207);
+    KeepAlive alive(*b, c.ttl_ms);
     must(b->register_instance(theirs), "register");
     must(b->register_instance(ours), "register");
+    alive.add(theirs.id);
+    alive.add(ours.id);
     check(r.wait(MUSTER_EVENT_ADDED, ours.id), "no ADDED for the watched role");
     for (const auto& e : r.snapshot())
         check(!e.instance || e.instance->role == mine, "an event of role " + (e.instance ? e.instance->role : "") + " arrived");

@@ -2,6 +2,7 @@
 
 #include <muster/core/registry.hpp>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -43,6 +44,36 @@ bool listed(muster::core::BackendClient& b, const std::string& role, const std::
     for (const auto& i : list(b, &role, flags))
         if (i.id == id) return true;
     return false;
+}
+
+KeepAlive::KeepAlive(muster::core::BackendClient& b, std::int64_t ttl_ms) : b_(b), ttl_ms_(ttl_ms), thread_([this] {
+    std::unique_lock lk(mu_);
+    while (!cv_.wait_for(lk, std::chrono::milliseconds(ttl_ms_ / 4), [this] { return stop_; })) {
+        std::vector<std::string> ids = ids_;
+        lk.unlock();
+        std::vector<muster_status> res;
+        if (!ids.empty()) b_.heartbeat(ids, res);
+        lk.lock();
+    }
+}) {}
+
+KeepAlive::~KeepAlive() {
+    {
+        std::lock_guard lk(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+}
+
+void KeepAlive::add(const std::string& id) {
+    std::lock_guard lk(mu_);
+    ids_.push_back(id);
+}
+
+void KeepAlive::remove(const std::string& id) {
+    std::lock_guard lk(mu_);
+    ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
 }
 
 void must(const muster::core::Outcome& o, const std::string& what) {

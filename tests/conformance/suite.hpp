@@ -7,6 +7,9 @@
 #include <muster/core/registry.hpp>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -54,6 +57,25 @@ struct Rule {
 std::vector<Rule>& rules();
 struct AddRule {
     explicit AddRule(Rule r) { rules().push_back(std::move(r)); }
+};
+
+// Heartbeats the ids it is given every ttl/4 from a thread of its own, so
+// that a rule waiting on something else does not see them expire.
+class KeepAlive {
+public:
+    KeepAlive(muster::core::BackendClient& b, std::int64_t ttl_ms);
+    ~KeepAlive();
+    void add(const std::string& id);
+    void remove(const std::string& id);
+
+private:
+    muster::core::BackendClient& b_;
+    std::int64_t ttl_ms_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::string> ids_;
+    bool stop_ = false;
+    std::thread thread_;
 };
 
 // Helpers shared by the rules.

@@ -1,0 +1,201 @@
+// catalog-postgres: the registry in PostgreSQL, for processes spread over
+// machines. Every time is the server's (now()), so clock skew between hosts
+// never expires a live instance nor keeps a dead one; every value travels as
+// a statement parameter; watches ride LISTEN/NOTIFY on their own connection.
+#include "listener.hpp"
+#include "pg_session.hpp"
+#include "schema.hpp"
+
+#include <muster/cpp/backend.hpp>
+#include <muster/cpp/watch_hub.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+namespace catalog_postgres {
+namespace {
+
+using muster::sdk::Error;
+using muster::sdk::Instance;
+
+std::string ms(const char* column) { return std::string("(extract(epoch from ") + column + ") * 1000)::bigint"; }
+
+// The SELECT of a list, with or without a role condition. $1 role, $2
+// include stopped, $3 include stale, $4 ttl in ms.
+std::string list_sql(bool by_role) {
+    return "SELECT id, role, address, metadata::text, health, " + ms("registered_at") + ", " + ms("last_seen") +
+           ", COALESCE(" + ms("stopped_at") + ", 0), " + ms("now()") + " FROM {s}.instances WHERE " +
+           (by_role ? "role = $1 AND " : "$1::text IS NULL AND ") +
+           "($2::boolean OR stopped_at IS NULL) AND ($3::boolean OR stopped_at IS NOT NULL OR "
+           "last_seen >= now() - $4::bigint * interval '1 millisecond') ORDER BY id";
+}
+
+std::string with_schema(std::string sql, const std::string& schema) {
+    for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p)) sql.replace(p, 3, "\"" + schema + "\"");
+    return sql;
+}
+
+std::int64_t local_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class CatalogPostgres : public muster::sdk::Backend {
+public:
+    static constexpr const char* kName = "catalog-postgres";
+    static constexpr const char* kDescription = "registry in PostgreSQL, shared by processes on many machines";
+    static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED |
+                                                   MUSTER_BACKEND_CAP_REAP | MUSTER_BACKEND_CAP_SERVER_CLOCK;
+    static std::span<const muster_option_spec> options() {
+        static const muster_option_spec specs[] = {
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_REQUIRED, 0, "url", nullptr,
+             "postgresql:// URL or conninfo (sslmode, sslrootcert, sslcert, sslkey accepted); the password may "
+             "also come from PGPASSWORD or ~/.pgpass"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "schema", "muster", "schema holding the tables"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "connect_timeout", "5s",
+             "how long a connection attempt may take (whole seconds, at least 2)"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "statement_timeout", "5s",
+             "longest wait for any statement; past it the call fails with 'unavailable'"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "poll", "1s",
+             "expiry sweep of watches, and their re-list when notifications were missed"},
+        };
+        return specs;
+    }
+
+    explicit CatalogPostgres(const muster::sdk::BackendContext& ctx)
+        : host_(ctx.host), ttl_ms_(ctx.ttl_ms), schema_(ctx.options.get("schema", "muster")) {
+        bool ok = !schema_.empty() && schema_.size() <= 40 && (schema_[0] == '_' || (schema_[0] >= 'a' && schema_[0] <= 'z'));
+        for (char c : schema_) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+        if (!ok) throw Error(MUSTER_INVALID_ARGUMENT, "option 'schema' must match [a-z_][a-z0-9_]{0,39}");
+        SessionConfig cfg{ctx.options.get("url"), std::chrono::milliseconds(ctx.options.get_duration_ms("connect_timeout", 5000)),
+                          std::chrono::milliseconds(ctx.options.get_duration_ms("statement_timeout", 5000))};
+        session_ = std::make_unique<Session>(cfg, [this](Session& s) { on_connect(s); });
+        {
+            std::lock_guard lk(mu_);
+            session_->ensure();  // a bad URL or password is reported at start
+        }
+        auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
+        hub_ = std::make_unique<muster::sdk::WatchHub>(
+            [this](const std::string* role) { return collect(role, 0); }, poll,
+            [this] { return local_ms() + clock_offset_ms_.load(); }, ttl_ms_);
+        listener_ = std::make_unique<Listener>(cfg, channel_for(schema_), [this] { hub_->poke(); });
+    }
+
+    ~CatalogPostgres() override {
+        listener_.reset();
+        hub_.reset();
+    }
+
+    void register_instance(const Instance& in) override {
+        std::string meta = nlohmann::json(in.metadata).dump(), health = std::to_string(in.health);
+        std::lock_guard lk(mu_);
+        Result r = session_->prepared("upsert", {in.id.c_str(), in.role.c_str(), in.address.c_str(), meta.c_str(), health.c_str()});
+        if (PQntuples(r.get()) == 0) {
+            Result other = session_->prepared("role_of", {in.id.c_str()});
+            std::string role = PQntuples(other.get()) ? PQgetvalue(other.get(), 0, 0) : "?";
+            throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + role + "'");
+        }
+    }
+
+    // One round trip for the whole batch: UPDATE ... WHERE id = ANY($1).
+    void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+        std::string array = "{";
+        for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::string(ids[i]);
+        array += "}";
+        std::set<std::string> seen;
+        {
+            std::lock_guard lk(mu_);
+            Result r = session_->prepared("heartbeat", {array.c_str()});
+            for (int i = 0; i < PQntuples(r.get()); ++i) seen.insert(PQgetvalue(r.get(), i, 0));
+        }
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            results[i] = seen.count(std::string(ids[i])) ? MUSTER_OK : MUSTER_NOT_FOUND;
+    }
+
+    void deregister(std::string_view id) override {
+        std::string key(id);
+        std::lock_guard lk(mu_);
+        Result r = session_->prepared("deregister", {key.c_str()});
+        if (PQntuples(r.get()) == 0) throw Error(MUSTER_NOT_FOUND, "no instance with id " + key);
+    }
+
+    void list(const std::string* role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+        for (const auto& i : collect(role, flags))
+            if (!sink(i)) break;
+    }
+
+    std::uint64_t reap(std::int64_t retain_ms) override {
+        std::string retain = std::to_string(retain_ms), stale = std::to_string(ttl_ms_ + retain_ms);
+        std::lock_guard lk(mu_);
+        Result r = session_->prepared("reap", {retain.c_str(), stale.c_str()});
+        return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+    }
+
+    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
+        return hub_->add(role ? role->c_str() : nullptr, cb, user);
+    }
+    void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
+
+private:
+    // Runs on every new connection: migrate (cheap when current), prepare.
+    void on_connect(Session& s) {
+        migrate(s, schema_);
+        auto prep = [&](const char* name, const std::string& sql) { s.prepare(name, with_schema(sql, schema_)); };
+        prep("upsert",
+             "INSERT INTO {s}.instances (id, role, address, metadata, health) VALUES ($1::uuid, $2, $3, $4::jsonb, $5::smallint) "
+             "ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, metadata = EXCLUDED.metadata, "
+             "health = EXCLUDED.health, last_seen = now(), stopped_at = NULL WHERE {s}.instances.role = EXCLUDED.role "
+             "RETURNING 1");
+        prep("role_of", "SELECT role FROM {s}.instances WHERE id = $1::uuid");
+        prep("heartbeat", "UPDATE {s}.instances SET last_seen = now() WHERE id = ANY($1::uuid[]) AND stopped_at IS NULL RETURNING id");
+        prep("deregister", "UPDATE {s}.instances SET stopped_at = COALESCE(stopped_at, now()) WHERE id = $1::uuid RETURNING 1");
+        prep("reap",
+             "DELETE FROM {s}.instances WHERE (stopped_at IS NOT NULL AND stopped_at < now() - $1::bigint * interval '1 millisecond') "
+             "OR (stopped_at IS NULL AND last_seen < now() - $2::bigint * interval '1 millisecond')");
+        prep("list_role", list_sql(true));
+        prep("list_all", list_sql(false));
+    }
+
+    std::vector<Instance> collect(const std::string* role, std::uint32_t flags) {
+        std::string ttl = std::to_string(ttl_ms_);
+        const char* stopped = (flags & MUSTER_LIST_INCLUDE_STOPPED) ? "true" : "false";
+        const char* stale = (flags & MUSTER_LIST_INCLUDE_STALE) ? "true" : "false";
+        std::vector<Instance> out;
+        std::lock_guard lk(mu_);
+        Result r = session_->prepared(role ? "list_role" : "list_all", {role ? role->c_str() : nullptr, stopped, stale, ttl.c_str()});
+        for (int row = 0; row < PQntuples(r.get()); ++row) {
+            auto v = [&](int col) { return PQgetvalue(r.get(), row, col); };
+            Instance i;
+            i.id = v(0);
+            i.role = v(1);
+            i.address = v(2);
+            i.metadata = nlohmann::json::parse(v(3)).get<std::map<std::string, std::string>>();
+            i.health = static_cast<muster_health>(std::atoi(v(4)));
+            i.registered_at_ms = std::atoll(v(5));
+            i.last_seen_ms = std::atoll(v(6));
+            i.stopped_at_ms = std::atoll(v(7));
+            out.push_back(std::move(i));
+        }
+        if (PQntuples(r.get()) > 0) clock_offset_ms_ = std::atoll(PQgetvalue(r.get(), 0, 8)) - local_ms();
+        return out;
+    }
+
+    muster::sdk::Host host_;
+    std::int64_t ttl_ms_;
+    std::string schema_;
+    std::mutex mu_;  // guards session_
+    std::unique_ptr<Session> session_;
+    // Server clock minus ours, so the watch hub wakes when the server says an
+    // instance expires.
+    std::atomic<std::int64_t> clock_offset_ms_{0};
+    std::unique_ptr<muster::sdk::WatchHub> hub_;
+    std::unique_ptr<Listener> listener_;
+};
+
+}  // namespace
+}  // namespace catalog_postgres
+
+MUSTER_EXPORT_PLUGIN("catalog-postgres", "1.0.0", "registry in PostgreSQL (libpq), LISTEN/NOTIFY watches",
+                     muster::sdk::backend_kind<catalog_postgres::CatalogPostgres>())

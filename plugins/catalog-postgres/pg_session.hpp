@@ -1,0 +1,67 @@
+// One libpq connection with a hard deadline on every call, reconnection
+// with exponential backoff, and the mapping of PostgreSQL errors to muster
+// statuses. While the server is down, calls fail at once with UNAVAILABLE
+// until the next reconnect attempt is due.
+#pragma once
+
+#include <muster/cpp/error.hpp>
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace catalog_postgres {
+
+// A result that frees itself.
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// The URL or conninfo with any password replaced by ****, for messages.
+std::string mask_password(const std::string& conninfo);
+
+struct SessionConfig {
+    std::string conninfo;  // a postgresql:// URL or key=value conninfo
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds statement_timeout{5000};
+};
+
+class Session {
+public:
+    // `on_connect` runs on each new connection (prepare statements, LISTEN);
+    // it throws muster::sdk::Error to refuse the connection.
+    Session(SessionConfig config, std::function<void(Session&)> on_connect);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Connects now if there is no connection; throws Error(UNAVAILABLE)
+    // while the server cannot be reached (at once inside the backoff window).
+    void ensure();
+
+    // Runs a prepared statement with text parameters (nullptr = SQL NULL),
+    // within the statement timeout. Throws Error with the mapped status.
+    Result prepared(const char* name, const std::vector<const char*>& params);
+    // Runs SQL without parameters (DDL, LISTEN, transactions).
+    Result exec(const std::string& sql);
+    void prepare(const char* name, const std::string& sql);
+
+    PGconn* raw() const { return conn_; }
+    // Drops the connection (after a failure), so the next call reconnects.
+    void drop();
+
+private:
+    Result wait(const char* what);
+    [[noreturn]] void fail_connection(const std::string& what);
+
+    SessionConfig config_;
+    std::function<void(Session&)> on_connect_;
+    PGconn* conn_ = nullptr;
+    std::chrono::steady_clock::time_point next_attempt_{};
+    std::chrono::milliseconds backoff_{0};
+    std::string last_error_;
+};
+
+}  // namespace catalog_postgres

@@ -1,0 +1,19 @@
+// The catalog-postgres schema and its versioned migrations. docs/plugins/
+// catalog-postgres.md describes the tables.
+#pragma once
+
+#include "pg_session.hpp"
+
+#include <string>
+
+namespace catalog_postgres {
+
+// The channel the trigger notifies and the watch listens on.
+std::string channel_for(const std::string& schema);
+
+// Creates or migrates `schema` under a transaction-scoped advisory lock, so
+// that processes starting together migrate once. Throws Error(CONFLICT) for
+// a schema migrated by a newer version.
+void migrate(Session& s, const std::string& schema);
+
+}  // namespace catalog_postgres

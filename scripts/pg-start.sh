@@ -1,0 +1,36 @@
+#!/bin/sh
+# pg-start.sh DIR: starts a throwaway PostgreSQL 15 cluster in DIR on
+# 127.0.0.1 on a free port, and writes DIR/env with MUSTER_TEST_PG_URL and
+# the commands to restart and stop it. As root, the server runs as the
+# 'postgres' user (initdb refuses root).
+set -eu
+dir=$1
+bin=/usr/lib/postgresql/15/bin
+[ -x "$bin/initdb" ] || { echo "pg-start: $bin/initdb not found: install postgresql-15" >&2; exit 1; }
+mkdir -p "$dir"
+as_owner() { "$@"; }
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    as_owner() { runuser -u postgres -- "$@"; }
+fi
+as_owner "$bin/initdb" -D "$dir/data" -U muster --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    port=$(shuf -i 20000-60000 -n 1)
+    opts="-h 127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200"
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$opts" start >/dev/null 2>&1; then
+        url="postgresql://muster@127.0.0.1:$port/postgres"
+        ctl="$( [ "$(id -u)" -eq 0 ] && echo "runuser -u postgres -- " )$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30"
+        cat >"$dir/env" <<ENV
+MUSTER_TEST_PG_URL='$url'
+MUSTER_TEST_PG_RESTART='$ctl -m fast restart'
+MUSTER_TEST_PG_STOP='$ctl -m fast stop'
+MUSTER_TEST_PG_START='$ctl -o "$opts" start'
+ENV
+        echo "== PostgreSQL on 127.0.0.1:$port (data in $dir)"
+        exit 0
+    fi
+done
+echo "pg-start: could not start PostgreSQL; last log:" >&2
+tail -20 "$dir/server.log" >&2
+exit 1
