@@ -3,7 +3,8 @@
 # Run as root (CI does); a non-root user gets the apt-get line to run.
 set -eu
 PACKAGES="g++ cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libboost-program-options-dev
-libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2 libpq-dev postgresql-15"
+libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2 libpq-dev postgresql-15
+libnats-dev nats-server"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

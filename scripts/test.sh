@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
 
 servers=$(mktemp -d)
+chmod 755 "$servers"  # the server runs as the postgres user
 prefix=$(mktemp -d)
 cleanup() {
     sh scripts/pg-stop.sh "$servers/pg"

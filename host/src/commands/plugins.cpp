@@ -26,9 +26,11 @@ nlohmann::json schema_json(const muster_option_spec* specs, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
         const auto& o = specs[i];
         bool secret = o.flags & MUSTER_OPT_SECRET;
+        nlohmann::json shown_default = nullptr;
+        if (o.default_value) shown_default = secret ? "****" : o.default_value;
         out.push_back({{"name", o.name},
                        {"type", muster::sdk::option_type_name(o.type)},
-                       {"default", o.default_value ? (secret ? "****" : o.default_value) : nullptr},
+                       {"default", shown_default},
                        {"required", (o.flags & MUSTER_OPT_REQUIRED) != 0},
                        {"secret", secret},
                        {"help", o.help ? o.help : ""}});

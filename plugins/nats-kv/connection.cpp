@@ -1,0 +1,161 @@
+#include "connection.hpp"
+
+#include "document.hpp"
+
+#include <cstring>
+#include <sstream>
+
+namespace nats_kv {
+
+using muster::sdk::Error;
+
+void check(natsStatus s, const std::string& what) {
+    if (s == NATS_OK) return;
+    muster_status st;
+    switch (s) {
+    case NATS_NO_SERVER:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_TIMEOUT:
+    case NATS_NO_RESPONDERS:
+    case NATS_IO_ERROR:
+    case NATS_SSL_ERROR:
+    case NATS_CONNECTION_AUTH_FAILED:
+    case NATS_NOT_PERMITTED: st = MUSTER_UNAVAILABLE; break;
+    case NATS_NOT_FOUND: st = MUSTER_NOT_FOUND; break;
+    case NATS_INVALID_ARG: st = MUSTER_INVALID_ARGUMENT; break;
+    default: st = MUSTER_INTERNAL; break;
+    }
+    const char* detail = nats_GetLastError(nullptr);
+    throw Error(st, "NATS " + what + ": " + natsStatus_GetText(s) + (detail && *detail ? std::string(" (") + detail + ")" : ""));
+}
+
+std::optional<Entry> entry_of(kvEntry* e) {
+    Entry out;
+    out.key = kvEntry_Key(e);
+    out.revision = kvEntry_Revision(e);
+    kvOperation op = kvEntry_Operation(e);
+    if (op == kvOp_Delete || op == kvOp_Purge) {
+        out.deleted = true;
+        auto dot = out.key.find('.');
+        out.instance.role = out.key.substr(0, dot);
+        out.instance.id = dot == std::string::npos ? "" : out.key.substr(dot + 1);
+        return out;
+    }
+    auto doc = decode(static_cast<const char*>(kvEntry_Value(e)), kvEntry_ValueLen(e));
+    if (!doc || key_of(doc->role, doc->id) != out.key) return std::nullopt;
+    out.instance = std::move(*doc);
+    out.instance.last_seen_ms = kvEntry_Created(e) / 1000000;
+    return out;
+}
+
+Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
+    : bucket_(o.get("bucket", "muster")), ttl_ms_(o.has("ttl") ? o.get_duration_ms("ttl") : ttl_ms),
+      timeout_ms_(o.get_duration_ms("request_timeout", 2000)) {
+    try {
+        check(natsOptions_Create(&opts_), "options");
+        std::vector<std::string> servers;
+        std::stringstream ss(o.get("url", "nats://127.0.0.1:4222"));
+        for (std::string s; std::getline(ss, s, ',');) {
+            s.erase(0, s.find_first_not_of(' '));
+            s.erase(s.find_last_not_of(' ') + 1);
+            if (!s.empty()) servers.push_back(s);
+        }
+        std::vector<const char*> raw;
+        for (auto& s : servers) raw.push_back(s.c_str());
+        check(natsOptions_SetServers(opts_, raw.data(), static_cast<int>(raw.size())), "url");
+        check(natsOptions_SetTimeout(opts_, o.get_duration_ms("connect_timeout", 2000)), "connect_timeout");
+        check(natsOptions_SetMaxReconnect(opts_, static_cast<int>(o.get_int("max_reconnect", -1))), "max_reconnect");
+        check(natsOptions_SetReconnectWait(opts_, o.get_duration_ms("reconnect_wait", 250)), "reconnect_wait");
+        check(natsOptions_SetPingInterval(opts_, 2000), "ping interval");
+        check(natsOptions_SetMaxPingsOut(opts_, 2), "max pings out");
+        if (o.has("tls_ca") || o.has("tls_cert")) check(natsOptions_SetSecure(opts_, true), "tls");
+        if (o.has("tls_ca")) check(natsOptions_LoadCATrustedCertificates(opts_, o.get("tls_ca").c_str()), "tls_ca");
+        if (o.has("tls_cert") != o.has("tls_key"))
+            throw Error(MUSTER_INVALID_ARGUMENT, "options 'tls_cert' and 'tls_key' go together");
+        if (o.has("tls_cert"))
+            check(natsOptions_LoadCertificatesChain(opts_, o.get("tls_cert").c_str(), o.get("tls_key").c_str()), "tls_cert/tls_key");
+        if (o.has("creds")) check(natsOptions_SetUserCredentialsFromFiles(opts_, o.get("creds").c_str(), nullptr), "creds");
+        if (o.has("user")) check(natsOptions_SetUserInfo(opts_, o.get("user").c_str(), o.get("password").c_str()), "user");
+        if (o.has("token")) check(natsOptions_SetToken(opts_, o.get("token").c_str()), "token");
+        check(natsConnection_Connect(&nc_, opts_), "connect");
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = timeout_ms_;
+        check(natsConnection_JetStream(&js_, nc_, &jo), "JetStream");
+        std::int64_t replicas = o.get_int("replicas", 1);
+        natsStatus s = js_KeyValue(&kv_, js_, bucket_.c_str());
+        if (s == NATS_NOT_FOUND) {
+            kvConfig cfg;
+            kvConfig_Init(&cfg);
+            cfg.Bucket = bucket_.c_str();
+            cfg.History = 1;
+            cfg.TTL = ttl_ms_ * 1000000;  // cnats takes nanoseconds
+            cfg.Replicas = static_cast<int>(replicas);
+            cfg.StorageType = js_FileStorage;
+            s = js_CreateKeyValue(&kv_, js_, &cfg);
+            if (s != NATS_OK) {
+                // Another process may have created it at the same moment.
+                s = js_KeyValue(&kv_, js_, bucket_.c_str());
+            }
+        }
+        check(s, "bucket '" + bucket_ + "'");
+        kvStatus* st = nullptr;
+        check(kvStore_Status(&st, kv_), "bucket status");
+        std::int64_t have_ttl = kvStatus_TTL(st) / 1000000;
+        std::int64_t have_replicas = kvStatus_Replicas(st);
+        kvStatus_Destroy(st);
+        if (have_ttl != ttl_ms_)
+            throw Error(MUSTER_CONFLICT, "bucket '" + bucket_ + "' has max age " + std::to_string(have_ttl) +
+                                             "ms but the configured ttl is " + std::to_string(ttl_ms_) +
+                                             "ms: use the bucket's ttl, another bucket, or delete it");
+        if (have_replicas != replicas)
+            throw Error(MUSTER_CONFLICT, "bucket '" + bucket_ + "' has " + std::to_string(have_replicas) +
+                                             " replicas but the configuration asks for " + std::to_string(replicas));
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+Connection::~Connection() { release(); }
+
+void Connection::release() {
+    if (kv_) kvStore_Destroy(kv_);
+    if (js_) jsCtx_Destroy(js_);
+    if (nc_) natsConnection_Destroy(nc_);
+    if (opts_) natsOptions_Destroy(opts_);
+    kv_ = nullptr;
+    js_ = nullptr;
+    nc_ = nullptr;
+    opts_ = nullptr;
+}
+
+void Connection::require_connected() const {
+    if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED)
+        throw Error(MUSTER_UNAVAILABLE, "NATS: not connected to any server (reconnecting)");
+}
+
+std::vector<Entry> Connection::snapshot(const std::string& filter, bool with_deletes) const {
+    require_connected();
+    kvWatchOptions wo;
+    kvWatchOptions_Init(&wo);
+    wo.IgnoreDeletes = !with_deletes;
+    kvWatcher* w = nullptr;
+    check(filter == ">" ? kvStore_WatchAll(&w, kv_, &wo) : kvStore_Watch(&w, kv_, filter.c_str(), &wo), "list");
+    std::vector<Entry> out;
+    natsStatus s = NATS_OK;
+    for (;;) {
+        kvEntry* e = nullptr;
+        s = kvWatcher_Next(&e, w, timeout_ms_);
+        if (s != NATS_OK || e == nullptr) break;  // NULL: the initial values are all delivered
+        if (auto entry = entry_of(e)) out.push_back(std::move(*entry));
+        kvEntry_Destroy(e);
+    }
+    kvWatcher_Destroy(w);
+    check(s, "list");
+    return out;
+}
+
+}  // namespace nats_kv

@@ -1,0 +1,67 @@
+// The NATS connection, JetStream context and KV bucket of one backend:
+// options from the plugin's schema, the bucket created or checked against
+// the configuration, and cnats statuses mapped to muster statuses.
+#pragma once
+
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/instance.hpp>
+#include <muster/cpp/options.hpp>
+
+#include <nats/nats.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace nats_kv {
+
+// Throws muster::sdk::Error for a failed cnats call.
+void check(natsStatus s, const std::string& what);
+
+// A KV entry with its key, decoded, and its server-side revision and time.
+struct Entry {
+    std::string key;
+    muster::sdk::Instance instance;  // last_seen_ms = the entry's server time
+    std::uint64_t revision = 0;
+    bool deleted = false;  // a delete or purge marker
+};
+
+// Converts a cnats entry; nullopt for a value that is not ours.
+std::optional<Entry> entry_of(kvEntry* e);
+
+class Connection {
+public:
+    Connection(const muster::sdk::Options& options, std::int64_t ttl_ms);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    kvStore* kv() const { return kv_; }
+    jsCtx* js() const { return js_; }
+    natsConnection* nc() const { return nc_; }
+    const std::string& bucket() const { return bucket_; }
+    std::int64_t ttl_ms() const { return ttl_ms_; }
+    std::int64_t timeout_ms() const { return timeout_ms_; }
+
+    // UNAVAILABLE at once while the client is not connected.
+    void require_connected() const;
+
+    // The current entries whose keys match `filter` ("role.*", "*.id", ">"),
+    // read through a short-lived ordered consumer: one round trip for all.
+    // With deletes, delete markers are included.
+    std::vector<Entry> snapshot(const std::string& filter, bool with_deletes) const;
+
+private:
+    void release();
+
+    natsOptions* opts_ = nullptr;
+    natsConnection* nc_ = nullptr;
+    jsCtx* js_ = nullptr;
+    kvStore* kv_ = nullptr;
+    std::string bucket_;
+    std::int64_t ttl_ms_;
+    std::int64_t timeout_ms_;
+};
+
+}  // namespace nats_kv

@@ -1,0 +1,150 @@
+// nats-kv: registrations in a NATS JetStream key-value bucket. Keys are
+// "<role>.<id>", values the JSON document of document.hpp; the bucket's max
+// age is the liveness window, so the server itself expires instances that
+// stop heartbeating, judged on its own clock.
+#include "connection.hpp"
+#include "document.hpp"
+#include "kv_watch.hpp"
+
+#include <muster/cpp/backend.hpp>
+
+#include <map>
+#include <mutex>
+
+namespace nats_kv {
+namespace {
+
+using muster::sdk::Error;
+using muster::sdk::Instance;
+
+std::int64_t local_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class NatsKv : public muster::sdk::Backend {
+public:
+    static constexpr const char* kName = "nats-kv";
+    static constexpr const char* kDescription = "registry in a NATS JetStream key-value bucket";
+    // No REAP: the bucket's max age removes stale keys, and graceful stops
+    // delete theirs, so nothing is kept to reap (or to list as stale/stopped).
+    static constexpr std::uint64_t kCapabilities =
+        MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_SERVER_CLOCK;
+    static std::span<const muster_option_spec> options() {
+        static const muster_option_spec specs[] = {
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "url", "nats://127.0.0.1:4222", "server URL, or several separated by commas"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "bucket", "muster", "KV bucket; created if missing"},
+            {sizeof(muster_option_spec), MUSTER_OPT_INT, 0, 0, "replicas", "1", "bucket replicas when created (a cluster: 3)"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "ttl", nullptr, "the bucket's max age, the liveness window (default: the host's ttl)"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "tls_ca", nullptr, "CA certificate file: enables TLS"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "tls_cert", nullptr, "client certificate file (with tls_key)"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "tls_key", nullptr, "client key file (with tls_cert)"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "creds", nullptr, "JWT + NKey credentials file"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "user", nullptr, "user name"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_SECRET, 0, "password", nullptr, "password of user"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_SECRET, 0, "token", nullptr, "authentication token"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "connect_timeout", "2s", "how long connecting may take"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "request_timeout", "2s", "longest wait for a JetStream answer"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "reconnect_wait", "250ms", "pause between reconnect attempts to one server"},
+            {sizeof(muster_option_spec), MUSTER_OPT_INT, 0, 0, "max_reconnect", "-1", "reconnect attempts before giving up; -1 forever"},
+            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "sweep", "1s", "how often watches re-read the bucket to catch expiries"},
+        };
+        return specs;
+    }
+
+    explicit NatsKv(const muster::sdk::BackendContext& ctx)
+        : conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 1000)) {}
+
+    void register_instance(const Instance& in) override {
+        std::string key = key_of(in.role, in.id);
+        Instance doc = in;
+        doc.registered_at_ms = local_ms();
+        // One id lives under one role; and a re-register keeps registered_at.
+        for (const auto& e : conn_.snapshot("*." + in.id, false)) {
+            if (e.instance.role != in.role)
+                throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + e.instance.role + "'");
+            if (e.instance.registered_at_ms) doc.registered_at_ms = e.instance.registered_at_ms;
+        }
+        std::string value = encode(doc, local_ms());
+        std::uint64_t rev = 0;
+        check(kvStore_Put(&rev, conn_.kv(), key.c_str(), value.data(), static_cast<int>(value.size())), "put " + key);
+        {
+            std::lock_guard lk(mu_);
+            owned_[in.id] = {key, value};
+        }
+        // The seed's subject events, for subscribers of plain NATS.
+        natsConnection_Publish(conn_.nc(), ("services." + in.role + ".register").c_str(), value.data(), static_cast<int>(value.size()));
+    }
+
+    // Puts of the values this backend wrote, pipelined: one round trip's
+    // wait for the whole batch.
+    void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+        conn_.require_connected();
+        std::vector<std::pair<std::string, std::string>> puts;
+        {
+            std::lock_guard lk(mu_);
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                auto it = owned_.find(std::string(ids[i]));
+                results[i] = it == owned_.end() ? MUSTER_NOT_FOUND : MUSTER_OK;
+                if (it != owned_.end()) puts.push_back(it->second);
+            }
+        }
+        if (puts.size() == 1) {
+            std::uint64_t rev = 0;
+            const auto& [key, value] = puts[0];
+            check(kvStore_Put(&rev, conn_.kv(), key.c_str(), value.data(), static_cast<int>(value.size())), "heartbeat");
+            return;
+        }
+        for (const auto& [key, value] : puts) {
+            std::string subject = "$KV." + conn_.bucket() + "." + key;
+            check(js_PublishAsync(conn_.js(), subject.c_str(), value.data(), static_cast<int>(value.size()), nullptr), "heartbeat");
+        }
+        if (!puts.empty()) {
+            jsPubOptions po;
+            jsPubOptions_Init(&po);
+            po.MaxWait = conn_.timeout_ms();
+            check(js_PublishAsyncComplete(conn_.js(), &po), "heartbeat batch");
+        }
+    }
+
+    // Deletes the key, so watchers see the removal at once.
+    void deregister(std::string_view id_view) override {
+        std::string id(id_view);
+        auto found = conn_.snapshot("*." + id, true);
+        if (found.empty()) throw Error(MUSTER_NOT_FOUND, "no instance with id " + id);
+        {
+            std::lock_guard lk(mu_);
+            owned_.erase(id);
+        }
+        for (const auto& e : found) {
+            if (e.deleted) continue;  // already stopped: OK
+            check(kvStore_Delete(conn_.kv(), e.key.c_str()), "delete " + e.key);
+            std::string note = "{\"id\":\"" + id + "\"}";
+            natsConnection_PublishString(conn_.nc(), ("services." + e.instance.role + ".deregister").c_str(), note.c_str());
+        }
+    }
+
+    void list(const std::string* role, std::uint32_t, const std::function<bool(const Instance&)>& sink) override {
+        // Stopped and stale keys are gone from the bucket: the flags that ask
+        // for them find nothing more (the capability bits say so).
+        for (const auto& e : conn_.snapshot(role ? *role + ".*" : ">", false))
+            if (!sink(e.instance)) break;
+    }
+
+    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
+        auto* w = new KvWatch(conn_, role ? std::optional<std::string>(*role) : std::nullopt, std::chrono::milliseconds(sweep_), cb, user);
+        return reinterpret_cast<muster_watch*>(w);
+    }
+    void unwatch(muster_watch* w) noexcept override { delete reinterpret_cast<KvWatch*>(w); }
+
+private:
+    Connection conn_;
+    std::int64_t sweep_;
+    std::mutex mu_;
+    std::map<std::string, std::pair<std::string, std::string>> owned_;  // id -> key, last value written
+};
+
+}  // namespace
+}  // namespace nats_kv
+
+MUSTER_EXPORT_PLUGIN("nats-kv", "1.0.0", "registry in a NATS JetStream KV bucket (cnats)",
+                     muster::sdk::backend_kind<nats_kv::NatsKv>())
