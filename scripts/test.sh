@@ -1,7 +1,8 @@
 #!/bin/sh
 # The test command (README, .ci/run): installs what is missing, builds,
-# starts a throwaway PostgreSQL on 127.0.0.1 (stopped on exit, also on
-# failure), and runs every test: ctest on a normal build, ctest again under
+# starts a throwaway PostgreSQL and a nats-server with JetStream on
+# 127.0.0.1 on free ports (stopped on exit, also on failure), and runs every
+# test: ctest on a normal build, ctest again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and the SDK example built
 # out of tree against the installed SDK and checked by the conformance
 # suite. Exits non-zero on the first failure.
@@ -14,13 +15,16 @@ chmod 755 "$servers"  # the server runs as the postgres user
 prefix=$(mktemp -d)
 cleanup() {
     sh scripts/pg-stop.sh "$servers/pg"
+    sh scripts/nats-stop.sh "$servers/nats"
     rm -rf "$servers" "$prefix"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 sh scripts/pg-start.sh "$servers/pg"
+sh scripts/nats-start.sh "$servers/nats"
 set -a
 . "$servers/pg/env"
+. "$servers/nats/env"
 set +a
 
 sh scripts/build.sh build

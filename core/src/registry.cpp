@@ -82,6 +82,7 @@ struct RegistryState {
     }
 
     void heartbeat_loop() {
+        bool heartbeats_failing = false;
         auto next_reap = std::chrono::steady_clock::now() + opt.reap_interval;
         while (sleep(jittered(opt.heartbeat_interval))) {
             std::vector<std::string> ids;
@@ -92,8 +93,12 @@ struct RegistryState {
             if (!ids.empty()) {
                 std::vector<muster_status> results;
                 Outcome o = chain->heartbeat(ids, results);
-                if (!o.ok()) spdlog::warn("heartbeat failed: {}", o.message);
-                else
+                // One line when heartbeats start failing and one when they
+                // resume, not one per beat.
+                if (!o.ok() && !heartbeats_failing) spdlog::warn("heartbeats failing: {}", o.message);
+                if (o.ok() && heartbeats_failing) spdlog::info("heartbeats resumed");
+                heartbeats_failing = !o.ok();
+                if (o.ok())
                     for (std::size_t i = 0; i < ids.size(); ++i)
                         if (results[i] == MUSTER_NOT_FOUND) reregister(ids[i]);
             }

@@ -2,6 +2,8 @@
 
 #include "document.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -10,7 +12,10 @@ namespace nats_kv {
 using muster::sdk::Error;
 
 void check(natsStatus s, const std::string& what) {
-    if (s == NATS_OK) return;
+    if (s != NATS_OK) fail(s, what);
+}
+
+void fail(natsStatus s, const std::string& what) {
     muster_status st;
     switch (s) {
     case NATS_NO_SERVER:
@@ -142,20 +147,29 @@ std::vector<Entry> Connection::snapshot(const std::string& filter, bool with_del
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
     wo.IgnoreDeletes = !with_deletes;
-    kvWatcher* w = nullptr;
-    check(filter == ">" ? kvStore_WatchAll(&w, kv_, &wo) : kvStore_Watch(&w, kv_, filter.c_str(), &wo), "list");
-    std::vector<Entry> out;
+    // Each try reads through a new ephemeral consumer. In a cluster that has
+    // lost a node, the server may place one on the dead peer (NATS 2.9), and
+    // it never answers: then the next try, with another consumer, does. The
+    // tries together stay within the request timeout.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+    std::int64_t per_try = std::max<std::int64_t>(250, timeout_ms_ / 4);
     natsStatus s = NATS_OK;
-    for (;;) {
-        kvEntry* e = nullptr;
-        s = kvWatcher_Next(&e, w, timeout_ms_);
-        if (s != NATS_OK || e == nullptr) break;  // NULL: the initial values are all delivered
-        if (auto entry = entry_of(e)) out.push_back(std::move(*entry));
-        kvEntry_Destroy(e);
+    while (true) {
+        kvWatcher* w = nullptr;
+        check(filter == ">" ? kvStore_WatchAll(&w, kv_, &wo) : kvStore_Watch(&w, kv_, filter.c_str(), &wo), "list");
+        std::vector<Entry> out;
+        for (;;) {
+            kvEntry* e = nullptr;
+            s = kvWatcher_Next(&e, w, per_try);
+            if (s != NATS_OK || e == nullptr) break;  // NULL: the initial values are all delivered
+            if (auto entry = entry_of(e)) out.push_back(std::move(*entry));
+            kvEntry_Destroy(e);
+        }
+        kvWatcher_Destroy(w);
+        if (s == NATS_OK) return out;
+        if (s != NATS_TIMEOUT || std::chrono::steady_clock::now() + std::chrono::milliseconds(per_try) > deadline) break;
     }
-    kvWatcher_Destroy(w);
-    check(s, "list");
-    return out;
+    fail(s, "list");
 }
 
 }  // namespace nats_kv

@@ -18,6 +18,7 @@ namespace nats_kv {
 
 // Throws muster::sdk::Error for a failed cnats call.
 void check(natsStatus s, const std::string& what);
+[[noreturn]] void fail(natsStatus s, const std::string& what);
 
 // A KV entry with its key, decoded, and its server-side revision and time.
 struct Entry {

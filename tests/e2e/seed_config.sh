@@ -17,15 +17,5 @@ wait_for seed.log "running 1 service" 10 || fail "the seed configuration did not
 kill -TERM "$PID_seed"; wait "$PID_seed" || fail "run on the seed configuration did not exit 0"
 pass "the seed's [database]/[discovery] configuration runs as written"
 
-# The same file with the seed's [queue] section asks for the nats-kv plugin.
-cat >>seed.toml <<'TOML'
-
-[queue]
-kind = "nats"
-url = "nats://localhost:4222"
-TOML
-if [ -f "$(dirname "$HOST")/../lib/muster/plugins/nats-kv.so" ]; then
-    echo "skip: nats-kv is installed; its tests cover [queue]"
-else
-    expect 4 "nats-kv" list --config seed.toml --ttl 90s
-fi
+# The full seed configuration, with [queue] kind = "nats", runs in
+# tests/e2e/nats.sh against a real nats-server.

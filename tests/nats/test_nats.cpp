@@ -1,0 +1,177 @@
+// nats-kv against a real nats-server started by scripts/nats-start.sh
+// (MUSTER_TEST_NATS_URL, MUSTER_TEST_NATS_STOP/KILL/START). Exits 77 (ctest:
+// skipped) when no server was started.
+#define CATCH_CONFIG_RUNNER
+#include <muster/core/registry.hpp>
+#include <muster/cpp/error.hpp>
+
+#include <catch2/catch.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <thread>
+
+using namespace muster::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+std::string fresh_bucket() {
+    static int n = 0;
+    return "t" + std::to_string(getpid()) + "_" + std::to_string(n++);
+}
+
+std::shared_ptr<BackendClient> backend(const std::string& bucket, std::int64_t ttl_ms = 3000,
+                                       std::vector<std::pair<std::string, std::string>> extra = {}) {
+    static PluginLoader loader;
+    std::vector<std::pair<std::string, std::string>> opts{{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", bucket},
+                                                          {"sweep", "200ms"}, {"request_timeout", "1s"}};
+    opts.insert(opts.end(), extra.begin(), extra.end());
+    return BackendClient::create(loader.load("nats-kv"), opts, ttl_ms);
+}
+
+void run(const char* what) {
+    std::string cmd = env(what);
+    REQUIRE_FALSE(cmd.empty());
+    REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 15s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return f();
+}
+
+std::size_t live(BackendClient& b, const std::string& role) {
+    std::vector<muster::sdk::Instance> out;
+    return b.list(&role, 0, out).ok() ? out.size() : 0;
+}
+
+struct Events {
+    std::mutex mu;
+    std::vector<TopologyEvent> all;
+    TopologyCallback cb() {
+        return [this](const TopologyEvent& e) {
+            std::lock_guard lk(mu);
+            all.push_back(e);
+        };
+    }
+    std::size_t count(muster_event_type t, const std::string& id = {}) {
+        std::lock_guard lk(mu);
+        std::size_t n = 0;
+        for (auto& e : all) n += e.type == t && (id.empty() || e.instance.id == id);
+        return n;
+    }
+};
+
+RegistryOptions fast() {
+    RegistryOptions o;
+    o.heartbeat_interval = 300ms;
+    o.ttl = 3000ms;
+    o.cache_refresh = 200ms;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("a server restart mid-run loses no registration and the watch resyncs", "[restart]") {
+    for (const char* how : {"MUSTER_TEST_NATS_STOP", "MUSTER_TEST_NATS_KILL"}) {
+        auto bucket = fresh_bucket();
+        auto chain = std::make_shared<Chain>(std::vector<Link>{{backend(bucket), true}});
+        Registry registry(chain, fast());
+        std::vector<Registration> regs;
+        for (int i = 0; i < 5; ++i) regs.push_back(registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        Events ev;
+        auto sub = registry.watch(std::string("writer"), ev.cb());
+        REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
+        run(how);
+        std::this_thread::sleep_for(500ms);
+        CHECK(registry.resolve("writer")->instances.size() == 5);  // served from the cache meanwhile
+        run("MUSTER_TEST_NATS_START");
+        auto other = backend(bucket);
+        Registry other_registry(std::make_shared<Chain>(std::vector<Link>{{other, true}}), fast());
+        auto late = other_registry.register_instance({"writer", "10.0.0.2:7100", "", {}, {}});
+        CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, late.id()) == 1; }));
+        CHECK(eventually([&] { return live(*other, "writer") == 6; }));
+        std::this_thread::sleep_for(fast().ttl + 500ms);
+        CHECK(live(*other, "writer") == 6);           // heartbeats resumed: nothing expired
+        CHECK(ev.count(MUSTER_EVENT_REMOVED) == 0);   // no live instance reported removed
+    }
+}
+
+TEST_CASE("an instance that expires by the bucket's max age is reported removed and never listed", "[expiry]") {
+    auto b = backend(fresh_bucket(), 1000);
+    std::string role = "expiring";
+    std::mutex mu;
+    std::vector<BackendEvent> events;
+    std::unique_ptr<BackendWatch> w;
+    REQUIRE(b->watch(&role, [&](const BackendEvent& e) { std::lock_guard lk(mu); events.push_back(e); }, w).ok());
+    muster::sdk::Instance in;
+    in.id = new_instance_id();
+    in.role = role;
+    in.address = "10.0.0.1:1";
+    REQUIRE(b->register_instance(in).ok());
+    auto t0 = std::chrono::steady_clock::now();
+    auto removed = [&] {
+        std::lock_guard lk(mu);
+        for (auto& e : events)
+            if (e.type == MUSTER_EVENT_REMOVED && e.instance && e.instance->id == in.id) return true;
+        return false;
+    };
+    REQUIRE(eventually(removed, 5s));
+    CHECK(std::chrono::steady_clock::now() - t0 < 1000ms + 200ms + 1500ms);  // ttl + sweep + the server's own expiry tick
+    CHECK(live(*b, role) == 0);
+    w.reset();
+}
+
+TEST_CASE("an existing bucket whose settings conflict is refused naming both values") {
+    auto bucket = fresh_bucket();
+    backend(bucket, 3000).reset();
+    try {
+        backend(bucket, 5000);
+        FAIL("a conflicting bucket was accepted");
+    } catch (const muster::sdk::Error& e) {
+        CHECK(e.status() == MUSTER_CONFLICT);
+        std::string m = e.what();
+        CHECK(m.find("3000ms") != std::string::npos);
+        CHECK(m.find("5000ms") != std::string::npos);
+    }
+}
+
+TEST_CASE("while no server answers, calls fail fast with unavailable") {
+    auto b = backend(fresh_bucket());
+    run("MUSTER_TEST_NATS_STOP");
+    std::this_thread::sleep_for(300ms);
+    muster::sdk::Instance in;
+    in.id = new_instance_id();
+    in.role = "down";
+    in.address = "10.0.0.1:1";
+    auto t0 = std::chrono::steady_clock::now();
+    auto o = b->register_instance(in);
+    CHECK(o.status == MUSTER_UNAVAILABLE);
+    std::vector<muster_status> res;
+    CHECK(b->heartbeat({in.id}, res).status != MUSTER_OK);
+    std::vector<muster::sdk::Instance> out;
+    CHECK(b->list(nullptr, 0, out).status == MUSTER_UNAVAILABLE);
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+    run("MUSTER_TEST_NATS_START");
+    CHECK(eventually([&] { return b->register_instance(in).ok(); }));
+}
+
+int main(int argc, char** argv) {
+    if (env("MUSTER_TEST_NATS_URL").empty()) {
+        std::puts("MUSTER_TEST_NATS_URL is not set: start a server with scripts/nats-start.sh (scripts/test.sh does)");
+        return 77;
+    }
+    spdlog::set_level(spdlog::level::warn);
+    return Catch::Session().run(argc, argv);
+}
