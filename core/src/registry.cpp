@@ -162,12 +162,62 @@ struct RegistryState {
         else cache.mark_stale(wall_ms());
     }
 
+    // Writes every owned registration to a backend that comes back.
+    Outcome write_back(BackendClient& b) {
+        std::vector<sdk::Instance> mine;
+        {
+            std::lock_guard lk(mu);
+            for (const auto& [id, o] : owned) mine.push_back(o.instance);
+        }
+        for (const auto& inst : mine)
+            if (Outcome o = b.register_instance(inst); !o.ok() && o.status != MUSTER_CONFLICT) return o;
+        return {};
+    }
+
+    // Keeps each cache's watch on the preferred backend that is up: moves it
+    // when that backend fails, and back when a better one recovers. The new
+    // watch's initial state arrives as a resync, so subscribers see exactly
+    // the differences.
+    void route_watch(const std::shared_ptr<RoleCache>& cache) {
+        auto want = chain->watch_source();
+        if (want == cache->watch_backend && cache->watch) return;
+        cache->watch.reset();
+        cache->watch_backend = want;
+        if (!want) {
+            cache->watch_failed = true;  // poll through the chain meanwhile
+            return;
+        }
+        cache->begin_resync();
+        const std::optional<std::string>& role = cache->role();
+        std::weak_ptr<RoleCache> weak = cache;
+        std::weak_ptr<Chain> weak_chain = chain;
+        BackendClient* source = want.get();
+        std::string name = want->name();
+        Outcome o = want->watch(role ? &*role : nullptr,
+                                [weak, weak_chain, source, name](const BackendEvent& ev) {
+                                    auto c = weak.lock();
+                                    if (!c) return;
+                                    if (ev.type == MUSTER_EVENT_ERROR)
+                                        if (auto ch = weak_chain.lock()) ch->report_failure(*source, ev.message);
+                                    c->apply(ev, name, wall_ms());
+                                },
+                                cache->watch);
+        if (!o.ok()) {
+            spdlog::warn("cannot watch {} on {} ({}); polling instead", role ? *role : kAllRoles, name, o.message);
+            cache->watch_failed = true;
+        } else if (cache->moved++ > 0) {
+            spdlog::info("watch of {} moved to {}", role ? *role : kAllRoles, name);
+        }
+    }
+
     void maintenance_loop() {
         auto next_check = std::chrono::steady_clock::now();
         while (sleep(opt.cache_refresh)) {
             if (const CacheMap* m = caches.load(std::memory_order_acquire))
-                for (const auto& [key, cache] : *m)
+                for (const auto& [key, cache] : *m) {
+                    route_watch(cache);
                     if (!cache->watch || cache->watch_failed) refresh(*cache);
+                }
             if (std::chrono::steady_clock::now() >= next_check) {
                 run_checks();
                 next_check = std::chrono::steady_clock::now() + opt.check_interval;
@@ -205,16 +255,7 @@ struct RegistryState {
             cache->publish({}, "", wall_ms());
             cache->mark_stale(wall_ms());
         }
-        if (auto source = chain->watch_source()) {
-            std::string name = source->name();
-            std::weak_ptr<RoleCache> weak = cache;
-            Outcome o = source->watch(role ? &*role : nullptr,
-                                      [weak, name](const BackendEvent& ev) {
-                                          if (auto c = weak.lock()) c->apply(ev, name, wall_ms());
-                                      },
-                                      cache->watch);
-            if (!o.ok()) spdlog::warn("cannot watch {} on {} ({}); polling instead", key, name, o.message);
-        }
+        route_watch(cache);
         auto next = std::make_unique<CacheMap>(current ? *current : CacheMap{});
         next->emplace(key, cache);
         caches.store(next.get(), std::memory_order_release);
@@ -272,11 +313,15 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
     options_.jitter = std::clamp(options_.jitter, 0.0, 0.5);
     state_->chain = chain_;
     state_->opt = options_;
+    chain_->set_recovery([s = state_.get()](BackendClient& b) { return s->write_back(b); });
     state_->heartbeat_thread = std::thread([s = state_.get()] { s->heartbeat_loop(); });
     state_->maintenance_thread = std::thread([s = state_.get()] { s->maintenance_loop(); });
 }
 
-Registry::~Registry() { state_->shutdown(); }
+Registry::~Registry() {
+    chain_->set_recovery(nullptr);  // the chain may outlive this registry
+    state_->shutdown();
+}
 
 Registration Registry::register_instance(InstanceSpec spec) {
     sdk::Instance inst;

@@ -46,6 +46,12 @@ void RoleCache::unsubscribe(std::uint64_t token) {
     subscribers_.erase(token);
 }
 
+void RoleCache::begin_resync() {
+    std::lock_guard lk(delivery_mu_);
+    working_.clear();
+    synced_ = false;
+}
+
 void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms) {
     switch (ev.type) {
     case MUSTER_EVENT_ADDED:
@@ -60,6 +66,7 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         watch_failed = false;
         break;
     case MUSTER_EVENT_ERROR:
+        watch_failed = true;  // the chain is polled until the watch resyncs
         mark_stale(now_ms);
         return;
     case MUSTER_EVENT_TERMINATED:

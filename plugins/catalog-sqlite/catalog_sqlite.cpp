@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mutex>
+#include <thread>
 
 namespace catalog_sqlite {
 namespace {
@@ -79,9 +80,7 @@ public:
           synchronous_(ctx.options.get("synchronous", "NORMAL")) {
         if (synchronous_ != "NORMAL" && synchronous_ != "FULL")
             throw Error(MUSTER_INVALID_ARGUMENT, "option 'synchronous' must be NORMAL or FULL");
-        writer_ = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
-        migrate(writer_->db, path_);
-        writer_->prepare();
+        open_writer();
         upsert_ = std::make_unique<Stmt>(writer_->db,
             "INSERT INTO instances (id, role, address, metadata, health, registered_at, last_seen, stopped_at) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL) "
@@ -176,6 +175,25 @@ public:
     void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
 
 private:
+    // Switching to WAL and migrating can meet SQLITE_BUSY without the busy
+    // handler being asked (several processes opening a new file at once):
+    // retry until the busy timeout has passed.
+    void open_writer() {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_ms_);
+        for (int attempt = 1;; ++attempt) {
+            try {
+                writer_ = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
+                migrate(writer_->db, path_);
+                writer_->prepare();
+                return;
+            } catch (const Error& e) {
+                writer_.reset();
+                if (e.status() != MUSTER_TRY_AGAIN || std::chrono::steady_clock::now() > deadline) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 100)));
+            }
+        }
+    }
+
     std::vector<Instance> collect(Connection& c, const std::string* role, std::uint32_t flags) {
         Stmt::Use use(role ? *c.list_role : *c.list_all);
         if (role) use.bind(1, *role);

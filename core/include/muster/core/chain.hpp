@@ -1,15 +1,25 @@
 // The ordered backends of a registry, and the policy that routes each call
-// through them: reads go to the first link that answers, writes to every
-// link. UNAVAILABLE and TRY_AGAIN move a read on to the next link; what an
-// empty answer does is the link's action (NSS's [NOTFOUND=return]).
-// Circuit breakers and recovery hook in per link (see docs/chain.md).
+// through them (docs/chain.md): reads go to the first link that answers,
+// writes to every link that is up (or to the first that answers).
+// UNAVAILABLE and TRY_AGAIN move a read on to the next link; what an empty
+// answer does is the link's action (NSS's [NOTFOUND=return]). Each link has
+// a circuit breaker; a prober thread retries open links and, before one
+// serves again, writes back what this process owns (anti-entropy) and the
+// deregistrations it missed.
 #pragma once
 
 #include <muster/core/backend_client.hpp>
+#include <muster/core/breaker.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace muster::core {
@@ -30,14 +40,36 @@ struct ChainRead {
 // Per-link state shown by `muster-host status`.
 struct LinkStatus {
     std::string name;
-    std::string state;       // "up" or "failing"
+    std::string state;       // the breaker: "closed", "open" or "half-open"
     std::string last_error;  // masked; empty if none
     std::int64_t last_success_ms = 0;  // wall clock; 0 = never
+    std::size_t pending_deregistrations = 0;
+};
+
+enum class WriteMode { all, first };
+
+struct ChainOptions {
+    WriteMode write = WriteMode::all;
+    BreakerOptions breaker;
+    std::chrono::milliseconds probe_interval{100};
 };
 
 class Chain {
 public:
-    explicit Chain(std::vector<Link> links);
+    explicit Chain(std::vector<Link> links, ChainOptions options = {});
+    ~Chain();
+    Chain(const Chain&) = delete;
+    Chain& operator=(const Chain&) = delete;
+
+    // Writes back to a recovering link what this process owns; the chain
+    // calls it from its prober before the link serves again. Set once, by
+    // the registry that owns the registrations.
+    using Recovery = std::function<Outcome(BackendClient&)>;
+    void set_recovery(Recovery recovery);
+
+    // A failure seen outside a call (a watch's ERROR event) counts against
+    // the link's breaker like a failed call.
+    void report_failure(const BackendClient& backend, const std::string& why);
 
     const std::vector<Link>& links() const { return links_; }
 
@@ -50,20 +82,31 @@ public:
     Outcome deregister(const std::string& id);
     Outcome reap(std::int64_t retain_ms, std::uint64_t& removed);
 
-    // The first link that can watch, or nullptr.
+    // The first link that can watch and whose breaker is closed, or nullptr.
     std::shared_ptr<BackendClient> watch_source() const;
 
     std::vector<LinkStatus> status() const;
 
 private:
-    static bool moves_on(muster_status s) { return s == MUSTER_UNAVAILABLE || s == MUSTER_TRY_AGAIN; }
+    struct LinkState;
+    static bool moves_on(muster_status s) {
+        return s == MUSTER_UNAVAILABLE || s == MUSTER_TRY_AGAIN || s == MUSTER_INTERNAL;
+    }
     void record(std::size_t i, const Outcome& o);
     template <class Call>
-    Outcome write_all(Call&& call);
+    Outcome write(Call&& call, const std::function<void(std::size_t)>& skipped = {});
+    void prober();
+    bool recover(std::size_t i);
 
     std::vector<Link> links_;
-    mutable std::mutex mu_;
-    std::vector<LinkStatus> status_;
+    ChainOptions options_;
+    std::vector<std::unique_ptr<LinkState>> state_;
+    std::mutex recovery_mu_;
+    Recovery recovery_;
+    std::mutex stop_mu_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread prober_;  // last: starts once everything above exists
 };
 
 }  // namespace muster::core

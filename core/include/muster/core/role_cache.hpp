@@ -61,8 +61,15 @@ public:
     // thread at a time.
     void apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms);
 
-    // The watch feeding this cache (empty: the cache is polled).
+    // Forgets the working set before a watch on another backend starts:
+    // its initial state is then published as one resync.
+    void begin_resync();
+
+    // The watch feeding this cache (empty: the cache is polled), and the
+    // backend it runs on. Owned by the registry's maintenance thread.
     std::unique_ptr<BackendWatch> watch;
+    std::shared_ptr<BackendClient> watch_backend;
+    int moved = 0;
     std::atomic<bool> watch_failed{false};
 
 private:

@@ -1,0 +1,56 @@
+// A circuit breaker for one link of the chain: it opens after `threshold`
+// consecutive failures, then lets one probe through after a backoff that
+// doubles (with jitter) each time a probe fails, and closes when a probe
+// and the link's recovery succeed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace muster::core {
+
+struct BreakerOptions {
+    int threshold = 3;
+    std::chrono::milliseconds initial_backoff{250};
+    std::chrono::milliseconds max_backoff{10000};
+};
+
+class Breaker {
+public:
+    enum class State { closed, open, half_open };
+    using Clock = std::chrono::steady_clock;
+
+    explicit Breaker(BreakerOptions options = {}) : options_(options) {}
+
+    // May a call go to the link now? Closed: yes. Open or half-open: no;
+    // the chain's prober decides when to try it again (probe_due).
+    bool allows() const;
+    // True when an open breaker's backoff has passed: the prober takes the
+    // probe and the breaker is half-open until success() or failure().
+    bool probe_due();
+
+    // A regular call succeeded: resets the failure count of a closed
+    // breaker, but never closes an open one (only a recovery does).
+    void call_succeeded();
+    // A probe and the link's recovery succeeded: closes the breaker. True
+    // when it was not closed before.
+    bool success();
+    // A call or probe failed. True when this opened a closed breaker.
+    bool failure();
+
+    State state() const;
+    int consecutive_failures() const;
+    static const char* name(State s);
+
+private:
+    BreakerOptions options_;
+    mutable std::mutex mu_;
+    State state_ = State::closed;
+    int failures_ = 0;
+    std::chrono::milliseconds backoff_{0};
+    Clock::time_point next_probe_{};
+};
+
+}  // namespace muster::core

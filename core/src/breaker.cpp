@@ -1,0 +1,67 @@
+#include <muster/core/breaker.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace muster::core {
+
+bool Breaker::allows() const {
+    std::lock_guard lk(mu_);
+    return state_ == State::closed;
+}
+
+bool Breaker::probe_due() {
+    std::lock_guard lk(mu_);
+    if (state_ != State::open || Clock::now() < next_probe_) return false;
+    state_ = State::half_open;
+    return true;
+}
+
+void Breaker::call_succeeded() {
+    std::lock_guard lk(mu_);
+    if (state_ == State::closed) failures_ = 0;
+}
+
+bool Breaker::success() {
+    std::lock_guard lk(mu_);
+    bool recovered = state_ != State::closed;
+    state_ = State::closed;
+    failures_ = 0;
+    backoff_ = std::chrono::milliseconds(0);
+    return recovered;
+}
+
+bool Breaker::failure() {
+    std::lock_guard lk(mu_);
+    ++failures_;
+    bool opened = state_ == State::closed && failures_ >= options_.threshold;
+    if (state_ == State::closed && !opened) return false;
+    // Opening, or a failed probe: wait longer before the next probe.
+    thread_local std::mt19937 rng{std::random_device{}()};
+    backoff_ = backoff_.count() == 0 ? options_.initial_backoff : std::min(backoff_ * 2, options_.max_backoff);
+    auto jitter = std::uniform_int_distribution<long>(0, std::max<long>(1, backoff_.count() / 5))(rng);
+    next_probe_ = Clock::now() + backoff_ + std::chrono::milliseconds(jitter);
+    state_ = State::open;
+    return opened;
+}
+
+Breaker::State Breaker::state() const {
+    std::lock_guard lk(mu_);
+    return state_;
+}
+
+int Breaker::consecutive_failures() const {
+    std::lock_guard lk(mu_);
+    return failures_;
+}
+
+const char* Breaker::name(State s) {
+    switch (s) {
+    case State::closed: return "closed";
+    case State::open: return "open";
+    case State::half_open: return "half-open";
+    }
+    return "unknown";
+}
+
+}  // namespace muster::core
