@@ -25,6 +25,7 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
 MUSTER_TEST_PG_URL='$url'
 MUSTER_TEST_PG_RESTART='$ctl -m fast restart'
 MUSTER_TEST_PG_STOP='$ctl -m fast stop'
+MUSTER_TEST_PG_KILL='$ctl -m immediate stop'
 MUSTER_TEST_PG_START='$ctl -o "$opts" start'
 ENV
         echo "== PostgreSQL on 127.0.0.1:$port (data in $dir)"

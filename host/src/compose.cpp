@@ -68,7 +68,9 @@ std::unique_ptr<Runtime> compose(const Settings& s) {
     }
     if (links.empty()) throw HostError(kUnavailable, "no backend of the chain is available: " + failures.back());
     for (const auto& f : failures) spdlog::warn("{}; going on without it", f);
-    rt->chain = std::make_shared<muster::core::Chain>(std::move(links));
+    muster::core::ChainOptions chain_options;
+    chain_options.write = s.write_first ? muster::core::WriteMode::first : muster::core::WriteMode::all;
+    rt->chain = std::make_shared<muster::core::Chain>(std::move(links), chain_options);
     return rt;
 }
 

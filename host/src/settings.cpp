@@ -24,6 +24,7 @@ struct Known {
 };
 constexpr Known kKnown[] = {
     {"chain", "discovery", "chain", "ordered backends, e.g. \"nats-kv [NOTFOUND=continue], catalog-sqlite\" (default catalog-sqlite)"},
+    {"write", "discovery", "write", "all: writes go to every backend that is up (default); first: to the first that answers"},
     {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
     {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default 30s)"},
     {"plugin-dir", "discovery", "plugin_dir", "where plugins are found (default: lib/muster/plugins beside bin/)"},
@@ -171,6 +172,11 @@ Settings load_settings(const po::variables_map& cli) {
         auto b = muster::sdk::parse_bool(it->second.value);
         if (!b) throw HostError(kConfig, it->second.origin + ": enabled must be true or false");
         s.enabled = *b;
+    }
+    if (auto it = flat.find("write"); it != flat.end()) {
+        if (it->second.value != "all" && it->second.value != "first")
+            throw HostError(kConfig, it->second.origin + ": write must be \"all\" or \"first\"");
+        s.write_first = it->second.value == "first";
     }
     if (auto it = flat.find("plugin-dir"); it != flat.end()) s.plugin_dir = it->second.value;
     if (auto it = flat.find("log-level"); it != flat.end()) {

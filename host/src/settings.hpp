@@ -44,6 +44,7 @@ struct Settings {
     std::chrono::milliseconds reap_interval{300000};
     std::chrono::milliseconds reap_retain{3600000};
     bool enabled = true;
+    bool write_first = false;  // [discovery] write = "first"
     std::string plugin_dir;  // empty: beside the program
     std::string log_level = "info";
     std::vector<ServiceSpec> services;

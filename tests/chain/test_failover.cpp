@@ -1,0 +1,246 @@
+// The fallback chain under faults, against real servers: a chain of
+// nats-kv, catalog-postgres and catalog-sqlite under a steady load of
+// registrations and resolves, while nats-server and PostgreSQL are killed
+// and brought back in a scripted order and in a random one (fixed seed).
+// Needs MUSTER_TEST_PG_* and MUSTER_TEST_NATS_* (scripts/test.sh); exits 77
+// (skipped) without them.
+#define CATCH_CONFIG_RUNNER
+#include <muster/core/registry.hpp>
+#include <muster/cpp/error.hpp>
+
+#include <catch2/catch.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace muster::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+void run(const std::string& what) {
+    std::string cmd = env(what.c_str());
+    REQUIRE_FALSE(cmd.empty());
+    REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 20s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return f();
+}
+
+constexpr std::int64_t kTtlMs = 3000;
+
+// A three-backend chain on fresh names, and the links to read each directly.
+struct Stores {
+    std::string tag = "f" + std::to_string(getpid()) + "_" + std::to_string(std::rand() % 100000);
+    std::filesystem::path sqlite = std::filesystem::temp_directory_path() / (tag + ".db");
+    std::shared_ptr<BackendClient> nats, pg, lite;
+    Stores() {
+        PluginLoader loader;
+        nats = BackendClient::create(loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag},
+                                                              {"request_timeout", "250ms"}, {"sweep", "300ms"}}, kTtlMs);
+        pg = BackendClient::create(loader.load("catalog-postgres"), {{"url", env("MUSTER_TEST_PG_URL")}, {"schema", tag},
+                                                                     {"statement_timeout", "250ms"}, {"connect_timeout", "2s"}, {"poll", "300ms"}}, kTtlMs);
+        lite = BackendClient::create(loader.load("catalog-sqlite"), {{"path", sqlite.string()}, {"poll", "300ms"}}, kTtlMs);
+    }
+    ~Stores() {
+        nats.reset();
+        pg.reset();
+        lite.reset();
+        for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite.string() + ext);
+    }
+    std::shared_ptr<Chain> chain() { return std::make_shared<Chain>(std::vector<Link>{{nats, true}, {pg, true}, {lite, true}}); }
+    static std::set<std::string> ids(BackendClient& b, const std::string& role) {
+        std::vector<muster::sdk::Instance> out;
+        std::set<std::string> s;
+        if (b.list(&role, 0, out).ok())
+            for (auto& i : out) s.insert(i.id);
+        return s;
+    }
+};
+
+RegistryOptions fast() {
+    RegistryOptions o;
+    o.heartbeat_interval = 300ms;
+    o.ttl = std::chrono::milliseconds(kTtlMs);
+    o.cache_refresh = 100ms;
+    return o;
+}
+
+// Runs `steps` (names of env commands) under load and checks the promises
+// of docs/chain.md after each.
+void fault_run(const std::vector<std::string>& steps) {
+    Stores stores;
+    auto chain = stores.chain();
+    Registry registry(chain, fast());
+    const std::string role = "svc";
+    std::mutex mu;
+    std::vector<Registration> regs;
+    std::set<std::string> alive, stopped;
+    for (int i = 0; i < 6; ++i) {
+        regs.push_back(registry.register_instance({role, "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        alive.insert(regs.back().id());
+    }
+    REQUIRE(eventually([&] { return registry.resolve(role)->instances.size() == 6; }));
+
+    // Load: a resolve every 2 ms, and a churn of one registration and one
+    // graceful stop every 250 ms.
+    std::atomic<bool> stop{false};
+    std::atomic<long> resolves{0}, failed{0};
+    std::thread reader([&] {
+        while (!stop) {
+            try {
+                auto snap = registry.resolve(role);
+                if (!snap) ++failed;
+            } catch (...) {
+                ++failed;
+            }
+            ++resolves;
+            std::this_thread::sleep_for(2ms);
+        }
+    });
+    std::thread churn([&] {
+        for (int n = 0; !stop; ++n) {
+            std::this_thread::sleep_for(250ms);
+            try {
+                auto r = registry.register_instance({role, "10.0.1.1:" + std::to_string(8000 + n), "", {}, {}});
+                std::lock_guard lk(mu);
+                alive.insert(r.id());
+                regs.push_back(std::move(r));
+                // Stop the oldest churned one (keep the first six).
+                if (regs.size() > 9) {
+                    std::string id = regs[6].id();
+                    regs[6].stop();
+                    regs.erase(regs.begin() + 6);
+                    alive.erase(id);
+                    stopped.insert(id);
+                }
+            } catch (const muster::sdk::Error&) {
+                // Every backend down: nothing could be written; try again.
+            }
+        }
+    });
+
+    auto check_step = [&](const std::string& step) {
+        INFO("after " << step);
+        std::this_thread::sleep_for(1500ms);
+        std::set<std::string> want;
+        {
+            std::lock_guard lk(mu);
+            for (std::size_t i = 0; i < 6; ++i) want.insert(regs[i].id());  // alive throughout
+        }
+        auto snap = registry.resolve(role);
+        std::set<std::string> got;
+        for (auto& i : snap->instances) got.insert(i.id);
+        for (auto& id : want) CHECK(got.count(id) == 1);  // every instance alive before the fault is listed
+        std::lock_guard lk(mu);
+        for (auto& id : stopped) CHECK(got.count(id) == 0);  // none that stopped gracefully comes back
+    };
+    for (const auto& step : steps) {
+        run(step);
+        check_step(step);
+    }
+    stop = true;
+    reader.join();
+    churn.join();
+    CHECK(failed == 0);
+    CHECK(resolves > 100);
+    // Once everything is back, all backends agree with what is alive.
+    std::set<std::string> want;
+    {
+        std::lock_guard lk(mu);
+        want = alive;
+    }
+    CHECK(eventually([&] {
+        return Stores::ids(*stores.nats, role) == want && Stores::ids(*stores.pg, role) == want &&
+               Stores::ids(*stores.lite, role) == want;
+    }));
+    CHECK(eventually([&] {
+        for (auto& st : chain->status())
+            if (st.state != "closed") return false;
+        return true;
+    }));
+}
+
+}  // namespace
+
+TEST_CASE("scripted faults: nats, then postgres, then both, then back one by one") {
+    fault_run({"MUSTER_TEST_NATS_KILL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_START", "MUSTER_TEST_PG_START",
+               "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL", "MUSTER_TEST_PG_START", "MUSTER_TEST_NATS_START"});
+}
+
+TEST_CASE("random faults with a fixed seed") {
+    std::mt19937 rng(20261127);
+    bool nats_up = true, pg_up = true;
+    std::vector<std::string> steps;
+    for (int i = 0; i < 8; ++i) {
+        if (rng() % 2) {
+            steps.push_back(nats_up ? "MUSTER_TEST_NATS_KILL" : "MUSTER_TEST_NATS_START");
+            nats_up = !nats_up;
+        } else {
+            steps.push_back(pg_up ? "MUSTER_TEST_PG_KILL" : "MUSTER_TEST_PG_START");
+            pg_up = !pg_up;
+        }
+    }
+    if (!nats_up) steps.push_back("MUSTER_TEST_NATS_START");
+    if (!pg_up) steps.push_back("MUSTER_TEST_PG_START");
+    fault_run(steps);
+}
+
+TEST_CASE("a host killed with -9 while a backend is down is expired everywhere once it is back") {
+    Stores stores;
+    const std::string role = "doomed";
+    run("MUSTER_TEST_NATS_KILL");
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        auto chain = stores.chain();
+        Registry registry(chain, fast());
+        auto reg = registry.register_instance({role, "10.0.0.9:1", "", {}, {}});
+        char ok = 1;
+        if (write(ready[1], &ok, 1) != 1) _exit(1);
+        for (;;) std::this_thread::sleep_for(1s);
+    }
+    char ok = 0;
+    REQUIRE(read(ready[0], &ok, 1) == 1);
+    std::this_thread::sleep_for(500ms);
+    CHECK(Stores::ids(*stores.pg, role).size() == 1);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    run("MUSTER_TEST_NATS_START");
+    std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs) + 1500ms);
+    CHECK(Stores::ids(*stores.nats, role).empty());
+    CHECK(Stores::ids(*stores.pg, role).empty());
+    CHECK(Stores::ids(*stores.lite, role).empty());
+}
+
+int main(int argc, char** argv) {
+    for (const char* v : {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"})
+        if (env(v).empty()) {
+            std::printf("%s is not set: scripts/test.sh starts the servers these tests need\n", v);
+            return 77;
+        }
+    spdlog::set_level(spdlog::level::warn);
+    std::srand(static_cast<unsigned>(getpid()));
+    return Catch::Session().run(argc, argv);
+}
