@@ -31,6 +31,7 @@ std::int64_t wall_ns() {
 
 PGconn* connect(const std::string& url) {
     PGconn* c = PQconnectdb(url.c_str());
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
     if (PQstatus(c) != CONNECTION_OK) {
         std::fprintf(stderr, "bench: cannot connect: %s", PQerrorMessage(c));
         std::exit(1);

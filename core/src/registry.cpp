@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <random>
 #include <thread>
@@ -348,10 +349,30 @@ Registration Registry::register_instance(InstanceSpec spec) {
     return Registration(state_, inst.id);
 }
 
+namespace {
+// Each reader thread remembers the last snapshot it took of a few caches, so
+// that the common case (nothing changed) costs one atomic load and a
+// reference count, not a load of the atomic shared_ptr.
+struct Remembered {
+    const RoleCache* cache = nullptr;
+    std::uint64_t version = 0;
+    std::shared_ptr<const RoleSnapshot> snapshot;
+};
+thread_local std::array<Remembered, 8> remembered;
+}  // namespace
+
 std::shared_ptr<const RoleSnapshot> Registry::resolve(const std::string& role) {
     if (const CacheMap* m = state_->caches.load(std::memory_order_acquire))
-        if (auto it = m->find(role); it != m->end())
-            if (auto snap = it->second->load()) return snap;
+        if (auto it = m->find(role); it != m->end()) {
+            const RoleCache* cache = it->second.get();
+            std::uint64_t version = cache->version();
+            Remembered& r = remembered[(reinterpret_cast<std::uintptr_t>(cache) >> 6) % remembered.size()];
+            if (r.cache == cache && r.version == version && r.snapshot) return r.snapshot;
+            if (auto snap = cache->load()) {
+                r = {cache, version, snap};
+                return snap;
+            }
+        }
     if (auto problem = sdk::check_role(role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
     return state_->cache_for(role)->load();
 }

@@ -4,6 +4,12 @@ namespace muster::core {
 
 RoleCache::RoleCache(std::optional<std::string> role) : role_(std::move(role)) {}
 
+void RoleCache::store(std::shared_ptr<const RoleSnapshot> next) {
+    static std::atomic<std::uint64_t> versions{0};
+    current_.store(std::move(next), std::memory_order_release);
+    version_.store(versions.fetch_add(1) + 1, std::memory_order_release);
+}
+
 void RoleCache::publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
     std::lock_guard lk(delivery_mu_);
     auto next = std::make_shared<RoleSnapshot>();
@@ -16,7 +22,7 @@ void RoleCache::publish(std::vector<sdk::Instance> instances, const std::string&
     if (prev)
         for (const auto& i : prev->instances) before.emplace(i.id, i);
     for (const auto& i : next->instances) after.emplace(i.id, i);
-    current_.store(next, std::memory_order_release);
+    store(next);
     sdk::diff(before, after, [&](muster_event_type t, const sdk::Instance& i) {
         TopologyEvent ev{t, i, backend};
         for (auto& [token, cb] : subscribers_) cb(ev);
@@ -29,7 +35,7 @@ void RoleCache::mark_stale(std::int64_t /*now_ms*/) {
     if (!prev || prev->stale) return;
     auto next = std::make_shared<RoleSnapshot>(*prev);
     next->stale = true;
-    current_.store(next, std::memory_order_release);
+    store(next);
 }
 
 std::uint64_t RoleCache::subscribe(TopologyCallback callback) {

@@ -104,10 +104,13 @@ public:
         std::string array = "{";
         for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::string(ids[i]);
         array += "}";
+        std::string one = ids.size() == 1 ? std::string(ids[0]) : std::string();
         std::set<std::string> seen;
         {
             std::lock_guard lk(mu_);
-            Result r = session_->prepared("heartbeat", {array.c_str()});
+            // A single id takes the plain "id = $1" plan.
+            Result r = ids.size() == 1 ? session_->prepared("heartbeat_one", {one.c_str()})
+                                       : session_->prepared("heartbeat", {array.c_str()});
             for (int i = 0; i < PQntuples(r.get()); ++i) seen.insert(PQgetvalue(r.get(), i, 0));
         }
         for (std::size_t i = 0; i < ids.size(); ++i)
@@ -150,6 +153,7 @@ private:
              "RETURNING 1");
         prep("role_of", "SELECT role FROM {s}.instances WHERE id = $1::uuid");
         prep("heartbeat", "UPDATE {s}.instances SET last_seen = now() WHERE id = ANY($1::uuid[]) AND stopped_at IS NULL RETURNING id");
+        prep("heartbeat_one", "UPDATE {s}.instances SET last_seen = now() WHERE id = $1::uuid AND stopped_at IS NULL RETURNING id");
         prep("deregister", "UPDATE {s}.instances SET stopped_at = COALESCE(stopped_at, now()) WHERE id = $1::uuid RETURNING 1");
         prep("reap",
              "DELETE FROM {s}.instances WHERE (stopped_at IS NOT NULL AND stopped_at < now() - $1::bigint * interval '1 millisecond') "

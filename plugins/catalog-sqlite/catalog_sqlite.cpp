@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace catalog_sqlite {
@@ -127,18 +128,20 @@ public:
         tx.commit();
     }
 
-    // One transaction for the whole batch: that is where SQLite is fast.
+    // One transaction for a whole batch: that is where SQLite is fast.
+    // One id: one autocommitted statement.
     void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
         std::lock_guard lk(mu_);
         std::int64_t now = host_.now_ms();
-        Transaction tx(writer_->db);
+        std::optional<Transaction> tx;
+        if (ids.size() > 1) tx.emplace(writer_->db);
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Stmt::Use use(*touch_);
             use.bind(1, std::string(ids[i])).bind(2, now);
             use.step();
             results[i] = sqlite3_changes(writer_->db.get()) > 0 ? MUSTER_OK : MUSTER_NOT_FOUND;
         }
-        tx.commit();
+        if (tx) tx->commit();
     }
 
     void deregister(std::string_view id) override {

@@ -57,12 +57,23 @@ public:
     void register_instance(const Instance& in) override {
         std::string key = key_of(in.role, in.id);
         Instance doc = in;
-        doc.registered_at_ms = local_ms();
-        // One id lives under one role; and a re-register keeps registered_at.
-        for (const auto& e : conn_.snapshot("*." + in.id, false)) {
-            if (e.instance.role != in.role)
-                throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + e.instance.role + "'");
-            if (e.instance.registered_at_ms) doc.registered_at_ms = e.instance.registered_at_ms;
+        doc.registered_at_ms = 0;
+        {
+            // Re-registering what this backend wrote needs no look-up.
+            std::lock_guard lk(mu_);
+            auto it = owned_.find(in.id);
+            if (it != owned_.end() && it->second.first == key)
+                if (auto prev = decode(it->second.second.data(), static_cast<int>(it->second.second.size())))
+                    doc.registered_at_ms = prev->registered_at_ms;
+        }
+        if (doc.registered_at_ms == 0) {
+            doc.registered_at_ms = local_ms();
+            // One id lives under one role; a re-register keeps registered_at.
+            for (const auto& e : conn_.snapshot("*." + in.id, false)) {
+                if (e.instance.role != in.role)
+                    throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + e.instance.role + "'");
+                if (e.instance.registered_at_ms) doc.registered_at_ms = e.instance.registered_at_ms;
+            }
         }
         std::string value = encode(doc, local_ms());
         std::uint64_t rev = 0;

@@ -44,6 +44,9 @@ public:
 
     // Lock-free for readers; nullptr until the first publish.
     std::shared_ptr<const RoleSnapshot> load() const { return current_.load(std::memory_order_acquire); }
+    // Changes with every publish, and is unique across all caches of the
+    // process, so a reader may keep (cache, version) -> snapshot of its own.
+    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
     // Publishes a fresh answer and tells subscribers the differences.
     void publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
@@ -74,7 +77,10 @@ public:
 
 private:
     std::optional<std::string> role_;
+    void store(std::shared_ptr<const RoleSnapshot> next);
+
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
+    std::atomic<std::uint64_t> version_{0};
     std::mutex delivery_mu_;  // orders publishes and subscriber calls
     std::map<std::uint64_t, TopologyCallback> subscribers_;
     std::uint64_t next_token_ = 1;
