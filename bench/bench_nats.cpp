@@ -6,27 +6,21 @@
 //  3. put in one process to watch event in another, median and p99, next to
 //     a bare KV watcher seeing a bare put.
 #include "bench_util.hpp"
+#include "backend_bench.hpp"
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/registry.hpp>
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 using namespace muster::core;
 namespace sdk = muster::sdk;
 
 namespace {
-
-std::int64_t wall_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 struct Bare {
     natsConnection* nc = nullptr;
@@ -59,17 +53,9 @@ int main(int argc, char** argv) {
     auto plugin = loader.load("nats-kv");
     std::vector<std::pair<std::string, std::string>> opts{{"url", url}, {"bucket", bucket}};
     auto b = BackendClient::create(plugin, opts, 60000);
-    std::vector<std::string> ids;
+    std::vector<std::string> ids = bench::register_instances(*b, 100);
     std::vector<std::string> keys, values;
-    for (int i = 0; i < 100; ++i) {
-        sdk::Instance in;
-        in.id = new_instance_id();
-        in.role = "querier";
-        in.address = "10.0.0.1:" + std::to_string(7000 + i);
-        b->register_instance(in);
-        ids.push_back(in.id);
-        keys.push_back("querier." + in.id);
-    }
+    for (const auto& id : ids) keys.push_back("querier." + id);
     std::printf("nats-kv, %.1f s per measurement\n", secs);
     Bare bare(url, bucket);
     {
@@ -87,23 +73,8 @@ int main(int argc, char** argv) {
         ++n;
     }
     double bare_rate = static_cast<double>(n) / bench::seconds_since(t0);
-    n = 0;
-    std::vector<muster_status> res;
-    t0 = bench::Clock::now();
-    while (bench::seconds_since(t0) < secs) b->heartbeat({ids[static_cast<std::size_t>(n++) % ids.size()]}, res);
-    double seq = static_cast<double>(n) / bench::seconds_since(t0);
-    long batches = 0;
-    t0 = bench::Clock::now();
-    while (bench::seconds_since(t0) < secs) {
-        b->heartbeat(ids, res);
-        ++batches;
-    }
-    double batch = static_cast<double>(batches * 100) / bench::seconds_since(t0);
-    bench::row("bare cnats kvStore_Put, sequential", bare_rate, "puts/s");
-    bench::row("plugin heartbeat, one id per call", seq, "heartbeats/s");
-    bench::row("ratio plugin / bare (aim >= 0.9)", seq / bare_rate, "");
-    bench::row("plugin batch heartbeat, 100 ids per call", batch, "heartbeats/s");
-    bench::row("ratio batch / sequential (aim >= 5)", batch / seq, "");
+    bench::print_rates("bare cnats kvStore_Put, sequential", bare_rate, bench::heartbeat_rates(*b, ids, secs),
+                       "ratio batch / sequential (aim >= 5)");
 
     constexpr int kSamples = 300;
     // The bare engine's round: a put seen by a KV watcher of another connection.
@@ -126,47 +97,7 @@ int main(int argc, char** argv) {
         }
         kvWatcher_Destroy(w);
     }
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<double> lat;
-    std::unique_ptr<BackendWatch> w;
-    std::string role = "latency";
-    b->watch(&role, [&](const BackendEvent& ev) {
-        if (!ev.instance || ev.type == MUSTER_EVENT_REMOVED) return;
-        auto it = ev.instance->metadata.find("t");
-        if (it == ev.instance->metadata.end()) return;
-        std::lock_guard lk(mu);
-        lat.push_back(static_cast<double>(wall_ns() - std::stoll(it->second)) / 1e6);
-        cv.notify_all();
-    }, w);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    pid_t child = fork();
-    if (child == 0) {
-        auto wb = BackendClient::create(plugin, opts, 60000);
-        sdk::Instance in;
-        in.id = new_instance_id();
-        in.role = role;
-        in.address = "10.0.0.9:1";
-        wb->register_instance(in);
-        std::vector<muster_status> r;
-        for (int i = 0; i < kSamples; ++i) {
-            in.metadata["t"] = std::to_string(wall_ns());
-            wb->register_instance(in);
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        _exit(0);
-    }
-    {
-        std::unique_lock lk(mu);
-        cv.wait_for(lk, std::chrono::seconds(30), [&] { return lat.size() >= kSamples; });
-    }
-    waitpid(child, nullptr, 0);
-    w.reset();
-    std::vector<double> got;
-    {
-        std::lock_guard lk(mu);
-        got = lat;
-    }
+    std::vector<double> got = bench::watch_latency_ms(plugin, opts, kSamples);
     std::printf("put in another process -> watch event, %zu of %d seen\n", got.size(), kSamples);
     bench::row("bare put -> KV watcher, median", bench::percentile(bare_lat, 50), "ms");
     bench::row("bare put -> KV watcher, p99", bench::percentile(bare_lat, 99), "ms");

@@ -6,6 +6,7 @@
 //  3. register in one process to watch event in another: median and p99,
 //     next to the bare trigger NOTIFY -> LISTEN round on the same server.
 #include "bench_util.hpp"
+#include "backend_bench.hpp"
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/registry.hpp>
@@ -13,21 +14,14 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 using namespace muster::core;
 namespace sdk = muster::sdk;
 
 namespace {
-
-std::int64_t wall_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 PGconn* connect(const std::string& url) {
     PGconn* c = PQconnectdb(url.c_str());
@@ -102,76 +96,15 @@ int main(int argc, char** argv) {
     auto plugin = loader.load("catalog-postgres");
     std::vector<std::pair<std::string, std::string>> opts{{"url", url}, {"schema", schema}};
     auto b = BackendClient::create(plugin, opts, 60000);
-    std::vector<std::string> ids;
-    for (int i = 0; i < 100; ++i) {
-        sdk::Instance in;
-        in.id = new_instance_id();
-        in.role = "querier";
-        in.address = "10.0.0.1:" + std::to_string(7000 + i);
-        b->register_instance(in);
-        ids.push_back(in.id);
-    }
+    std::vector<std::string> ids = bench::register_instances(*b, 100);
     std::printf("catalog-postgres, %.1f s per measurement\n", secs);
     double bare = bare_heartbeats(url, schema, ids, secs);
-    long n = 0;
-    std::vector<muster_status> res;
-    auto t0 = bench::Clock::now();
-    while (bench::seconds_since(t0) < secs) b->heartbeat({ids[static_cast<std::size_t>(n++) % ids.size()]}, res);
-    double seq = static_cast<double>(n) / bench::seconds_since(t0);
-    long batches = 0;
-    t0 = bench::Clock::now();
-    while (bench::seconds_since(t0) < secs) {
-        b->heartbeat(ids, res);
-        ++batches;
-    }
-    double batch = static_cast<double>(batches * 100) / bench::seconds_since(t0);
-    bench::row("bare libpq prepared UPDATE, one per round trip", bare, "heartbeats/s");
-    bench::row("plugin heartbeat, one id per call", seq, "heartbeats/s");
-    bench::row("ratio plugin / bare (aim >= 0.9)", seq / bare, "");
-    bench::row("plugin batch heartbeat, 100 ids per call", batch, "heartbeats/s");
-    bench::row("ratio batch / sequential (aim >= 10)", batch / seq, "");
+    bench::print_rates("bare libpq prepared UPDATE, one per round trip", bare, bench::heartbeat_rates(*b, ids, secs),
+                       "ratio batch / sequential (aim >= 10)");
 
     constexpr int kSamples = 300;
     auto bare_lat = bare_notify_latency(url, schema, kSamples);
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<double> lat;
-    std::unique_ptr<BackendWatch> w;
-    std::string role = "latency";
-    b->watch(&role, [&](const BackendEvent& ev) {
-        if (!ev.instance || ev.type == MUSTER_EVENT_REMOVED) return;
-        auto it = ev.instance->metadata.find("t");
-        if (it == ev.instance->metadata.end()) return;
-        std::lock_guard lk(mu);
-        lat.push_back(static_cast<double>(wall_ns() - std::stoll(it->second)) / 1e6);
-        cv.notify_all();
-    }, w);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    pid_t child = fork();
-    if (child == 0) {
-        auto wb = BackendClient::create(plugin, opts, 60000);
-        sdk::Instance in;
-        in.id = new_instance_id();
-        in.role = role;
-        in.address = "10.0.0.9:1";
-        for (int i = 0; i < kSamples; ++i) {
-            in.metadata["t"] = std::to_string(wall_ns());
-            wb->register_instance(in);
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        _exit(0);
-    }
-    {
-        std::unique_lock lk(mu);
-        cv.wait_for(lk, std::chrono::seconds(30), [&] { return lat.size() >= kSamples; });
-    }
-    waitpid(child, nullptr, 0);
-    w.reset();
-    std::vector<double> got;
-    {
-        std::lock_guard lk(mu);
-        got = lat;
-    }
+    std::vector<double> got = bench::watch_latency_ms(plugin, opts, kSamples);
     std::printf("register in another process -> watch event, %zu of %d seen\n", got.size(), kSamples);
     bench::row("bare trigger NOTIFY -> LISTEN, median", bench::percentile(bare_lat, 50), "ms");
     bench::row("bare trigger NOTIFY -> LISTEN, p99", bench::percentile(bare_lat, 99), "ms");

@@ -1,4 +1,5 @@
 #include <muster/core/chain.hpp>
+#include <muster/core/clock.hpp>
 #include <muster/cpp/error.hpp>
 
 #include <spdlog/spdlog.h>
@@ -8,10 +9,6 @@
 namespace muster::core {
 
 namespace {
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 // A role no one registers: reading it is the cheapest probe every store has.
 const std::string kProbeRole = "muster-probe";
 }  // namespace

@@ -1,3 +1,4 @@
+#include <muster/core/clock.hpp>
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
@@ -17,10 +18,6 @@ namespace muster::core {
 
 namespace {
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // The key of the every-role cache: not a valid role name, so no clash.
 const std::string kAllRoles = "*";

@@ -56,10 +56,10 @@ void ChangeDetector::run() {
     alignas(inotify_event) char buf[4096];
     // A commit writes its WAL frames (which wake us) before it publishes
     // them in the shared-memory index (which does not): a check right after
-    // the wake-up may come too early, so look again a few times shortly.
+    // the wake-up may come too early, so look again each millisecond a few times.
     int rechecks = 0;
     for (;;) {
-        int rc = poll(fds.data(), nfds, rechecks > 0 ? 2 : fallback_poll_ms_);
+        int rc = poll(fds.data(), nfds, rechecks > 0 ? 1 : fallback_poll_ms_);
         if (rc < 0 && errno != EINTR) return;
         if (fds[0].revents & POLLIN) return;
         bool relevant = rc == 0;  // the slow poll, or a recheck

@@ -1,5 +1,7 @@
 #include "kv_watch.hpp"
 
+#include <muster/cpp/events.hpp>
+
 namespace nats_kv {
 
 KvWatch::KvWatch(const Connection& conn, std::optional<std::string> role, std::chrono::milliseconds sweep,
@@ -18,18 +20,7 @@ KvWatch::~KvWatch() {
 }
 
 void KvWatch::emit(muster_event_type type, const muster::sdk::Instance* inst, muster_status status, const char* message) {
-    muster_watch_event ev{};
-    ev.struct_size = sizeof ev;
-    ev.type = static_cast<std::uint32_t>(type);
-    ev.status = status;
-    ev.message = message;
-    if (inst) {
-        muster::sdk::CView view(*inst);
-        ev.instance = view.get();
-        callback_(user_, &ev);
-    } else {
-        callback_(user_, &ev);
-    }
+    muster::sdk::emit_event(callback_, user_, type, inst, status, message);
 }
 
 void KvWatch::apply(const Entry& e) {

@@ -8,6 +8,8 @@
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/test_support.hpp"
+
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
 
@@ -23,29 +25,9 @@
 
 using namespace muster::core;
 using namespace std::chrono_literals;
+using namespace test_support;
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
-
-void run(const std::string& what) {
-    std::string cmd = env(what.c_str());
-    REQUIRE_FALSE(cmd.empty());
-    REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
-}
-
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 20s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return f();
-}
 
 constexpr std::int64_t kTtlMs = 3000;
 
@@ -156,7 +138,7 @@ void fault_run(const std::vector<std::string>& steps) {
         for (auto& id : stopped) CHECK(got.count(id) == 0);  // none that stopped gracefully comes back
     };
     for (const auto& step : steps) {
-        run(step);
+        run_env_command(step.c_str());
         check_step(step);
     }
     stop = true;
@@ -209,7 +191,7 @@ TEST_CASE("random faults with a fixed seed") {
 TEST_CASE("a host killed with -9 while a backend is down is expired everywhere once it is back") {
     Stores stores;
     const std::string role = "doomed";
-    run("MUSTER_TEST_NATS_KILL");
+    run_env_command("MUSTER_TEST_NATS_KILL");
     int ready[2];
     REQUIRE(pipe(ready) == 0);
     pid_t child = fork();
@@ -227,7 +209,7 @@ TEST_CASE("a host killed with -9 while a backend is down is expired everywhere o
     CHECK(Stores::ids(*stores.pg, role).size() == 1);
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
-    run("MUSTER_TEST_NATS_START");
+    run_env_command("MUSTER_TEST_NATS_START");
     std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs) + 1500ms);
     CHECK(Stores::ids(*stores.nats, role).empty());
     CHECK(Stores::ids(*stores.pg, role).empty());

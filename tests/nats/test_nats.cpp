@@ -5,6 +5,8 @@
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/test_support.hpp"
+
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
 
@@ -13,13 +15,9 @@
 
 using namespace muster::core;
 using namespace std::chrono_literals;
+using namespace test_support;
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
 
 std::string fresh_bucket() {
     static int n = 0;
@@ -35,43 +33,10 @@ std::shared_ptr<BackendClient> backend(const std::string& bucket, std::int64_t t
     return BackendClient::create(loader.load("nats-kv"), opts, ttl_ms);
 }
 
-void run(const char* what) {
-    std::string cmd = env(what);
-    REQUIRE_FALSE(cmd.empty());
-    REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
-}
-
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 15s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return f();
-}
-
 std::size_t live(BackendClient& b, const std::string& role) {
     std::vector<muster::sdk::Instance> out;
     return b.list(&role, 0, out).ok() ? out.size() : 0;
 }
-
-struct Events {
-    std::mutex mu;
-    std::vector<TopologyEvent> all;
-    TopologyCallback cb() {
-        return [this](const TopologyEvent& e) {
-            std::lock_guard lk(mu);
-            all.push_back(e);
-        };
-    }
-    std::size_t count(muster_event_type t, const std::string& id = {}) {
-        std::lock_guard lk(mu);
-        std::size_t n = 0;
-        for (auto& e : all) n += e.type == t && (id.empty() || e.instance.id == id);
-        return n;
-    }
-};
 
 RegistryOptions fast() {
     RegistryOptions o;
@@ -93,10 +58,10 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         Events ev;
         auto sub = registry.watch(std::string("writer"), ev.cb());
         REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
-        run(how);
+        run_env_command(how);
         std::this_thread::sleep_for(500ms);
         CHECK(registry.resolve("writer")->instances.size() == 5);  // served from the cache meanwhile
-        run("MUSTER_TEST_NATS_START");
+        run_env_command("MUSTER_TEST_NATS_START");
         auto other = backend(bucket);
         Registry other_registry(std::make_shared<Chain>(std::vector<Link>{{other, true}}), fast());
         auto late = other_registry.register_instance({"writer", "10.0.0.2:7100", "", {}, {}});
@@ -149,7 +114,7 @@ TEST_CASE("an existing bucket whose settings conflict is refused naming both val
 
 TEST_CASE("while no server answers, calls fail fast with unavailable") {
     auto b = backend(fresh_bucket());
-    run("MUSTER_TEST_NATS_STOP");
+    run_env_command("MUSTER_TEST_NATS_STOP");
     std::this_thread::sleep_for(300ms);
     muster::sdk::Instance in;
     in.id = new_instance_id();
@@ -163,7 +128,7 @@ TEST_CASE("while no server answers, calls fail fast with unavailable") {
     std::vector<muster::sdk::Instance> out;
     CHECK(b->list(nullptr, 0, out).status == MUSTER_UNAVAILABLE);
     CHECK(std::chrono::steady_clock::now() - t0 < 2s);
-    run("MUSTER_TEST_NATS_START");
+    run_env_command("MUSTER_TEST_NATS_START");
     CHECK(eventually([&] { return b->register_instance(in).ok(); }));
 }
 

@@ -6,6 +6,8 @@
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/test_support.hpp"
+
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
 
@@ -15,13 +17,9 @@
 
 using namespace muster::core;
 using namespace std::chrono_literals;
+using namespace test_support;
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
 
 std::string fresh_schema() {
     static int n = 0;
@@ -39,37 +37,10 @@ std::shared_ptr<BackendClient> backend(const std::string& schema, std::int64_t t
                                  ttl_ms);
 }
 
-void run(const std::string& what) {
-    std::string cmd = env(what.c_str());
-    REQUIRE_FALSE(cmd.empty());
-    REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
-}
-
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 15s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return f();
-}
-
 std::size_t live(BackendClient& b, const std::string& role) {
     std::vector<muster::sdk::Instance> out;
     return b.list(&role, 0, out).ok() ? out.size() : 0;
 }
-
-struct Events {
-    std::mutex mu;
-    std::vector<TopologyEvent> all;
-    std::size_t count(muster_event_type t, const std::string& id = {}) {
-        std::lock_guard lk(mu);
-        std::size_t n = 0;
-        for (auto& e : all) n += e.type == t && (id.empty() || e.instance.id == id);
-        return n;
-    }
-};
 
 }  // namespace
 
@@ -84,13 +55,10 @@ TEST_CASE("a server restart mid-run loses nothing, resumes heartbeats and resync
     std::vector<Registration> regs;
     for (int i = 0; i < 5; ++i) regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
     Events ev;
-    auto sub = registry.watch(std::string("querier"), [&](const TopologyEvent& e) {
-        std::lock_guard lk(ev.mu);
-        ev.all.push_back(e);
-    });
+    auto sub = registry.watch(std::string("querier"), ev.cb());
     REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
 
-    run("MUSTER_TEST_PG_RESTART");
+    run_env_command("MUSTER_TEST_PG_RESTART");
 
     // A change made by another client right after the restart reaches the
     // watch, whether or not its LISTEN was back yet.
@@ -189,7 +157,7 @@ TEST_CASE("while the server is down calls fail fast with unavailable, and recove
     in.role = "down";
     in.address = "10.0.0.1:1";
     REQUIRE(b->register_instance(in).ok());
-    run("MUSTER_TEST_PG_STOP");
+    run_env_command("MUSTER_TEST_PG_STOP");
     auto t0 = std::chrono::steady_clock::now();
     auto o = b->register_instance(in);
     auto first = std::chrono::steady_clock::now() - t0;
@@ -200,7 +168,7 @@ TEST_CASE("while the server is down calls fail fast with unavailable, and recove
     std::vector<muster::sdk::Instance> out;
     CHECK(b->list(nullptr, 0, out).status == MUSTER_UNAVAILABLE);
     CHECK(std::chrono::steady_clock::now() - t0 < 3s);
-    run("MUSTER_TEST_PG_START");
+    run_env_command("MUSTER_TEST_PG_START");
     CHECK(eventually([&] { return b->register_instance(in).ok(); }));
     CHECK(live(*b, "down") == 1);
 }

@@ -2,6 +2,8 @@
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -9,6 +11,7 @@
 
 using namespace muster::core;
 using namespace std::chrono_literals;
+using namespace test_support;
 
 namespace {
 
@@ -24,33 +27,6 @@ RegistryOptions fast() {
     o.cache_refresh = 100ms;
     return o;
 }
-
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 5s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return f();
-}
-
-struct Events {
-    std::mutex mu;
-    std::vector<TopologyEvent> all;
-    TopologyCallback cb() {
-        return [this](const TopologyEvent& e) {
-            std::lock_guard lk(mu);
-            all.push_back(e);
-        };
-    }
-    std::size_t count(muster_event_type t) {
-        std::lock_guard lk(mu);
-        std::size_t n = 0;
-        for (auto& e : all) n += e.type == t;
-        return n;
-    }
-};
 
 }  // namespace
 

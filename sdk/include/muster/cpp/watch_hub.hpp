@@ -14,6 +14,7 @@
 #include <muster/backend.h>
 #include <muster/cpp/diff.hpp>
 #include <muster/cpp/error.hpp>
+#include <muster/cpp/events.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -126,18 +127,7 @@ public:
 private:
     static void emit(muster_watch& w, muster_event_type type, const Instance* inst, muster_status status,
                      const char* message) {
-        muster_watch_event ev{};
-        ev.struct_size = sizeof ev;
-        ev.type = static_cast<std::uint32_t>(type);
-        ev.status = status;
-        ev.message = message;
-        if (inst) {
-            CView view(*inst);
-            ev.instance = view.get();
-            w.callback(w.user, &ev);
-        } else {
-            w.callback(w.user, &ev);
-        }
+        emit_event(w.callback, w.user, type, inst, status, message);
     }
 
     void run() {

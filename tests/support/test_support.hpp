@@ -1,0 +1,61 @@
+// Helpers shared by the test programs: environment lookups, running the
+// server-control commands scripts/*-start.sh write, waiting for a
+// condition, and recording topology events.
+#pragma once
+
+#include <muster/core/role_cache.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace test_support {
+
+inline std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+// Runs the shell command held by environment variable `name` (e.g.
+// MUSTER_TEST_PG_RESTART); the test fails if it is unset or fails.
+inline void run_env_command(const char* name) {
+    std::string cmd = env(name);
+    REQUIRE_FALSE(cmd.empty());
+    REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+// Polls `f` every few milliseconds until it is true or `limit` passes.
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return f();
+}
+
+// Collects the events of a Registry::watch subscription.
+struct Events {
+    std::mutex mu;
+    std::vector<muster::core::TopologyEvent> all;
+    muster::core::TopologyCallback cb() {
+        return [this](const muster::core::TopologyEvent& e) {
+            std::lock_guard lk(mu);
+            all.push_back(e);
+        };
+    }
+    std::size_t count(muster_event_type t, const std::string& id = {}) {
+        std::lock_guard lk(mu);
+        std::size_t n = 0;
+        for (auto& e : all) n += e.type == t && (id.empty() || e.instance.id == id);
+        return n;
+    }
+};
+
+}  // namespace test_support
