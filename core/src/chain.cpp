@@ -88,26 +88,37 @@ ChainRead Chain::list(const std::string* role, std::uint32_t flags) {
     return r;
 }
 
-// write = all: every link whose breaker is closed; `skipped` hears of the
-// others. write = first: the first link that takes it.
+// write = all: every link whose breaker is closed; write = first: the
+// first link that takes it. With `missed`, a link that does not take the
+// write (breaker open, or the call fails) remembers the id as a missed
+// deregistration. The check and the remembering happen under the link's
+// lock, the same lock recovery closes the breaker under, so an id is never
+// remembered just after recovery emptied the list.
 template <class Call>
-Outcome Chain::write(Call&& call, const std::function<void(std::size_t)>& skipped) {
+Outcome Chain::write(Call&& call, const std::string* missed) {
     Outcome first_failure{MUSTER_UNAVAILABLE, "no backend is available"};
     bool any_ok = false, any_failure = false;
     for (std::size_t i = 0; i < links_.size(); ++i) {
         if (any_ok && options_.write == WriteMode::first) break;
-        if (!state_[i]->breaker.allows()) {
-            if (skipped) skipped(i);
-            continue;
+        LinkState& st = *state_[i];
+        {
+            std::lock_guard lk(st.mu);
+            if (!st.breaker.allows()) {
+                if (missed) st.pending_deregistrations.insert(*missed);
+                continue;
+            }
         }
         Outcome o = call(*links_[i].backend);
+        if (moves_on(o.status) && missed) {
+            std::lock_guard lk(st.mu);
+            st.pending_deregistrations.insert(*missed);
+        }
         record(i, o);
         if (o.ok()) {
             any_ok = true;
         } else if (!moves_on(o.status)) {
             return o;  // the input itself was refused: no other link will differ
         } else {
-            if (skipped) skipped(i);
             if (!any_failure) first_failure = {o.status, links_[i].backend->name() + ": " + o.message};
             any_failure = true;
         }
@@ -120,32 +131,37 @@ Outcome Chain::register_instance(const sdk::Instance& instance) {
     return write([&](BackendClient& b) { return b.register_instance(instance); });
 }
 
+// An id is OK only if every link that answered knew it: NOT_FOUND from any
+// link makes the registry register it again everywhere, which heals a link
+// that missed a registration (e.g. one made while it was recovering).
 Outcome Chain::heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results) {
-    results.assign(ids.size(), MUSTER_NOT_FOUND);
+    results.assign(ids.size(), MUSTER_OK);
+    bool answered = false;
     std::vector<muster_status> one;
-    return write([&](BackendClient& b) {
-        Outcome o = b.heartbeat(ids, one);
-        if (o.ok())
+    Outcome o = write([&](BackendClient& b) {
+        Outcome r = b.heartbeat(ids, one);
+        if (r.ok()) {
+            answered = true;
             for (std::size_t i = 0; i < ids.size(); ++i)
-                if (one[i] == MUSTER_OK) results[i] = MUSTER_OK;
-        return o;
+                if (one[i] != MUSTER_OK) results[i] = MUSTER_NOT_FOUND;
+        }
+        return r;
     });
+    if (!answered) results.assign(ids.size(), MUSTER_NOT_FOUND);
+    return o;
 }
 
 Outcome Chain::deregister(const std::string& id) {
     bool found = false;
+    // A link that is down learns of it when it comes back, so a stopped
+    // instance does not return from the dead.
     Outcome o = write(
         [&](BackendClient& b) {
             Outcome r = b.deregister(id);
             if (r.ok()) found = true;
             return r.status == MUSTER_NOT_FOUND ? Outcome{} : r;
         },
-        // A link that is down learns of it when it comes back, so a stopped
-        // instance does not return from the dead.
-        [&](std::size_t i) {
-            std::lock_guard lk(state_[i]->mu);
-            state_[i]->pending_deregistrations.insert(id);
-        });
+        &id);
     if (o.ok() && !found) return {MUSTER_NOT_FOUND, "no instance with id " + id};
     return o;
 }

@@ -215,6 +215,7 @@ struct RegistryState {
                 for (const auto& [key, cache] : *m) {
                     route_watch(cache);
                     if (!cache->watch || cache->watch_failed) refresh(*cache);
+                    else cache->confirm(wall_ms());
                 }
             if (std::chrono::steady_clock::now() >= next_check) {
                 run_checks();

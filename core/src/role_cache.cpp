@@ -38,6 +38,15 @@ void RoleCache::mark_stale(std::int64_t /*now_ms*/) {
     store(next);
 }
 
+void RoleCache::confirm(std::int64_t now_ms) {
+    std::lock_guard lk(delivery_mu_);
+    auto prev = current_.load(std::memory_order_acquire);
+    if (!prev || prev->stale || now_ms - prev->as_of_ms < 1000) return;
+    auto next = std::make_shared<RoleSnapshot>(*prev);
+    next->as_of_ms = now_ms;
+    store(next);
+}
+
 std::uint64_t RoleCache::subscribe(TopologyCallback callback) {
     std::lock_guard lk(delivery_mu_);
     if (auto snap = current_.load(std::memory_order_acquire))

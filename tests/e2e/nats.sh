@@ -15,14 +15,28 @@ url = "$MUSTER_TEST_NATS_URL"
 bucket = "e2e_$$"
 TOML
 ID=33333333-3333-4333-8333-333333333333
+have_node=""
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    mkdir client && (cd client && npm install --silent --no-audit --no-fund nats@2 >/dev/null 2>&1) \
+        || fail "npm install nats failed"
+    have_node=1
+    # The seed's subject events, heard by a plain NATS subscriber.
+    cat >client/listen.mjs <<'JS'
+import { connect } from "nats";
+const nc = await connect({ servers: process.argv[2] });
+const sub = nc.subscribe("services.>");
+for await (const m of sub) console.log(m.subject + " " + new TextDecoder().decode(m.data));
+JS
+    (cd client && exec node listen.mjs "$MUSTER_TEST_NATS_URL") >subjects.log 2>&1 &
+    PIDS="$PIDS $!"
+    sleep 1
+fi
 start watcher watch --config nats.toml --json
 start a run --config nats.toml --role querier --address 127.0.0.1:9002 --id $ID --meta "quote=it's \"q\""
 wait_for watcher.log "\"added\".*$ID" 15 || fail "the watcher did not see the querier on nats-kv"
 pass "run and watch on [backend.nats-kv]"
 
-if command -v node >/dev/null && command -v npm >/dev/null; then
-    mkdir client && (cd client && npm install --silent --no-audit --no-fund nats@2 >/dev/null 2>&1) \
-        || fail "npm install nats failed"
+if [ -n "$have_node" ]; then
     cat >client/read.mjs <<'JS'
 import { connect } from "nats";
 const [url, bucket, key] = process.argv.slice(2);
@@ -46,6 +60,11 @@ fi
 kill -TERM "$PID_a"; wait "$PID_a" || fail "run on nats-kv did not exit 0"
 wait_for watcher.log "\"removed\".*$ID" 5 || fail "the watcher did not see the removal at once"
 pass "SIGTERM deletes the key: the watcher sees the removal at once"
+if [ -n "$have_node" ]; then
+    wait_for subjects.log "services.querier.register .*$ID" 5 || fail "no event on services.querier.register"
+    wait_for subjects.log "services.querier.deregister .*$ID" 5 || fail "no event on services.querier.deregister"
+    pass "the seed's subjects services.<role>.register/deregister carry the events"
+fi
 
 cat >seed.toml <<TOML
 [database]

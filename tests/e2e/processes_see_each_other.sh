@@ -8,7 +8,7 @@ ID_A=11111111-1111-4111-8111-111111111111
 ID_B=22222222-2222-4222-8222-222222222222
 
 start watcher watch --json $TIMING
-start a run --role querier --address 127.0.0.1:7001 --id $ID_A --watch '*' $TIMING
+start a run --role querier --address 127.0.0.1:7001 --id $ID_A --watch '*' --status-file "$WORK/a.status" $TIMING
 start b run --role writer --address 127.0.0.1:7002 --id $ID_B --meta zone=eu --watch querier $TIMING
 
 wait_for watcher.log "\"added\".*$ID_A" 10 || fail "the watcher did not see querier A"
@@ -21,6 +21,12 @@ pass "two hosts and a watcher see each other"
 grep -q "\"zone\": \"eu\"" list.json || fail "list --json lacks B's metadata"
 grep -q "\"backend\": \"catalog-sqlite\"" list.json || fail "list --json does not say which backend answered"
 pass "list --json shows both with metadata and provenance"
+
+wait_for a.status '"breaker": "closed"' 5 || fail "host A published no status file"
+"$HOST" status --status-file "$WORK/a.status" >status.txt || fail "status --status-file failed"
+grep -q "catalog-sqlite.*closed" status.txt || fail "status does not show the breaker: $(cat status.txt)"
+grep -q "^\*  *2 .*catalog-sqlite" status.txt || fail "status does not show the cache of every role: $(cat status.txt)"
+pass "status --status-file shows a running host's breakers and cache ages"
 
 t0=$(millis)
 kill -TERM "$PID_a"

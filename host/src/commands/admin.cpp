@@ -8,6 +8,7 @@
 #include <muster/cpp/options.hpp>
 #include <muster/cpp/validate.hpp>
 
+#include <fstream>
 #include <iostream>
 
 namespace host {
@@ -52,11 +53,46 @@ int reap(const po::variables_map& vm, const Settings& s) {
 
 po::options_description status_options() {
     po::options_description d("status: the chain and the state of each backend");
-    d.add_options()("json", "print JSON");
+    d.add_options()("json", "print JSON")(
+        "status-file", po::value<std::string>(),
+        "show the state a running `run --status-file FILE` publishes (breakers, cache ages) instead of probing");
     return d;
 }
 
+// The state a running host published: its breakers and its caches.
+int published_status(const std::string& path, bool json) {
+    std::ifstream in(path);
+    if (!in) throw HostError(kConfig, "cannot read status file '" + path + "' (is `muster-host run --status-file` running?)");
+    nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("chain"))
+        throw HostError(kConfig, "status file '" + path + "' is not a muster status document");
+    if (json) {
+        std::cout << doc.dump(2) << "\n";
+        return kOk;
+    }
+    std::cout << "host pid " << doc.value("pid", 0L) << ", published " << doc.value("time", "") << "\n";
+    std::vector<std::vector<std::string>> rows{{"#", "BACKEND", "BREAKER", "SINCE SUCCESS", "PENDING DEREG", "LAST ERROR"}};
+    int n = 0;
+    for (const auto& l : doc["chain"]) {
+        auto since = l.value("since_last_success_ms", -1L);
+        rows.push_back({std::to_string(++n), l.value("backend", ""), l.value("breaker", ""),
+                        since < 0 ? "never" : std::to_string(since) + "ms",
+                        std::to_string(l.value("pending_deregistrations", 0)), l.value("last_error", "")});
+    }
+    print_table(rows);
+    std::vector<std::vector<std::string>> caches{{"ROLE", "INSTANCES", "FROM", "AGE", "STALE"}};
+    for (const auto& c : doc["caches"])
+        caches.push_back({c.value("role", ""), std::to_string(c.value("instances", 0)), c.value("backend", ""),
+                          std::to_string(c.value("age_ms", 0L)) + "ms", c.value("stale", false) ? "yes" : "no"});
+    std::cout << "\n";
+    print_table(caches);
+    bool any_closed = false;
+    for (const auto& l : doc["chain"]) any_closed = any_closed || l.value("breaker", "") == "closed";
+    return any_closed ? kOk : kUnavailable;
+}
+
 int status(const po::variables_map& vm, const Settings& s) {
+    if (vm.count("status-file")) return published_status(vm["status-file"].as<std::string>(), vm.count("json") > 0);
     auto rt = compose(s);
     // One read through every link, so each state is measured now.
     const std::string probe = "muster-status-probe";

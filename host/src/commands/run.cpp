@@ -5,12 +5,16 @@
 #include "../compose.hpp"
 #include "../exit_codes.hpp"
 #include "../output.hpp"
+#include "../status_file.hpp"
 
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
 
 namespace host {
 
@@ -22,7 +26,8 @@ po::options_description run_options() {
         ("id", po::value<std::string>(), "its instance id (a UUID; default: a new one)")
         ("meta", po::value<std::vector<std::string>>()->composing(), "key=value metadata; repeatable")
         ("check", po::value<std::vector<std::string>>()->composing(), "health-check plugin to run on it; repeatable")
-        ("watch", po::value<std::vector<std::string>>()->composing(), "log topology changes of this role ('*': every role); repeatable");
+        ("watch", po::value<std::vector<std::string>>()->composing(), "log topology changes of this role ('*': every role); repeatable")
+        ("status-file", po::value<std::string>(), "publish breaker states and cache ages here each second, for `status --status-file`");
     return d;
 }
 
@@ -111,7 +116,18 @@ int run(const po::variables_map& vm, const Settings& s) {
     }
     spdlog::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
                  rt->chain->links().front().backend->name());
+    std::atomic<bool> stopping{false};
+    std::thread publisher;
+    if (vm.count("status-file"))
+        publisher = std::thread([&, path = vm["status-file"].as<std::string>()] {
+            while (!stopping) {
+                write_status_file(path, status_json(registry));
+                for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+        });
     int sig = wait_for_signal();
+    stopping = true;
+    if (publisher.joinable()) publisher.join();
     spdlog::info("signal {}: deregistering", sig);
     regs.clear();
     subs.clear();

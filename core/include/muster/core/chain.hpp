@@ -77,7 +77,7 @@ public:
     // Writes go to every link; OK when at least one link took the write.
     // A refusal of the input (INVALID_ARGUMENT, CONFLICT) is returned as is.
     Outcome register_instance(const sdk::Instance& instance);
-    // results: per id, OK if any link knew the id, else NOT_FOUND.
+    // results: per id, OK if every link that answered knew the id.
     Outcome heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results);
     Outcome deregister(const std::string& id);
     Outcome reap(std::int64_t retain_ms, std::uint64_t& removed);
@@ -94,7 +94,7 @@ private:
     }
     void record(std::size_t i, const Outcome& o);
     template <class Call>
-    Outcome write(Call&& call, const std::function<void(std::size_t)>& skipped = {});
+    Outcome write(Call&& call, const std::string* missed = nullptr);
     void prober();
     bool recover(std::size_t i);
 

@@ -24,6 +24,7 @@ struct RoleSnapshot {
     std::vector<sdk::Instance> instances;   // live ones, by id
     std::string backend;                    // which backend gave it
     std::int64_t as_of_ms = 0;              // wall clock when last known current
+                                            // (re-stamped each second while a watch feeds it)
     bool stale = false;                     // every backend failed since as_of_ms
 };
 
@@ -52,6 +53,9 @@ public:
     void publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
     // Every backend failed: keep serving the last answer, marked stale.
     void mark_stale(std::int64_t now_ms);
+    // A healthy watch vouches that the snapshot is still current: re-stamp
+    // its as_of_ms (at most once a second), so its age means "how old".
+    void confirm(std::int64_t now_ms);
 
     // Adds a subscriber; it first gets ADDED for every instance already
     // known. Returns a token for unsubscribe().

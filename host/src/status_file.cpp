@@ -1,0 +1,47 @@
+#include "status_file.hpp"
+
+#include "output.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace host {
+
+nlohmann::json status_json(muster::core::Registry& registry) {
+    std::int64_t now = now_ms();
+    nlohmann::json links = nlohmann::json::array();
+    for (const auto& l : registry.chain().status())
+        links.push_back({{"backend", l.name},
+                         {"breaker", l.state},
+                         {"last_error", l.last_error},
+                         {"last_success", rfc3339(l.last_success_ms)},
+                         {"since_last_success_ms", l.last_success_ms ? now - l.last_success_ms : -1},
+                         {"pending_deregistrations", l.pending_deregistrations}});
+    nlohmann::json caches = nlohmann::json::array();
+    for (const auto& snap : registry.cached())
+        caches.push_back({{"role", snap->role ? *snap->role : "*"},
+                          {"backend", snap->backend},
+                          {"instances", snap->instances.size()},
+                          {"stale", snap->stale},
+                          {"age_ms", now - snap->as_of_ms}});
+    return {{"pid", static_cast<long>(getpid())}, {"time", rfc3339(now)}, {"chain", links}, {"caches", caches}};
+}
+
+void write_status_file(const std::string& path, const nlohmann::json& doc) {
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << doc.dump(2) << "\n";
+        if (!out) {
+            spdlog::warn("cannot write status file {}", tmp);
+            return;
+        }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) spdlog::warn("cannot replace status file {}", path);
+}
+
+}  // namespace host
