@@ -22,7 +22,7 @@ grep -q "\"zone\": \"eu\"" list.json || fail "list --json lacks B's metadata"
 grep -q "\"backend\": \"catalog-sqlite\"" list.json || fail "list --json does not say which backend answered"
 pass "list --json shows both with metadata and provenance"
 
-wait_for a.status '"breaker": "closed"' 5 || fail "host A published no status file"
+wait_for a.status '"instances": 2' 5 || fail "host A published no status file with both instances"
 "$HOST" status --status-file "$WORK/a.status" >status.txt || fail "status --status-file failed"
 grep -q "catalog-sqlite.*closed" status.txt || fail "status does not show the breaker: $(cat status.txt)"
 grep -q "^\*  *2 .*catalog-sqlite" status.txt || fail "status does not show the cache of every role: $(cat status.txt)"
