@@ -131,24 +131,18 @@ Outcome Chain::register_instance(const sdk::Instance& instance) {
     return write([&](BackendClient& b) { return b.register_instance(instance); });
 }
 
-// An id is OK only if every link that answered knew it: NOT_FOUND from any
-// link makes the registry register it again everywhere, which heals a link
-// that missed a registration (e.g. one made while it was recovering).
+// An id is OK if any link knew it; NOT_FOUND everywhere makes the registry
+// register it again (how write = "first" heals after a failover).
 Outcome Chain::heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results) {
-    results.assign(ids.size(), MUSTER_OK);
-    bool answered = false;
+    results.assign(ids.size(), MUSTER_NOT_FOUND);
     std::vector<muster_status> one;
-    Outcome o = write([&](BackendClient& b) {
-        Outcome r = b.heartbeat(ids, one);
-        if (r.ok()) {
-            answered = true;
+    return write([&](BackendClient& b) {
+        Outcome o = b.heartbeat(ids, one);
+        if (o.ok())
             for (std::size_t i = 0; i < ids.size(); ++i)
-                if (one[i] != MUSTER_OK) results[i] = MUSTER_NOT_FOUND;
-        }
-        return r;
+                if (one[i] == MUSTER_OK) results[i] = MUSTER_OK;
+        return o;
     });
-    if (!answered) results.assign(ids.size(), MUSTER_NOT_FOUND);
-    return o;
 }
 
 Outcome Chain::deregister(const std::string& id) {

@@ -43,6 +43,10 @@ struct RegistryState {
     RegistryOptions opt;
 
     std::mutex mu;  // guards owned, stopping
+    // Orders writes about one owned instance: a re-registration (after a
+    // heartbeat NOT_FOUND, or a new health verdict) never lands after the
+    // deregistration that stopped it, which would revive it.
+    std::mutex write_mu;
     std::condition_variable cv;
     bool stopping = false;
     std::map<std::string, Owned> owned;
@@ -69,6 +73,7 @@ struct RegistryState {
     }
 
     Outcome deregister(const std::string& id) {
+        std::lock_guard w(write_mu);
         {
             std::lock_guard lk(mu);
             if (owned.erase(id) == 0) return {};  // already stopped
@@ -111,6 +116,7 @@ struct RegistryState {
 
     // The store lost an instance we own (reaped, or wiped): write it again.
     void reregister(const std::string& id) {
+        std::lock_guard w(write_mu);
         sdk::Instance inst;
         {
             std::lock_guard lk(mu);
@@ -140,6 +146,7 @@ struct RegistryState {
                 }
             }
             if (worst == o.instance.health) continue;
+            std::lock_guard w(write_mu);
             {
                 std::lock_guard lk(mu);
                 auto it = owned.find(o.instance.id);

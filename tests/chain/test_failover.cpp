@@ -134,8 +134,19 @@ void fault_run(const std::vector<std::string>& steps) {
         std::set<std::string> got;
         for (auto& i : snap->instances) got.insert(i.id);
         for (auto& id : want) CHECK(got.count(id) == 1);  // every instance alive before the fault is listed
-        std::lock_guard lk(mu);
-        for (auto& id : stopped) CHECK(got.count(id) == 0);  // none that stopped gracefully comes back
+        // None that stopped gracefully comes back: the cache may still be
+        // settling a resync from the backend that just returned, so give it
+        // a few seconds; a resurrection would stay.
+        std::set<std::string> gone;
+        {
+            std::lock_guard lk(mu);
+            gone = stopped;
+        }
+        CHECK(eventually([&] {
+            for (auto& i : registry.resolve(role)->instances)
+                if (gone.count(i.id)) return false;
+            return true;
+        }, 5s));
     };
     for (const auto& step : steps) {
         run_env_command(step.c_str());

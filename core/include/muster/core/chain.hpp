@@ -77,7 +77,7 @@ public:
     // Writes go to every link; OK when at least one link took the write.
     // A refusal of the input (INVALID_ARGUMENT, CONFLICT) is returned as is.
     Outcome register_instance(const sdk::Instance& instance);
-    // results: per id, OK if every link that answered knew the id.
+    // results: per id, OK if any link knew the id, else NOT_FOUND.
     Outcome heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results);
     Outcome deregister(const std::string& id);
     Outcome reap(std::int64_t retain_ms, std::uint64_t& removed);
