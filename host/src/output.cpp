@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include <muster/core/clock.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -7,10 +9,7 @@
 
 namespace host {
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+std::int64_t now_ms() { return muster::core::wall_ms(); }
 
 std::string rfc3339(std::int64_t ms) {
     if (ms <= 0) return {};
