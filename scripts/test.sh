@@ -33,7 +33,8 @@ echo "== ctest (release build)"
 
 sh scripts/build.sh build-asan -DMUSTER_SANITIZE=ON -DMUSTER_BUILD_BENCH=OFF
 echo "== ctest (AddressSanitizer + UndefinedBehaviorSanitizer)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" \
+    UBSAN_OPTIONS=print_stacktrace=1 \
     ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
 echo "== SDK example, out of tree against the installed SDK"
