@@ -21,11 +21,28 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$opts" start >/dev/null 2>&1; then
         url="postgresql://muster@127.0.0.1:$port/postgres"
         ctl="$( [ "$(id -u)" -eq 0 ] && echo "runuser -u postgres -- " )$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30"
+        # kill -9 of the postmaster and every backend at once, as a crash
+        # would leave it; the next start runs crash recovery.
+        cat >"$dir/kill.sh" <<KILL
+#!/bin/sh
+pid=\$(head -1 "$dir/data/postmaster.pid" 2>/dev/null) || exit 0
+pids="\$pid \$(pgrep -P \$pid | tr '\\n' ' ')"
+kill -9 \$pids 2>/dev/null
+for i in \$(seq 1 100); do
+    alive=""
+    # a zombie (state Z) is dead already, only not yet reaped
+    for p in \$pids; do grep -qv '^[0-9]* ([^)]*) Z' /proc/\$p/stat 2>/dev/null && alive=1; done
+    # the server refuses to start while the pid in its lock file exists,
+    # and an unreaped zombie does: the lock is stale once all are dead
+    [ -z "\$alive" ] && { rm -f "$dir/data/postmaster.pid" "$dir"/.s.PGSQL.*.lock; exit 0; }
+    sleep 0.05
+done
+KILL
         cat >"$dir/env" <<ENV
 MUSTER_TEST_PG_URL='$url'
 MUSTER_TEST_PG_RESTART='$ctl -m fast restart'
 MUSTER_TEST_PG_STOP='$ctl -m fast stop'
-MUSTER_TEST_PG_KILL='$ctl -m immediate stop'
+MUSTER_TEST_PG_KILL='sh $dir/kill.sh'
 MUSTER_TEST_PG_START='$ctl -o "$opts" start'
 ENV
         echo "== PostgreSQL on 127.0.0.1:$port (data in $dir)"
