@@ -19,7 +19,7 @@ struct Chain::LinkState {
     std::mutex mu;  // guards the fields below
     std::string last_error;
     std::int64_t last_success_ms = 0;
-    std::set<std::string> pending_deregistrations;  // missed while the link was down
+    std::set<std::string> pending;  // ids the link may be out of date about
 };
 
 Chain::Chain(std::vector<Link> links, ChainOptions options)
@@ -38,9 +38,14 @@ Chain::~Chain() {
     prober_.join();
 }
 
-void Chain::set_recovery(Recovery recovery) {
-    std::lock_guard lk(recovery_mu_);
-    recovery_ = std::move(recovery);
+void Chain::set_reconcile(Reconcile reconcile) {
+    std::lock_guard lk(reconcile_mu_);
+    reconcile_ = std::move(reconcile);
+}
+
+void Chain::remember(std::size_t i, const std::string& id) {
+    std::lock_guard lk(state_[i]->mu);
+    state_[i]->pending.insert(id);
 }
 
 void Chain::record(std::size_t i, const Outcome& o) {
@@ -89,13 +94,13 @@ ChainRead Chain::list(const std::string* role, std::uint32_t flags) {
 }
 
 // write = all: every link whose breaker is closed; write = first: the
-// first link that takes it. With `missed`, a link that does not take the
-// write (breaker open, or the call fails) remembers the id as a missed
-// deregistration. The check and the remembering happen under the link's
-// lock, the same lock recovery closes the breaker under, so an id is never
-// remembered just after recovery emptied the list.
+// first link that takes it. With `id`, a link that does not take the write
+// (breaker open, or the call fails) remembers the id, to be settled later.
+// The check and the remembering happen under the link's lock, the same lock
+// recovery closes the breaker under, so an id is never remembered just
+// after recovery settled the last ones.
 template <class Call>
-Outcome Chain::write(Call&& call, const std::string* missed) {
+Outcome Chain::write(Call&& call, const std::string* id) {
     Outcome first_failure{MUSTER_UNAVAILABLE, "no backend is available"};
     bool any_ok = false, any_failure = false;
     for (std::size_t i = 0; i < links_.size(); ++i) {
@@ -104,15 +109,12 @@ Outcome Chain::write(Call&& call, const std::string* missed) {
         {
             std::lock_guard lk(st.mu);
             if (!st.breaker.allows()) {
-                if (missed) st.pending_deregistrations.insert(*missed);
+                if (id) st.pending.insert(*id);
                 continue;
             }
         }
-        Outcome o = call(*links_[i].backend);
-        if (moves_on(o.status) && missed) {
-            std::lock_guard lk(st.mu);
-            st.pending_deregistrations.insert(*missed);
-        }
+        Outcome o = call(*links_[i].backend, i);
+        if (moves_on(o.status) && id) remember(i, *id);
         record(i, o);
         if (o.ok()) {
             any_ok = true;
@@ -127,20 +129,18 @@ Outcome Chain::write(Call&& call, const std::string* missed) {
 }
 
 Outcome Chain::register_instance(const sdk::Instance& instance) {
-    // A link that misses it gets it back from the registry's recovery.
-    return write([&](BackendClient& b) { return b.register_instance(instance); });
+    return write([&](BackendClient& b, std::size_t) { return b.register_instance(instance); }, &instance.id);
 }
 
-// An id is OK if any link knew it; NOT_FOUND everywhere makes the registry
-// register it again (how write = "first" heals after a failover).
-Outcome Chain::heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results) {
-    results.assign(ids.size(), MUSTER_NOT_FOUND);
+// A link that answers NOT_FOUND for an id lost it (wiped, expired while we
+// could not reach it, or never got it): settled, it is written again.
+Outcome Chain::heartbeat(const std::vector<std::string>& ids) {
     std::vector<muster_status> one;
-    return write([&](BackendClient& b) {
+    return write([&](BackendClient& b, std::size_t i) {
         Outcome o = b.heartbeat(ids, one);
         if (o.ok())
-            for (std::size_t i = 0; i < ids.size(); ++i)
-                if (one[i] == MUSTER_OK) results[i] = MUSTER_OK;
+            for (std::size_t k = 0; k < ids.size(); ++k)
+                if (one[k] == MUSTER_NOT_FOUND) remember(i, ids[k]);
         return o;
     });
 }
@@ -150,7 +150,7 @@ Outcome Chain::deregister(const std::string& id) {
     // A link that is down learns of it when it comes back, so a stopped
     // instance does not return from the dead.
     Outcome o = write(
-        [&](BackendClient& b) {
+        [&](BackendClient& b, std::size_t) {
             Outcome r = b.deregister(id);
             if (r.ok()) found = true;
             return r.status == MUSTER_NOT_FOUND ? Outcome{} : r;
@@ -162,7 +162,7 @@ Outcome Chain::deregister(const std::string& id) {
 
 Outcome Chain::reap(std::int64_t retain_ms, std::uint64_t& removed) {
     removed = 0;
-    return write([&](BackendClient& b) {
+    return write([&](BackendClient& b, std::size_t) {
         std::uint64_t n = 0;
         Outcome o = b.reap(retain_ms, n);
         removed += n;
@@ -182,44 +182,45 @@ std::vector<LinkStatus> Chain::status() const {
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
         out.push_back({links_[i].backend->name(), Breaker::name(st.breaker.state()), st.last_error, st.last_success_ms,
-                       st.pending_deregistrations.size()});
+                       st.pending.size()});
     }
     return out;
 }
 
-// Probe, then write back, then close: a recovered link serves reads only
-// once it holds every registration this process owns.
+Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
+    std::lock_guard lk(reconcile_mu_);
+    if (!reconcile_) return {};
+    return reconcile_(*links_[i].backend, ids);
+}
+
+// Probe, then write back, then settle, then close: a recovered link serves
+// reads only once it holds every registration this process owns and none
+// it stopped.
 bool Chain::recover(std::size_t i) {
     BackendClient& b = *links_[i].backend;
     LinkState& st = *state_[i];
     std::vector<sdk::Instance> ignored;
     Outcome o = b.list(&kProbeRole, 0, ignored);
-    std::size_t deregs = 0;
-    if (o.ok()) {
-        std::lock_guard lk(recovery_mu_);
-        if (recovery_) o = recovery_(b);
-    }
+    if (o.ok()) o = settle(i, nullptr);
+    std::size_t settled = 0;
     while (o.ok()) {
         std::set<std::string> todo;
         {
             std::lock_guard lk(st.mu);
-            todo.swap(st.pending_deregistrations);
+            todo.swap(st.pending);
             if (todo.empty()) {
-                // Closed under the lock: a deregister from now on reaches it directly.
+                // Closed under the lock: a write from now on reaches it directly.
                 st.breaker.success();
                 st.last_success_ms = wall_ms();
                 break;
             }
         }
-        for (const auto& id : todo) {
-            Outcome r = b.deregister(id);
-            if (!r.ok() && r.status != MUSTER_NOT_FOUND) {
-                o = r;
-                std::lock_guard lk(st.mu);
-                st.pending_deregistrations.insert(todo.begin(), todo.end());
-                break;
-            }
-            ++deregs;
+        o = settle(i, &todo);
+        if (!o.ok()) {
+            std::lock_guard lk(st.mu);
+            st.pending.insert(todo.begin(), todo.end());
+        } else {
+            settled += todo.size();
         }
     }
     if (!o.ok()) {
@@ -228,9 +229,29 @@ bool Chain::recover(std::size_t i) {
         st.breaker.failure();
         return false;
     }
-    spdlog::info("backend {} recovered: registrations written back, {} missed deregistration(s) applied; breaker closed",
-                 b.name(), deregs);
+    spdlog::info("backend {} recovered: owned registrations written back, {} missed write(s) settled; breaker closed",
+                 b.name(), settled);
     return true;
+}
+
+// A link that is up settles what it missed (a write that failed without
+// opening the breaker, an id its heartbeat did not know) on the next round.
+void Chain::settle_pending(std::size_t i) {
+    LinkState& st = *state_[i];
+    std::set<std::string> todo;
+    {
+        std::lock_guard lk(st.mu);
+        if (!st.breaker.allows()) return;
+        todo.swap(st.pending);
+    }
+    if (todo.empty()) return;
+    Outcome o = settle(i, &todo);
+    if (!o.ok()) {
+        std::lock_guard lk(st.mu);
+        st.pending.insert(todo.begin(), todo.end());
+    }
+    record(i, o);
+    if (o.ok()) spdlog::debug("backend {}: {} missed write(s) settled", links_[i].backend->name(), todo.size());
 }
 
 void Chain::prober() {
@@ -239,6 +260,7 @@ void Chain::prober() {
         lk.unlock();
         for (std::size_t i = 0; i < links_.size(); ++i)
             if (state_[i]->breaker.probe_due()) recover(i);
+            else settle_pending(i);
         lk.lock();
     }
 }

@@ -43,9 +43,9 @@ struct RegistryState {
     RegistryOptions opt;
 
     std::mutex mu;  // guards owned, stopping
-    // Orders writes about one owned instance: a re-registration (after a
-    // heartbeat NOT_FOUND, or a new health verdict) never lands after the
-    // deregistration that stopped it, which would revive it.
+    // Orders writes about one owned instance: a write-back by reconcile()
+    // or a new health verdict never lands after the deregistration that
+    // stopped it, which would revive it.
     std::mutex write_mu;
     std::condition_variable cv;
     bool stopping = false;
@@ -94,16 +94,13 @@ struct RegistryState {
                 for (const auto& [id, o] : owned) ids.push_back(id);
             }
             if (!ids.empty()) {
-                std::vector<muster_status> results;
-                Outcome o = chain->heartbeat(ids, results);
+                // An id some store lost is written to it again by the chain.
+                Outcome o = chain->heartbeat(ids);
                 // One line when heartbeats start failing and one when they
                 // resume, not one per beat.
                 if (!o.ok() && !heartbeats_failing) spdlog::warn("heartbeats failing: {}", o.message);
                 if (o.ok() && heartbeats_failing) spdlog::info("heartbeats resumed");
                 heartbeats_failing = !o.ok();
-                if (o.ok())
-                    for (std::size_t i = 0; i < ids.size(); ++i)
-                        if (results[i] == MUSTER_NOT_FOUND) reregister(ids[i]);
             }
             if (opt.reap_interval.count() > 0 && std::chrono::steady_clock::now() >= next_reap) {
                 std::uint64_t n = 0;
@@ -112,20 +109,6 @@ struct RegistryState {
                 next_reap = std::chrono::steady_clock::now() + opt.reap_interval;
             }
         }
-    }
-
-    // The store lost an instance we own (reaped, or wiped): write it again.
-    void reregister(const std::string& id) {
-        std::lock_guard w(write_mu);
-        sdk::Instance inst;
-        {
-            std::lock_guard lk(mu);
-            auto it = owned.find(id);
-            if (it == owned.end()) return;
-            inst = it->second.instance;
-        }
-        Outcome o = chain->register_instance(inst);
-        spdlog::warn("instance {} was missing from the store; registered again: {}", id, o.ok() ? "ok" : o.message);
     }
 
     void run_checks() {
@@ -162,20 +145,36 @@ struct RegistryState {
 
     void refresh(RoleCache& cache) {
         const std::string* role = cache.role() ? &*cache.role() : nullptr;
+        std::uint64_t ticket = cache.poll_ticket();
         ChainRead r = chain->list(role, 0);
-        if (r.outcome.ok()) cache.publish(std::move(r.instances), r.backend, wall_ms());
+        if (r.outcome.ok()) cache.publish_polled(ticket, std::move(r.instances), r.backend, wall_ms());
         else cache.mark_stale(wall_ms());
     }
 
-    // Writes every owned registration to a backend that comes back.
-    Outcome write_back(BackendClient& b) {
-        std::vector<sdk::Instance> mine;
-        {
+    // The chain's Reconcile: brings one backend up to date with what we own
+    // (every registration, or the given ids). Each id is settled under
+    // write_mu against `owned` as it is then, so it cannot overtake the
+    // deregistration of the same instance and revive it.
+    Outcome reconcile(BackendClient& b, const std::set<std::string>* ids) {
+        std::vector<std::string> todo;
+        if (ids) {
+            todo.assign(ids->begin(), ids->end());
+        } else {
             std::lock_guard lk(mu);
-            for (const auto& [id, o] : owned) mine.push_back(o.instance);
+            for (const auto& [id, o] : owned) todo.push_back(id);
         }
-        for (const auto& inst : mine)
-            if (Outcome o = b.register_instance(inst); !o.ok() && o.status != MUSTER_CONFLICT) return o;
+        for (const auto& id : todo) {
+            std::lock_guard w(write_mu);
+            std::optional<sdk::Instance> mine;
+            {
+                std::lock_guard lk(mu);
+                if (auto it = owned.find(id); it != owned.end()) mine = it->second.instance;
+            }
+            Outcome o = mine ? b.register_instance(*mine) : b.deregister(id);
+            // NOT_FOUND (nothing to stop) and a refusal (CONFLICT) leave
+            // nothing to retry; only a link that is down does.
+            if (Chain::moves_on(o.status)) return o;
+        }
         return {};
     }
 
@@ -319,13 +318,14 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
     options_.jitter = std::clamp(options_.jitter, 0.0, 0.5);
     state_->chain = chain_;
     state_->opt = options_;
-    chain_->set_recovery([s = state_.get()](BackendClient& b) { return s->write_back(b); });
+    chain_->set_reconcile(
+        [s = state_.get()](BackendClient& b, const std::set<std::string>* ids) { return s->reconcile(b, ids); });
     state_->heartbeat_thread = std::thread([s = state_.get()] { s->heartbeat_loop(); });
     state_->maintenance_thread = std::thread([s = state_.get()] { s->maintenance_loop(); });
 }
 
 Registry::~Registry() {
-    chain_->set_recovery(nullptr);  // the chain may outlive this registry
+    chain_->set_reconcile(nullptr);  // the chain may outlive this registry
     state_->shutdown();
 }
 

@@ -12,6 +12,24 @@ void RoleCache::store(std::shared_ptr<const RoleSnapshot> next) {
 
 void RoleCache::publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
     std::lock_guard lk(delivery_mu_);
+    publish_locked(std::move(instances), backend, now_ms);
+}
+
+std::uint64_t RoleCache::poll_ticket() {
+    std::lock_guard lk(delivery_mu_);
+    return publishes_;
+}
+
+bool RoleCache::publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> instances, const std::string& backend,
+                               std::int64_t now_ms) {
+    std::lock_guard lk(delivery_mu_);
+    if (ticket != publishes_) return false;
+    publish_locked(std::move(instances), backend, now_ms);
+    return true;
+}
+
+void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
+    ++publishes_;
     auto next = std::make_shared<RoleSnapshot>();
     next->role = role_;
     next->instances = std::move(instances);
@@ -78,7 +96,7 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         break;
     case MUSTER_EVENT_SYNCED:
         synced_ = true;
-        watch_failed = false;
+        watch_failed = false;  // the poller stops; this resync takes over
         break;
     case MUSTER_EVENT_ERROR:
         watch_failed = true;  // the chain is polled until the watch resyncs
@@ -88,7 +106,9 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         watch_failed = true;  // the poller takes over
         return;
     }
-    if (!synced_) return;  // the initial state arrives as ADDED..., then SYNCED
+    // The initial state (or a resync after an ERROR) arrives as
+    // ADDED/CHANGED/REMOVED..., then SYNCED: published as one.
+    if (!synced_ || watch_failed) return;
     std::vector<sdk::Instance> all;
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);

@@ -20,7 +20,7 @@ nlohmann::json status_json(muster::core::Registry& registry) {
                          {"last_error", l.last_error},
                          {"last_success", rfc3339(l.last_success_ms)},
                          {"since_last_success_ms", l.last_success_ms ? now - l.last_success_ms : -1},
-                         {"pending_deregistrations", l.pending_deregistrations}});
+                         {"pending", l.pending}});
     nlohmann::json caches = nlohmann::json::array();
     for (const auto& snap : registry.cached())
         caches.push_back({{"role", snap->role ? *snap->role : "*"},

@@ -4,6 +4,7 @@
 #include <muster/cpp/backend.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -21,17 +22,20 @@ public:
         static const muster_option_spec specs[] = {
             {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "sweep", "1s",
              "longest time before a watcher notices an expiry it was not poked for"},
+            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "down_while", "",
+             "fault injection: every call fails UNAVAILABLE while this file exists"},
         };
         return specs;
     }
 
     explicit MemoryBackend(const muster::sdk::BackendContext& ctx)
-        : host_(ctx.host), ttl_ms_(ctx.ttl_ms),
+        : host_(ctx.host), ttl_ms_(ctx.ttl_ms), down_while_(ctx.options.get("down_while")),
           hub_([this](const std::string* role) { return live(role); },
                std::chrono::milliseconds(ctx.options.get_duration_ms("sweep", 1000)),
                [this] { return host_.now_ms(); }, ctx.ttl_ms) {}
 
     void register_instance(const Instance& in) override {
+        fail_if_down();
         {
             std::lock_guard lk(mu_);
             std::int64_t now = host_.now_ms();
@@ -48,6 +52,7 @@ public:
     }
 
     void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+        fail_if_down();
         std::lock_guard lk(mu_);
         std::int64_t now = host_.now_ms();
         for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -59,6 +64,7 @@ public:
     }
 
     void deregister(std::string_view id) override {
+        fail_if_down();
         {
             std::lock_guard lk(mu_);
             auto it = rows_.find(std::string(id));
@@ -70,6 +76,7 @@ public:
 
     void list(const std::string* role, std::uint32_t flags,
               const std::function<bool(const Instance&)>& sink) override {
+        fail_if_down();
         std::vector<Instance> out;
         {
             std::lock_guard lk(mu_);
@@ -87,6 +94,7 @@ public:
     }
 
     std::uint64_t reap(std::int64_t retain_ms) override {
+        fail_if_down();
         std::uint64_t n = 0;
         {
             std::lock_guard lk(mu_);
@@ -113,6 +121,12 @@ public:
     void unwatch(muster_watch* w) noexcept override { hub_.remove(w); }
 
 private:
+    // A test stands in for a store that went away by creating the file.
+    void fail_if_down() const {
+        if (!down_while_.empty() && std::filesystem::exists(down_while_))
+            throw Error(MUSTER_UNAVAILABLE, "memory: down while " + down_while_ + " exists");
+    }
+
     bool stale(const Instance& r, std::int64_t now) const { return now - r.last_seen_ms > ttl_ms_; }
 
     std::vector<Instance> live(const std::string* role) {
@@ -126,6 +140,7 @@ private:
 
     muster::sdk::Host host_;
     std::int64_t ttl_ms_;
+    std::string down_while_;
     std::mutex mu_;
     std::map<std::string, Instance> rows_;
     muster::sdk::WatchHub hub_;  // last: its thread lists through the members above

@@ -71,13 +71,13 @@ int published_status(const std::string& path, bool json) {
         return kOk;
     }
     std::cout << "host pid " << doc.value("pid", 0L) << ", published " << doc.value("time", "") << "\n";
-    std::vector<std::vector<std::string>> rows{{"#", "BACKEND", "BREAKER", "SINCE SUCCESS", "PENDING DEREG", "LAST ERROR"}};
+    std::vector<std::vector<std::string>> rows{{"#", "BACKEND", "BREAKER", "SINCE SUCCESS", "TO SETTLE", "LAST ERROR"}};
     int n = 0;
     for (const auto& l : doc["chain"]) {
         auto since = l.value("since_last_success_ms", -1L);
         rows.push_back({std::to_string(++n), l.value("backend", ""), l.value("breaker", ""),
                         since < 0 ? "never" : std::to_string(since) + "ms",
-                        std::to_string(l.value("pending_deregistrations", 0)), l.value("last_error", "")});
+                        std::to_string(l.value("pending", 0)), l.value("last_error", "")});
     }
     print_table(rows);
     std::vector<std::vector<std::string>> caches{{"ROLE", "INSTANCES", "FROM", "AGE", "STALE"}};

@@ -3,9 +3,11 @@
 // writes to every link that is up (or to the first that answers).
 // UNAVAILABLE and TRY_AGAIN move a read on to the next link; what an empty
 // answer does is the link's action (NSS's [NOTFOUND=return]). Each link has
-// a circuit breaker; a prober thread retries open links and, before one
-// serves again, writes back what this process owns (anti-entropy) and the
-// deregistrations it missed.
+// a circuit breaker, and a list of the ids it may be out of date about (a
+// write it missed, a heartbeat it did not know). A prober thread retries
+// open links and, before one serves again, has the owner of the
+// registrations write them all back (anti-entropy) and settle those ids;
+// on a link that is up, it settles them as they come.
 #pragma once
 
 #include <muster/core/backend_client.hpp>
@@ -43,7 +45,7 @@ struct LinkStatus {
     std::string state;       // the breaker: "closed", "open" or "half-open"
     std::string last_error;  // masked; empty if none
     std::int64_t last_success_ms = 0;  // wall clock; 0 = never
-    std::size_t pending_deregistrations = 0;
+    std::size_t pending = 0;           // ids it is out of date about
 };
 
 enum class WriteMode { all, first };
@@ -61,11 +63,15 @@ public:
     Chain(const Chain&) = delete;
     Chain& operator=(const Chain&) = delete;
 
-    // Writes back to a recovering link what this process owns; the chain
-    // calls it from its prober before the link serves again. Set once, by
-    // the registry that owns the registrations.
-    using Recovery = std::function<Outcome(BackendClient&)>;
-    void set_recovery(Recovery recovery);
+    // Brings a link up to date with what this process owns. With ids ==
+    // nullptr: writes every owned registration (a recovering link). With
+    // ids: for each, registers it if owned, else deregisters it (NOT_FOUND
+    // is fine), ordered with the owner's other writes of that id. Returns
+    // the first failure that says the link is down; the chain keeps those
+    // ids and tries again. Set by the registry that owns the
+    // registrations; without one, missed writes are not remembered.
+    using Reconcile = std::function<Outcome(BackendClient&, const std::set<std::string>* ids)>;
+    void set_reconcile(Reconcile reconcile);
 
     // A failure seen outside a call (a watch's ERROR event) counts against
     // the link's breaker like a failed call.
@@ -76,9 +82,11 @@ public:
     ChainRead list(const std::string* role, std::uint32_t flags);
     // Writes go to every link; OK when at least one link took the write.
     // A refusal of the input (INVALID_ARGUMENT, CONFLICT) is returned as is.
+    // A link that misses a register or deregister is settled later.
     Outcome register_instance(const sdk::Instance& instance);
-    // results: per id, OK if any link knew the id, else NOT_FOUND.
-    Outcome heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results);
+    // An id a link answers NOT_FOUND for is settled on that link (written
+    // again while it is owned).
+    Outcome heartbeat(const std::vector<std::string>& ids);
     Outcome deregister(const std::string& id);
     Outcome reap(std::int64_t retain_ms, std::uint64_t& removed);
 
@@ -87,22 +95,28 @@ public:
 
     std::vector<LinkStatus> status() const;
 
-private:
-    struct LinkState;
+    // The statuses that say "this link is down, try the next": they move a
+    // read on and count against the link's breaker.
     static bool moves_on(muster_status s) {
         return s == MUSTER_UNAVAILABLE || s == MUSTER_TRY_AGAIN || s == MUSTER_INTERNAL;
     }
+
+private:
+    struct LinkState;
     void record(std::size_t i, const Outcome& o);
+    void remember(std::size_t i, const std::string& id);
     template <class Call>
-    Outcome write(Call&& call, const std::string* missed = nullptr);
+    Outcome write(Call&& call, const std::string* id = nullptr);
     void prober();
+    Outcome settle(std::size_t i, const std::set<std::string>* ids);
     bool recover(std::size_t i);
+    void settle_pending(std::size_t i);
 
     std::vector<Link> links_;
     ChainOptions options_;
     std::vector<std::unique_ptr<LinkState>> state_;
-    std::mutex recovery_mu_;
-    Recovery recovery_;
+    std::mutex reconcile_mu_;
+    Reconcile reconcile_;
     std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool stopping_ = false;

@@ -51,6 +51,13 @@ public:
 
     // Publishes a fresh answer and tells subscribers the differences.
     void publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
+    // A poll of the chain takes a ticket before it reads and publishes with
+    // it: the answer is dropped if anything was published in between (the
+    // watch came back), since the poll's answer may be the older one and
+    // would briefly revive an instance the watch has just removed.
+    std::uint64_t poll_ticket();
+    bool publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> instances, const std::string& backend,
+                        std::int64_t now_ms);
     // Every backend failed: keep serving the last answer, marked stale.
     void mark_stale(std::int64_t now_ms);
     // A healthy watch vouches that the snapshot is still current: re-stamp
@@ -64,8 +71,10 @@ public:
     void unsubscribe(std::uint64_t token);
 
     // Applies one backend watch event to the working set; a publish follows
-    // each change once the initial sync is done. Called from one plugin
-    // thread at a time.
+    // each change once the watch is synced. After an ERROR the watch's
+    // events are held until its resync ends (SYNCED) while the chain is
+    // polled, so the two never publish over each other. Called from one
+    // plugin thread at a time.
     void apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms);
 
     // Forgets the working set before a watch on another backend starts:
@@ -82,12 +91,14 @@ public:
 private:
     std::optional<std::string> role_;
     void store(std::shared_ptr<const RoleSnapshot> next);
+    void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
 
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
     std::atomic<std::uint64_t> version_{0};
     std::mutex delivery_mu_;  // orders publishes and subscriber calls
     std::map<std::uint64_t, TopologyCallback> subscribers_;
     std::uint64_t next_token_ = 1;
+    std::uint64_t publishes_ = 0;  // under delivery_mu_
     sdk::Snapshot working_;  // fed by apply()
     bool synced_ = false;
 };
