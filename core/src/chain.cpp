@@ -170,6 +170,20 @@ Outcome Chain::reap(std::int64_t retain_ms, std::uint64_t& removed) {
     });
 }
 
+std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* role) {
+    std::optional<std::set<std::string>> live;
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        if (!state_[i]->breaker.allows()) continue;
+        std::vector<sdk::Instance> got;
+        Outcome o = links_[i].backend->list(role, 0, got);
+        record(i, o);
+        if (!o.ok()) continue;
+        if (!live) live.emplace();
+        for (const auto& inst : got) live->insert(inst.id);
+    }
+    return live;
+}
+
 std::shared_ptr<BackendClient> Chain::watch_source() const {
     for (std::size_t i = 0; i < links_.size(); ++i)
         if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && state_[i]->breaker.allows()) return links_[i].backend;

@@ -178,6 +178,14 @@ struct RegistryState {
         return {};
     }
 
+    // Asks every backend that is up about the instances the cache's guard
+    // holds: those none lists live any more are removed.
+    void verify_held(RoleCache& cache) {
+        if (cache.held_ids().empty()) return;
+        const std::string* role = cache.role() ? &*cache.role() : nullptr;
+        if (auto live = chain->live_anywhere(role)) cache.verify_held(*live);
+    }
+
     // Keeps each cache's watch on the preferred backend that is up: moves it
     // when that backend fails, and back when a better one recovers. The new
     // watch's initial state arrives as a resync, so subscribers see exactly
@@ -222,6 +230,7 @@ struct RegistryState {
                     route_watch(cache);
                     if (!cache->watch || cache->watch_failed) refresh(*cache);
                     else cache->confirm(wall_ms());
+                    verify_held(*cache);
                 }
             if (std::chrono::steady_clock::now() >= next_check) {
                 run_checks();
@@ -254,7 +263,8 @@ struct RegistryState {
         const CacheMap* current = caches.load(std::memory_order_acquire);
         if (current)
             if (auto it = current->find(key); it != current->end()) return it->second;
-        auto cache = std::make_shared<RoleCache>(role);
+        auto cache = std::make_shared<RoleCache>(
+            role, MassRemovalGuard{opt.guard_fraction, opt.guard_min_instances, opt.ttl.count()});
         refresh(*cache);
         if (!cache->load()) {  // no backend answered: an empty answer, marked stale
             cache->publish({}, "", wall_ms());
@@ -315,6 +325,8 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
         throw sdk::Error(MUSTER_INVALID_ARGUMENT, "heartbeat_interval and ttl must be positive");
     if (options_.heartbeat_interval >= options_.ttl)
         throw sdk::Error(MUSTER_INVALID_ARGUMENT, "heartbeat_interval must be shorter than the ttl, or every instance expires between heartbeats");
+    if (!(options_.guard_fraction > 0.0 && options_.guard_fraction <= 1.0))
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "guard_fraction must be above 0 and at most 1 (1 turns the mass-removal guard off)");
     options_.jitter = std::clamp(options_.jitter, 0.0, 0.5);
     state_->chain = chain_;
     state_->opt = options_;

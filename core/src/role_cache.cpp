@@ -1,8 +1,12 @@
 #include <muster/core/role_cache.hpp>
 
+#include <spdlog/spdlog.h>
+
 namespace muster::core {
 
-RoleCache::RoleCache(std::optional<std::string> role) : role_(std::move(role)) {}
+RoleCache::RoleCache(std::optional<std::string> role, MassRemovalGuard guard) : role_(std::move(role)), guard_(guard) {}
+
+std::string RoleCache::role_name() const { return role_ ? *role_ : "every role"; }
 
 void RoleCache::store(std::shared_ptr<const RoleSnapshot> next) {
     static std::atomic<std::uint64_t> versions{0};
@@ -30,21 +34,80 @@ bool RoleCache::publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> 
 
 void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
     ++publishes_;
+    auto prev = current_.load(std::memory_order_acquire);
+    sdk::Snapshot listed;
+    for (auto& i : instances) listed.emplace(i.id, std::move(i));
+    // What the answer lists again is no longer held.
+    std::erase_if(held_, [&](const auto& entry) { return listed.count(entry.first) != 0; });
+
+    // The guard's window: its base is the most instances listed during it.
+    // Churn (one in, one out) never trips it; a role falling below
+    // (1 - fraction) of its base on one answer does.
+    std::size_t before = prev ? prev->instances.size() : 0;
+    if (now_ms - window_start_ms_ > guard_.window_ms) {
+        window_start_ms_ = now_ms;
+        window_base_ = before;
+    }
+    window_base_ = std::max(window_base_, before);
+    std::vector<const sdk::Instance*> removed;
+    if (prev)
+        for (const auto& i : prev->instances)
+            if (!listed.count(i.id) && !held_.count(i.id)) removed.push_back(&i);
+    auto may_lose = static_cast<std::size_t>(guard_.fraction * static_cast<double>(window_base_));
+    bool guarded = guard_.fraction < 1.0 && window_base_ >= guard_.min_instances;
+    if (guarded && !removed.empty() && listed.size() + held_.size() < window_base_ - may_lose) {
+        bool first = held_.empty();  // one line per episode, not per event
+        for (const auto* i : removed) held_.emplace(i->id, *i);
+        if (first)
+            spdlog::warn("{}: {} lists {} of the {} instances it had; keeping the rest until no backend lists them "
+                         "(mass-removal guard)",
+                         role_name(), backend.empty() ? "the chain" : backend, listed.size(), window_base_);
+    }
+
     auto next = std::make_shared<RoleSnapshot>();
     next->role = role_;
-    next->instances = std::move(instances);
     next->backend = backend;
     next->as_of_ms = now_ms;
+    next->held = held_.size();
+    listed.insert(held_.begin(), held_.end());
+    next->instances.reserve(listed.size());
+    for (auto& [id, i] : listed) next->instances.push_back(std::move(i));
+    store_and_tell(std::move(next));
+}
+
+void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
     auto prev = current_.load(std::memory_order_acquire);
     sdk::Snapshot before, after;
     if (prev)
         for (const auto& i : prev->instances) before.emplace(i.id, i);
     for (const auto& i : next->instances) after.emplace(i.id, i);
-    store(next);
+    std::string backend = next->backend;
+    store(std::move(next));
     sdk::diff(before, after, [&](muster_event_type t, const sdk::Instance& i) {
         TopologyEvent ev{t, i, backend};
         for (auto& [token, cb] : subscribers_) cb(ev);
     });
+}
+
+std::vector<std::string> RoleCache::held_ids() const {
+    std::lock_guard lk(delivery_mu_);
+    std::vector<std::string> ids;
+    for (const auto& [id, i] : held_) ids.push_back(id);
+    return ids;
+}
+
+void RoleCache::verify_held(const std::set<std::string>& live) {
+    std::lock_guard lk(delivery_mu_);
+    std::set<std::string> gone;
+    for (const auto& [id, i] : held_)
+        if (!live.count(id)) gone.insert(id);
+    if (gone.empty()) return;
+    for (const auto& id : gone) held_.erase(id);
+    auto next = std::make_shared<RoleSnapshot>(*current_.load(std::memory_order_acquire));
+    std::erase_if(next->instances, [&](const sdk::Instance& i) { return gone.count(i.id) != 0; });
+    next->held = held_.size();
+    spdlog::info("{}: {} held instance(s) are listed by no backend any more; removed", role_name(), gone.size());
+    store_and_tell(std::move(next));
 }
 
 void RoleCache::mark_stale(std::int64_t /*now_ms*/) {

@@ -70,6 +70,7 @@ std::unique_ptr<Runtime> compose(const Settings& s) {
     for (const auto& f : failures) spdlog::warn("{}; going on without it", f);
     muster::core::ChainOptions chain_options;
     chain_options.write = s.write_first ? muster::core::WriteMode::first : muster::core::WriteMode::all;
+    chain_options.breaker = {s.breaker_threshold, s.breaker_backoff, s.breaker_max_backoff};
     rt->chain = std::make_shared<muster::core::Chain>(std::move(links), chain_options);
     return rt;
 }
@@ -92,6 +93,7 @@ muster::core::RegistryOptions registry_options(const Settings& s) {
     o.check_interval = s.check_interval;
     o.reap_interval = s.reap_interval;
     o.reap_retain = s.reap_retain;
+    o.guard_fraction = s.guard_fraction;
     o.cache_refresh = std::min(std::chrono::milliseconds(1000), s.heartbeat_interval);
     return o;
 }

@@ -83,10 +83,16 @@ std::vector<ConfigEntry> parse_config(const std::string& text, const std::string
             auto hash = v.find('#');
             value = trim(hash == std::string::npos ? v : v.substr(0, hash));
             bool bare_ok = value == "true" || value == "false";
-            if (!bare_ok && !value.empty()) {
+            if (!bare_ok && !value.empty()) {  // an integer or a decimal: -12, 0.5
+                bool digit = false, dot = false;
                 bare_ok = true;
-                for (std::size_t i = 0; i < value.size(); ++i)
-                    if (!((value[i] >= '0' && value[i] <= '9') || (i == 0 && value[i] == '-'))) bare_ok = false;
+                for (std::size_t i = 0; i < value.size(); ++i) {
+                    char c = value[i];
+                    if (c >= '0' && c <= '9') digit = true;
+                    else if (c == '.' && !dot && digit) dot = true;
+                    else if (!(i == 0 && c == '-')) bare_ok = false;
+                }
+                bare_ok = bare_ok && digit && value.back() != '.';
             }
             if (!bare_ok) throw fail("value of '" + key + "' must be a quoted string, true, false or a number");
         }

@@ -25,6 +25,10 @@ struct Known {
 constexpr Known kKnown[] = {
     {"chain", "discovery", "chain", "ordered backends, e.g. \"nats-kv [NOTFOUND=continue], catalog-sqlite\" (default catalog-sqlite)"},
     {"write", "discovery", "write", "all: writes go to every backend that is up (default); first: to the first that answers"},
+    {"breaker-threshold", "discovery", "breaker_threshold", "consecutive failures that open a backend's breaker (default 3)"},
+    {"breaker-backoff", "discovery", "breaker_backoff", "first wait before an open breaker's probe; doubles per failed probe (default 250ms)"},
+    {"breaker-max-backoff", "discovery", "breaker_max_backoff", "longest wait between probes of an open breaker (default 10s)"},
+    {"guard-fraction", "discovery", "guard_fraction", "most of a role one answer may remove at once; beyond it the rest is held until no backend lists it; 1 = off (default 0.5)"},
     {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
     {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default 30s)"},
     {"plugin-dir", "discovery", "plugin_dir", "where plugins are found (default: lib/muster/plugins beside bin/)"},
@@ -168,6 +172,27 @@ Settings load_settings(const po::variables_map& cli) {
         throw HostError(kConfig, "heartbeat_interval (" + std::to_string(s.heartbeat_interval.count()) +
                                      "ms) must be shorter than ttl (" + std::to_string(s.ttl.count()) +
                                      "ms), or instances expire between heartbeats");
+    s.breaker_backoff = duration(flat, "breaker-backoff", s.breaker_backoff, false);
+    s.breaker_max_backoff = duration(flat, "breaker-max-backoff", s.breaker_max_backoff, false);
+    if (s.breaker_max_backoff < s.breaker_backoff)
+        throw HostError(kConfig, "breaker_max_backoff (" + std::to_string(s.breaker_max_backoff.count()) +
+                                     "ms) must not be shorter than breaker_backoff (" +
+                                     std::to_string(s.breaker_backoff.count()) + "ms)");
+    if (auto it = flat.find("breaker-threshold"); it != flat.end()) {
+        auto n = muster::sdk::parse_int(it->second.value);
+        if (!n || *n < 1 || *n > 1000)
+            throw HostError(kConfig, it->second.origin + ": breaker_threshold = '" + it->second.value +
+                                         "' is not a whole number from 1 to 1000");
+        s.breaker_threshold = static_cast<int>(*n);
+    }
+    if (auto it = flat.find("guard-fraction"); it != flat.end()) {
+        char* end = nullptr;
+        double f = std::strtod(it->second.value.c_str(), &end);
+        if (it->second.value.empty() || *end != '\0' || !(f > 0.0 && f <= 1.0))
+            throw HostError(kConfig, it->second.origin + ": guard_fraction = '" + it->second.value +
+                                         "' is not a number above 0 and at most 1 (e.g. 0.5; 1 turns the guard off)");
+        s.guard_fraction = f;
+    }
     if (auto it = flat.find("enabled"); it != flat.end()) {
         auto b = muster::sdk::parse_bool(it->second.value);
         if (!b) throw HostError(kConfig, it->second.origin + ": enabled must be true or false");

@@ -45,6 +45,10 @@ struct Settings {
     std::chrono::milliseconds reap_retain{3600000};
     bool enabled = true;
     bool write_first = false;  // [discovery] write = "first"
+    int breaker_threshold = 3;
+    std::chrono::milliseconds breaker_backoff{250};
+    std::chrono::milliseconds breaker_max_backoff{10000};
+    double guard_fraction = 0.5;
     std::string plugin_dir;  // empty: beside the program
     std::string log_level = "info";
     std::vector<ServiceSpec> services;

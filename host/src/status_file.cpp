@@ -26,6 +26,7 @@ nlohmann::json status_json(muster::core::Registry& registry) {
         caches.push_back({{"role", snap->role ? *snap->role : "*"},
                           {"backend", snap->backend},
                           {"instances", snap->instances.size()},
+                          {"held", snap->held},
                           {"stale", snap->stale},
                           {"age_ms", now - snap->as_of_ms}});
     return {{"pid", static_cast<long>(getpid())}, {"time", rfc3339(now)}, {"chain", links}, {"caches", caches}};

@@ -71,6 +71,9 @@ TEST_CASE("syntax errors name the file and line") {
     CHECK(line_of("[discovery]\nchain = x y\n").find("quoted string") != std::string::npos);
     CHECK(line_of("chain = \"x\"\n").find("outside any [section]") != std::string::npos);
     CHECK(line_of("[d]\na = 1\na = 2\n").find("set twice") != std::string::npos);
+    CHECK(line_of("[d]\na = 0.25\nb = -3\n") == "no error");
+    for (const char* bad : {"[d]\na = 1.\n", "[d]\na = .5\n", "[d]\na = 1.2.3\n", "[d]\na = -\n"})
+        CHECK(line_of(bad).find("quoted string") != std::string::npos);
 }
 
 TEST_CASE("the embedded default is catalog-sqlite with sensible timings") {
@@ -134,4 +137,25 @@ TEST_CASE("bad configuration is refused with the key and its line") {
     CHECK(code_of({"--config", write_file("[database]\nurl = \"mysql://x\"\n")}, &m) == kConfig);
     CHECK(code_of({"--config", write_file("[service.x]\nrole = \"q\"\n")}, &m) == kConfig);
     CHECK(code_of({"--log-level", "loud"}, &m) == kConfig);
+}
+
+TEST_CASE("the breakers and the mass-removal guard are settings, checked like the others") {
+    auto s = load({"--config", write_file("[discovery]\nbreaker_threshold = 5\nbreaker_backoff = \"100ms\"\n"
+                                          "breaker_max_backoff = \"2s\"\nguard_fraction = 0.8\n")});
+    CHECK(s.breaker_threshold == 5);
+    CHECK(s.breaker_backoff == std::chrono::milliseconds(100));
+    CHECK(s.breaker_max_backoff == std::chrono::milliseconds(2000));
+    CHECK(s.guard_fraction == Approx(0.8));
+    auto d = load({});
+    CHECK(d.breaker_threshold == 3);
+    CHECK(d.guard_fraction == Approx(0.5));
+    std::string m;
+    CHECK(code_of({"--breaker-threshold", "0"}, &m) == kConfig);
+    CHECK(m.find("breaker_threshold") != std::string::npos);
+    CHECK(code_of({"--breaker-threshold", "lots"}, &m) == kConfig);
+    CHECK(code_of({"--breaker-backoff", "5s", "--breaker-max-backoff", "1s"}, &m) == kConfig);
+    CHECK(code_of({"--guard-fraction", "0"}, &m) == kConfig);
+    CHECK(code_of({"--guard-fraction", "1.5"}, &m) == kConfig);
+    CHECK(code_of({"--guard-fraction", "half"}, &m) == kConfig);
+    CHECK(m.find("guard_fraction") != std::string::npos);
 }

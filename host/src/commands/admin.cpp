@@ -80,10 +80,11 @@ int published_status(const std::string& path, bool json) {
                         std::to_string(l.value("pending", 0)), l.value("last_error", "")});
     }
     print_table(rows);
-    std::vector<std::vector<std::string>> caches{{"ROLE", "INSTANCES", "FROM", "AGE", "STALE"}};
+    std::vector<std::vector<std::string>> caches{{"ROLE", "INSTANCES", "HELD", "FROM", "AGE", "STALE"}};
     for (const auto& c : doc["caches"])
-        caches.push_back({c.value("role", ""), std::to_string(c.value("instances", 0)), c.value("backend", ""),
-                          std::to_string(c.value("age_ms", 0L)) + "ms", c.value("stale", false) ? "yes" : "no"});
+        caches.push_back({c.value("role", ""), std::to_string(c.value("instances", 0)), std::to_string(c.value("held", 0)),
+                          c.value("backend", ""), std::to_string(c.value("age_ms", 0L)) + "ms",
+                          c.value("stale", false) ? "yes" : "no"});
     std::cout << "\n";
     print_table(caches);
     bool any_closed = false;

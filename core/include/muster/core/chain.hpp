@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -89,6 +90,10 @@ public:
     Outcome heartbeat(const std::vector<std::string>& ids);
     Outcome deregister(const std::string& id);
     Outcome reap(std::int64_t retain_ms, std::uint64_t& removed);
+
+    // The ids of `role` listed live by any link whose breaker is closed;
+    // nullopt when none answered. The mass-removal guard asks it.
+    std::optional<std::set<std::string>> live_anywhere(const std::string* role);
 
     // The first link that can watch and whose breaker is closed, or nullptr.
     std::shared_ptr<BackendClient> watch_source() const;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,19 @@ struct RoleSnapshot {
     std::int64_t as_of_ms = 0;              // wall clock when last known current
                                             // (re-stamped each second while a watch feeds it)
     bool stale = false;                     // every backend failed since as_of_ms
+    std::size_t held = 0;                   // instances kept by the mass-removal
+                                            // guard against `backend`'s word
+};
+
+// The mass-removal guard (Eureka's self-preservation): an answer that
+// would leave fewer than (1 - fraction) of the most instances the role had
+// within the window does not remove them; they are held (still listed)
+// until the chain is asked and no backend lists them live any more. Off
+// for roles that had fewer than `min_instances`, or with fraction 1.
+struct MassRemovalGuard {
+    double fraction = 0.5;
+    std::size_t min_instances = 2;
+    std::int64_t window_ms = 30000;
 };
 
 // A change of topology, as subscribers see it.
@@ -39,7 +53,7 @@ using TopologyCallback = std::function<void(const TopologyEvent&)>;
 
 class RoleCache {
 public:
-    explicit RoleCache(std::optional<std::string> role);
+    explicit RoleCache(std::optional<std::string> role, MassRemovalGuard guard = {});
 
     const std::optional<std::string>& role() const { return role_; }
 
@@ -81,6 +95,12 @@ public:
     // its initial state is then published as one resync.
     void begin_resync();
 
+    // The ids the guard holds now (empty: nothing to verify).
+    std::vector<std::string> held_ids() const;
+    // The verdict on the held ids: those in `live` (listed live by some
+    // backend) stay held; the rest are removed and subscribers told.
+    void verify_held(const std::set<std::string>& live);
+
     // The watch feeding this cache (empty: the cache is polled), and the
     // backend it runs on. Owned by the registry's maintenance thread.
     std::unique_ptr<BackendWatch> watch;
@@ -92,13 +112,19 @@ private:
     std::optional<std::string> role_;
     void store(std::shared_ptr<const RoleSnapshot> next);
     void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
+    void store_and_tell(std::shared_ptr<RoleSnapshot> next);
+    std::string role_name() const;
 
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
     std::atomic<std::uint64_t> version_{0};
-    std::mutex delivery_mu_;  // orders publishes and subscriber calls
+    MassRemovalGuard guard_;
+    mutable std::mutex delivery_mu_;  // orders publishes and subscriber calls; guards what follows
     std::map<std::uint64_t, TopologyCallback> subscribers_;
     std::uint64_t next_token_ = 1;
-    std::uint64_t publishes_ = 0;  // under delivery_mu_
+    std::uint64_t publishes_ = 0;
+    std::int64_t window_start_ms_ = 0;  // the guard's window: when it began,
+    std::size_t window_base_ = 0;       // and the most instances listed in it
+    sdk::Snapshot held_;                // removals the guard holds back
     sdk::Snapshot working_;  // fed by apply()
     bool synced_ = false;
 };

@@ -1,0 +1,146 @@
+// The mass-removal guard: a cache does not believe one answer that most of
+// a role is gone at once while another backend still lists it.
+#include <muster/core/registry.hpp>
+
+#include "../support/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace muster::core;
+using namespace std::chrono_literals;
+using namespace test_support;
+
+namespace {
+
+std::vector<muster::sdk::Instance> instances(int n, const std::string& role = "svc") {
+    std::vector<muster::sdk::Instance> out;
+    for (int k = 0; k < n; ++k) {
+        muster::sdk::Instance i;
+        i.id = "00000000-0000-4000-8000-00000000000" + std::to_string(k);
+        i.role = role;
+        i.address = "10.0.0.1:" + std::to_string(7000 + k);
+        out.push_back(i);
+    }
+    return out;
+}
+
+std::set<std::string> ids(const RoleCache& c) {
+    std::set<std::string> s;
+    for (auto& i : c.load()->instances) s.insert(i.id);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("one answer that most of a role is gone is held, then settled by what the backends list") {
+    RoleCache cache("svc");
+    Events events;
+    cache.publish(instances(4), "a", 1000);
+    cache.subscribe(events.cb());
+    cache.publish({}, "a", 1001);
+    CHECK(cache.load()->instances.size() == 4);  // nothing removed on that word alone
+    CHECK(cache.load()->held == 4);
+    CHECK(events.count(MUSTER_EVENT_REMOVED) == 0);
+    auto all = instances(4);
+    cache.verify_held({all[0].id, all[1].id});  // another backend still lists two
+    CHECK(ids(cache) == std::set<std::string>{all[0].id, all[1].id});
+    CHECK(events.count(MUSTER_EVENT_REMOVED) == 2);
+    cache.verify_held({});
+    CHECK(cache.load()->instances.empty());
+    CHECK(cache.load()->held == 0);
+}
+
+TEST_CASE("removals one by one pass up to the fraction; beyond it they are held") {
+    RoleCache cache("svc", {0.5, 2, 10000});
+    auto all = instances(4);
+    cache.publish(all, "a", 1000);
+    for (int left = 3; left >= 0; --left)
+        cache.publish(std::vector<muster::sdk::Instance>(all.begin(), all.begin() + left), "a", 1001 + left);
+    CHECK(cache.load()->instances.size() == 2);
+    CHECK(cache.load()->held == 2);
+}
+
+TEST_CASE("an instance listed again is no longer held, and subscribers saw nothing") {
+    RoleCache cache("svc");
+    Events events;
+    cache.publish(instances(3), "a", 1000);
+    cache.subscribe(events.cb());
+    cache.publish({}, "a", 1001);
+    cache.publish(instances(3), "b", 1002);
+    CHECK(cache.load()->held == 0);
+    CHECK(cache.load()->instances.size() == 3);
+    CHECK(events.count(MUSTER_EVENT_REMOVED) == 0);
+    CHECK(events.count(MUSTER_EVENT_ADDED) == 3);  // the three of subscribe()
+}
+
+TEST_CASE("the guard leaves small roles alone, can be turned off, and its window passes") {
+    SECTION("a role below min_instances") {
+        RoleCache cache("svc", {0.5, 2, 10000});
+        cache.publish(instances(1), "a", 1000);
+        cache.publish({}, "a", 1001);
+        CHECK(cache.load()->instances.empty());
+    }
+    SECTION("fraction 1") {
+        RoleCache cache("svc", {1.0, 2, 10000});
+        cache.publish(instances(5), "a", 1000);
+        cache.publish({}, "a", 1001);
+        CHECK(cache.load()->instances.empty());
+    }
+    SECTION("removals spread over more than a window") {
+        RoleCache cache("svc", {0.5, 2, 100});
+        auto all = instances(4);
+        cache.publish(all, "a", 1000);
+        std::int64_t now = 1000;
+        for (int left = 3; left >= 0; --left) {
+            now += 150;  // each removal in a window of its own
+            cache.publish(std::vector<muster::sdk::Instance>(all.begin(), all.begin() + left), "a", now);
+        }
+        CHECK(cache.load()->instances.empty());
+    }
+}
+
+TEST_CASE("a backend that reports a role gone while another still lists it does not empty the cache") {
+    static PluginLoader loader;
+    auto a = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 60000);
+    auto b = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 60000);
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}});
+    RegistryOptions o;
+    o.heartbeat_interval = 100ms;
+    o.ttl = 1000ms;
+    o.cache_refresh = 50ms;
+    Registry registry(chain, o);
+    // Registered by another process (not owned here, so not written back).
+    auto all = instances(4, "router");
+    for (auto& i : all) {
+        REQUIRE(a->register_instance(i).ok());
+        REQUIRE(b->register_instance(i).ok());
+    }
+    REQUIRE(registry.resolve("router")->instances.size() == 4);
+    for (auto& i : all) REQUIRE(a->deregister(i.id).ok());  // a says: all gone
+    REQUIRE(eventually([&] { return registry.resolve("router")->held > 0; }, 3s));
+    std::this_thread::sleep_for(300ms);  // several verification rounds: b still lists them
+    auto snap = registry.resolve("router");
+    CHECK(snap->instances.size() >= 2);
+    CHECK(snap->held > 0);
+    for (auto& i : all) REQUIRE(b->deregister(i.id).ok());  // now every backend agrees
+    CHECK(eventually([&] { return registry.resolve("router")->instances.empty(); }, 3s));
+}
+
+TEST_CASE("a genuine mass stop empties the cache promptly") {
+    static PluginLoader loader;
+    auto a = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 1000);
+    auto b = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 1000);
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}});
+    RegistryOptions o;
+    o.heartbeat_interval = 100ms;
+    o.ttl = 1000ms;
+    o.cache_refresh = 50ms;
+    Registry registry(chain, o);
+    std::vector<Registration> regs;
+    for (int k = 0; k < 6; ++k) regs.push_back(registry.register_instance({"acceptor", "10.0.0.2:1", "", {}, {}}));
+    REQUIRE(registry.resolve("acceptor")->instances.size() == 6);
+    regs.clear();  // every one deregisters
+    CHECK(eventually([&] { return registry.resolve("acceptor")->instances.empty(); }, 2s));
+}
