@@ -109,10 +109,11 @@ void Session::ensure() {
     backoff_ = std::chrono::milliseconds(0);
 }
 
-Result Session::wait(const char* what) {
+Result Session::wait(const char* what, std::chrono::milliseconds limit) {
     // The server's statement_timeout bounds the query; this deadline also
     // bounds a dead network, which the server cannot see.
-    auto deadline = std::chrono::steady_clock::now() + config_.statement_timeout + std::chrono::milliseconds(500);
+    if (limit.count() == 0) limit = config_.statement_timeout;
+    auto deadline = std::chrono::steady_clock::now() + limit + std::chrono::milliseconds(500);
     while (PQisBusy(conn_)) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) fail_connection(std::string(what) + ": no answer within the statement timeout");
@@ -140,10 +141,10 @@ Result Session::prepared(const char* name, const std::vector<const char*>& param
     return wait(name);
 }
 
-Result Session::exec(const std::string& sql) {
+Result Session::exec(const std::string& sql, std::chrono::milliseconds limit) {
     if (!conn_) ensure();
     if (!PQsendQuery(conn_, sql.c_str())) fail_connection(first_line(PQerrorMessage(conn_)));
-    return wait("query");
+    return wait("query", limit);
 }
 
 void Session::prepare(const char* name, const std::string& sql) {

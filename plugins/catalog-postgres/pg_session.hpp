@@ -44,8 +44,10 @@ public:
     // Runs a prepared statement with text parameters (nullptr = SQL NULL),
     // within the statement timeout. Throws Error with the mapped status.
     Result prepared(const char* name, const std::vector<const char*>& params);
-    // Runs SQL without parameters (DDL, LISTEN, transactions).
-    Result exec(const std::string& sql);
+    // Runs SQL without parameters (DDL, LISTEN, transactions). `limit`
+    // replaces the statement timeout's client-side wait (0: keep it); the
+    // caller raises the server's own with SET LOCAL statement_timeout.
+    Result exec(const std::string& sql, std::chrono::milliseconds limit = {});
     void prepare(const char* name, const std::string& sql);
 
     PGconn* raw() const { return conn_; }
@@ -53,7 +55,7 @@ public:
     void drop();
 
 private:
-    Result wait(const char* what);
+    Result wait(const char* what, std::chrono::milliseconds limit = {});
     [[noreturn]] void fail_connection(const std::string& what);
 
     SessionConfig config_;

@@ -54,23 +54,30 @@ constexpr int kLatest = static_cast<int>(std::size(migrations));
 
 std::string channel_for(const std::string& schema) { return "muster_" + schema; }
 
+// Migrations may wait for another process's (the advisory lock) and run
+// DDL on a server fresh from crash recovery: they get a longer limit than
+// the statements of every day.
+constexpr std::chrono::milliseconds kMigrationLimit{30000};
+
 void migrate(Session& s, const std::string& schema) {
-    s.exec("BEGIN");
+    auto exec = [&](const std::string& sql) { return s.exec(sql, kMigrationLimit); };
+    exec("BEGIN");
     try {
+        exec("SET LOCAL statement_timeout = " + std::to_string(kMigrationLimit.count()));
         // One lock id for every muster schema: migrations are rare and short.
-        s.exec("SELECT pg_advisory_xact_lock(7283945012)");
-        s.exec(expand("CREATE SCHEMA IF NOT EXISTS {s}", schema));
-        s.exec(expand("CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)", schema));
-        Result r = s.exec(expand("SELECT version FROM {s}.schema_version", schema));
+        exec("SELECT pg_advisory_xact_lock(7283945012)");
+        exec(expand("CREATE SCHEMA IF NOT EXISTS {s}", schema));
+        exec(expand("CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)", schema));
+        Result r = exec(expand("SELECT version FROM {s}.schema_version", schema));
         int version = PQntuples(r.get()) > 0 ? std::atoi(PQgetvalue(r.get(), 0, 0)) : 0;
-        if (PQntuples(r.get()) == 0) s.exec(expand("INSERT INTO {s}.schema_version VALUES (0)", schema));
+        if (PQntuples(r.get()) == 0) exec(expand("INSERT INTO {s}.schema_version VALUES (0)", schema));
         if (version > kLatest)
             throw muster::sdk::Error(MUSTER_CONFLICT, "PostgreSQL schema '" + schema + "' has version " +
                                                           std::to_string(version) + " but this catalog-postgres knows up to " +
                                                           std::to_string(kLatest) + ": upgrade muster or use another schema");
-        for (int v = version; v < kLatest; ++v) s.exec(expand(migrations[v], schema));
-        if (version != kLatest) s.exec(expand("UPDATE {s}.schema_version SET version = " + std::to_string(kLatest), schema));
-        s.exec("COMMIT");
+        for (int v = version; v < kLatest; ++v) exec(expand(migrations[v], schema));
+        if (version != kLatest) exec(expand("UPDATE {s}.schema_version SET version = " + std::to_string(kLatest), schema));
+        exec("COMMIT");
     } catch (...) {
         if (s.raw()) PQclear(PQexec(s.raw(), "ROLLBACK"));
         throw;

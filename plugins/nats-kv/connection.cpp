@@ -88,6 +88,8 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
         jsOptions jo;
         jsOptions_Init(&jo);
         jo.Wait = timeout_ms_;
+        jo.PublishAsync.ErrHandler = &Connection::on_async_failure;
+        jo.PublishAsync.ErrHandlerClosure = this;
         check(natsConnection_JetStream(&js_, nc_, &jo), "JetStream");
         std::int64_t replicas = o.get_int("replicas", 1);
         natsStatus s = js_KeyValue(&kv_, js_, bucket_.c_str());
@@ -135,6 +137,23 @@ void Connection::release() {
     js_ = nullptr;
     nc_ = nullptr;
     opts_ = nullptr;
+}
+
+void Connection::on_async_failure(jsCtx*, jsPubAckErr* err, void* self) {
+    auto* c = static_cast<Connection*>(self);
+    std::lock_guard lk(c->async_mu_);
+    ++c->async_failures_;
+    c->last_async_failure_ = err->ErrText ? err->ErrText : natsStatus_GetText(err->Err);
+}
+
+std::uint64_t Connection::async_failures() const {
+    std::lock_guard lk(async_mu_);
+    return async_failures_;
+}
+
+std::string Connection::last_async_failure() const {
+    std::lock_guard lk(async_mu_);
+    return last_async_failure_;
 }
 
 void Connection::require_connected() const {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,13 @@ public:
     // UNAVAILABLE at once while the client is not connected.
     void require_connected() const;
 
+    // Asynchronous puts report their failures to the context, not to the
+    // caller: each is counted here. A caller compares the count before and
+    // after its batch (conservatively: a concurrent batch's failure counts
+    // for both), and gets the last failure's text.
+    std::uint64_t async_failures() const;
+    std::string last_async_failure() const;
+
     // The current entries whose keys match `filter` ("role.*", "*.id", ">"),
     // read through a short-lived ordered consumer: one round trip for all.
     // With deletes, delete markers are included.
@@ -55,6 +63,11 @@ public:
 
 private:
     void release();
+    static void on_async_failure(jsCtx* js, jsPubAckErr* err, void* self);
+
+    mutable std::mutex async_mu_;  // guards the two below
+    std::uint64_t async_failures_ = 0;
+    std::string last_async_failure_;
 
     natsOptions* opts_ = nullptr;
     natsConnection* nc_ = nullptr;

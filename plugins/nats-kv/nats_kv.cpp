@@ -105,6 +105,7 @@ public:
             check(kvStore_Put(&rev, conn_.kv(), key.c_str(), value.data(), static_cast<int>(value.size())), "heartbeat");
             return;
         }
+        std::uint64_t failures_before = conn_.async_failures();
         for (const auto& [key, value] : puts) {
             std::string subject = "$KV." + conn_.bucket() + "." + key;
             check(js_PublishAsync(conn_.js(), subject.c_str(), value.data(), static_cast<int>(value.size()), nullptr), "heartbeat");
@@ -115,6 +116,13 @@ public:
             po.MaxWait = conn_.timeout_ms();
             check(js_PublishAsyncComplete(conn_.js(), &po), "heartbeat batch");
         }
+        // A put the server refused (JetStream not ready after a restart,
+        // no responders) is not an error of Complete: without this the
+        // heartbeat would pass while the key ages out.
+        if (std::uint64_t failed = conn_.async_failures() - failures_before)
+            throw Error(MUSTER_UNAVAILABLE, "NATS heartbeat: " + std::to_string(failed) + " of " +
+                                                std::to_string(puts.size()) + " puts failed (" +
+                                                conn_.last_async_failure() + ")");
     }
 
     // Deletes the key, so watchers see the removal at once.

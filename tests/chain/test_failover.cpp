@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -45,10 +46,19 @@ struct Stores {
         lite = BackendClient::create(loader.load("catalog-sqlite"), {{"path", sqlite.string()}, {"poll", "300ms"}}, kTtlMs);
     }
     ~Stores() {
+        set_sqlite_writable(true);
         nats.reset();
         pg.reset();
         lite.reset();
         for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite.string() + ext);
+    }
+    // The SQLite fault: the database and its WAL made immutable (chattr +i),
+    // so every write through the plugin's open handles fails with an I/O
+    // error while reads go on. (As root, chmod would not stop a write.)
+    bool set_sqlite_writable(bool writable) const {
+        std::string cmd = std::string("chattr ") + (writable ? "-i " : "+i ") + sqlite.string() + " " +
+                          sqlite.string() + "-wal >/dev/null 2>&1";
+        return std::system(cmd.c_str()) == 0;
     }
     std::shared_ptr<Chain> chain() { return std::make_shared<Chain>(std::vector<Link>{{nats, true}, {pg, true}, {lite, true}}); }
     static std::set<std::string> ids(BackendClient& b, const std::string& role) {
@@ -68,10 +78,15 @@ RegistryOptions fast() {
     return o;
 }
 
-// Runs `steps` (names of env commands) under load and checks the promises
-// of docs/chain.md after each.
+// Runs `steps` under load and checks the promises of docs/chain.md after
+// each. A step names an env command (MUSTER_TEST_PG_KILL...), or is
+// SQLITE_READONLY / SQLITE_WRITABLE.
 void fault_run(const std::vector<std::string>& steps) {
     Stores stores;
+    auto run_step = [&](const std::string& step) {
+        if (step == "SQLITE_READONLY" || step == "SQLITE_WRITABLE") REQUIRE(stores.set_sqlite_writable(step == "SQLITE_WRITABLE"));
+        else run_env_command(step.c_str());
+    };
     auto chain = stores.chain();
     Registry registry(chain, fast());
     const std::string role = "svc";
@@ -169,7 +184,7 @@ void fault_run(const std::vector<std::string>& steps) {
     };
     for (const auto& step : steps) {
         auto before = alive_now();
-        run_env_command(step.c_str());
+        run_step(step);
         check_step(step, before);
     }
     stop = true;
@@ -217,6 +232,23 @@ TEST_CASE("random faults with a fixed seed") {
     if (!nats_up) steps.push_back("MUSTER_TEST_NATS_START");
     if (!pg_up) steps.push_back("MUSTER_TEST_PG_START");
     fault_run(steps);
+}
+
+TEST_CASE("the SQLite file made unwritable, alone, with nats-server down, then with PostgreSQL down") {
+    {
+        Stores probe;  // can this file system make a file immutable here (root, ext4/xfs/btrfs)?
+        probe.lite.reset();
+        std::ofstream(probe.sqlite.string()) << "x";
+        std::ofstream(probe.sqlite.string() + "-wal") << "x";
+        bool can = probe.set_sqlite_writable(false);
+        probe.set_sqlite_writable(true);
+        if (!can) {
+            WARN("skipped: chattr +i does not work on " << probe.sqlite.parent_path() << " (needs root and a file system with the immutable flag)");
+            return;
+        }
+    }
+    fault_run({"SQLITE_READONLY", "MUSTER_TEST_NATS_KILL", "MUSTER_TEST_NATS_START", "MUSTER_TEST_PG_KILL",
+               "SQLITE_WRITABLE", "MUSTER_TEST_PG_START"});
 }
 
 TEST_CASE("a host killed with -9 while a backend is down is expired everywhere once it is back") {
