@@ -70,13 +70,7 @@ struct Stores {
     }
 };
 
-RegistryOptions fast() {
-    RegistryOptions o;
-    o.heartbeat_interval = 300ms;
-    o.ttl = std::chrono::milliseconds(kTtlMs);
-    o.cache_refresh = 100ms;
-    return o;
-}
+RegistryOptions fast() { return quick_options(300ms, std::chrono::milliseconds(kTtlMs), 100ms); }
 
 // Runs `steps` under load and checks the promises of docs/chain.md after
 // each. A step names an env command (MUSTER_TEST_PG_KILL...), or is

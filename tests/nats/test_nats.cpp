@@ -38,13 +38,7 @@ std::size_t live(BackendClient& b, const std::string& role) {
     return b.list(&role, 0, out).ok() ? out.size() : 0;
 }
 
-RegistryOptions fast() {
-    RegistryOptions o;
-    o.heartbeat_interval = 300ms;
-    o.ttl = 3000ms;
-    o.cache_refresh = 200ms;
-    return o;
-}
+RegistryOptions fast() { return quick_options(300ms, 3000ms, 200ms); }
 
 }  // namespace
 

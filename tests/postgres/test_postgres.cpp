@@ -47,10 +47,7 @@ std::size_t live(BackendClient& b, const std::string& role) {
 TEST_CASE("a server restart mid-run loses nothing, resumes heartbeats and resyncs the watch") {
     auto schema = fresh_schema();
     auto chain = std::make_shared<Chain>(std::vector<Link>{{backend(schema), true}});
-    RegistryOptions opt;
-    opt.heartbeat_interval = 300ms;
-    opt.ttl = 3000ms;
-    opt.cache_refresh = 200ms;
+    const RegistryOptions opt = quick_options(300ms, 3000ms, 200ms);
     Registry registry(chain, opt);
     std::vector<Registration> regs;
     for (int i = 0; i < 5; ++i) regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));

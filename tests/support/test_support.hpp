@@ -3,6 +3,7 @@
 // condition, and recording topology events.
 #pragma once
 
+#include <muster/core/registry.hpp>
 #include <muster/core/role_cache.hpp>
 
 #include <catch2/catch.hpp>
@@ -38,6 +39,17 @@ bool eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(15))
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return f();
+}
+
+// Registry options on a test's time scale: heartbeat, ttl and how often the
+// cache polls or verifies.
+inline muster::core::RegistryOptions quick_options(std::chrono::milliseconds heartbeat, std::chrono::milliseconds ttl,
+                                                   std::chrono::milliseconds refresh) {
+    muster::core::RegistryOptions o;
+    o.heartbeat_interval = heartbeat;
+    o.ttl = ttl;
+    o.cache_refresh = refresh;
+    return o;
 }
 
 // Collects the events of a Registry::watch subscription.

@@ -26,6 +26,21 @@ std::vector<muster::sdk::Instance> instances(int n, const std::string& role = "s
     return out;
 }
 
+// Two memory backends in a chain, and a registry on them.
+struct TwoMemory {
+    std::shared_ptr<BackendClient> a, b;
+    std::shared_ptr<Chain> chain;
+    Registry registry;
+    explicit TwoMemory(std::int64_t backend_ttl_ms)
+        : a(create(backend_ttl_ms)), b(create(backend_ttl_ms)),
+          chain(std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}})),
+          registry(chain, quick_options(100ms, 1000ms, 50ms)) {}
+    static std::shared_ptr<BackendClient> create(std::int64_t ttl_ms) {
+        static PluginLoader loader;
+        return BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, ttl_ms);
+    }
+};
+
 std::set<std::string> ids(const RoleCache& c) {
     std::set<std::string> s;
     for (auto& i : c.load()->instances) s.insert(i.id);
@@ -102,15 +117,9 @@ TEST_CASE("the guard leaves small roles alone, can be turned off, and its window
 }
 
 TEST_CASE("a backend that reports a role gone while another still lists it does not empty the cache") {
-    static PluginLoader loader;
-    auto a = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 60000);
-    auto b = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 60000);
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}});
-    RegistryOptions o;
-    o.heartbeat_interval = 100ms;
-    o.ttl = 1000ms;
-    o.cache_refresh = 50ms;
-    Registry registry(chain, o);
+    TwoMemory t(60000);  // the stores' ttl: nobody heartbeats these
+    auto &a = t.a, &b = t.b;
+    auto& registry = t.registry;
     // Registered by another process (not owned here, so not written back).
     auto all = instances(4, "router");
     for (auto& i : all) {
@@ -129,15 +138,8 @@ TEST_CASE("a backend that reports a role gone while another still lists it does 
 }
 
 TEST_CASE("a genuine mass stop empties the cache promptly") {
-    static PluginLoader loader;
-    auto a = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 1000);
-    auto b = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, 1000);
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}});
-    RegistryOptions o;
-    o.heartbeat_interval = 100ms;
-    o.ttl = 1000ms;
-    o.cache_refresh = 50ms;
-    Registry registry(chain, o);
+    TwoMemory t(1000);
+    auto& registry = t.registry;
     std::vector<Registration> regs;
     for (int k = 0; k < 6; ++k) regs.push_back(registry.register_instance({"acceptor", "10.0.0.2:1", "", {}, {}}));
     REQUIRE(registry.resolve("acceptor")->instances.size() == 6);

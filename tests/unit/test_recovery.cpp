@@ -56,13 +56,7 @@ struct TwoLinks {
     }
 };
 
-RegistryOptions fast() {
-    RegistryOptions o;
-    o.heartbeat_interval = 100ms;
-    o.ttl = 1000ms;
-    o.cache_refresh = 50ms;
-    return o;
-}
+RegistryOptions fast() { return quick_options(100ms, 1000ms, 50ms); }
 
 }  // namespace
 

@@ -20,13 +20,7 @@ std::shared_ptr<BackendClient> memory(std::int64_t ttl_ms = 1000) {
     return BackendClient::create(loader.load("memory"), {{"sweep", "100ms"}}, ttl_ms);
 }
 
-RegistryOptions fast() {
-    RegistryOptions o;
-    o.heartbeat_interval = 200ms;
-    o.ttl = 1000ms;
-    o.cache_refresh = 100ms;
-    return o;
-}
+RegistryOptions fast() { return quick_options(200ms, 1000ms, 100ms); }
 
 }  // namespace
 
