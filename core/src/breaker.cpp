@@ -55,6 +55,11 @@ int Breaker::consecutive_failures() const {
     return failures_;
 }
 
+std::chrono::milliseconds Breaker::backoff() const {
+    std::lock_guard lk(mu_);
+    return backoff_;
+}
+
 const char* Breaker::name(State s) {
     switch (s) {
     case State::closed: return "closed";

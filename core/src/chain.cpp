@@ -213,6 +213,7 @@ Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
 bool Chain::recover(std::size_t i) {
     BackendClient& b = *links_[i].backend;
     LinkState& st = *state_[i];
+    spdlog::debug("backend {}: breaker half-open, probing", b.name());
     std::vector<sdk::Instance> ignored;
     Outcome o = b.list(&kProbeRole, 0, ignored);
     if (o.ok()) o = settle(i, nullptr);
@@ -238,9 +239,14 @@ bool Chain::recover(std::size_t i) {
         }
     }
     if (!o.ok()) {
-        std::lock_guard lk(st.mu);
-        st.last_error = o.message;
-        st.breaker.failure();
+        {
+            std::lock_guard lk(st.mu);
+            st.last_error = o.message;
+            st.breaker.failure();
+        }
+        // half-open -> open: logged like every change of the breaker
+        spdlog::info("backend {}: probe failed ({}); breaker open, next probe in about {} ms", b.name(), o.message,
+                     st.breaker.backoff().count());
         return false;
     }
     spdlog::info("backend {} recovered: owned registrations written back, {} missed write(s) settled; breaker closed",

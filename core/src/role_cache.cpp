@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace muster::core {
 
 RoleCache::RoleCache(std::optional<std::string> role, MassRemovalGuard guard) : role_(std::move(role)), guard_(guard) {}
@@ -32,7 +34,8 @@ bool RoleCache::publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> 
     return true;
 }
 
-void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
+void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms,
+                               bool hold_removals) {
     ++publishes_;
     auto prev = current_.load(std::memory_order_acquire);
     sdk::Snapshot listed;
@@ -55,7 +58,11 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
             if (!listed.count(i.id) && !held_.count(i.id)) removed.push_back(&i);
     auto may_lose = static_cast<std::size_t>(guard_.fraction * static_cast<double>(window_base_));
     bool guarded = guard_.fraction < 1.0 && window_base_ >= guard_.min_instances;
-    if (guarded && !removed.empty() && listed.size() + held_.size() < window_base_ - may_lose) {
+    if (hold_removals && !removed.empty()) {
+        for (const auto* i : removed) held_.emplace(i->id, *i);
+        spdlog::info("{}: the resync from {} lacks {} instance(s) the cache had; held until no backend lists them",
+                     role_name(), backend, removed.size());
+    } else if (guarded && !removed.empty() && listed.size() + held_.size() < window_base_ - may_lose) {
         bool first = held_.empty();  // one line per episode, not per event
         for (const auto* i : removed) held_.emplace(i->id, *i);
         if (first)
@@ -144,8 +151,12 @@ void RoleCache::unsubscribe(std::uint64_t token) {
 
 void RoleCache::begin_resync() {
     std::lock_guard lk(delivery_mu_);
+    hold_resync_removals_ = current_.load(std::memory_order_acquire) != nullptr;
     working_.clear();
     synced_ = false;
+    // The new watch is trusted until it reports ERROR: no poll publishes
+    // over its resync meanwhile (the old snapshot is served until SYNCED).
+    watch_failed = false;
 }
 
 void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms) {
@@ -175,7 +186,9 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
     std::vector<sdk::Instance> all;
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);
-    publish(std::move(all), backend, now_ms);
+    std::lock_guard lk(delivery_mu_);
+    bool first_of_new_watch = ev.type == MUSTER_EVENT_SYNCED && std::exchange(hold_resync_removals_, false);
+    publish_locked(std::move(all), backend, now_ms, first_of_new_watch);
 }
 
 }  // namespace muster::core

@@ -29,10 +29,11 @@ struct TwoLinks {
     std::shared_ptr<BackendClient> a, b;
     std::shared_ptr<Chain> chain;
 
-    explicit TwoLinks(int threshold = 1) {
+    // ttl_ms: the stores' liveness window.
+    explicit TwoLinks(int threshold = 1, std::int64_t ttl_ms = 1000) {
         static PluginLoader loader;
-        a = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}, {"down_while", down_a.string()}}, 1000);
-        b = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}, {"down_while", down_b.string()}}, 1000);
+        a = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}, {"down_while", down_a.string()}}, ttl_ms);
+        b = BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}, {"down_while", down_b.string()}}, ttl_ms);
         ChainOptions o;
         o.breaker = {threshold, 20ms, 100ms};
         o.probe_interval = 10ms;
@@ -119,4 +120,30 @@ TEST_CASE("a registration no link took is not written to the links when they ret
     REQUIRE(eventually([&] { return t.state(0) == "closed" && t.b_state() == "closed"; }));
     CHECK(TwoLinks::live(*t.a).empty());
     CHECK(TwoLinks::live(*t.b).empty());
+}
+
+TEST_CASE("a watch moving back to a returning link does not drop what another process has yet to write back there") {
+    TwoLinks t(1, 60000);  // nobody heartbeats the other process's instance
+    Registry registry(t.chain, fast());
+    TwoLinks::take_down(t.down_a);
+    // Registered by another process while a is down: only b has it.
+    muster::sdk::Instance other;
+    other.id = new_instance_id();
+    other.role = "querier";
+    other.address = "10.0.0.5:1";
+    REQUIRE(t.b->register_instance(other).ok());
+    Events events;
+    auto sub = registry.watch("querier", events.cb());
+    REQUIRE(eventually([&] { return events.count(MUSTER_EVENT_ADDED) == 1; }));
+    std::filesystem::remove(t.down_a);
+    REQUIRE(eventually([&] { return t.state(0) == "closed"; }));
+    // The watch moves back to a, which lacks it; b still lists it: held.
+    REQUIRE(eventually([&] { return registry.resolve("querier")->held == 1; }, 3s));
+    CHECK(registry.resolve("querier")->instances.size() == 1);
+    // The other process writes it back to a: no longer held, and
+    // subscribers never saw it go.
+    REQUIRE(t.a->register_instance(other).ok());
+    CHECK(eventually([&] { return registry.resolve("querier")->held == 0; }, 3s));
+    CHECK(registry.resolve("querier")->instances.size() == 1);
+    CHECK(events.count(MUSTER_EVENT_REMOVED) == 0);
 }

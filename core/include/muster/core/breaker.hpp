@@ -42,6 +42,8 @@ public:
 
     State state() const;
     int consecutive_failures() const;
+    // The wait before the next probe of an open breaker (without jitter).
+    std::chrono::milliseconds backoff() const;
     static const char* name(State s);
 
 private:

@@ -92,7 +92,9 @@ public:
     void apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms);
 
     // Forgets the working set before a watch on another backend starts:
-    // its initial state is then published as one resync.
+    // its initial state is then published as one resync. That resync's
+    // removals are all held and verified like a mass removal: the new
+    // backend may not yet have what another process is writing back to it.
     void begin_resync();
 
     // The ids the guard holds now (empty: nothing to verify).
@@ -111,7 +113,10 @@ public:
 private:
     std::optional<std::string> role_;
     void store(std::shared_ptr<const RoleSnapshot> next);
-    void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
+    // hold_removals: the first answer of a new watch; every removal it
+    // brings is held for verification.
+    void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms,
+                        bool hold_removals = false);
     void store_and_tell(std::shared_ptr<RoleSnapshot> next);
     std::string role_name() const;
 
@@ -125,6 +130,7 @@ private:
     std::int64_t window_start_ms_ = 0;  // the guard's window: when it began,
     std::size_t window_base_ = 0;       // and the most instances listed in it
     sdk::Snapshot held_;                // removals the guard holds back
+    bool hold_resync_removals_ = false; // set by begin_resync()
     sdk::Snapshot working_;  // fed by apply()
     bool synced_ = false;
 };
