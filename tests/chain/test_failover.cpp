@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
 
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,11 +62,12 @@ struct Stores {
         return std::system(cmd.c_str()) == 0;
     }
     std::shared_ptr<Chain> chain() { return std::make_shared<Chain>(std::vector<Link>{{nats, true}, {pg, true}, {lite, true}}); }
-    static std::set<std::string> ids(BackendClient& b, const std::string& role) {
+    // The live ids of `role` in one store; nullopt when it did not answer.
+    static std::optional<std::set<std::string>> ids(BackendClient& b, const std::string& role) {
         std::vector<muster::sdk::Instance> out;
+        if (!b.list(&role, 0, out).ok()) return std::nullopt;
         std::set<std::string> s;
-        if (b.list(&role, 0, out).ok())
-            for (auto& i : out) s.insert(i.id);
+        for (auto& i : out) s.insert(i.id);
         return s;
     }
 };
@@ -246,31 +248,44 @@ TEST_CASE("the SQLite file made unwritable, alone, with nats-server down, then w
 }
 
 TEST_CASE("a host killed with -9 while a backend is down is expired everywhere once it is back") {
+    // A real muster-host process (fork without exec would inherit the
+    // client libraries' locks but not their threads).
+    std::string host = env("MUSTER_HOST");
+    if (host.empty()) {
+        WARN("skipped: MUSTER_HOST (the muster-host binary) is not set; ctest sets it");
+        return;
+    }
     Stores stores;
     const std::string role = "doomed";
+    std::vector<std::string> args = {
+        host, "run", "--log-level", "warn", "--chain", "nats-kv, catalog-postgres, catalog-sqlite",
+        "--backend-option", "nats-kv.url=" + env("MUSTER_TEST_NATS_URL"),
+        "--backend-option", "nats-kv.bucket=" + stores.tag,
+        "--backend-option", "catalog-postgres.url=" + env("MUSTER_TEST_PG_URL"),
+        "--backend-option", "catalog-postgres.schema=" + stores.tag,
+        "--backend-option", "catalog-sqlite.path=" + stores.sqlite.string(),
+        "--heartbeat-interval", "300ms", "--ttl", std::to_string(kTtlMs) + "ms",
+        "--role", role, "--address", "10.0.0.9:1"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t child = 0;
+    REQUIRE(posix_spawn(&child, host.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+    bool everywhere = eventually([&] {
+        return Stores::ids(*stores.nats, role).value_or(std::set<std::string>{}).size() == 1 &&
+               Stores::ids(*stores.pg, role).value_or(std::set<std::string>{}).size() == 1 &&
+               Stores::ids(*stores.lite, role).value_or(std::set<std::string>{}).size() == 1;
+    });
     run_env_command("MUSTER_TEST_NATS_KILL");
-    int ready[2];
-    REQUIRE(pipe(ready) == 0);
-    pid_t child = fork();
-    if (child == 0) {
-        auto chain = stores.chain();
-        Registry registry(chain, fast());
-        auto reg = registry.register_instance({role, "10.0.0.9:1", "", {}, {}});
-        char ok = 1;
-        if (write(ready[1], &ok, 1) != 1) _exit(1);
-        for (;;) std::this_thread::sleep_for(1s);
-    }
-    char ok = 0;
-    REQUIRE(read(ready[0], &ok, 1) == 1);
-    std::this_thread::sleep_for(500ms);
-    CHECK(Stores::ids(*stores.pg, role).size() == 1);
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
     run_env_command("MUSTER_TEST_NATS_START");
+    REQUIRE(everywhere);  // after the restart: a failure here must not leave nats-server down
     std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs) + 1500ms);
-    CHECK(Stores::ids(*stores.nats, role).empty());
-    CHECK(Stores::ids(*stores.pg, role).empty());
-    CHECK(Stores::ids(*stores.lite, role).empty());
+    const std::optional<std::set<std::string>> none = std::set<std::string>{};
+    CHECK(eventually([&] { return Stores::ids(*stores.nats, role) == none; }, 5s));  // its client reconnects
+    CHECK(Stores::ids(*stores.pg, role) == none);
+    CHECK(Stores::ids(*stores.lite, role) == none);
 }
 
 int main(int argc, char** argv) {
