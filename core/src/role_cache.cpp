@@ -42,6 +42,7 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
     for (auto& i : instances) listed.emplace(i.id, std::move(i));
     // What the answer lists again is no longer held.
     std::erase_if(held_, [&](const auto& entry) { return listed.count(entry.first) != 0; });
+    if (held_.empty()) contradiction_logged_ = false;
 
     // The guard's window: its base is the most instances listed during it.
     // Churn (one in, one out) never trips it; a role falling below
@@ -58,6 +59,9 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
             if (!listed.count(i.id) && !held_.count(i.id)) removed.push_back(&i);
     auto may_lose = static_cast<std::size_t>(guard_.fraction * static_cast<double>(window_base_));
     bool guarded = guard_.fraction < 1.0 && window_base_ >= guard_.min_instances;
+    // Held removals are logged at info here; the warning comes only if the
+    // other backends contradict them (verify_held), so a genuine mass stop
+    // does not raise an alarm.
     if (hold_removals && !removed.empty()) {
         for (const auto* i : removed) held_.emplace(i->id, *i);
         spdlog::info("{}: the resync from {} lacks {} instance(s) the cache had; held until no backend lists them",
@@ -66,7 +70,7 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
         bool first = held_.empty();  // one line per episode, not per event
         for (const auto* i : removed) held_.emplace(i->id, *i);
         if (first)
-            spdlog::warn("{}: {} lists {} of the {} instances it had; keeping the rest until no backend lists them "
+            spdlog::info("{}: {} lists {} of the {} instances it had; holding the rest until the backends are asked "
                          "(mass-removal guard)",
                          role_name(), backend.empty() ? "the chain" : backend, listed.size(), window_base_);
     }
@@ -108,8 +112,15 @@ void RoleCache::verify_held(const std::set<std::string>& live) {
     std::set<std::string> gone;
     for (const auto& [id, i] : held_)
         if (!live.count(id)) gone.insert(id);
+    if (gone.size() < held_.size() && !contradiction_logged_) {
+        contradiction_logged_ = true;  // once per episode
+        spdlog::warn("{}: keeping {} instance(s) one answer dropped while another backend still lists them live "
+                     "(mass-removal guard)",
+                     role_name(), held_.size() - gone.size());
+    }
     if (gone.empty()) return;
     for (const auto& id : gone) held_.erase(id);
+    if (held_.empty()) contradiction_logged_ = false;
     auto next = std::make_shared<RoleSnapshot>(*current_.load(std::memory_order_acquire));
     std::erase_if(next->instances, [&](const sdk::Instance& i) { return gone.count(i.id) != 0; });
     next->held = held_.size();

@@ -131,6 +131,7 @@ private:
     std::size_t window_base_ = 0;       // and the most instances listed in it
     sdk::Snapshot held_;                // removals the guard holds back
     bool hold_resync_removals_ = false; // set by begin_resync()
+    bool contradiction_logged_ = false; // the guard's warning, once per episode
     sdk::Snapshot working_;  // fed by apply()
     bool synced_ = false;
 };
