@@ -98,27 +98,40 @@ ChainRead Chain::list(const std::string* role, std::uint32_t flags) {
 // (breaker open, or the call fails) remembers the id, to be settled later.
 // The check and the remembering happen under the link's lock, the same lock
 // recovery closes the breaker under, so an id is never remembered just
-// after recovery settled the last ones.
+// after recovery settled the last ones. A write another link refused
+// (CONFLICT: the id is someone else's) forgets what it remembered, or
+// settling would deregister that someone's instance.
 template <class Call>
 Outcome Chain::write(Call&& call, const std::string* id) {
     Outcome first_failure{MUSTER_UNAVAILABLE, "no backend is available"};
     bool any_ok = false, any_failure = false;
+    std::vector<std::size_t> remembered;  // links this call added the id to
+    auto remember_locked = [&](std::size_t i) {
+        if (state_[i]->pending.insert(*id).second) remembered.push_back(i);
+    };
     for (std::size_t i = 0; i < links_.size(); ++i) {
         if (any_ok && options_.write == WriteMode::first) break;
         LinkState& st = *state_[i];
         {
             std::lock_guard lk(st.mu);
             if (!st.breaker.allows()) {
-                if (id) st.pending.insert(*id);
+                if (id) remember_locked(i);
                 continue;
             }
         }
         Outcome o = call(*links_[i].backend, i);
-        if (moves_on(o.status) && id) remember(i, *id);
+        if (moves_on(o.status) && id) {
+            std::lock_guard lk(st.mu);
+            remember_locked(i);
+        }
         record(i, o);
         if (o.ok()) {
             any_ok = true;
         } else if (!moves_on(o.status)) {
+            for (std::size_t r : remembered) {
+                std::lock_guard lk(state_[r]->mu);
+                state_[r]->pending.erase(*id);
+            }
             return o;  // the input itself was refused: no other link will differ
         } else {
             if (!any_failure) first_failure = {o.status, links_[i].backend->name() + ": " + o.message};

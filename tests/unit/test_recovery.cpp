@@ -147,3 +147,22 @@ TEST_CASE("a watch moving back to a returning link does not drop what another pr
     CHECK(registry.resolve("querier")->instances.size() == 1);
     CHECK(events.count(MUSTER_EVENT_REMOVED) == 0);
 }
+
+TEST_CASE("a registration another link refused is not settled on the link that missed it") {
+    TwoLinks t(1, 60000);
+    Registry registry(t.chain, fast());
+    // Another process owns this id under another role, in both stores.
+    muster::sdk::Instance theirs;
+    theirs.id = new_instance_id();
+    theirs.role = "acceptor";
+    theirs.address = "10.0.0.6:1";
+    REQUIRE(t.a->register_instance(theirs).ok());
+    REQUIRE(t.b->register_instance(theirs).ok());
+    TwoLinks::take_down(t.down_a);
+    registry.resolve("acceptor");  // a read finds a down
+    REQUIRE(eventually([&] { return t.state(0) != "closed"; }));
+    CHECK_THROWS(registry.register_instance({"writer", "10.0.0.6:2", theirs.id, {}, {}}));  // b: CONFLICT
+    std::filesystem::remove(t.down_a);
+    REQUIRE(eventually([&] { return t.state(0) == "closed"; }));
+    CHECK(TwoLinks::live(*t.a) == std::set<std::string>{theirs.id});  // not deregistered by the settling
+}
