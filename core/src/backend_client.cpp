@@ -1,7 +1,6 @@
 #include <muster/core/backend_client.hpp>
 #include <muster/core/host_services.hpp>
 #include <muster/cpp/error.hpp>
-#include <muster/cpp/options.hpp>
 
 namespace muster::core {
 
@@ -26,51 +25,70 @@ BackendWatch::BackendWatch(std::shared_ptr<BackendClient> owner, muster_watch* w
 
 BackendWatch::~BackendWatch() {
     // After unwatch returns the plugin never calls the sink again, so the
-    // sink may go (rule W3).
-    owner_->vt_->unwatch(owner_->backend_, watch_);
+    // sink may go (rule W3). A watch exists only on a created backend.
+    owner_->vt_->unwatch(owner_->backend_.load(std::memory_order_acquire), watch_);
+}
+
+std::shared_ptr<BackendClient> BackendClient::prepare(std::shared_ptr<const LoadedPlugin> plugin,
+                                                      const std::vector<std::pair<std::string, std::string>>& options,
+                                                      std::int64_t ttl_ms) {
+    if (!plugin->backend) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "plugin '" + plugin->name() + "' provides no backend");
+    return std::shared_ptr<BackendClient>(new BackendClient(std::move(plugin), options, ttl_ms));
 }
 
 std::shared_ptr<BackendClient> BackendClient::create(std::shared_ptr<const LoadedPlugin> plugin,
                                                      const std::vector<std::pair<std::string, std::string>>& options,
                                                      std::int64_t ttl_ms) {
-    const muster_backend_v1* vt = plugin->backend;
-    if (!vt) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "plugin '" + plugin->name() + "' provides no backend");
-    std::map<std::string, std::string> values;
-    if (auto problem = sdk::check_options(vt->options, vt->option_count, options, values); !problem.empty())
-        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "backend " + std::string(vt->name) + ": " + problem);
-    for (std::size_t i = 0; i < vt->option_count; ++i)
-        if (vt->options[i].flags & MUSTER_OPT_SECRET)
-            if (auto it = values.find(vt->options[i].name); it != values.end())
-                HostServices::instance().add_secret(it->second);
-    std::vector<muster_option> c_options;
-    for (const auto& [k, v] : values) c_options.push_back({k.c_str(), v.c_str()});
-    muster_backend_config cfg{sizeof cfg, 0, HostServices::instance().table(), c_options.data(), c_options.size(), ttl_ms};
-    muster_backend* b = nullptr;
-    muster_error err{};
-    muster_status st = vt->create(&cfg, &b, &err);
-    if (st != MUSTER_OK || !b)
-        throw sdk::Error(st == MUSTER_OK ? MUSTER_INTERNAL : st,
-                         "backend " + std::string(vt->name) + ": " + HostServices::instance().redact(err.message));
-    return std::shared_ptr<BackendClient>(new BackendClient(std::move(plugin), b));
+    auto client = prepare(std::move(plugin), options, ttl_ms);
+    if (Outcome o = client->open(); !o.ok()) throw sdk::Error(o.status, o.message);
+    return client;
 }
 
-BackendClient::BackendClient(std::shared_ptr<const LoadedPlugin> plugin, muster_backend* b)
-    : plugin_(std::move(plugin)), vt_(plugin_->backend), backend_(b), name_(vt_->name) {}
+BackendClient::BackendClient(std::shared_ptr<const LoadedPlugin> plugin,
+                             const std::vector<std::pair<std::string, std::string>>& options, std::int64_t ttl_ms)
+    : plugin_(std::move(plugin)), vt_(plugin_->backend), name_(vt_->name),
+      config_(vt_->options, vt_->option_count, options, "backend " + name_), ttl_ms_(ttl_ms) {}
 
-BackendClient::~BackendClient() { vt_->destroy(backend_); }
+BackendClient::~BackendClient() {
+    if (muster_backend* b = backend_.load()) vt_->destroy(b);
+}
+
+Outcome BackendClient::open() {
+    if (created()) return {};
+    std::lock_guard lk(open_mu_);
+    if (created()) return {};
+    muster_backend_config cfg{sizeof cfg, 0, HostServices::instance().table(), config_.data(), config_.size(), ttl_ms_};
+    muster_backend* b = nullptr;
+    muster_error err{};
+    muster_status st = vt_->create(&cfg, &b, &err);
+    if (st != MUSTER_OK || !b) {
+        if (st == MUSTER_OK) st = MUSTER_INTERNAL;  // OK without a backend: a plugin bug
+        return {st, "backend " + name_ + ": " + plugin_message(err, muster_status_name(st))};
+    }
+    backend_.store(b, std::memory_order_release);
+    return {};
+}
+
+muster_backend* BackendClient::backend(Outcome& why) {
+    if (muster_backend* b = backend_.load(std::memory_order_acquire)) return b;
+    why = open();
+    return why.ok() ? backend_.load(std::memory_order_acquire) : nullptr;
+}
 
 Outcome BackendClient::outcome(muster_status st, const muster_error& err) const {
     if (st == MUSTER_OK) return {};
     // A status outside the enum is a plugin bug; treat it as internal.
     if (st < MUSTER_OK || st > MUSTER_INTERNAL) st = MUSTER_INTERNAL;
-    std::string msg(err.message, strnlen(err.message, sizeof err.message));
-    return {st, HostServices::instance().redact(msg.empty() ? muster_status_name(st) : msg)};
+    return {st, plugin_message(err, muster_status_name(st))};
 }
 
 Outcome BackendClient::register_instance(const sdk::Instance& instance) {
+    Outcome why;
+    muster_backend* b = backend(why);
+    if (!b) return why;
     sdk::CView view(instance);
     muster_error err{};
-    return outcome(vt_->register_instance(backend_, view.get(), &err), err);
+    return outcome(vt_->register_instance(b, view.get(), &err), err);
 }
 
 Outcome BackendClient::heartbeat(const std::vector<std::string>& ids, std::vector<muster_status>& results) {
@@ -78,40 +96,55 @@ Outcome BackendClient::heartbeat(const std::vector<std::string>& ids, std::vecto
     raw.reserve(ids.size());
     for (const auto& id : ids) raw.push_back(id.c_str());
     results.assign(ids.size(), MUSTER_INTERNAL);
+    Outcome why;
+    muster_backend* b = backend(why);
+    if (!b) return why;
     muster_error err{};
-    return outcome(vt_->heartbeat(backend_, raw.data(), raw.size(), results.data(), &err), err);
+    return outcome(vt_->heartbeat(b, raw.data(), raw.size(), results.data(), &err), err);
 }
 
 Outcome BackendClient::deregister(const std::string& id) {
+    Outcome why;
+    muster_backend* b = backend(why);
+    if (!b) return why;
     muster_error err{};
-    return outcome(vt_->deregister(backend_, id.c_str(), &err), err);
+    return outcome(vt_->deregister(b, id.c_str(), &err), err);
 }
 
 Outcome BackendClient::list(const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out) {
     out.clear();
+    Outcome why;
+    muster_backend* b = backend(why);
+    if (!b) return why;
     muster_error err{};
     auto sink = [](void* user, const muster_instance* i) -> int {
         if (i && i->id && i->role && i->address) static_cast<std::vector<sdk::Instance>*>(user)->push_back(sdk::from_c(*i));
         return 0;
     };
-    return outcome(vt_->list(backend_, role ? role->c_str() : nullptr, flags, sink, &out, &err), err);
+    return outcome(vt_->list(b, role ? role->c_str() : nullptr, flags, sink, &out, &err), err);
 }
 
 Outcome BackendClient::reap(std::int64_t retain_ms, std::uint64_t& removed) {
     removed = 0;
     if (!can(MUSTER_BACKEND_CAP_REAP)) return {MUSTER_UNSUPPORTED, name_ + " does not reap"};
+    Outcome why;
+    muster_backend* b = backend(why);
+    if (!b) return why;
     muster_error err{};
-    return outcome(vt_->reap(backend_, retain_ms, &removed, &err), err);
+    return outcome(vt_->reap(b, retain_ms, &removed, &err), err);
 }
 
 Outcome BackendClient::watch(const std::string* role, std::function<void(const BackendEvent&)> callback,
                              std::unique_ptr<BackendWatch>& out) {
     if (!can(MUSTER_BACKEND_CAP_WATCH)) return {MUSTER_UNSUPPORTED, name_ + " does not watch"};
+    Outcome why;
+    muster_backend* b = backend(why);
+    if (!b) return why;
     auto sink = std::make_unique<BackendWatch::Sink>();
     sink->callback = std::move(callback);
     muster_watch* w = nullptr;
     muster_error err{};
-    muster_status st = vt_->watch(backend_, role ? role->c_str() : nullptr, &BackendWatch::Sink::deliver, sink.get(), &w, &err);
+    muster_status st = vt_->watch(b, role ? role->c_str() : nullptr, &BackendWatch::Sink::deliver, sink.get(), &w, &err);
     if (st != MUSTER_OK || !w) return outcome(st == MUSTER_OK ? MUSTER_INTERNAL : st, err);
     out.reset(new BackendWatch(shared_from_this(), w, std::move(sink)));
     return {};

@@ -36,13 +36,25 @@ bool Breaker::failure() {
     ++failures_;
     bool opened = state_ == State::closed && failures_ >= options_.threshold;
     if (state_ == State::closed && !opened) return false;
-    // Opening, or a failed probe: wait longer before the next probe.
+    open_locked();
+    return opened;
+}
+
+bool Breaker::trip() {
+    std::lock_guard lk(mu_);
+    if (state_ != State::closed) return false;
+    failures_ = std::max(failures_, options_.threshold);
+    open_locked();
+    return true;
+}
+
+// Opening, or a failed probe: wait longer before the next probe.
+void Breaker::open_locked() {
     thread_local std::mt19937 rng{std::random_device{}()};
     backoff_ = backoff_.count() == 0 ? options_.initial_backoff : std::min(backoff_ * 2, options_.max_backoff);
     auto jitter = std::uniform_int_distribution<long>(0, std::max<long>(1, backoff_.count() / 5))(rng);
     next_probe_ = Clock::now() + backoff_ + std::chrono::milliseconds(jitter);
     state_ = State::open;
-    return opened;
 }
 
 Breaker::State Breaker::state() const {

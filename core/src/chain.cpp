@@ -14,19 +14,26 @@ const std::string kProbeRole = "muster-probe";
 }  // namespace
 
 struct Chain::LinkState {
-    explicit LinkState(BreakerOptions o) : breaker(o) {}
+    explicit LinkState(BreakerOptions o, const std::string& name)
+        : breaker(o), runner(std::make_unique<LinkRunner>(name)) {}
     Breaker breaker;
+    std::unique_ptr<LinkRunner> runner;
     std::mutex mu;  // guards the fields below
     std::string last_error;
     std::int64_t last_success_ms = 0;
+    LinkRunner::Clock::time_point last_answer{};  // the last call that finished, either way
     std::set<std::string> pending;  // ids the link may be out of date about
+    std::thread prober;
 };
 
 Chain::Chain(std::vector<Link> links, ChainOptions options)
     : links_(std::move(links)), options_(options) {
     if (links_.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "the chain has no backend");
-    for (std::size_t i = 0; i < links_.size(); ++i) state_.push_back(std::make_unique<LinkState>(options_.breaker));
-    prober_ = std::thread([this] { prober(); });
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        state_.push_back(std::make_unique<LinkState>(options_.breaker, links_[i].backend->name()));
+        state_[i]->last_answer = LinkRunner::Clock::now();
+    }
+    for (std::size_t i = 0; i < links_.size(); ++i) state_[i]->prober = std::thread([this, i] { prober(i); });
 }
 
 Chain::~Chain() {
@@ -35,12 +42,54 @@ Chain::~Chain() {
         stopping_ = true;
     }
     stop_cv_.notify_all();
-    prober_.join();
+    for (auto& st : state_) st->prober.join();
+    // The runners go first, while everything their calls may touch exists.
+    for (auto& st : state_) st->runner.reset();
+}
+
+std::string Chain::names() const {
+    std::string out;
+    for (const auto& l : links_) out += (out.empty() ? "" : ", ") + l.backend->name();
+    return out;
+}
+
+std::vector<Outcome> Chain::open_all(std::chrono::milliseconds wait) {
+    std::vector<std::shared_ptr<LinkRunner::Task>> tasks;
+    for (std::size_t i = 0; i < links_.size(); ++i)
+        tasks.push_back(start(i, [](BackendClient& b) { return b.open(); }, wait));
+    std::vector<Outcome> out;
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        out.push_back(state_[i]->runner->finish(tasks[i]));
+        if (out.back().ok()) continue;
+        LinkState& st = *state_[i];
+        std::lock_guard lk(st.mu);
+        st.last_error = out.back().message;
+        st.breaker.trip();
+    }
+    return out;
 }
 
 void Chain::set_reconcile(Reconcile reconcile) {
     std::lock_guard lk(reconcile_mu_);
     reconcile_ = std::move(reconcile);
+}
+
+std::shared_ptr<LinkRunner::Task> Chain::start(std::size_t i, Call fn, std::chrono::milliseconds limit) {
+    return state_[i]->runner->start([b = links_[i].backend, fn = std::move(fn)] { return fn(*b); }, limit);
+}
+
+Outcome Chain::call(std::size_t i, Call fn, std::chrono::milliseconds limit) {
+    return state_[i]->runner->finish(start(i, std::move(fn), limit));
+}
+
+Outcome Chain::list_link(std::size_t i, const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out) {
+    auto got = std::make_shared<std::vector<sdk::Instance>>();
+    std::optional<std::string> r = role ? std::optional<std::string>(*role) : std::nullopt;
+    Outcome o = call(
+        i, [got, r, flags](BackendClient& b) { return b.list(r ? &*r : nullptr, flags, *got); }, options_.read_timeout);
+    // The call finished (OK) before finish() returned: `got` is complete.
+    if (o.ok()) out = std::move(*got);
+    return o;
 }
 
 void Chain::remember(std::size_t i, const std::string& id) {
@@ -50,6 +99,10 @@ void Chain::remember(std::size_t i, const std::string& id) {
 
 void Chain::record(std::size_t i, const Outcome& o) {
     LinkState& st = *state_[i];
+    {
+        std::lock_guard lk(st.mu);
+        st.last_answer = LinkRunner::Clock::now();
+    }
     if (moves_on(o.status)) {
         {
             std::lock_guard lk(st.mu);
@@ -73,68 +126,87 @@ void Chain::report_failure(const BackendClient& backend, const std::string& why)
 ChainRead Chain::list(const std::string* role, std::uint32_t flags) {
     ChainRead r;
     r.outcome = {MUSTER_UNAVAILABLE, "no backend answered"};
+    std::optional<ChainRead> empty;  // the first empty answer, if nothing better comes
     for (std::size_t i = 0; i < links_.size(); ++i) {
         if (!state_[i]->breaker.allows()) {
             r.outcome = {MUSTER_UNAVAILABLE, links_[i].backend->name() + ": breaker open"};
             continue;
         }
         std::vector<sdk::Instance> got;
-        Outcome o = links_[i].backend->list(role, flags, got);
+        Outcome o = list_link(i, role, flags, got);
         record(i, o);
         if (moves_on(o.status)) {
             r.outcome = {o.status, links_[i].backend->name() + ": " + o.message};
             continue;
         }
         if (!o.ok()) return {o, {}, links_[i].backend->name()};
-        bool last = i + 1 == links_.size();
-        if (got.empty() && !links_[i].return_on_empty && !last) continue;
+        if (got.empty() && !links_[i].return_on_empty) {
+            if (!empty) empty = ChainRead{o, {}, links_[i].backend->name()};
+            continue;
+        }
         return {o, std::move(got), links_[i].backend->name()};
     }
-    return r;
+    return empty ? *empty : r;
 }
 
-// write = all: every link whose breaker is closed; write = first: the
-// first link that takes it. With `id`, a link that does not take the write
-// (breaker open, or the call fails) remembers the id, to be settled later.
-// The check and the remembering happen under the link's lock, the same lock
-// recovery closes the breaker under, so an id is never remembered just
-// after recovery settled the last ones. A write another link refused
-// (CONFLICT: the id is someone else's) forgets what it remembered, or
-// settling would deregister that someone's instance.
-template <class Call>
-Outcome Chain::write(Call&& call, const std::string* id) {
+Outcome Chain::probe(std::size_t i) {
+    std::vector<sdk::Instance> ignored;
+    return list_link(i, &kProbeRole, 0, ignored);
+}
+
+// A link's outcome of a write: a link that did not take it remembers the id
+// (to be settled later) under the link's lock, the same lock recovery
+// closes the breaker under, so an id is never remembered just after
+// recovery settled the last ones.
+Outcome Chain::after_write(std::size_t i, const Outcome& o, const std::string* id) {
+    if (moves_on(o.status) && id) remember(i, *id);
+    record(i, o);
+    return o;
+}
+
+// write = all: every link whose breaker is closed, in parallel, each within
+// the write deadline; write = first: the first link that takes it. A link
+// that does not take the write (breaker open, failed, or late) remembers the
+// id. A write another link refused (CONFLICT: the id is someone else's)
+// forgets what it remembered, or settling would deregister that someone's
+// instance. `fn` may run after this returns (a late link): it owns its data.
+Outcome Chain::write(const std::function<Outcome(BackendClient&, std::size_t)>& fn, const std::string* id) {
     Outcome first_failure{MUSTER_UNAVAILABLE, "no backend is available"};
     bool any_ok = false, any_failure = false;
-    std::vector<std::size_t> remembered;  // links this call added the id to
-    auto remember_locked = [&](std::size_t i) {
-        if (state_[i]->pending.insert(*id).second) remembered.push_back(i);
-    };
-    for (std::size_t i = 0; i < links_.size(); ++i) {
-        if (any_ok && options_.write == WriteMode::first) break;
+    std::vector<std::pair<std::size_t, Outcome>> outcomes;
+    auto allowed = [&](std::size_t i) {
         LinkState& st = *state_[i];
-        {
-            std::lock_guard lk(st.mu);
-            if (!st.breaker.allows()) {
-                if (id) remember_locked(i);
-                continue;
-            }
+        std::lock_guard lk(st.mu);
+        if (st.breaker.allows()) return true;
+        if (id) st.pending.insert(*id);
+        return false;
+    };
+    auto on_link = [fn](std::size_t i) { return [fn, i](BackendClient& b) { return fn(b, i); }; };
+    if (options_.write == WriteMode::first) {
+        for (std::size_t i = 0; i < links_.size() && !any_ok; ++i) {
+            if (!allowed(i)) continue;
+            outcomes.emplace_back(i, after_write(i, call(i, on_link(i), options_.write_timeout), id));
+            any_ok = outcomes.back().second.ok();
+            if (!any_ok && !moves_on(outcomes.back().second.status)) break;
         }
-        Outcome o = call(*links_[i].backend, i);
-        if (moves_on(o.status) && id) {
-            std::lock_guard lk(st.mu);
-            remember_locked(i);
-        }
-        record(i, o);
+    } else {
+        std::vector<std::pair<std::size_t, std::shared_ptr<LinkRunner::Task>>> started;
+        for (std::size_t i = 0; i < links_.size(); ++i)
+            if (allowed(i)) started.emplace_back(i, start(i, on_link(i), options_.write_timeout));
+        for (auto& [i, task] : started) outcomes.emplace_back(i, after_write(i, state_[i]->runner->finish(task), id));
+    }
+    for (const auto& [i, o] : outcomes) {
         if (o.ok()) {
             any_ok = true;
         } else if (!moves_on(o.status)) {
-            for (std::size_t r : remembered) {
-                std::lock_guard lk(state_[r]->mu);
-                state_[r]->pending.erase(*id);
-            }
+            if (id)
+                for (std::size_t k = 0; k < links_.size(); ++k) {
+                    std::lock_guard lk(state_[k]->mu);
+                    state_[k]->pending.erase(*id);
+                }
             return o;  // the input itself was refused: no other link will differ
-        } else {
-            if (!any_failure) first_failure = {o.status, links_[i].backend->name() + ": " + o.message};
+        } else if (!any_failure) {
+            first_failure = {o.status, links_[i].backend->name() + ": " + o.message};
             any_failure = true;
         }
     }
@@ -142,14 +214,14 @@ Outcome Chain::write(Call&& call, const std::string* id) {
 }
 
 Outcome Chain::register_instance(const sdk::Instance& instance) {
-    return write([&](BackendClient& b, std::size_t) { return b.register_instance(instance); }, &instance.id);
+    return write([instance](BackendClient& b, std::size_t) { return b.register_instance(instance); }, &instance.id);
 }
 
 // A link that answers NOT_FOUND for an id lost it (wiped, expired while we
 // could not reach it, or never got it): settled, it is written again.
 Outcome Chain::heartbeat(const std::vector<std::string>& ids) {
-    std::vector<muster_status> one;
-    return write([&](BackendClient& b, std::size_t i) {
+    return write([this, ids](BackendClient& b, std::size_t i) {
+        std::vector<muster_status> one;
         Outcome o = b.heartbeat(ids, one);
         if (o.ok())
             for (std::size_t k = 0; k < ids.size(); ++k)
@@ -159,47 +231,60 @@ Outcome Chain::heartbeat(const std::vector<std::string>& ids) {
 }
 
 Outcome Chain::deregister(const std::string& id) {
-    bool found = false;
+    auto found = std::make_shared<std::atomic<bool>>(false);
     // A link that is down learns of it when it comes back, so a stopped
     // instance does not return from the dead.
     Outcome o = write(
-        [&](BackendClient& b, std::size_t) {
+        [id, found](BackendClient& b, std::size_t) {
             Outcome r = b.deregister(id);
-            if (r.ok()) found = true;
+            if (r.ok()) *found = true;
             return r.status == MUSTER_NOT_FOUND ? Outcome{} : r;
         },
         &id);
-    if (o.ok() && !found) return {MUSTER_NOT_FOUND, "no instance with id " + id};
+    if (o.ok() && !*found) return {MUSTER_NOT_FOUND, "no instance with id " + id};
     return o;
 }
 
 Outcome Chain::reap(std::int64_t retain_ms, std::uint64_t& removed) {
-    removed = 0;
-    return write([&](BackendClient& b, std::size_t) {
+    auto total = std::make_shared<std::atomic<std::uint64_t>>(0);
+    Outcome o = write([retain_ms, total](BackendClient& b, std::size_t) {
         std::uint64_t n = 0;
-        Outcome o = b.reap(retain_ms, n);
-        removed += n;
-        return o.status == MUSTER_UNSUPPORTED ? Outcome{} : o;
+        Outcome r = b.reap(retain_ms, n);
+        *total += n;
+        return r.status == MUSTER_UNSUPPORTED ? Outcome{} : r;
     });
+    removed = *total;
+    return o;
 }
 
 std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* role) {
     std::optional<std::set<std::string>> live;
+    std::optional<std::string> r = role ? std::optional<std::string>(*role) : std::nullopt;
+    std::vector<std::pair<std::size_t, std::shared_ptr<LinkRunner::Task>>> started;
+    std::vector<std::shared_ptr<std::vector<sdk::Instance>>> results;
     for (std::size_t i = 0; i < links_.size(); ++i) {
         if (!state_[i]->breaker.allows()) continue;
-        std::vector<sdk::Instance> got;
-        Outcome o = links_[i].backend->list(role, 0, got);
+        auto got = std::make_shared<std::vector<sdk::Instance>>();
+        results.push_back(got);
+        started.emplace_back(i, start(i, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
+                                      options_.read_timeout));
+    }
+    for (std::size_t k = 0; k < started.size(); ++k) {
+        auto& [i, task] = started[k];
+        Outcome o = state_[i]->runner->finish(task);
         record(i, o);
         if (!o.ok()) continue;
         if (!live) live.emplace();
-        for (const auto& inst : got) live->insert(inst.id);
+        for (const auto& inst : *results[k]) live->insert(inst.id);
     }
     return live;
 }
 
 std::shared_ptr<BackendClient> Chain::watch_source() const {
     for (std::size_t i = 0; i < links_.size(); ++i)
-        if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && state_[i]->breaker.allows()) return links_[i].backend;
+        if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && links_[i].backend->created() &&
+            state_[i]->breaker.allows())
+            return links_[i].backend;
     return nullptr;
 }
 
@@ -217,19 +302,50 @@ std::vector<LinkStatus> Chain::status() const {
 Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
     std::lock_guard lk(reconcile_mu_);
     if (!reconcile_) return {};
-    return reconcile_(*links_[i].backend, ids);
+    LinkCall on_link = [this, i](std::function<Outcome(BackendClient&)> fn) {
+        return call(i, std::move(fn), options_.write_timeout);
+    };
+    return reconcile_(on_link, ids);
+}
+
+// Stops this link missed while it was away, whoever made them: another link
+// that keeps stopped instances (stopped_at) lists the instance stopped while
+// this one lists it live. Those ids are settled like the ones this process
+// missed itself (not owned here: deregistered), so a stop made while the
+// store was away is not undone by its return, even when the process that
+// made it has exited (docs/chain.md, Recovery).
+Outcome Chain::settle_tombstones(std::size_t i, std::size_t& found) {
+    found = 0;
+    std::set<std::string> stopped;
+    for (std::size_t k = 0; k < links_.size(); ++k) {
+        if (k == i || !links_[k].backend->can(MUSTER_BACKEND_CAP_REAP) || !state_[k]->breaker.allows()) continue;
+        std::vector<sdk::Instance> got;
+        if (!list_link(k, nullptr, MUSTER_LIST_INCLUDE_STOPPED, got).ok()) continue;
+        for (const auto& inst : got)
+            if (inst.stopped_at_ms != 0) stopped.insert(inst.id);
+    }
+    if (stopped.empty()) return {};
+    std::vector<sdk::Instance> live;
+    Outcome o = list_link(i, nullptr, 0, live);
+    if (!o.ok()) return o;
+    std::set<std::string> todo;
+    for (const auto& inst : live)
+        if (stopped.count(inst.id)) todo.insert(inst.id);
+    found = todo.size();
+    return todo.empty() ? Outcome{} : settle(i, &todo);
 }
 
 // Probe, then write back, then settle, then close: a recovered link serves
 // reads only once it holds every registration this process owns and none
-// it stopped.
+// that was stopped while it was away.
 bool Chain::recover(std::size_t i) {
     BackendClient& b = *links_[i].backend;
     LinkState& st = *state_[i];
     spdlog::debug("backend {}: breaker half-open, probing", b.name());
-    std::vector<sdk::Instance> ignored;
-    Outcome o = b.list(&kProbeRole, 0, ignored);
+    Outcome o = probe(i);
     if (o.ok()) o = settle(i, nullptr);
+    std::size_t tombstones = 0;
+    if (o.ok()) o = settle_tombstones(i, tombstones);
     std::size_t settled = 0;
     while (o.ok()) {
         std::set<std::string> todo;
@@ -240,6 +356,7 @@ bool Chain::recover(std::size_t i) {
                 // Closed under the lock: a write from now on reaches it directly.
                 st.breaker.success();
                 st.last_success_ms = wall_ms();
+                st.last_answer = LinkRunner::Clock::now();
                 break;
             }
         }
@@ -262,8 +379,9 @@ bool Chain::recover(std::size_t i) {
                      st.breaker.backoff().count());
         return false;
     }
-    spdlog::info("backend {} recovered: owned registrations written back, {} missed write(s) settled; breaker closed",
-                 b.name(), settled);
+    spdlog::info("backend {} recovered: owned registrations written back, {} missed write(s) settled, {} stop(s) "
+                 "made elsewhere applied; breaker closed",
+                 b.name(), settled, tombstones);
     return true;
 }
 
@@ -287,13 +405,42 @@ void Chain::settle_pending(std::size_t i) {
     if (o.ok()) spdlog::debug("backend {}: {} missed write(s) settled", links_[i].backend->name(), todo.size());
 }
 
-void Chain::prober() {
+// A closed link whose call hangs past its deadline opens at once: nothing
+// else can pass it until that call returns. One that has been quiet for the
+// keepalive gets a probe read, so a store that stops answering is noticed
+// within about keepalive + read_timeout even when nothing else calls it.
+void Chain::keep_alive(std::size_t i) {
+    LinkState& st = *state_[i];
+    if (!st.breaker.allows()) return;
+    if (st.runner->stuck()) {
+        if (st.breaker.trip()) {
+            std::lock_guard lk(st.mu);
+            st.last_error = "a call hangs past its deadline";
+            spdlog::warn("backend {}: breaker open: a call hangs past its deadline (the store does not answer)",
+                         links_[i].backend->name());
+        }
+        return;
+    }
+    if (options_.keepalive.count() <= 0) return;
+    {
+        std::lock_guard lk(st.mu);
+        if (LinkRunner::Clock::now() - st.last_answer < options_.keepalive) return;
+    }
+    record(i, probe(i));
+}
+
+// Each link has a prober of its own, so a slow or hung link never delays
+// another's recovery.
+void Chain::prober(std::size_t i) {
     std::unique_lock lk(stop_mu_);
     while (!stop_cv_.wait_for(lk, options_.probe_interval, [this] { return stopping_; })) {
         lk.unlock();
-        for (std::size_t i = 0; i < links_.size(); ++i)
-            if (state_[i]->breaker.probe_due()) recover(i);
-            else settle_pending(i);
+        if (state_[i]->breaker.probe_due()) {
+            recover(i);
+        } else {
+            keep_alive(i);
+            settle_pending(i);
+        }
         lk.lock();
     }
 }

@@ -1,9 +1,7 @@
 #include <muster/core/health_client.hpp>
 #include <muster/core/host_services.hpp>
 #include <muster/cpp/error.hpp>
-#include <muster/cpp/options.hpp>
-
-#include <cstring>
+#include <muster/core/plugin_config.hpp>
 
 namespace muster::core {
 
@@ -11,17 +9,14 @@ std::shared_ptr<HealthClient> HealthClient::create(std::shared_ptr<const LoadedP
                                                    const std::vector<std::pair<std::string, std::string>>& options) {
     const muster_health_v1* vt = plugin->health;
     if (!vt) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "plugin '" + plugin->name() + "' provides no health check");
-    std::map<std::string, std::string> values;
-    if (auto problem = sdk::check_options(vt->options, vt->option_count, options, values); !problem.empty())
-        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "health check " + std::string(vt->name) + ": " + problem);
-    std::vector<muster_option> c_options;
-    for (const auto& [k, v] : values) c_options.push_back({k.c_str(), v.c_str()});
-    muster_health_config cfg{sizeof cfg, 0, HostServices::instance().table(), c_options.data(), c_options.size()};
+    PluginConfig config(vt->options, vt->option_count, options, "health check " + std::string(vt->name));
+    muster_health_config cfg{sizeof cfg, 0, HostServices::instance().table(), config.data(), config.size()};
     muster_health_check* c = nullptr;
     muster_error err{};
     muster_status st = vt->create(&cfg, &c, &err);
     if (st != MUSTER_OK || !c)
-        throw sdk::Error(st == MUSTER_OK ? MUSTER_INTERNAL : st, "health check " + std::string(vt->name) + ": " + err.message);
+        throw sdk::Error(st == MUSTER_OK ? MUSTER_INTERNAL : st,
+                         "health check " + std::string(vt->name) + ": " + plugin_message(err, muster_status_name(st)));
     return std::shared_ptr<HealthClient>(new HealthClient(std::move(plugin), c));
 }
 
@@ -35,7 +30,7 @@ HealthResult HealthClient::check(const sdk::Instance& instance, std::int64_t tim
     muster_health h = MUSTER_HEALTH_CRITICAL;
     muster_error err{};
     muster_status st = vt_->check(check_, view.get(), timeout_ms, &h, &err);
-    std::string reason(err.message, strnlen(err.message, sizeof err.message));
+    std::string reason = plugin_message(err);
     if (st != MUSTER_OK) return {MUSTER_HEALTH_CRITICAL, name_ + " could not run: " + reason};
     if (h > MUSTER_HEALTH_CRITICAL) return {MUSTER_HEALTH_CRITICAL, name_ + " returned an unknown verdict"};
     return {h, reason};

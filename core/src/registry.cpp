@@ -155,7 +155,7 @@ struct RegistryState {
     // (every registration, or the given ids). Each id is settled under
     // write_mu against `owned` as it is then, so it cannot overtake the
     // deregistration of the same instance and revive it.
-    Outcome reconcile(BackendClient& b, const std::set<std::string>* ids) {
+    Outcome reconcile(const Chain::LinkCall& call, const std::set<std::string>* ids) {
         std::vector<std::string> todo;
         if (ids) {
             todo.assign(ids->begin(), ids->end());
@@ -170,7 +170,8 @@ struct RegistryState {
                 std::lock_guard lk(mu);
                 if (auto it = owned.find(id); it != owned.end()) mine = it->second.instance;
             }
-            Outcome o = mine ? b.register_instance(*mine) : b.deregister(id);
+            Outcome o = mine ? call([inst = *mine](BackendClient& b) { return b.register_instance(inst); })
+                             : call([id](BackendClient& b) { return b.deregister(id); });
             // NOT_FOUND (nothing to stop) and a refusal (CONFLICT) leave
             // nothing to retry; only a link that is down does.
             if (Chain::moves_on(o.status)) return o;
@@ -331,7 +332,7 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
     state_->chain = chain_;
     state_->opt = options_;
     chain_->set_reconcile(
-        [s = state_.get()](BackendClient& b, const std::set<std::string>* ids) { return s->reconcile(b, ids); });
+        [s = state_.get()](const Chain::LinkCall& call, const std::set<std::string>* ids) { return s->reconcile(call, ids); });
     state_->heartbeat_thread = std::thread([s = state_.get()] { s->heartbeat_loop(); });
     state_->maintenance_thread = std::thread([s = state_.get()] { s->maintenance_loop(); });
 }

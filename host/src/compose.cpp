@@ -46,32 +46,48 @@ muster::core::PluginLoader make_loader(const Settings& s) {
     return muster::core::PluginLoader(s.plugin_dir);
 }
 
-std::unique_ptr<Runtime> compose(const Settings& s) {
+std::unique_ptr<Runtime> compose(const Settings& s, Startup startup) {
     auto rt = std::make_unique<Runtime>(make_loader(s));
-    std::vector<std::shared_ptr<const muster::core::LoadedPlugin>> plugins;
+    std::vector<muster::core::Link> links;
     for (const auto& b : s.chain) {
         auto p = load(*rt, b.name);
         if (!p->backend) throw HostError(kPlugin, "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
         check_backend_options(b, *p->backend);
-        plugins.push_back(p);
+        links.push_back({muster::core::BackendClient::prepare(p, b.options, s.ttl.count()), b.return_on_empty});
     }
-    std::vector<muster::core::Link> links;
-    std::vector<std::string> failures;
-    for (std::size_t i = 0; i < s.chain.size(); ++i) {
-        try {
-            links.push_back({muster::core::BackendClient::create(plugins[i], s.chain[i].options, s.ttl.count()),
-                             s.chain[i].return_on_empty});
-        } catch (const muster::sdk::Error& e) {
-            if (e.status() == MUSTER_INVALID_ARGUMENT) throw HostError(kConfig, e.what());
-            failures.push_back(e.what());
+    muster::core::ChainOptions o;
+    o.write = s.write_first ? muster::core::WriteMode::first : muster::core::WriteMode::all;
+    // A store that is down is probed at least once per heartbeat interval,
+    // so that it gets this process's registrations within about one
+    // heartbeat of its return.
+    auto max_backoff = std::max(s.breaker_backoff, std::min(s.breaker_max_backoff, s.heartbeat_interval));
+    o.breaker = {s.breaker_threshold, s.breaker_backoff, max_backoff};
+    o.read_timeout = s.read_timeout;
+    o.write_timeout = s.write_timeout;
+    o.keepalive = s.keepalive;
+    rt->chain = std::make_shared<muster::core::Chain>(std::move(links), o);
+    // Every backend is created at once, in parallel. With several links a
+    // slow one is not waited for longer than a read would wait; alone, it
+    // gets its own connect timeout.
+    auto wait = s.chain.size() > 1 ? s.read_timeout : std::chrono::milliseconds(60000);
+    auto opened = rt->chain->open_all(wait);
+    bool any = false;
+    std::string last_failure;
+    for (std::size_t i = 0; i < opened.size(); ++i) {
+        const auto& r = opened[i];
+        if (r.ok()) {
+            any = true;
+            continue;
         }
+        // The store answered and refused the configuration: no retry helps.
+        if (!muster::core::Chain::moves_on(r.status)) throw HostError(kConfig, r.message);
+        last_failure = r.message;
+        if (startup == Startup::keep_trying || s.chain.size() > 1)
+            spdlog::warn("backend {} is not available ({}); going on without it until it answers", s.chain[i].name,
+                         r.message);
     }
-    if (links.empty()) throw HostError(kUnavailable, "no backend of the chain is available: " + failures.back());
-    for (const auto& f : failures) spdlog::warn("{}; going on without it", f);
-    muster::core::ChainOptions chain_options;
-    chain_options.write = s.write_first ? muster::core::WriteMode::first : muster::core::WriteMode::all;
-    chain_options.breaker = {s.breaker_threshold, s.breaker_backoff, s.breaker_max_backoff};
-    rt->chain = std::make_shared<muster::core::Chain>(std::move(links), chain_options);
+    if (!any && startup == Startup::fail_fast)
+        throw HostError(kUnavailable, "no backend of the chain is available: " + last_failure);
     return rt;
 }
 

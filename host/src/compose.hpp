@@ -24,10 +24,16 @@ struct Runtime {
 // HostError(kConfig) if a configured directory does not exist.
 muster::core::PluginLoader make_loader(const Settings& s);
 
+// What a command does when no backend is available at start-up: one-shot
+// commands (list, status, deregister, reap) fail at once with exit 5; run
+// and watch go on, and each backend joins the chain when it answers.
+enum class Startup { fail_fast, keep_trying };
+
 // Loads and checks every plugin of the chain without creating anything
-// (so bad configuration writes nothing), then creates the backends.
-// Throws HostError: kPlugin, kConfig or kUnavailable.
-std::unique_ptr<Runtime> compose(const Settings& s);
+// (so bad configuration writes nothing), then creates the backends in
+// parallel. Throws HostError: kPlugin, kConfig, or kUnavailable (fail_fast
+// only).
+std::unique_ptr<Runtime> compose(const Settings& s, Startup startup);
 
 // Loads a health-check plugin with its [health.NAME] options.
 std::shared_ptr<muster::core::HealthClient> make_check(Runtime& rt, const Settings& s, const std::string& name);

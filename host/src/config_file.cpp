@@ -2,6 +2,7 @@
 
 #include "exit_codes.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -105,6 +106,9 @@ std::vector<ConfigEntry> parse_config(const std::string& text, const std::string
 }
 
 std::vector<ConfigEntry> read_config_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw HostError(kConfig, "config file '" + path + "' is a directory: name the file inside it");
     std::ifstream f(path);
     if (!f) throw HostError(kConfig, "cannot read config file '" + path + "': it does not exist or is not readable");
     std::stringstream buf;

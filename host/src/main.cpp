@@ -8,6 +8,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 
@@ -22,14 +23,25 @@ const std::vector<Command>& commands() {
     return all;
 }
 
-int wait_for_signal() {
+int wait_for_signal(std::chrono::milliseconds limit) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    int sig = 0;
-    sigwait(&set, &sig);
-    return sig;
+    if (limit.count() < 0) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        return sig;
+    }
+    auto end = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return 0;
+        timespec ts{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+        int sig = sigtimedwait(&set, nullptr, &ts);
+        if (sig > 0) return sig;
+        if (errno == EAGAIN) return 0;  // EINTR: wait the rest
+    }
 }
 
 namespace {

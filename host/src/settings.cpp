@@ -23,14 +23,18 @@ struct Known {
     const char* help;
 };
 constexpr Known kKnown[] = {
-    {"chain", "discovery", "chain", "ordered backends, e.g. \"nats-kv [NOTFOUND=continue], catalog-sqlite\" (default catalog-sqlite)"},
+    {"chain", "discovery", "chain", "ordered backends, e.g. \"nats-kv, catalog-postgres [NOTFOUND=return], catalog-sqlite\" (default catalog-sqlite)"},
     {"write", "discovery", "write", "all: writes go to every backend that is up (default); first: to the first that answers"},
     {"breaker-threshold", "discovery", "breaker_threshold", "consecutive failures that open a backend's breaker (default 3)"},
     {"breaker-backoff", "discovery", "breaker_backoff", "first wait before an open breaker's probe; doubles per failed probe (default 250ms)"},
     {"breaker-max-backoff", "discovery", "breaker_max_backoff", "longest wait between probes of an open breaker (default 10s)"},
     {"guard-fraction", "discovery", "guard_fraction", "most of a role one answer may remove at once; beyond it the rest is held until no backend lists it; 1 = off (default 0.5)"},
+    {"read-timeout", "discovery", "read_timeout", "longest wait for one backend's answer to a read before the next backend is asked (default 250ms)"},
+    {"write-timeout", "discovery", "write_timeout", "longest wait for one backend to take a write; a late one is settled later (default 1s)"},
+    {"keepalive", "discovery", "keepalive", "a backend quiet for this long gets a probe read, so a hung store is noticed while idle; 0 = off (default 500ms)"},
+    {"startup-timeout", "discovery", "startup_timeout", "run: give up (exit 5) if no backend takes the registrations within this; 0 = keep trying (default 0)"},
     {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
-    {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default 30s)"},
+    {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default: 3 x heartbeat_interval, 30s)"},
     {"plugin-dir", "discovery", "plugin_dir", "where plugins are found (default: lib/muster/plugins beside bin/)"},
     {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)"},
     {"check-interval", "discovery", "check_interval", "time between health checks (default 10s)"},
@@ -80,7 +84,7 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
                 throw HostError(kConfig, s.origin + ": '" + tok + "' is not a plugin name (lowercase letters, digits, '-')");
         for (const auto& b : out)
             if (b.name == tok) throw HostError(kConfig, s.origin + ": backend '" + tok + "' appears twice in the chain");
-        out.push_back({tok, true, {}, {}});
+        out.push_back({tok, false, {}, {}});
     }
     if (out.empty()) throw HostError(kConfig, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
     return out;
@@ -164,14 +168,24 @@ Settings load_settings(const po::variables_map& cli) {
 
     Settings s;
     s.heartbeat_interval = duration(flat, "heartbeat-interval", s.heartbeat_interval, false);
-    s.ttl = duration(flat, "ttl", s.ttl, false);
+    // Without a ttl of its own, the ttl follows the interval: three missed
+    // heartbeats (Eureka's 30 s / 90 s), so the seed's `heartbeat_interval =
+    // "30s"` alone is accepted as written.
+    bool ttl_given = flat.count("ttl") > 0;
+    s.ttl = duration(flat, "ttl", s.heartbeat_interval * 3, false);
     s.check_interval = duration(flat, "check-interval", s.check_interval, false);
     s.reap_interval = duration(flat, "reap-interval", s.reap_interval, true);
     s.reap_retain = duration(flat, "reap-retain", s.reap_retain, true);
-    if (s.heartbeat_interval >= s.ttl)
-        throw HostError(kConfig, "heartbeat_interval (" + std::to_string(s.heartbeat_interval.count()) +
-                                     "ms) must be shorter than ttl (" + std::to_string(s.ttl.count()) +
-                                     "ms), or instances expire between heartbeats");
+    if (ttl_given && s.heartbeat_interval >= s.ttl)
+        throw HostError(kConfig, flat["ttl"].origin + ": heartbeat_interval (" +
+                                     std::to_string(s.heartbeat_interval.count()) + "ms) must be shorter than ttl (" +
+                                     std::to_string(s.ttl.count()) +
+                                     "ms), or instances expire between heartbeats (leave ttl unset: it follows the "
+                                     "interval, 3x)");
+    s.read_timeout = duration(flat, "read-timeout", s.read_timeout, false);
+    s.write_timeout = duration(flat, "write-timeout", s.write_timeout, false);
+    s.keepalive = duration(flat, "keepalive", s.keepalive, true);
+    s.startup_timeout = duration(flat, "startup-timeout", s.startup_timeout, true);
     s.breaker_backoff = duration(flat, "breaker-backoff", s.breaker_backoff, false);
     s.breaker_max_backoff = duration(flat, "breaker-max-backoff", s.breaker_max_backoff, false);
     if (s.breaker_max_backoff < s.breaker_backoff)
@@ -217,7 +231,7 @@ Settings load_settings(const po::variables_map& cli) {
     if (explicit_chain) s.chain = parse_chain(flat["chain"]);
     auto seed_backend = [&](const std::string& name) -> BackendSpec& {
         if (BackendSpec* b = find_backend(s.chain, name)) return *b;
-        s.chain.push_back({name, true, {}, {}});
+        s.chain.push_back({name, false, {}, {}});
         return s.chain.back();
     };
     if (auto it = flat.find("queue-kind"); it != flat.end()) {
@@ -244,7 +258,7 @@ Settings load_settings(const po::variables_map& cli) {
             throw HostError(kConfig, it->second.origin + ": database url must start with sqlite:// or postgresql://");
         }
     }
-    if (s.chain.empty()) s.chain.push_back({"catalog-sqlite", true, {}, {}});
+    if (s.chain.empty()) s.chain.push_back({"catalog-sqlite", false, {}, {}});
 
     // Backend options: [backend.NAME] in the file, --backend-option NAME.key=value.
     for (const auto& e : backend_entries) {

@@ -23,7 +23,7 @@ struct Sourced {
 
 struct BackendSpec {
     std::string name;  // plugin name
-    bool return_on_empty = true;
+    bool return_on_empty = false;  // [NOTFOUND=return]
     std::vector<std::pair<std::string, std::string>> options;
     std::map<std::string, std::string> origins;  // option -> where it was set
 };
@@ -49,6 +49,10 @@ struct Settings {
     std::chrono::milliseconds breaker_backoff{250};
     std::chrono::milliseconds breaker_max_backoff{10000};
     double guard_fraction = 0.5;
+    std::chrono::milliseconds read_timeout{250};
+    std::chrono::milliseconds write_timeout{1000};
+    std::chrono::milliseconds keepalive{500};
+    std::chrono::milliseconds startup_timeout{0};  // 0: run keeps trying
     std::string plugin_dir;  // empty: beside the program
     std::string log_level = "info";
     std::vector<ServiceSpec> services;

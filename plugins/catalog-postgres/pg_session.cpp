@@ -13,11 +13,16 @@ using muster::sdk::Error;
 namespace {
 
 // SQLSTATE classes: 08 connection, 57P0x shutdown/crash, 53 resources -> the
-// store is not usable now; 40 serialization/deadlock, 55P03 lock -> retry;
-// 23505 unique -> conflict; 22/42 -> our bug or a bad value.
+// store is not usable now; 42P01/3F000 (our table or schema is gone:
+// dropped, or a database restored without it) -> unavailable, and the
+// reconnect that follows creates them again; 40 serialization/deadlock,
+// 55P03 lock -> retry; 23505 unique -> conflict; 22/42 -> our bug or a bad
+// value.
 muster_status status_of(const char* sqlstate) {
     std::string s = sqlstate ? sqlstate : "";
-    if (s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0 || s.rfind("53", 0) == 0 || s == "57014") return MUSTER_UNAVAILABLE;
+    if (s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0 || s.rfind("53", 0) == 0 || s == "57014" || s == "42P01" ||
+        s == "3F000")
+        return MUSTER_UNAVAILABLE;
     if (s.rfind("40", 0) == 0 || s == "55P03") return MUSTER_TRY_AGAIN;
     if (s == "23505") return MUSTER_CONFLICT;
     return MUSTER_INTERNAL;

@@ -62,7 +62,8 @@ constexpr std::chrono::milliseconds kMigrationLimit{30000};
 void migrate(Session& s, const std::string& schema) {
     // The common case, a current schema (every reconnect), needs neither
     // the lock nor a transaction.
-    Result found = s.exec(expand("SELECT to_regclass('{s}.schema_version') IS NOT NULL", schema));
+    Result found = s.exec(expand("SELECT to_regclass('{s}.schema_version') IS NOT NULL AND "
+                                 "to_regclass('{s}.instances') IS NOT NULL", schema));
     if (PQgetvalue(found.get(), 0, 0)[0] == 't') {
         Result v = s.exec(expand("SELECT version FROM {s}.schema_version", schema));
         if (PQntuples(v.get()) > 0 && std::atoi(PQgetvalue(v.get(), 0, 0)) == kLatest) return;
@@ -78,6 +79,13 @@ void migrate(Session& s, const std::string& schema) {
         Result r = exec(expand("SELECT version FROM {s}.schema_version", schema));
         int version = PQntuples(r.get()) > 0 ? std::atoi(PQgetvalue(r.get(), 0, 0)) : 0;
         if (PQntuples(r.get()) == 0) exec(expand("INSERT INTO {s}.schema_version VALUES (0)", schema));
+        Result table = exec(expand("SELECT to_regclass('{s}.instances') IS NOT NULL", schema));
+        if (version > 0 && version <= kLatest && PQgetvalue(table.get(), 0, 0)[0] != 't') {
+            // The table was dropped under a current version: built again
+            // from the start (its trigger function is all that is left).
+            exec(expand("DROP FUNCTION IF EXISTS {s}.notify_change() CASCADE", schema));
+            version = 0;
+        }
         if (version > kLatest)
             throw muster::sdk::Error(MUSTER_CONFLICT, "PostgreSQL schema '" + schema + "' has version " +
                                                           std::to_string(version) + " but this catalog-postgres knows up to " +

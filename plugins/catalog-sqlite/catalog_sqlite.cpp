@@ -81,26 +81,18 @@ public:
           synchronous_(ctx.options.get("synchronous", "NORMAL")) {
         if (synchronous_ != "NORMAL" && synchronous_ != "FULL")
             throw Error(MUSTER_INVALID_ARGUMENT, "option 'synchronous' must be NORMAL or FULL");
-        open_writer();
-        upsert_ = std::make_unique<Stmt>(writer_->db,
-            "INSERT INTO instances (id, role, address, metadata, health, registered_at, last_seen, stopped_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL) "
-            "ON CONFLICT(id) DO UPDATE SET address = excluded.address, metadata = excluded.metadata, "
-            "health = excluded.health, last_seen = excluded.last_seen, stopped_at = NULL WHERE role = excluded.role");
-        role_of_ = std::make_unique<Stmt>(writer_->db, "SELECT role FROM instances WHERE id = ?1");
-        touch_ = std::make_unique<Stmt>(writer_->db,
-            "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL");
-        stop_ = std::make_unique<Stmt>(writer_->db,
-            "UPDATE instances SET stopped_at = COALESCE(stopped_at, ?2) WHERE id = ?1");
-        reap_ = std::make_unique<Stmt>(writer_->db,
-            "DELETE FROM instances WHERE (stopped_at IS NOT NULL AND stopped_at < ?1) "
-            "OR (stopped_at IS NULL AND last_seen < ?2)");
+        writer_ = open_migrated();
+        prepare_writes();
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
-        hub_reader_ = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
-        hub_reader_->prepare();
+        hub_reader_ = open_migrated();
         hub_ = std::make_unique<muster::sdk::WatchHub>(
-            [this](const std::string* role) { return collect(*hub_reader_, role, 0); }, poll,
-            [this] { return host_.now_ms(); }, ttl_ms_);
+            [this](const std::string* role) {
+                // The hub's own connection follows a database file that was
+                // deleted and created again, like the writer's.
+                if (hub_reader_->db.has_moved()) hub_reader_ = open_migrated();
+                return collect(*hub_reader_, role, 0);
+            },
+            poll, [this] { return host_.now_ms(); }, ttl_ms_);
         detector_ = std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()),
                                                      [this] { hub_->poke(); });
     }
@@ -112,6 +104,7 @@ public:
 
     void register_instance(const Instance& in) override {
         std::lock_guard lk(mu_);
+        follow_file();
         Transaction tx(writer_->db);
         {
             Stmt::Use use(*upsert_);
@@ -132,6 +125,7 @@ public:
     // One id: one autocommitted statement.
     void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
         std::lock_guard lk(mu_);
+        follow_file();
         std::int64_t now = host_.now_ms();
         std::optional<Transaction> tx;
         if (ids.size() > 1) tx.emplace(writer_->db);
@@ -146,6 +140,7 @@ public:
 
     void deregister(std::string_view id) override {
         std::lock_guard lk(mu_);
+        follow_file();
         Stmt::Use use(*stop_);
         use.bind(1, std::string(id)).bind(2, host_.now_ms());
         use.step();
@@ -157,6 +152,7 @@ public:
         std::vector<Instance> rows;
         {
             std::lock_guard lk(mu_);
+            follow_file();
             rows = collect(*writer_, role, flags);
         }
         for (const auto& i : rows)
@@ -165,6 +161,7 @@ public:
 
     std::uint64_t reap(std::int64_t retain_ms) override {
         std::lock_guard lk(mu_);
+        follow_file();
         std::int64_t now = host_.now_ms();
         Stmt::Use use(*reap_);
         use.bind(1, now - retain_ms).bind(2, now - ttl_ms_ - retain_ms);
@@ -178,23 +175,61 @@ public:
     void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
 
 private:
-    // Switching to WAL and migrating can meet SQLITE_BUSY without the busy
-    // handler being asked (several processes opening a new file at once):
-    // retry until the busy timeout has passed.
-    void open_writer() {
+    // A connection with the schema in place. Switching to WAL and migrating
+    // can meet SQLITE_BUSY without the busy handler being asked (several
+    // processes opening a new file at once): retry until the busy timeout
+    // has passed.
+    std::unique_ptr<Connection> open_migrated() {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_ms_);
         for (int attempt = 1;; ++attempt) {
             try {
-                writer_ = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
-                migrate(writer_->db, path_);
-                writer_->prepare();
-                return;
+                auto c = std::make_unique<Connection>(path_, busy_ms_, synchronous_);
+                migrate(c->db, path_);
+                c->prepare();
+                return c;
             } catch (const Error& e) {
-                writer_.reset();
                 if (e.status() != MUSTER_TRY_AGAIN || std::chrono::steady_clock::now() > deadline) throw;
                 std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 100)));
             }
         }
+    }
+
+    // The writer's statements, on the writer's connection.
+    void prepare_writes() {
+        upsert_ = std::make_unique<Stmt>(writer_->db,
+            "INSERT INTO instances (id, role, address, metadata, health, registered_at, last_seen, stopped_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL) "
+            "ON CONFLICT(id) DO UPDATE SET address = excluded.address, metadata = excluded.metadata, "
+            "health = excluded.health, last_seen = excluded.last_seen, stopped_at = NULL WHERE role = excluded.role");
+        role_of_ = std::make_unique<Stmt>(writer_->db, "SELECT role FROM instances WHERE id = ?1");
+        touch_ = std::make_unique<Stmt>(writer_->db,
+            "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL");
+        stop_ = std::make_unique<Stmt>(writer_->db,
+            "UPDATE instances SET stopped_at = COALESCE(stopped_at, ?2) WHERE id = ?1");
+        reap_ = std::make_unique<Stmt>(writer_->db,
+            "DELETE FROM instances WHERE (stopped_at IS NOT NULL AND stopped_at < ?1) "
+            "OR (stopped_at IS NULL AND last_seen < ?2)");
+    }
+
+    // A database file deleted (or replaced) under a running process would
+    // take its writes where no other process looks: at most every 100 ms a
+    // call checks, and a moved file is opened again at its path (created
+    // with its schema if missing). The heartbeat that follows answers
+    // NOT_FOUND for what the new file lacks, and the chain writes it again.
+    // Called with mu_ held.
+    void follow_file() {
+        auto now = std::chrono::steady_clock::now();
+        if (now < next_file_check_) return;
+        next_file_check_ = now + std::chrono::milliseconds(100);
+        if (!writer_->db.has_moved()) return;
+        host_.log(MUSTER_LOG_WARN, "catalog-sqlite: database '" + path_ + "' was deleted or replaced; opening it again");
+        upsert_.reset();
+        role_of_.reset();
+        touch_.reset();
+        stop_.reset();
+        reap_.reset();
+        writer_ = open_migrated();
+        prepare_writes();
     }
 
     std::vector<Instance> collect(Connection& c, const std::string* role, std::uint32_t flags) {
@@ -216,6 +251,7 @@ private:
     std::mutex mu_;  // guards writer_ and its statements
     std::unique_ptr<Connection> writer_;
     std::unique_ptr<Stmt> upsert_, role_of_, touch_, stop_, reap_;
+    std::chrono::steady_clock::time_point next_file_check_{};
     std::unique_ptr<Connection> hub_reader_;  // used by the hub thread only
     std::unique_ptr<muster::sdk::WatchHub> hub_;
     std::unique_ptr<ChangeDetector> detector_;

@@ -12,9 +12,9 @@ namespace catalog_sqlite {
 
 ChangeDetector::ChangeDetector(const std::string& path, int busy_timeout_ms, int fallback_poll_ms,
                                std::function<void()> on_change)
-    : db_(std::make_unique<Db>(path, SQLITE_OPEN_READWRITE, busy_timeout_ms)),
-      fallback_poll_ms_(fallback_poll_ms), on_change_(std::move(on_change)) {
-    version_stmt_ = std::make_unique<Stmt>(*db_, "PRAGMA data_version");
+    : path_(path), busy_timeout_ms_(busy_timeout_ms), fallback_poll_ms_(fallback_poll_ms),
+      on_change_(std::move(on_change)) {
+    open();
     std::filesystem::path p = std::filesystem::absolute(path);
     dir_ = p.parent_path().string();
     db_name_ = p.filename().string();
@@ -35,8 +35,24 @@ ChangeDetector::~ChangeDetector() {
     close(stop_fd_);
 }
 
+void ChangeDetector::open() {
+    version_stmt_.reset();
+    db_.reset();
+    db_ = std::make_unique<Db>(path_, SQLITE_OPEN_READWRITE, busy_timeout_ms_);
+    version_stmt_ = std::make_unique<Stmt>(*db_, "PRAGMA data_version");
+}
+
 bool ChangeDetector::changed() {
     try {
+        // The database file was deleted or replaced: follow the path to the
+        // new file (created again by the plugin's writer), and let watchers
+        // re-list what it holds.
+        if (!db_ || db_->has_moved()) {
+            open();
+            last_version_ = -1;
+            changed();
+            return true;
+        }
         Stmt::Use use(*version_stmt_);
         if (!use.step()) return false;
         std::int64_t v = use.int64(0);

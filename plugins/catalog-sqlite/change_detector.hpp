@@ -26,7 +26,10 @@ public:
 private:
     void run();
     bool changed();
+    void open();
 
+    std::string path_;
+    int busy_timeout_ms_;
     std::unique_ptr<Db> db_;
     std::unique_ptr<Stmt> version_stmt_;
     std::int64_t last_version_ = -1;

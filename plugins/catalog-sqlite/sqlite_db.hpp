@@ -47,6 +47,14 @@ public:
 
     sqlite3* get() const { return db_; }
 
+    // True when the file this connection has open is no longer at its path
+    // (deleted, or replaced by another file): writes through it would go
+    // to a file no other process sees.
+    bool has_moved() const {
+        int moved = 0;
+        return sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0;
+    }
+
     // Runs SQL without results; throws muster::sdk::Error on failure.
     void exec(const char* sql) {
         char* msg = nullptr;

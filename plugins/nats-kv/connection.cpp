@@ -92,16 +92,10 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
         jo.PublishAsync.ErrHandlerClosure = this;
         check(natsConnection_JetStream(&js_, nc_, &jo), "JetStream");
         std::int64_t replicas = o.get_int("replicas", 1);
+        replicas_ = static_cast<int>(replicas);
         natsStatus s = js_KeyValue(&kv_, js_, bucket_.c_str());
         if (s == NATS_NOT_FOUND) {
-            kvConfig cfg;
-            kvConfig_Init(&cfg);
-            cfg.Bucket = bucket_.c_str();
-            cfg.History = 1;
-            cfg.TTL = ttl_ms_ * 1000000;  // cnats takes nanoseconds
-            cfg.Replicas = static_cast<int>(replicas);
-            cfg.StorageType = js_FileStorage;
-            s = js_CreateKeyValue(&kv_, js_, &cfg);
+            s = create_bucket(&kv_);
             if (s != NATS_OK) {
                 // Another process may have created it at the same moment.
                 s = js_KeyValue(&kv_, js_, bucket_.c_str());
@@ -127,6 +121,41 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
 }
 
 Connection::~Connection() { release(); }
+
+natsStatus Connection::create_bucket(kvStore** kv) const {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = bucket_.c_str();
+    cfg.History = 1;
+    cfg.TTL = ttl_ms_ * 1000000;  // cnats takes nanoseconds
+    cfg.Replicas = replicas_;
+    cfg.StorageType = js_FileStorage;
+    return js_CreateKeyValue(kv, js_, &cfg);
+}
+
+bool Connection::recreate_if_missing() {
+    if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) return false;
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetStreamInfo(&si, js_, ("KV_" + bucket_).c_str(), nullptr, &jerr);
+    if (s == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        return false;
+    }
+    // Only the server's own "no such stream" counts: a server still
+    // starting (no responders, timeouts) is not ours to judge.
+    if (s != NATS_NOT_FOUND) return false;
+    // Our kv_ addresses the bucket by name, so it serves the new one as is.
+    kvStore* kv = nullptr;
+    if (create_bucket(&kv) != NATS_OK) return false;
+    kvStore_Destroy(kv);
+    return true;
+}
+
+void Connection::forget_pending_puts() {
+    natsMsgList pending{};
+    if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
+}
 
 void Connection::release() {
     if (kv_) kvStore_Destroy(kv_);

@@ -49,6 +49,17 @@ public:
     // UNAVAILABLE at once while the client is not connected.
     void require_connected() const;
 
+    // After a failed call: if the server answers that the bucket does not
+    // exist (a store wiped, a server restarted empty), creates it again with
+    // the configured settings. True when it did.
+    bool recreate_if_missing();
+
+    // After a batch of asynchronous puts did not complete: forgets the puts
+    // still waiting for an acknowledgement, which a server that froze or
+    // restarted may never send; otherwise every later batch would wait for
+    // them and time out for ever.
+    void forget_pending_puts();
+
     // Asynchronous puts report their failures to the context, not to the
     // caller: each is counted here. A caller compares the count before and
     // after its batch (conservatively: a concurrent batch's failure counts
@@ -63,6 +74,8 @@ public:
 
 private:
     void release();
+    // Creates the bucket with the configured settings; `kv` gets it.
+    natsStatus create_bucket(kvStore** kv) const;
     static void on_async_failure(jsCtx* js, jsPubAckErr* err, void* self);
 
     mutable std::mutex async_mu_;  // guards the two below
@@ -74,6 +87,7 @@ private:
     jsCtx* js_ = nullptr;
     kvStore* kv_ = nullptr;
     std::string bucket_;
+    int replicas_ = 1;
     std::int64_t ttl_ms_;
     std::int64_t timeout_ms_;
 };

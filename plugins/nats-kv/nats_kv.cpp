@@ -52,9 +52,44 @@ public:
     }
 
     explicit NatsKv(const muster::sdk::BackendContext& ctx)
-        : conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 1000)) {}
+        : host_(ctx.host), conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 1000)) {}
 
     void register_instance(const Instance& in) override {
+        healing([&] { put_instance(in); });
+    }
+    void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+        healing([&] { put_heartbeats(ids, results); });
+    }
+    void deregister(std::string_view id) override {
+        healing([&] { delete_instance(id); });
+    }
+    void list(const std::string* role, std::uint32_t, const std::function<bool(const Instance&)>& sink) override {
+        // Stopped and stale keys are gone from the bucket: the flags that ask
+        // for them find nothing more (the capability bits say so).
+        healing([&] {
+            for (const auto& e : conn_.snapshot(role ? *role + ".*" : ">", false))
+                if (!sink(e.instance)) break;
+        });
+    }
+
+private:
+    // A failed call checks that the bucket still exists, and creates it
+    // again with the configured settings if the server lost it (a store
+    // wiped, a server restarted empty): the call fails as UNAVAILABLE (the
+    // chain settles it) and the next one finds the bucket.
+    template <class F>
+    void healing(F&& f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            if (e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT) throw;
+            if (!conn_.recreate_if_missing()) throw;
+            host_.log(MUSTER_LOG_WARN, "nats-kv: bucket '" + conn_.bucket() + "' was missing on the server; created it again");
+            throw Error(MUSTER_UNAVAILABLE, std::string(e.what()) + " (the bucket was missing; created again)");
+        }
+    }
+
+    void put_instance(const Instance& in) {
         std::string key = key_of(in.role, in.id);
         Instance doc = in;
         doc.registered_at_ms = 0;
@@ -88,7 +123,7 @@ public:
 
     // Puts of the values this backend wrote, pipelined: one round trip's
     // wait for the whole batch.
-    void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
+    void put_heartbeats(std::span<const std::string_view> ids, std::span<muster_status> results) {
         conn_.require_connected();
         std::vector<std::pair<std::string, std::string>> puts;
         {
@@ -114,7 +149,10 @@ public:
             jsPubOptions po;
             jsPubOptions_Init(&po);
             po.MaxWait = conn_.timeout_ms();
-            check(js_PublishAsyncComplete(conn_.js(), &po), "heartbeat batch");
+            if (natsStatus st = js_PublishAsyncComplete(conn_.js(), &po); st != NATS_OK) {
+                conn_.forget_pending_puts();
+                fail(st, "heartbeat batch");
+            }
         }
         // A put the server refused (JetStream not ready after a restart,
         // no responders) is not an error of Complete: without this the
@@ -126,7 +164,7 @@ public:
     }
 
     // Deletes the key, so watchers see the removal at once.
-    void deregister(std::string_view id_view) override {
+    void delete_instance(std::string_view id_view) {
         std::string id(id_view);
         auto found = conn_.snapshot("*." + id, true);
         if (found.empty()) throw Error(MUSTER_NOT_FOUND, "no instance with id " + id);
@@ -142,13 +180,7 @@ public:
         }
     }
 
-    void list(const std::string* role, std::uint32_t, const std::function<bool(const Instance&)>& sink) override {
-        // Stopped and stale keys are gone from the bucket: the flags that ask
-        // for them find nothing more (the capability bits say so).
-        for (const auto& e : conn_.snapshot(role ? *role + ".*" : ">", false))
-            if (!sink(e.instance)) break;
-    }
-
+public:
     muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
         auto* w = new KvWatch(conn_, role ? std::optional<std::string>(*role) : std::nullopt, std::chrono::milliseconds(sweep_), cb, user);
         return reinterpret_cast<muster_watch*>(w);
@@ -156,6 +188,7 @@ public:
     void unwatch(muster_watch* w) noexcept override { delete reinterpret_cast<KvWatch*>(w); }
 
 private:
+    muster::sdk::Host host_;
     Connection conn_;
     std::int64_t sweep_;
     std::mutex mu_;

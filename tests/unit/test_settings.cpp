@@ -87,13 +87,25 @@ TEST_CASE("the embedded default is catalog-sqlite with sensible timings") {
 TEST_CASE("the seed's configuration maps onto plugins") {
     auto path = write_file("[database]\nurl = \"sqlite://signaldb.db\"\n\n[discovery]\nenabled = true\n"
                            "heartbeat_interval = \"30s\"\n\n[queue]\nkind = \"nats\"\nurl = \"nats://localhost:4222\"\n");
-    Settings s = load({"--config", path, "--ttl", "90s"});
+    // As written: no ttl, which follows the interval (3x).
+    Settings s = load({"--config", path});
     REQUIRE(s.chain.size() == 2);
     CHECK(s.chain[0].name == "nats-kv");
     CHECK(s.chain[0].options.at(0) == std::make_pair(std::string("url"), std::string("nats://localhost:4222")));
     CHECK(s.chain[1].name == "catalog-sqlite");
     CHECK(s.chain[1].options.at(0) == std::make_pair(std::string("path"), std::string("signaldb.db")));
     CHECK(s.heartbeat_interval.count() == 30000);
+    CHECK(s.ttl.count() == 90000);
+}
+
+TEST_CASE("an unset ttl follows the heartbeat interval; a given one must exceed it") {
+    CHECK(load({"--heartbeat-interval", "1s"}).ttl.count() == 3000);
+    CHECK(load({"--heartbeat-interval", "1s", "--ttl", "1500ms"}).ttl.count() == 1500);
+    std::string m;
+    CHECK(code_of({"--heartbeat-interval", "1s", "--ttl", "1s"}, &m) == kConfig);
+    CHECK(m.find("leave ttl unset") != std::string::npos);
+    CHECK(code_of({"--config", write_file("[discovery]\nheartbeat_interval = \"5s\"\nttl = \"4s\"\n")}, &m) == kConfig);
+    CHECK(m.find(":3:") != std::string::npos);  // the ttl's line
 }
 
 TEST_CASE("the command line wins over the environment, which wins over the file") {
@@ -106,12 +118,12 @@ TEST_CASE("the command line wins over the environment, which wins over the file"
 }
 
 TEST_CASE("chains with actions, backend sections and services") {
-    auto path = write_file("[discovery]\nchain = \"memory [NOTFOUND=continue], catalog-sqlite\"\n"
+    auto path = write_file("[discovery]\nchain = \"memory, catalog-sqlite [NOTFOUND=return]\"\n"
                            "[backend.catalog-sqlite]\npath = \"x.db\"\n"
                            "[service.q1]\nrole = \"querier\"\naddress = \"127.0.0.1:7001\"\nmeta.zone = \"a\"\nchecks = \"health-tcp\"\n");
     Settings s = load({"--config", path});
     REQUIRE(s.chain.size() == 2);
-    CHECK_FALSE(s.chain[0].return_on_empty);
+    CHECK_FALSE(s.chain[0].return_on_empty);  // the default: an empty answer moves on
     CHECK(s.chain[1].return_on_empty);
     CHECK(s.chain[1].origins.at("path") == path + ":4");
     REQUIRE(s.services.size() == 1);
@@ -123,6 +135,8 @@ TEST_CASE("bad configuration is refused with the key and its line") {
     std::string m;
     CHECK(code_of({"--config", "/nonexistent/muster.toml"}, &m) == kConfig);
     CHECK(m.find("/nonexistent/muster.toml") != std::string::npos);
+    CHECK(code_of({"--config", std::filesystem::temp_directory_path().string()}, &m) == kConfig);
+    CHECK(m.find("is a directory") != std::string::npos);
     CHECK(code_of({"--config", write_file("[nope]\na = 1\n")}, &m) == kConfig);
     CHECK(m.find(":2: unknown section [nope]") != std::string::npos);
     CHECK(code_of({"--config", write_file("[discovery]\nttl = \"forever\"\n")}, &m) == kConfig);
@@ -158,4 +172,21 @@ TEST_CASE("the breakers and the mass-removal guard are settings, checked like th
     CHECK(code_of({"--guard-fraction", "1.5"}, &m) == kConfig);
     CHECK(code_of({"--guard-fraction", "half"}, &m) == kConfig);
     CHECK(m.find("guard_fraction") != std::string::npos);
+}
+
+TEST_CASE("deadlines, keepalive and the start-up bound are settings") {
+    auto d = load({});
+    CHECK(d.read_timeout.count() == 250);
+    CHECK(d.write_timeout.count() == 1000);
+    CHECK(d.keepalive.count() == 500);
+    CHECK(d.startup_timeout.count() == 0);
+    auto s = load({"--config", write_file("[discovery]\nread_timeout = \"100ms\"\nwrite_timeout = \"2s\"\n"
+                                          "keepalive = 0\nstartup_timeout = \"1m\"\n")});
+    CHECK(s.read_timeout.count() == 100);
+    CHECK(s.write_timeout.count() == 2000);
+    CHECK(s.keepalive.count() == 0);
+    CHECK(s.startup_timeout.count() == 60000);
+    std::string m;
+    CHECK(code_of({"--read-timeout", "0"}, &m) == kConfig);
+    CHECK(code_of({"--write-timeout", "soon"}, &m) == kConfig);
 }

@@ -6,6 +6,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <chrono>
+
 namespace host {
 
 namespace po = boost::program_options;
@@ -19,7 +21,8 @@ struct Command {
 
 const std::vector<Command>& commands();
 
-// Blocks until SIGINT or SIGTERM (blocked in every thread by main).
-int wait_for_signal();
+// Blocks until SIGINT or SIGTERM (blocked in every thread by main), and
+// returns it; with a limit, returns 0 once the limit passes without one.
+int wait_for_signal(std::chrono::milliseconds limit = std::chrono::milliseconds(-1));
 
 }  // namespace host

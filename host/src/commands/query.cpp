@@ -35,7 +35,7 @@ po::options_description list_options() {
 int list(const po::variables_map& vm, const Settings& s) {
     auto role = role_of(vm);
     bool all = vm.count("all") > 0, json = vm.count("json") > 0;
-    auto rt = compose(s);
+    auto rt = compose(s, Startup::fail_fast);
     auto read = rt->chain->list(role ? &*role : nullptr, all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0);
     if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
     std::int64_t now = now_ms();
@@ -73,7 +73,7 @@ po::options_description watch_options() {
 int watch(const po::variables_map& vm, const Settings& s) {
     auto role = role_of(vm);
     bool json = vm.count("json") > 0;
-    auto rt = compose(s);
+    auto rt = compose(s, Startup::keep_trying);
     muster::core::Registry registry(rt->chain, registry_options(s));
     std::mutex out_mu;
     auto sub = registry.watch(role, [&](const muster::core::TopologyEvent& e) {

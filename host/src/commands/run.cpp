@@ -79,6 +79,42 @@ void log_event(const muster::core::TopologyEvent& e) {
                  e.instance.address, muster::sdk::health_name(e.instance.health), e.backend);
 }
 
+// Registers every service. While no backend takes a registration (the
+// stores are not up yet: processes start in any order), retries with a
+// backoff, one log line per try, until one does, startup_timeout passes
+// (exit 5) or a signal comes (false: whatever was registered is
+// deregistered by the caller's handles).
+bool register_all(muster::core::Registry& registry, const std::vector<ServiceSpec>& services,
+                  const std::vector<std::vector<std::shared_ptr<muster::core::HealthClient>>>& checks,
+                  const Settings& s, std::vector<muster::core::Registration>& regs) {
+    auto started = std::chrono::steady_clock::now();
+    std::chrono::milliseconds backoff{250};
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        const auto& svc = services[i];
+        for (;;) {
+            try {
+                regs.push_back(registry.register_instance({svc.role, svc.address, svc.id, svc.metadata, checks[i]}));
+                break;
+            } catch (const muster::sdk::Error& e) {
+                if (e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT)
+                    throw HostError(kConfig, svc.origin + ": cannot register " + svc.role + ": " + e.what());
+                auto waited = std::chrono::steady_clock::now() - started;
+                if (s.startup_timeout.count() > 0 && waited + backoff > s.startup_timeout)
+                    throw HostError(kUnavailable, svc.origin + ": cannot register " + svc.role + " within startup_timeout (" +
+                                                      std::to_string(s.startup_timeout.count()) + "ms): " + e.what());
+                spdlog::warn("{}: cannot register {} yet ({}); trying again in {} ms", svc.origin, svc.role, e.what(),
+                             backoff.count());
+                if (int sig = wait_for_signal(backoff)) {
+                    spdlog::info("signal {} before every service was registered: deregistering and exiting", sig);
+                    return false;
+                }
+                backoff = std::min(backoff * 2, std::max(s.heartbeat_interval, std::chrono::milliseconds(1000)));
+            }
+        }
+    }
+    return true;
+}
+
 int run(const po::variables_map& vm, const Settings& s) {
     auto services = services_of(vm, s);
     for (const auto& svc : services) validate(svc);
@@ -94,7 +130,7 @@ int run(const po::variables_map& vm, const Settings& s) {
     if (services.empty() && watches.empty())
         throw HostError(kUsage, "nothing to run: give --role and --address, [service.NAME] sections, or --watch ROLE");
 
-    auto rt = compose(s);
+    auto rt = compose(s, Startup::keep_trying);
     std::vector<std::vector<std::shared_ptr<muster::core::HealthClient>>> checks;
     for (const auto& svc : services) {
         checks.emplace_back();
@@ -105,17 +141,9 @@ int run(const po::variables_map& vm, const Settings& s) {
     for (const auto& w : watches)
         subs.push_back(registry.watch(w == "*" ? std::nullopt : std::optional<std::string>(w), log_event));
     std::vector<muster::core::Registration> regs;
-    for (std::size_t i = 0; i < services.size(); ++i) {
-        const auto& svc = services[i];
-        try {
-            regs.push_back(registry.register_instance({svc.role, svc.address, svc.id, svc.metadata, checks[i]}));
-        } catch (const muster::sdk::Error& e) {
-            throw HostError(e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT ? kConfig : kUnavailable,
-                            svc.origin + ": cannot register " + svc.role + ": " + e.what());
-        }
-    }
+    if (!register_all(registry, services, checks, s, regs)) return kOk;  // a signal came first; regs deregisters
     spdlog::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
-                 rt->chain->links().front().backend->name());
+                 rt->chain->names());
     std::atomic<bool> stopping{false};
     std::thread publisher;
     if (vm.count("status-file"))

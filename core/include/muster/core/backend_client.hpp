@@ -4,11 +4,14 @@
 // user data freed only after TERMINATED).
 #pragma once
 
+#include <muster/core/plugin_config.hpp>
 #include <muster/core/plugin_loader.hpp>
 #include <muster/cpp/instance.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -51,13 +54,25 @@ private:
 
 class BackendClient : public std::enable_shared_from_this<BackendClient> {
 public:
-    // Creates a backend from `plugin` with options checked against its
-    // schema. Throws sdk::Error (INVALID_ARGUMENT for a bad option, or what
-    // the plugin's create returned).
+    // A client for a backend of `plugin` whose options are checked against
+    // its schema now (throws sdk::Error(INVALID_ARGUMENT)), but that is
+    // created by open(): a store that is down (or hangs) at start-up does
+    // not keep a process from starting.
+    static std::shared_ptr<BackendClient> prepare(std::shared_ptr<const LoadedPlugin> plugin,
+                                                  const std::vector<std::pair<std::string, std::string>>& options,
+                                                  std::int64_t ttl_ms);
+    // prepare + open, throwing sdk::Error with what the plugin's create
+    // returned.
     static std::shared_ptr<BackendClient> create(std::shared_ptr<const LoadedPlugin> plugin,
                                                  const std::vector<std::pair<std::string, std::string>>& options,
                                                  std::int64_t ttl_ms);
     ~BackendClient();
+
+    // Creates the backend if it is not created yet (the plugin's create).
+    // Thread-safe; OK once created. Every call below opens first, so a
+    // client whose store was away at start-up is created on first use.
+    Outcome open();
+    bool created() const { return backend_.load(std::memory_order_acquire) != nullptr; }
     BackendClient(const BackendClient&) = delete;
     BackendClient& operator=(const BackendClient&) = delete;
 
@@ -78,13 +93,20 @@ public:
 
 private:
     friend class BackendWatch;
-    BackendClient(std::shared_ptr<const LoadedPlugin> plugin, muster_backend* b);
+    BackendClient(std::shared_ptr<const LoadedPlugin> plugin,
+                  const std::vector<std::pair<std::string, std::string>>& options, std::int64_t ttl_ms);
     Outcome outcome(muster_status st, const muster_error& err) const;
+    // The created backend, opening it first; nullptr with `why` set when it
+    // cannot be created now.
+    muster_backend* backend(Outcome& why);
 
     std::shared_ptr<const LoadedPlugin> plugin_;
     const muster_backend_v1* vt_;
-    muster_backend* backend_;
     std::string name_;
+    PluginConfig config_;
+    std::int64_t ttl_ms_;
+    std::mutex open_mu_;  // one create at a time
+    std::atomic<muster_backend*> backend_{nullptr};
 };
 
 }  // namespace muster::core

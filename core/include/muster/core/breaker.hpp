@@ -39,6 +39,10 @@ public:
     bool success();
     // A call or probe failed. True when this opened a closed breaker.
     bool failure();
+    // Opens a closed breaker now, whatever the count: a call hung past its
+    // deadline, and nothing else can pass the link until it returns. True
+    // when this opened it.
+    bool trip();
 
     State state() const;
     int consecutive_failures() const;
@@ -47,6 +51,7 @@ public:
     static const char* name(State s);
 
 private:
+    void open_locked();
     BreakerOptions options_;
     mutable std::mutex mu_;
     State state_ = State::closed;

@@ -6,12 +6,17 @@
 // a circuit breaker, and a list of the ids it may be out of date about (a
 // write it missed, a heartbeat it did not know). A prober thread retries
 // open links and, before one serves again, has the owner of the
-// registrations write them all back (anti-entropy) and settle those ids;
-// on a link that is up, it settles them as they come.
+// registrations write them all back (anti-entropy), settle those ids and
+// the stops other links recorded while it was away; on a link that is up,
+// it settles them as they come. Every call into a link runs on that link's
+// LinkRunner with a deadline: a hung store costs a read read_timeout and a
+// write write_timeout, writes go to the links in parallel, and a link whose
+// call hangs past its deadline opens its breaker.
 #pragma once
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/breaker.hpp>
+#include <muster/core/link_runner.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -28,9 +33,12 @@
 namespace muster::core {
 
 struct Link {
+    // Prepared or created; one not created yet is created on its first call
+    // (a store away at start-up joins the chain when it comes).
     std::shared_ptr<BackendClient> backend;
-    // An empty answer from this link is final (true) or moves on (false).
-    bool return_on_empty = true;
+    // An empty answer from this link is final (true: [NOTFOUND=return]) or
+    // moves on to the next link (false: [NOTFOUND=continue], the default).
+    bool return_on_empty = false;
 };
 
 // What a read answered and who answered it.
@@ -55,6 +63,13 @@ struct ChainOptions {
     WriteMode write = WriteMode::all;
     BreakerOptions breaker;
     std::chrono::milliseconds probe_interval{100};
+    // How long a caller waits for one link: a read then moves on to the
+    // next link, a write counts the link as missed (settled later).
+    std::chrono::milliseconds read_timeout{250};
+    std::chrono::milliseconds write_timeout{1000};
+    // A link that answered no call for this long gets a probe read, so a
+    // store that stops answering opens its breaker even while idle. 0: off.
+    std::chrono::milliseconds keepalive{500};
 };
 
 class Chain {
@@ -64,6 +79,9 @@ public:
     Chain(const Chain&) = delete;
     Chain& operator=(const Chain&) = delete;
 
+    // One call into a link, run on its LinkRunner within the write
+    // deadline. The function may outlive the caller: it owns what it uses.
+    using LinkCall = std::function<Outcome(std::function<Outcome(BackendClient&)>)>;
     // Brings a link up to date with what this process owns. With ids ==
     // nullptr: writes every owned registration (a recovering link). With
     // ids: for each, registers it if owned, else deregisters it (NOT_FOUND
@@ -71,7 +89,7 @@ public:
     // the first failure that says the link is down; the chain keeps those
     // ids and tries again. Set by the registry that owns the
     // registrations; without one, missed writes are not remembered.
-    using Reconcile = std::function<Outcome(BackendClient&, const std::set<std::string>* ids)>;
+    using Reconcile = std::function<Outcome(const LinkCall& call, const std::set<std::string>* ids)>;
     void set_reconcile(Reconcile reconcile);
 
     // A failure seen outside a call (a watch's ERROR event) counts against
@@ -79,8 +97,20 @@ public:
     void report_failure(const BackendClient& backend, const std::string& why);
 
     const std::vector<Link>& links() const { return links_; }
+    // Names the links in order: "nats-kv, catalog-sqlite".
+    std::string names() const;
+
+    // Creates every link not created yet, in parallel, waiting at most
+    // `wait` for them: one outcome per link (UNAVAILABLE "no answer
+    // within" for one still connecting). A link that failed or is still
+    // connecting starts with its breaker open, so no call waits for it; it
+    // is created, written back and settled when a probe finds it up.
+    std::vector<Outcome> open_all(std::chrono::milliseconds wait);
 
     ChainRead list(const std::string* role, std::uint32_t flags);
+    // One probe read of link i (a role nobody registers), within the read
+    // deadline, whatever its breaker says: is the store answering now?
+    Outcome probe(std::size_t i);
     // Writes go to every link; OK when at least one link took the write.
     // A refusal of the input (INVALID_ARGUMENT, CONFLICT) is returned as is.
     // A link that misses a register or deregister is settled later.
@@ -95,7 +125,8 @@ public:
     // nullopt when none answered. The mass-removal guard asks it.
     std::optional<std::set<std::string>> live_anywhere(const std::string* role);
 
-    // The first link that can watch and whose breaker is closed, or nullptr.
+    // The first created link that can watch and whose breaker is closed,
+    // or nullptr.
     std::shared_ptr<BackendClient> watch_source() const;
 
     std::vector<LinkStatus> status() const;
@@ -108,13 +139,20 @@ public:
 
 private:
     struct LinkState;
+    // A call on link i's runner; `fn` owns what it uses.
+    using Call = std::function<Outcome(BackendClient&)>;
+    std::shared_ptr<LinkRunner::Task> start(std::size_t i, Call fn, std::chrono::milliseconds limit);
+    Outcome call(std::size_t i, Call fn, std::chrono::milliseconds limit);
+    Outcome list_link(std::size_t i, const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out);
     void record(std::size_t i, const Outcome& o);
     void remember(std::size_t i, const std::string& id);
-    template <class Call>
-    Outcome write(Call&& call, const std::string* id = nullptr);
-    void prober();
+    Outcome write(const std::function<Outcome(BackendClient&, std::size_t)>& fn, const std::string* id = nullptr);
+    Outcome after_write(std::size_t i, const Outcome& o, const std::string* id);
+    void prober(std::size_t i);
     Outcome settle(std::size_t i, const std::set<std::string>* ids);
+    Outcome settle_tombstones(std::size_t i, std::size_t& found);
     bool recover(std::size_t i);
+    void keep_alive(std::size_t i);
     void settle_pending(std::size_t i);
 
     std::vector<Link> links_;
@@ -125,7 +163,6 @@ private:
     std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool stopping_ = false;
-    std::thread prober_;  // last: starts once everything above exists
 };
 
 }  // namespace muster::core

@@ -1,0 +1,67 @@
+// The calls into one link of the chain, made on a thread of the link's own,
+// so that a caller stops waiting at its deadline while a call to a store
+// that stopped answering (a partition, a frozen server: the common failure)
+// goes on. No link's slowness delays another, and a hung link costs each
+// caller at most its deadline.
+//
+// One thread per link, on purpose: calls reach the plugin in the order they
+// were made, so a write that timed out but is still in flight can never be
+// overtaken by a later write of the same id (a deregistration landing
+// before the registration it should follow would revive the instance).
+#pragma once
+
+#include <muster/core/backend_client.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace muster::core {
+
+class LinkRunner {
+public:
+    using Clock = std::chrono::steady_clock;
+    struct Task;
+
+    explicit LinkRunner(std::string name);
+    // Waits for the call in progress (each plugin bounds its own calls by
+    // its timeouts); calls not started are dropped.
+    ~LinkRunner();
+    LinkRunner(const LinkRunner&) = delete;
+    LinkRunner& operator=(const LinkRunner&) = delete;
+
+    // Queues `call` with a deadline `limit` from now. While another call has
+    // been running past its own deadline, this one fails at once instead
+    // (it could only queue behind the hung one).
+    std::shared_ptr<Task> start(std::function<Outcome()> call, std::chrono::milliseconds limit);
+    // Waits until the task is done or its deadline passes. Past the
+    // deadline the outcome is UNAVAILABLE ("no answer within N ms"); a call
+    // not yet started then never runs, one running goes on and its outcome
+    // is dropped.
+    Outcome finish(const std::shared_ptr<Task>& task);
+    // start + finish.
+    Outcome run(std::function<Outcome()> call, std::chrono::milliseconds limit) {
+        return finish(start(std::move(call), limit));
+    }
+
+    // True while a call has been running longer than its deadline.
+    bool stuck() const;
+
+private:
+    void loop();
+
+    std::string name_;
+    mutable std::mutex mu_;  // guards everything below
+    std::condition_variable cv_;
+    std::deque<std::shared_ptr<Task>> queue_;
+    std::shared_ptr<Task> current_;  // the call running now, if any
+    bool stopping_ = false;
+    std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace muster::core
