@@ -1,7 +1,9 @@
 #!/bin/sh
 # nats-start.sh DIR: starts a throwaway nats-server with JetStream in DIR on
 # 127.0.0.1 on a free port, and writes DIR/env with MUSTER_TEST_NATS_URL and
-# the commands to stop and start it again (same port, same store).
+# the commands to stop and start it again (same port, same store), to
+# freeze and thaw it (SIGSTOP/SIGCONT: a hang, not a death) and to restart
+# it with its store wiped.
 set -eu
 dir=$1
 command -v nats-server >/dev/null || { echo "nats-start: nats-server not found: install nats-server" >&2; exit 1; }
@@ -35,6 +37,9 @@ MUSTER_TEST_NATS_URL='nats://127.0.0.1:$port'
 MUSTER_TEST_NATS_STOP='sh $dir/stop.sh'
 MUSTER_TEST_NATS_KILL='sh $dir/stop.sh KILL'
 MUSTER_TEST_NATS_START='sh $dir/start.sh'
+MUSTER_TEST_NATS_FREEZE='kill -STOP \$(cat $dir/pid)'
+MUSTER_TEST_NATS_THAW='kill -CONT \$(cat $dir/pid)'
+MUSTER_TEST_NATS_WIPE='sh $dir/stop.sh KILL; rm -rf $dir/store; mkdir -p $dir/store; sh $dir/start.sh'
 ENV
         echo "== nats-server (JetStream) on 127.0.0.1:$port (store in $dir/store)"
         exit 0

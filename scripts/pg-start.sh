@@ -38,12 +38,21 @@ for i in \$(seq 1 100); do
     sleep 0.05
 done
 KILL
+        # SIGSTOP/SIGCONT of the postmaster and every backend: a server that
+        # stops answering without closing a connection (a partition).
+        cat >"$dir/signal.sh" <<SIGNAL
+#!/bin/sh
+pid=\$(head -1 "$dir/data/postmaster.pid" 2>/dev/null) || exit 1
+kill -\$1 \$pid \$(pgrep -P \$pid | tr '\\n' ' ')
+SIGNAL
         cat >"$dir/env" <<ENV
 MUSTER_TEST_PG_URL='$url'
 MUSTER_TEST_PG_RESTART='$ctl -m fast restart'
 MUSTER_TEST_PG_STOP='$ctl -m fast stop'
 MUSTER_TEST_PG_KILL='sh $dir/kill.sh'
 MUSTER_TEST_PG_START='$ctl -o "$opts" start'
+MUSTER_TEST_PG_FREEZE='sh $dir/signal.sh STOP'
+MUSTER_TEST_PG_THAW='sh $dir/signal.sh CONT'
 ENV
         echo "== PostgreSQL on 127.0.0.1:$port (data in $dir)"
         exit 0

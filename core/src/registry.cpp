@@ -74,10 +74,19 @@ struct RegistryState {
 
     Outcome deregister(const std::string& id) {
         std::lock_guard w(write_mu);
+        std::string role;
         {
             std::lock_guard lk(mu);
-            if (owned.erase(id) == 0) return {};  // already stopped
+            auto it = owned.find(id);
+            if (it == owned.end()) return {};  // already stopped
+            role = it->second.instance.role;
+            owned.erase(it);
         }
+        // Our own caches see this removal as explained (not held), whichever
+        // way it reaches them.
+        if (const CacheMap* m = caches.load(std::memory_order_acquire))
+            for (const std::string& key : {role, kAllRoles})
+                if (auto c = m->find(key); c != m->end()) c->second->note_stopped(id, wall_ms());
         Outcome o = chain->deregister(id);
         if (o.ok()) spdlog::info("deregistered {}", id);
         else spdlog::warn("deregister {} failed ({}); it expires after the ttl", id, o.message);
@@ -265,7 +274,7 @@ struct RegistryState {
         if (current)
             if (auto it = current->find(key); it != current->end()) return it->second;
         auto cache = std::make_shared<RoleCache>(
-            role, MassRemovalGuard{opt.guard_fraction, opt.guard_min_instances, opt.ttl.count()});
+            role, MassRemovalGuard{opt.guard_fraction, opt.ttl.count()});
         refresh(*cache);
         if (!cache->load()) {  // no backend answered: an empty answer, marked stale
             cache->publish({}, "", wall_ms());

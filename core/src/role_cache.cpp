@@ -34,8 +34,7 @@ bool RoleCache::publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> 
     return true;
 }
 
-void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms,
-                               bool hold_removals) {
+void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
     ++publishes_;
     auto prev = current_.load(std::memory_order_acquire);
     sdk::Snapshot listed;
@@ -43,36 +42,33 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
     // What the answer lists again is no longer held.
     std::erase_if(held_, [&](const auto& entry) { return listed.count(entry.first) != 0; });
     if (held_.empty()) contradiction_logged_ = false;
+    std::erase_if(ours_, [&](const auto& entry) { return now_ms - entry.second > guard_.window_ms; });
 
-    // The guard's window: its base is the most instances listed during it.
-    // Churn (one in, one out) never trips it; a role falling below
-    // (1 - fraction) of its base on one answer does.
-    std::size_t before = prev ? prev->instances.size() : 0;
-    if (now_ms - window_start_ms_ > guard_.window_ms) {
-        window_start_ms_ = now_ms;
-        window_base_ = before;
-    }
-    window_base_ = std::max(window_base_, before);
-    std::vector<const sdk::Instance*> removed;
+    // Removals the store explains go at once; the others are held until no
+    // backend lists them (verify_held).
+    bool guarded = guard_.fraction < 1.0;
+    std::map<std::string, std::size_t> before, vanished;  // per role
+    bool first = held_.empty();
     if (prev)
-        for (const auto& i : prev->instances)
-            if (!listed.count(i.id) && !held_.count(i.id)) removed.push_back(&i);
-    auto may_lose = static_cast<std::size_t>(guard_.fraction * static_cast<double>(window_base_));
-    bool guarded = guard_.fraction < 1.0 && window_base_ >= guard_.min_instances;
-    // Held removals are logged at info here; the warning comes only if the
-    // other backends contradict them (verify_held), so a genuine mass stop
-    // does not raise an alarm.
-    if (hold_removals && !removed.empty()) {
-        for (const auto* i : removed) held_.emplace(i->id, *i);
-        spdlog::info("{}: the resync from {} lacks {} instance(s) the cache had; held until no backend lists them",
-                     role_name(), backend, removed.size());
-    } else if (guarded && !removed.empty() && listed.size() + held_.size() < window_base_ - may_lose) {
-        bool first = held_.empty();  // one line per episode, not per event
-        for (const auto* i : removed) held_.emplace(i->id, *i);
-        if (first)
-            spdlog::info("{}: {} lists {} of the {} instances it had; holding the rest until the backends are asked "
-                         "(mass-removal guard)",
-                         role_name(), backend.empty() ? "the chain" : backend, listed.size(), window_base_);
+        for (const auto& i : prev->instances) {
+            ++before[i.role];
+            if (listed.count(i.id) || held_.count(i.id)) continue;
+            if (!guarded || ours_.count(i.id) || stopped_.count(i.id)) continue;
+            held_.emplace(i.id, i);
+            ++vanished[i.role];
+        }
+    stopped_.clear();
+    for (const auto& [role, n] : vanished) {
+        // A mass removal says so once per episode; a single expiry (a
+        // process killed) is routine.
+        bool mass = static_cast<double>(n) > guard_.fraction * static_cast<double>(before[role]);
+        if (mass && first)
+            spdlog::info("{}: {} no longer lists {} of the {} instances it had, without a stop; holding them until no "
+                         "backend lists them (removal guard)",
+                         role, backend.empty() ? "the chain" : backend, n, before[role]);
+        else
+            spdlog::debug("{}: {} instance(s) vanished from {} without a stop; held until no backend lists them", role,
+                          n, backend.empty() ? "the chain" : backend);
     }
 
     auto next = std::make_shared<RoleSnapshot>();
@@ -84,6 +80,11 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
     next->instances.reserve(listed.size());
     for (auto& [id, i] : listed) next->instances.push_back(std::move(i));
     store_and_tell(std::move(next));
+}
+
+void RoleCache::note_stopped(const std::string& id, std::int64_t now_ms) {
+    std::lock_guard lk(delivery_mu_);
+    ours_[id] = now_ms;
 }
 
 void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
@@ -115,7 +116,7 @@ void RoleCache::verify_held(const std::set<std::string>& live) {
     if (gone.size() < held_.size() && !contradiction_logged_) {
         contradiction_logged_ = true;  // once per episode
         spdlog::warn("{}: keeping {} instance(s) one answer dropped while another backend still lists them live "
-                     "(mass-removal guard)",
+                     "(removal guard)",
                      role_name(), held_.size() - gone.size());
     }
     if (gone.empty()) return;
@@ -162,7 +163,6 @@ void RoleCache::unsubscribe(std::uint64_t token) {
 
 void RoleCache::begin_resync() {
     std::lock_guard lk(delivery_mu_);
-    hold_resync_removals_ = current_.load(std::memory_order_acquire) != nullptr;
     working_.clear();
     synced_ = false;
     // The new watch is trusted until it reports ERROR: no poll publishes
@@ -177,7 +177,13 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         if (ev.instance) working_[ev.instance->id] = *ev.instance;
         break;
     case MUSTER_EVENT_REMOVED:
-        if (ev.instance) working_.erase(ev.instance->id);
+        if (ev.instance) {
+            working_.erase(ev.instance->id);
+            if (ev.instance->stopped_at_ms != 0) {
+                std::lock_guard lk(delivery_mu_);
+                stopped_.insert(ev.instance->id);  // a graceful stop: not held
+            }
+        }
         break;
     case MUSTER_EVENT_SYNCED:
         synced_ = true;
@@ -198,8 +204,7 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);
     std::lock_guard lk(delivery_mu_);
-    bool first_of_new_watch = ev.type == MUSTER_EVENT_SYNCED && std::exchange(hold_resync_removals_, false);
-    publish_locked(std::move(all), backend, now_ms, first_of_new_watch);
+    publish_locked(std::move(all), backend, now_ms);
 }
 
 }  // namespace muster::core

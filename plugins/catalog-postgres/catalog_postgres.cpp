@@ -78,7 +78,11 @@ public:
         }
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
         hub_ = std::make_unique<muster::sdk::WatchHub>(
-            [this](const std::string* role) { return collect(role, 0); }, poll,
+            [this](const std::string* role) {
+                return muster::sdk::without_old_stops(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
+                                                      local_ms() + clock_offset_ms_.load(), ttl_ms_);
+            },
+            poll,
             [this] { return local_ms() + clock_offset_ms_.load(); }, ttl_ms_);
         listener_ = std::make_unique<Listener>(cfg, channel_for(schema_), [this] { hub_->poke(); });
     }

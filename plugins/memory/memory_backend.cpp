@@ -129,13 +129,15 @@ private:
 
     bool stale(const Instance& r, std::int64_t now) const { return now - r.last_seen_ms > ttl_ms_; }
 
+    // What the hub diffs: live instances and recent stops (so a stop is
+    // reported as one).
     std::vector<Instance> live(const std::string* role) {
         std::vector<Instance> out;
-        list(role, 0, [&](const Instance& i) {
+        list(role, MUSTER_LIST_INCLUDE_STOPPED, [&](const Instance& i) {
             out.push_back(i);
             return true;
         });
-        return out;
+        return muster::sdk::without_old_stops(std::move(out), host_.now_ms(), ttl_ms_);
     }
 
     muster::sdk::Host host_;

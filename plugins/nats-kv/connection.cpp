@@ -46,6 +46,7 @@ std::optional<Entry> entry_of(kvEntry* e) {
         auto dot = out.key.find('.');
         out.instance.role = out.key.substr(0, dot);
         out.instance.id = dot == std::string::npos ? "" : out.key.substr(dot + 1);
+        out.instance.stopped_at_ms = kvEntry_Created(e) / 1000000;  // when it was deleted
         return out;
     }
     auto doc = decode(static_cast<const char*>(kvEntry_Value(e)), kvEntry_ValueLen(e));

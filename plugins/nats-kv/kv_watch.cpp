@@ -30,7 +30,9 @@ void KvWatch::apply(const Entry& e) {
     auto it = known_.find(e.instance.id);
     if (e.deleted) {
         if (it != known_.end()) {
+            // A delete is a graceful stop (an expiry leaves no marker).
             muster::sdk::Instance gone = it->second;
+            gone.stopped_at_ms = std::max<std::int64_t>(1, e.instance.stopped_at_ms);
             known_.erase(it);
             emit(MUSTER_EVENT_REMOVED, &gone);
         }

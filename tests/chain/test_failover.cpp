@@ -9,6 +9,7 @@
 #include <muster/cpp/error.hpp>
 
 #include "../support/test_support.hpp"
+#include "stores.hpp"
 
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
@@ -31,46 +32,12 @@ using namespace test_support;
 
 namespace {
 
-constexpr std::int64_t kTtlMs = 3000;
+using chain_test::kTtlMs;
+using chain_test::Stores;
 
-// A three-backend chain on fresh names, and the links to read each directly.
-struct Stores {
-    std::string tag = "f" + std::to_string(getpid()) + "_" + std::to_string(std::rand() % 100000);
-    std::filesystem::path sqlite = std::filesystem::temp_directory_path() / (tag + ".db");
-    std::shared_ptr<BackendClient> nats, pg, lite;
-    Stores() {
-        PluginLoader loader;
-        nats = BackendClient::create(loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag},
-                                                              {"request_timeout", "250ms"}, {"sweep", "300ms"}}, kTtlMs);
-        pg = BackendClient::create(loader.load("catalog-postgres"), {{"url", env("MUSTER_TEST_PG_URL")}, {"schema", tag},
-                                                                     {"statement_timeout", "250ms"}, {"connect_timeout", "2s"}, {"poll", "300ms"}}, kTtlMs);
-        lite = BackendClient::create(loader.load("catalog-sqlite"), {{"path", sqlite.string()}, {"poll", "300ms"}}, kTtlMs);
-    }
-    ~Stores() {
-        set_sqlite_writable(true);
-        nats.reset();
-        pg.reset();
-        lite.reset();
-        for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite.string() + ext);
-    }
-    // The SQLite fault: the database and its WAL made immutable (chattr +i),
-    // so every write through the plugin's open handles fails with an I/O
-    // error while reads go on. (As root, chmod would not stop a write.)
-    bool set_sqlite_writable(bool writable) const {
-        std::string cmd = std::string("chattr ") + (writable ? "-i " : "+i ") + sqlite.string() + " " +
-                          sqlite.string() + "-wal >/dev/null 2>&1";
-        return std::system(cmd.c_str()) == 0;
-    }
-    std::shared_ptr<Chain> chain() { return std::make_shared<Chain>(std::vector<Link>{{nats, true}, {pg, true}, {lite, true}}); }
-    // The live ids of `role` in one store; nullopt when it did not answer.
-    static std::optional<std::set<std::string>> ids(BackendClient& b, const std::string& role) {
-        std::vector<muster::sdk::Instance> out;
-        if (!b.list(&role, 0, out).ok()) return std::nullopt;
-        std::set<std::string> s;
-        for (auto& i : out) s.insert(i.id);
-        return s;
-    }
-};
+std::shared_ptr<Chain> chain_of(const Stores& s) {
+    return std::make_shared<Chain>(std::vector<Link>{{s.nats, true}, {s.pg, true}, {s.lite, true}});
+}
 
 RegistryOptions fast() { return quick_options(300ms, std::chrono::milliseconds(kTtlMs), 100ms); }
 
@@ -83,7 +50,7 @@ void fault_run(const std::vector<std::string>& steps) {
         if (step == "SQLITE_READONLY" || step == "SQLITE_WRITABLE") REQUIRE(stores.set_sqlite_writable(step == "SQLITE_WRITABLE"));
         else run_env_command(step.c_str());
     };
-    auto chain = stores.chain();
+    auto chain = chain_of(stores);
     Registry registry(chain, fast());
     const std::string role = "svc";
     std::mutex mu;

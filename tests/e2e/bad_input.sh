@@ -25,6 +25,8 @@ expect 2 "given twice" run --role querier --address 127.0.0.1:1 --meta a=1 --met
 expect 2 "is not a UUID" deregister --id nope
 expect 2 "needs --id" deregister
 expect 3 "cannot read config file" list --config missing.toml
+mkdir adir
+expect 3 "is a directory" run --config adir --role querier --address 127.0.0.1:1
 [ "$(id -u)" -eq 0 ] || expect 3 "cannot read config file" list --config unreadable.toml
 expect 3 "syntax.toml:2:" list --config syntax.toml
 expect 3 "dup.toml:3: 'ttl' is set twice" list --config dup.toml
@@ -34,6 +36,7 @@ expect 3 "unknown-key.toml:4:.*unknown option 'colour'" list --config unknown-ke
 expect 3 "must start with a lowercase letter" run --config bad-service.toml
 expect 3 "is not a duration" list --ttl forever
 expect 3 "must be shorter than ttl" list --heartbeat-interval 1m --ttl 30s
+expect 3 "must be shorter than ttl" list --heartbeat-interval 1s --ttl 1s
 expect 3 "plugin directory" list --plugin-dir "$WORK/none"
 expect 4 "plugin 'no-such-backend' not found" list --chain no-such-backend
 expect 4 "provides no backend" list --chain health-tcp

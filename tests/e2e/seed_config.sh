@@ -10,10 +10,11 @@ url = "sqlite://signaldb.db"  # or PostgreSQL URL
 enabled = true
 heartbeat_interval = "30s"
 TOML
-start seed run --config seed.toml --ttl 90s --role acceptor --address 127.0.0.1:4317
+# As written: no ttl, which follows heartbeat_interval (3x: 90 s).
+start seed run --config seed.toml --role acceptor --address 127.0.0.1:4317
 wait_for seed.log "running 1 service" 10 || fail "the seed configuration did not run"
 [ -f signaldb.db ] || fail "the catalog file signaldb.db named by the seed's url was not created"
-"$HOST" list --config seed.toml --ttl 90s | grep -q "acceptor" || fail "list on the seed configuration misses the acceptor"
+"$HOST" list --config seed.toml | grep -q "acceptor" || fail "list on the seed configuration misses the acceptor"
 kill -TERM "$PID_seed"; wait "$PID_seed" || fail "run on the seed configuration did not exit 0"
 pass "the seed's [database]/[discovery] configuration runs as written"
 

@@ -67,14 +67,61 @@ TEST_CASE("one answer that most of a role is gone is held, then settled by what 
     CHECK(cache.load()->held == 0);
 }
 
-TEST_CASE("removals one by one pass up to the fraction; beyond it they are held") {
-    RoleCache cache("svc", {0.5, 2, 10000});
-    auto all = instances(4);
+TEST_CASE("a removal the store explains goes at once; one it does not is held") {
+    RoleCache cache("svc");
+    Events events;
+    auto all = instances(3);
     cache.publish(all, "a", 1000);
-    for (int left = 3; left >= 0; --left)
-        cache.publish(std::vector<muster::sdk::Instance>(all.begin(), all.begin() + left), "a", 1001 + left);
-    CHECK(cache.load()->instances.size() == 2);
-    CHECK(cache.load()->held == 2);
+    cache.subscribe(events.cb());
+    cache.note_stopped(all[0].id, 1001);  // this process stopped it
+    cache.publish({all[1], all[2]}, "a", 1002);
+    CHECK(events.count(MUSTER_EVENT_REMOVED, all[0].id) == 1);
+    CHECK(cache.load()->held == 0);
+    cache.publish({all[2]}, "a", 1003);  // all[1] just vanished
+    CHECK(events.count(MUSTER_EVENT_REMOVED, all[1].id) == 0);
+    CHECK(cache.load()->held == 1);
+    CHECK(ids(cache).count(all[1].id) == 1);
+}
+
+TEST_CASE("a watch's REMOVED with stopped_at is a stop; without it, a disappearance") {
+    RoleCache cache("svc");
+    Events events;
+    auto all = instances(2);
+    for (auto& i : all) cache.apply({MUSTER_EVENT_ADDED, i, MUSTER_OK, ""}, "a", 1000);
+    cache.apply({MUSTER_EVENT_SYNCED, std::nullopt, MUSTER_OK, ""}, "a", 1000);
+    cache.subscribe(events.cb());
+    auto stopped = all[0];
+    stopped.stopped_at_ms = 1001;
+    cache.apply({MUSTER_EVENT_REMOVED, stopped, MUSTER_OK, ""}, "a", 1001);
+    CHECK(events.count(MUSTER_EVENT_REMOVED, all[0].id) == 1);
+    cache.apply({MUSTER_EVENT_REMOVED, all[1], MUSTER_OK, ""}, "a", 1002);  // expired
+    CHECK(events.count(MUSTER_EVENT_REMOVED, all[1].id) == 0);
+    CHECK(cache.load()->held == 1);
+}
+
+TEST_CASE("a lone instance that vanishes and comes back: no removal and re-add") {
+    RoleCache cache("svc");
+    Events events;
+    auto one = instances(1);
+    cache.publish(one, "a", 1000);
+    cache.subscribe(events.cb());
+    cache.publish({}, "a", 1001);  // expired in the store that answers
+    cache.publish(one, "a", 1002);  // written back by its owner
+    CHECK(events.count(MUSTER_EVENT_REMOVED) == 0);
+    CHECK(events.count(MUSTER_EVENT_ADDED) == 1);  // the one of subscribe()
+    CHECK(cache.load()->held == 0);
+}
+
+TEST_CASE("this process's own stops in the every-role cache are not held, role by role") {
+    RoleCache cache(std::nullopt);
+    std::vector<muster::sdk::Instance> mine;
+    for (const char* role : {"acceptor", "writer", "router", "querier"}) mine.push_back(instances(1, role)[0]);
+    for (std::size_t k = 0; k < mine.size(); ++k) mine[k].id.back() = static_cast<char>('a' + k);
+    cache.publish(mine, "a", 1000);
+    for (auto& i : mine) cache.note_stopped(i.id, 1001);
+    cache.publish({}, "a", 1002);
+    CHECK(cache.load()->instances.empty());
+    CHECK(cache.load()->held == 0);
 }
 
 TEST_CASE("an instance listed again is no longer held, and subscribers saw nothing") {
@@ -90,30 +137,20 @@ TEST_CASE("an instance listed again is no longer held, and subscribers saw nothi
     CHECK(events.count(MUSTER_EVENT_ADDED) == 3);  // the three of subscribe()
 }
 
-TEST_CASE("the guard leaves small roles alone, can be turned off, and its window passes") {
-    SECTION("a role below min_instances") {
-        RoleCache cache("svc", {0.5, 2, 10000});
-        cache.publish(instances(1), "a", 1000);
-        cache.publish({}, "a", 1001);
-        CHECK(cache.load()->instances.empty());
-    }
-    SECTION("fraction 1") {
-        RoleCache cache("svc", {1.0, 2, 10000});
-        cache.publish(instances(5), "a", 1000);
-        cache.publish({}, "a", 1001);
-        CHECK(cache.load()->instances.empty());
-    }
-    SECTION("removals spread over more than a window") {
-        RoleCache cache("svc", {0.5, 2, 100});
-        auto all = instances(4);
-        cache.publish(all, "a", 1000);
-        std::int64_t now = 1000;
-        for (int left = 3; left >= 0; --left) {
-            now += 150;  // each removal in a window of its own
-            cache.publish(std::vector<muster::sdk::Instance>(all.begin(), all.begin() + left), "a", now);
-        }
-        CHECK(cache.load()->instances.empty());
-    }
+TEST_CASE("guard_fraction 1 turns the guard off") {
+    RoleCache cache("svc", {1.0, 10000});
+    cache.publish(instances(5), "a", 1000);
+    cache.publish({}, "a", 1001);
+    CHECK(cache.load()->instances.empty());
+}
+
+TEST_CASE("own stops count as explained only for the window") {
+    RoleCache cache("svc", {0.5, 100});
+    auto one = instances(2);
+    cache.publish(one, "a", 1000);
+    cache.note_stopped(one[0].id, 1000);
+    cache.publish({one[1]}, "a", 1500);  // long after: not ours any more
+    CHECK(cache.load()->held == 1);
 }
 
 TEST_CASE("a backend that reports a role gone while another still lists it does not empty the cache") {

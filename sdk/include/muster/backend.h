@@ -64,7 +64,10 @@ typedef int (*muster_instance_sink)(void* user, const muster_instance* instance)
 typedef enum muster_event_type {
     MUSTER_EVENT_ADDED = 0,      /* an instance became live */
     MUSTER_EVENT_CHANGED = 1,    /* address, metadata or health changed */
-    MUSTER_EVENT_REMOVED = 2,    /* stopped, deleted or expired */
+    MUSTER_EVENT_REMOVED = 2,    /* stopped, deleted or expired; the instance's
+                                    stopped_at_ms is set when the store knows it
+                                    was stopped gracefully (explained), 0 when it
+                                    just vanished (expired, lost) */
     MUSTER_EVENT_SYNCED = 3,     /* the initial state (or a resync) is fully
                                     delivered: the watcher now has it all */
     MUSTER_EVENT_ERROR = 4,      /* the store is in trouble; the watch goes on

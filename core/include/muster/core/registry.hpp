@@ -31,10 +31,9 @@ struct RegistryOptions {
     std::chrono::milliseconds check_timeout{2000};
     std::chrono::milliseconds reap_interval{0};  // 0: never reap by itself
     std::chrono::milliseconds reap_retain{0};
-    // The mass-removal guard of each cached role (role_cache.hpp); its
-    // window is the ttl.
+    // The removal guard of each cached role (role_cache.hpp): 1 turns it
+    // off. This process's own stops count as explained for a ttl.
     double guard_fraction = 0.5;
-    std::size_t guard_min_instances = 2;
 };
 
 // What to register. An empty id gets a new random UUID.

@@ -31,15 +31,17 @@ struct RoleSnapshot {
                                             // guard against `backend`'s word
 };
 
-// The mass-removal guard (Eureka's self-preservation): an answer that
-// would leave fewer than (1 - fraction) of the most instances the role had
-// within the window does not remove them; they are held (still listed)
-// until the chain is asked and no backend lists them live any more. Off
-// for roles that had fewer than `min_instances`, or with fraction 1.
+// The removal guard (Eureka's self-preservation, per instance): a removal
+// the store explains (the instance was stopped: a stopped_at, a delete
+// marker, or this process deregistered it) is published at once; one it
+// does not (the instance just vanished: expired, a store restarted empty)
+// is held, still listed, until the chain is asked and no backend lists it
+// live any more. One answer that drops more than `fraction` of a role that
+// way is a mass removal, and says so in the log. fraction 1 turns the
+// guard off: every removal is published at once.
 struct MassRemovalGuard {
     double fraction = 0.5;
-    std::size_t min_instances = 2;
-    std::int64_t window_ms = 30000;
+    std::int64_t window_ms = 30000;  // how long this process's own stops count as explained
 };
 
 // A change of topology, as subscribers see it.
@@ -92,10 +94,15 @@ public:
     void apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms);
 
     // Forgets the working set before a watch on another backend starts:
-    // its initial state is then published as one resync. That resync's
-    // removals are all held and verified like a mass removal: the new
-    // backend may not yet have what another process is writing back to it.
+    // its initial state is then published as one resync (whose unexplained
+    // removals are held like any: the new backend may not yet have what
+    // another process is writing back to it).
     void begin_resync();
+
+    // This process is stopping `id`: its removal is explained, not held.
+    // Called before the deregistration is written, so that the removal
+    // event, which may come first, finds it.
+    void note_stopped(const std::string& id, std::int64_t now_ms);
 
     // The ids the guard holds now (empty: nothing to verify).
     std::vector<std::string> held_ids() const;
@@ -113,10 +120,7 @@ public:
 private:
     std::optional<std::string> role_;
     void store(std::shared_ptr<const RoleSnapshot> next);
-    // hold_removals: the first answer of a new watch; every removal it
-    // brings is held for verification.
-    void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms,
-                        bool hold_removals = false);
+    void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
     void store_and_tell(std::shared_ptr<RoleSnapshot> next);
     std::string role_name() const;
 
@@ -127,11 +131,10 @@ private:
     std::map<std::uint64_t, TopologyCallback> subscribers_;
     std::uint64_t next_token_ = 1;
     std::uint64_t publishes_ = 0;
-    std::int64_t window_start_ms_ = 0;  // the guard's window: when it began,
-    std::size_t window_base_ = 0;       // and the most instances listed in it
-    sdk::Snapshot held_;                // removals the guard holds back
-    bool hold_resync_removals_ = false; // set by begin_resync()
-    bool contradiction_logged_ = false; // the guard's warning, once per episode
+    sdk::Snapshot held_;                          // removals the guard holds back
+    std::map<std::string, std::int64_t> ours_;    // ids this process stopped, and when
+    std::set<std::string> stopped_;               // ids the watch reported stopped, not yet published
+    bool contradiction_logged_ = false;           // the guard's warning, once per episode
     sdk::Snapshot working_;  // fed by apply()
     bool synced_ = false;
 };

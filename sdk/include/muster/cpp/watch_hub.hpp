@@ -45,7 +45,10 @@ namespace muster::sdk {
 
 class WatchHub {
 public:
-    // Returns the live instances of `role` (nullptr: every role); throws
+    // Returns the live instances of `role` (nullptr: every role), and may
+    // add recently stopped ones (stopped_at_ms set): a watched instance the
+    // lister then returns stopped is reported REMOVED with its stopped_at,
+    // so a watcher can tell a graceful stop from an expiry. Throws
     // muster::sdk::Error when the store fails.
     using Lister = std::function<std::vector<Instance>(const std::string* role)>;
     using Clock = std::function<std::int64_t()>;
@@ -158,13 +161,15 @@ private:
         }
         std::map<std::optional<std::string>, std::optional<Snapshot>> fetched;
         std::map<std::optional<std::string>, std::string> failures;
+        Snapshot stopped;  // of every role listed this round
         std::int64_t earliest = 0;
         for (muster_watch* w : current) {
             if (!fetched.count(w->role)) {
                 try {
-                    Snapshot snap;
-                    for (auto& i : lister_(w->role ? &*w->role : nullptr)) snap.emplace(i.id, std::move(i));
-                    fetched[w->role] = std::move(snap);
+                    Snapshot live;
+                    for (auto& i : lister_(w->role ? &*w->role : nullptr))
+                        (i.stopped_at_ms != 0 ? stopped[i.id] : live[i.id]) = std::move(i);
+                    fetched[w->role] = std::move(live);
                 } catch (const std::exception& e) {
                     fetched[w->role] = std::nullopt;
                     failures[w->role] = e.what();
@@ -176,7 +181,10 @@ private:
                 w->failing = true;
                 continue;
             }
-            diff(w->known, *snap, [&](muster_event_type t, const Instance& i) { emit(*w, t, &i, MUSTER_OK, nullptr); });
+            diff(w->known, *snap, [&](muster_event_type t, const Instance& i) {
+                auto it = t == MUSTER_EVENT_REMOVED ? stopped.find(i.id) : stopped.end();
+                emit(*w, t, it != stopped.end() ? &it->second : &i, MUSTER_OK, nullptr);
+            });
             w->known = *snap;
             if (!w->synced || w->failing) emit(*w, MUSTER_EVENT_SYNCED, nullptr, MUSTER_OK, nullptr);
             w->synced = true;
@@ -203,5 +211,13 @@ private:
     std::int64_t next_expiry_ms_ = 0;
     std::thread thread_;  // last: starts after every other member exists
 };
+
+// For a hub's lister: what a list with MUSTER_LIST_INCLUDE_STOPPED gave,
+// less the instances stopped before `now_ms - window_ms` (on the clock of
+// their stopped_at), which no watch can still know as live.
+inline std::vector<Instance> without_old_stops(std::vector<Instance> listed, std::int64_t now_ms, std::int64_t window_ms) {
+    std::erase_if(listed, [&](const Instance& i) { return i.stopped_at_ms != 0 && i.stopped_at_ms < now_ms - window_ms; });
+    return listed;
+}
 
 }  // namespace muster::sdk
