@@ -3,7 +3,14 @@
 //  - failover: from the kill to the first answer from the next backend;
 //  - resolve latency while it happens (served from the cache);
 //  - recovery: from the restart to nats-kv holding every live registration.
-// Needs MUSTER_TEST_NATS_URL, MUSTER_TEST_NATS_KILL, MUSTER_TEST_NATS_START.
+// Then nats-server frozen (SIGSTOP: a hang, not a death) and thawed, on the
+// chain's default deadlines and the plugin's default 2 s request timeout:
+//  - how long until the running process's breaker opens;
+//  - a read through the running process's chain right after the freeze;
+//  - a fresh process's list (new clients, opened in parallel);
+//  - the longest gap between heartbeats on catalog-sqlite meanwhile.
+// Needs MUSTER_TEST_NATS_URL, MUSTER_TEST_NATS_KILL, MUSTER_TEST_NATS_START
+// (and MUSTER_TEST_NATS_FREEZE, MUSTER_TEST_NATS_THAW for the hang rows).
 #include "bench_util.hpp"
 
 #include <muster/core/registry.hpp>
@@ -24,6 +31,65 @@ namespace {
 std::string env(const char* n) {
     const char* v = std::getenv(n);
     return v ? v : "";
+}
+
+void run_command(const char* name) { std::system((env(name) + " >/dev/null 2>&1").c_str()); }
+
+// A chain of nats-kv and catalog-sqlite with the plugins' default timeouts.
+std::shared_ptr<Chain> default_chain(PluginLoader& loader, const std::string& tag, const std::string& db) {
+    auto nats = BackendClient::prepare(loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag}}, 3000);
+    auto lite = BackendClient::prepare(loader.load("catalog-sqlite"), {{"path", db}}, 3000);
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{nats}, {lite}});
+    chain->open_all(ChainOptions{}.read_timeout);
+    return chain;
+}
+
+void hang_cycles(PluginLoader& loader, int runs) {
+    std::string tag = "hang" + std::to_string(getpid());
+    auto db = std::filesystem::temp_directory_path() / (tag + ".db");
+    auto chain = default_chain(loader, tag, db.string());
+    auto lite = chain->links()[1].backend;
+    RegistryOptions opt;
+    opt.heartbeat_interval = 1000ms;
+    opt.ttl = 3000ms;
+    Registry registry(chain, opt);
+    auto reg = registry.register_instance({"hung", "10.0.0.1:1", "", {}, {}});
+    const std::string role = "hung";
+    std::vector<double> open_ms, read_ms, fresh_ms, gap_ms;
+    for (int run = 0; run < runs; ++run) {
+        std::this_thread::sleep_for(2000ms);
+        run_command("MUSTER_TEST_NATS_FREEZE");
+        auto frozen = bench::Clock::now();
+        auto r0 = bench::Clock::now();
+        chain->list(&role, 0);
+        read_ms.push_back(bench::seconds_since(r0) * 1000);
+        auto f0 = bench::Clock::now();
+        default_chain(loader, tag, db.string())->list(&role, 0);
+        fresh_ms.push_back(bench::seconds_since(f0) * 1000);
+        bool seen_open = false;
+        std::int64_t last = 0, gap = 0;
+        while (bench::seconds_since(frozen) < 5) {
+            if (!seen_open && chain->status()[0].state != "closed") {
+                open_ms.push_back(bench::seconds_since(frozen) * 1000);
+                seen_open = true;
+            }
+            std::vector<muster::sdk::Instance> got;
+            if (lite->list(&role, 0, got).ok() && !got.empty()) {
+                if (last != 0 && got[0].last_seen_ms != last) gap = std::max(gap, got[0].last_seen_ms - last);
+                last = got[0].last_seen_ms;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        gap_ms.push_back(static_cast<double>(gap));
+        run_command("MUSTER_TEST_NATS_THAW");
+    }
+    std::printf("chain nats-kv -> catalog-sqlite, %d SIGSTOP / SIGCONT cycles of nats-server, default deadlines\n", runs);
+    bench::row("hang: freeze -> running process's breaker open, median (aim <= 1000)", bench::percentile(open_ms, 50), "ms");
+    bench::row("hang: running process's read right after the freeze, median (aim <= 250)", bench::percentile(read_ms, 50), "ms");
+    bench::row("hang: fresh process's list, median (aim <= 500)", bench::percentile(fresh_ms, 50), "ms");
+    bench::row("hang: longest heartbeat gap on catalog-sqlite, max (interval 1000)", bench::percentile(gap_ms, 100), "ms");
+    reg.stop();
+    for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(db.string() + ext);
 }
 }  // namespace
 
@@ -103,4 +169,5 @@ int main(int argc, char** argv) {
     bench::row("recovery: ... p99 (aim: one heartbeat interval, 1000)", bench::percentile(recovery_ms, 99), "ms");
     regs.clear();
     for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(db.string() + ext);
+    if (!env("MUSTER_TEST_NATS_FREEZE").empty()) hang_cycles(loader, runs);
 }

@@ -38,18 +38,20 @@ echo "== ctest (AddressSanitizer + UndefinedBehaviorSanitizer)"
     UBSAN_OPTIONS=print_stacktrace=1 \
     ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
-# The core's threads (registry, chain prober, caches, watches) under
-# ThreadSanitizer: the unit tests and the chain under server faults. The
+# The core's threads (registry, link runners and probers, caches, watches)
+# under ThreadSanitizer: the unit tests and the chain under server faults
+# (kills, hangs, wiped stores). The
 # servers' client libraries are not instrumented; no report has come from
 # them so far.
 echo "== building in build-tsan (the two test programs and what they load or run)"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON -DMUSTER_SANITIZE_THREAD=ON \
     -DMUSTER_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j "$(nproc)" --target muster-unit-tests muster-chain-tests
-echo "== ThreadSanitizer: unit tests, chain faults"
+cmake --build build-tsan -j "$(nproc)" --target muster-unit-tests muster-chain-tests muster-edge-tests
+echo "== ThreadSanitizer: unit tests, chain faults and edges"
 tsan="halt_on_error=1 report_signal_unsafe=0 suppressions=$PWD/tests/tsan.supp"
 TSAN_OPTIONS=$tsan build-tsan/bin/muster-unit-tests
 TSAN_OPTIONS=$tsan MUSTER_HOST="$PWD/build-tsan/bin/muster-host" build-tsan/bin/muster-chain-tests
+TSAN_OPTIONS=$tsan build-tsan/bin/muster-edge-tests
 
 echo "== SDK example, out of tree against the installed SDK"
 cmake --install build --prefix "$prefix" >/dev/null

@@ -15,9 +15,13 @@ const std::string kProbeRole = "muster-probe";
 
 struct Chain::LinkState {
     explicit LinkState(BreakerOptions o, const std::string& name)
-        : breaker(o), runner(std::make_unique<LinkRunner>(name)) {}
+        : breaker(o), reads(std::make_unique<LinkRunner>(name)), writes(std::make_unique<LinkRunner>(name)) {}
     Breaker breaker;
-    std::unique_ptr<LinkRunner> runner;
+    // Reads and writes on threads of their own: a slow read (a cluster
+    // placing a consumer on a dead peer) never delays a heartbeat, and
+    // writes keep their order among themselves.
+    std::unique_ptr<LinkRunner> reads, writes;
+    LinkRunner& runner(Chain::Lane lane) { return lane == Chain::Lane::read ? *reads : *writes; }
     std::mutex mu;  // guards the fields below
     std::string last_error;
     std::int64_t last_success_ms = 0;
@@ -44,7 +48,10 @@ Chain::~Chain() {
     stop_cv_.notify_all();
     for (auto& st : state_) st->prober.join();
     // The runners go first, while everything their calls may touch exists.
-    for (auto& st : state_) st->runner.reset();
+    for (auto& st : state_) {
+        st->reads.reset();
+        st->writes.reset();
+    }
 }
 
 std::string Chain::names() const {
@@ -56,10 +63,10 @@ std::string Chain::names() const {
 std::vector<Outcome> Chain::open_all(std::chrono::milliseconds wait) {
     std::vector<std::shared_ptr<LinkRunner::Task>> tasks;
     for (std::size_t i = 0; i < links_.size(); ++i)
-        tasks.push_back(start(i, [](BackendClient& b) { return b.open(); }, wait));
+        tasks.push_back(start(i, Lane::write, [](BackendClient& b) { return b.open(); }, wait));
     std::vector<Outcome> out;
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        out.push_back(state_[i]->runner->finish(tasks[i]));
+        out.push_back(state_[i]->writes->finish(tasks[i]));
         if (out.back().ok()) continue;
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
@@ -74,19 +81,29 @@ void Chain::set_reconcile(Reconcile reconcile) {
     reconcile_ = std::move(reconcile);
 }
 
-std::shared_ptr<LinkRunner::Task> Chain::start(std::size_t i, Call fn, std::chrono::milliseconds limit) {
-    return state_[i]->runner->start([b = links_[i].backend, fn = std::move(fn)] { return fn(*b); }, limit);
+std::shared_ptr<LinkRunner::Task> Chain::start(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit) {
+    return state_[i]->runner(lane).start([b = links_[i].backend, fn = std::move(fn)] { return fn(*b); }, limit);
 }
 
-Outcome Chain::call(std::size_t i, Call fn, std::chrono::milliseconds limit) {
-    return state_[i]->runner->finish(start(i, std::move(fn), limit));
+Outcome Chain::call(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit) {
+    return state_[i]->runner(lane).finish(start(i, lane, std::move(fn), limit));
+}
+
+// A breaker steers calls to a better link; when every link's is open there
+// is none, and trying them all costs less than failing for sure.
+bool Chain::usable(std::size_t i) const {
+    if (state_[i]->breaker.allows()) return true;
+    for (const auto& st : state_)
+        if (st->breaker.allows()) return false;
+    return true;
 }
 
 Outcome Chain::list_link(std::size_t i, const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out) {
     auto got = std::make_shared<std::vector<sdk::Instance>>();
     std::optional<std::string> r = role ? std::optional<std::string>(*role) : std::nullopt;
     Outcome o = call(
-        i, [got, r, flags](BackendClient& b) { return b.list(r ? &*r : nullptr, flags, *got); }, options_.read_timeout);
+        i, Lane::read, [got, r, flags](BackendClient& b) { return b.list(r ? &*r : nullptr, flags, *got); },
+        options_.read_timeout);
     // The call finished (OK) before finish() returned: `got` is complete.
     if (o.ok()) out = std::move(*got);
     return o;
@@ -128,7 +145,7 @@ ChainRead Chain::list(const std::string* role, std::uint32_t flags) {
     r.outcome = {MUSTER_UNAVAILABLE, "no backend answered"};
     std::optional<ChainRead> empty;  // the first empty answer, if nothing better comes
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        if (!state_[i]->breaker.allows()) {
+        if (!usable(i)) {
             r.outcome = {MUSTER_UNAVAILABLE, links_[i].backend->name() + ": breaker open"};
             continue;
         }
@@ -174,26 +191,30 @@ Outcome Chain::write(const std::function<Outcome(BackendClient&, std::size_t)>& 
     Outcome first_failure{MUSTER_UNAVAILABLE, "no backend is available"};
     bool any_ok = false, any_failure = false;
     std::vector<std::pair<std::size_t, Outcome>> outcomes;
+    // Checked and remembered under the link's lock, the one recovery
+    // closes the breaker under.
+    bool last_resort = true;
+    for (const auto& st : state_) last_resort = last_resort && !st->breaker.allows();
     auto allowed = [&](std::size_t i) {
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
         if (st.breaker.allows()) return true;
         if (id) st.pending.insert(*id);
-        return false;
+        return last_resort;  // the id stays remembered: settled again on recovery
     };
     auto on_link = [fn](std::size_t i) { return [fn, i](BackendClient& b) { return fn(b, i); }; };
     if (options_.write == WriteMode::first) {
         for (std::size_t i = 0; i < links_.size() && !any_ok; ++i) {
             if (!allowed(i)) continue;
-            outcomes.emplace_back(i, after_write(i, call(i, on_link(i), options_.write_timeout), id));
+            outcomes.emplace_back(i, after_write(i, call(i, Lane::write, on_link(i), options_.write_timeout), id));
             any_ok = outcomes.back().second.ok();
             if (!any_ok && !moves_on(outcomes.back().second.status)) break;
         }
     } else {
         std::vector<std::pair<std::size_t, std::shared_ptr<LinkRunner::Task>>> started;
         for (std::size_t i = 0; i < links_.size(); ++i)
-            if (allowed(i)) started.emplace_back(i, start(i, on_link(i), options_.write_timeout));
-        for (auto& [i, task] : started) outcomes.emplace_back(i, after_write(i, state_[i]->runner->finish(task), id));
+            if (allowed(i)) started.emplace_back(i, start(i, Lane::write, on_link(i), options_.write_timeout));
+        for (auto& [i, task] : started) outcomes.emplace_back(i, after_write(i, state_[i]->writes->finish(task), id));
     }
     for (const auto& [i, o] : outcomes) {
         if (o.ok()) {
@@ -266,12 +287,12 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
         if (!state_[i]->breaker.allows()) continue;
         auto got = std::make_shared<std::vector<sdk::Instance>>();
         results.push_back(got);
-        started.emplace_back(i, start(i, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
+        started.emplace_back(i, start(i, Lane::read, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
                                       options_.read_timeout));
     }
     for (std::size_t k = 0; k < started.size(); ++k) {
         auto& [i, task] = started[k];
-        Outcome o = state_[i]->runner->finish(task);
+        Outcome o = state_[i]->reads->finish(task);
         record(i, o);
         if (!o.ok()) continue;
         if (!live) live.emplace();
@@ -303,7 +324,7 @@ Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
     std::lock_guard lk(reconcile_mu_);
     if (!reconcile_) return {};
     LinkCall on_link = [this, i](std::function<Outcome(BackendClient&)> fn) {
-        return call(i, std::move(fn), options_.write_timeout);
+        return call(i, Lane::write, std::move(fn), options_.write_timeout);
     };
     return reconcile_(on_link, ids);
 }
@@ -412,7 +433,7 @@ void Chain::settle_pending(std::size_t i) {
 void Chain::keep_alive(std::size_t i) {
     LinkState& st = *state_[i];
     if (!st.breaker.allows()) return;
-    if (st.runner->stuck()) {
+    if (st.reads->stuck() || st.writes->stuck()) {
         if (st.breaker.trip()) {
             std::lock_guard lk(st.mu);
             st.last_error = "a call hangs past its deadline";

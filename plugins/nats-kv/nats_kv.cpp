@@ -164,20 +164,34 @@ private:
     }
 
     // Deletes the key, so watchers see the removal at once.
+    // An id this backend registered is deleted by its known key, in one
+    // round trip and with no read (a read through a fresh consumer can be
+    // slow, or answer from a replica still catching up, while a cluster
+    // recovers); any other id is looked up first.
     void delete_instance(std::string_view id_view) {
         std::string id(id_view);
-        auto found = conn_.snapshot("*." + id, true);
-        if (found.empty()) throw Error(MUSTER_NOT_FOUND, "no instance with id " + id);
+        std::optional<std::string> known_key;
         {
             std::lock_guard lk(mu_);
-            owned_.erase(id);
+            if (auto it = owned_.find(id); it != owned_.end()) known_key = it->second.first;
         }
-        for (const auto& e : found) {
-            if (e.deleted) continue;  // already stopped: OK
-            check(kvStore_Delete(conn_.kv(), e.key.c_str()), "delete " + e.key);
-            std::string note = "{\"id\":\"" + id + "\"}";
-            natsConnection_PublishString(conn_.nc(), ("services." + e.instance.role + ".deregister").c_str(), note.c_str());
+        if (known_key) {
+            delete_key(*known_key, id);
+        } else {
+            auto found = conn_.snapshot("*." + id, true);
+            if (found.empty()) throw Error(MUSTER_NOT_FOUND, "no instance with id " + id);
+            for (const auto& e : found)
+                if (!e.deleted) delete_key(e.key, id);  // a delete marker: already stopped, OK
         }
+        std::lock_guard lk(mu_);
+        owned_.erase(id);
+    }
+
+    void delete_key(const std::string& key, const std::string& id) {
+        check(kvStore_Delete(conn_.kv(), key.c_str()), "delete " + key);
+        std::string note = "{\"id\":\"" + id + "\"}";
+        std::string role = key.substr(0, key.find('.'));
+        natsConnection_PublishString(conn_.nc(), ("services." + role + ".deregister").c_str(), note.c_str());
     }
 
 public:

@@ -139,10 +139,13 @@ public:
 
 private:
     struct LinkState;
-    // A call on link i's runner; `fn` owns what it uses.
+    enum class Lane { read, write };
+    // A call on link i's runner of that lane; `fn` owns what it uses.
     using Call = std::function<Outcome(BackendClient&)>;
-    std::shared_ptr<LinkRunner::Task> start(std::size_t i, Call fn, std::chrono::milliseconds limit);
-    Outcome call(std::size_t i, Call fn, std::chrono::milliseconds limit);
+    std::shared_ptr<LinkRunner::Task> start(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit);
+    Outcome call(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit);
+    // Link i's breaker is closed, or every link's is open (then all are tried).
+    bool usable(std::size_t i) const;
     Outcome list_link(std::size_t i, const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out);
     void record(std::size_t i, const Outcome& o);
     void remember(std::size_t i, const std::string& id);
