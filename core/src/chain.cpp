@@ -239,16 +239,32 @@ Outcome Chain::register_instance(const sdk::Instance& instance) {
 }
 
 // A link that answers NOT_FOUND for an id lost it (wiped, expired while we
-// could not reach it, or never got it): settled, it is written again.
+// could not reach it, or never got it): settled, it is written again. The
+// call only collects those ids (it may outlive this chain: a late call is
+// left to finish), and they are remembered here; a late link's are found
+// again by the next heartbeat.
 Outcome Chain::heartbeat(const std::vector<std::string>& ids) {
-    return write([this, ids](BackendClient& b, std::size_t i) {
+    struct Lost {
+        std::mutex mu;
+        std::vector<std::vector<std::string>> ids;  // per link
+    };
+    auto lost = std::make_shared<Lost>();
+    lost->ids.resize(links_.size());
+    Outcome o = write([ids, lost](BackendClient& b, std::size_t i) {
         std::vector<muster_status> one;
-        Outcome o = b.heartbeat(ids, one);
-        if (o.ok())
+        Outcome r = b.heartbeat(ids, one);
+        std::lock_guard lk(lost->mu);
+        if (r.ok())
             for (std::size_t k = 0; k < ids.size(); ++k)
-                if (one[k] == MUSTER_NOT_FOUND) remember(i, ids[k]);
-        return o;
+                if (one[k] == MUSTER_NOT_FOUND) lost->ids[i].push_back(ids[k]);
+        return r;
     });
+    std::lock_guard lk(lost->mu);
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        std::lock_guard st(state_[i]->mu);
+        state_[i]->pending.insert(lost->ids[i].begin(), lost->ids[i].end());
+    }
+    return o;
 }
 
 Outcome Chain::deregister(const std::string& id) {

@@ -15,20 +15,26 @@ namespace {
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 }  // namespace
 
-LinkRunner::LinkRunner(std::string name) : name_(std::move(name)), thread_([this] { loop(); }) {}
+LinkRunner::LinkRunner(std::string name) : s_(std::make_shared<Shared>()) {
+    s_->name = std::move(name);
+    thread_ = std::thread([s = s_] { loop(s); });
+}
 
 LinkRunner::~LinkRunner() {
+    bool hung;
     {
-        std::lock_guard lk(mu_);
-        stopping_ = true;
-        for (auto& t : queue_) {
+        std::lock_guard lk(s_->mu);
+        s_->stopping = true;
+        for (auto& t : s_->queue) {
             t->done = true;
-            t->outcome = {MUSTER_UNAVAILABLE, name_ + ": shutting down"};
+            t->outcome = {MUSTER_UNAVAILABLE, s_->name + ": shutting down"};
         }
-        queue_.clear();
+        s_->queue.clear();
+        hung = s_->current && Clock::now() > s_->current->deadline;
     }
-    cv_.notify_all();
-    thread_.join();
+    s_->cv.notify_all();
+    if (hung) thread_.detach();
+    else thread_.join();
 }
 
 std::shared_ptr<LinkRunner::Task> LinkRunner::start(std::function<Outcome()> call, std::chrono::milliseconds limit) {
@@ -38,42 +44,43 @@ std::shared_ptr<LinkRunner::Task> LinkRunner::start(std::function<Outcome()> cal
     auto now = Clock::now();
     task->deadline = now + limit;
     {
-        std::lock_guard lk(mu_);
-        if (current_ && now > current_->deadline) {
-            auto late = std::chrono::duration_cast<std::chrono::milliseconds>(now - current_->deadline + current_->limit);
+        std::lock_guard lk(s_->mu);
+        const auto& cur = s_->current;
+        if (cur && now > cur->deadline) {
+            auto late = std::chrono::duration_cast<std::chrono::milliseconds>(now - cur->deadline + cur->limit);
             task->done = true;
-            task->outcome = {MUSTER_UNAVAILABLE, name_ + ": a call has not returned for " + ms_text(late)};
+            task->outcome = {MUSTER_UNAVAILABLE, s_->name + ": a call has not returned for " + ms_text(late)};
             return task;
         }
-        queue_.push_back(task);
+        s_->queue.push_back(task);
     }
-    cv_.notify_all();
+    s_->cv.notify_all();
     return task;
 }
 
 Outcome LinkRunner::finish(const std::shared_ptr<Task>& task) {
-    std::unique_lock lk(mu_);
-    if (!cv_.wait_until(lk, task->deadline, [&] { return task->done; })) {
+    std::unique_lock lk(s_->mu);
+    if (!s_->cv.wait_until(lk, task->deadline, [&] { return task->done; })) {
         task->abandoned = true;
-        return {MUSTER_UNAVAILABLE, name_ + ": no answer within " + ms_text(task->limit)};
+        return {MUSTER_UNAVAILABLE, s_->name + ": no answer within " + ms_text(task->limit)};
     }
     return task->outcome;
 }
 
 bool LinkRunner::stuck() const {
-    std::lock_guard lk(mu_);
-    return current_ && Clock::now() > current_->deadline;
+    std::lock_guard lk(s_->mu);
+    return s_->current && Clock::now() > s_->current->deadline;
 }
 
-void LinkRunner::loop() {
-    std::unique_lock lk(mu_);
+void LinkRunner::loop(const std::shared_ptr<Shared>& s) {
+    std::unique_lock lk(s->mu);
     for (;;) {
-        cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        auto task = std::move(queue_.front());
-        queue_.pop_front();
+        s->cv.wait(lk, [&] { return s->stopping || !s->queue.empty(); });
+        if (s->stopping) return;
+        auto task = std::move(s->queue.front());
+        s->queue.pop_front();
         if (task->abandoned) continue;  // its caller gave up before it started: never run it
-        current_ = task;
+        s->current = task;
         lk.unlock();
         Outcome o;
         try {
@@ -85,8 +92,8 @@ void LinkRunner::loop() {
         task->outcome = std::move(o);
         task->done = true;
         task->call = nullptr;  // release what it captured now, on this thread
-        current_.reset();
-        cv_.notify_all();
+        s->current.reset();
+        s->cv.notify_all();
     }
 }
 

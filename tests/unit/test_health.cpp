@@ -1,7 +1,10 @@
 #include <muster/core/health_client.hpp>
+#include <muster/core/plugin_config.hpp>
 #include <muster/cpp/error.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <cstdio>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -63,4 +66,22 @@ TEST_CASE("health-tcp: critical when the connection is refused, with the reason"
 TEST_CASE("health-tcp: an unknown option is refused when it is created") {
     CHECK_THROWS_AS(tcp_check({{"colour", "red"}}), muster::sdk::Error);
     CHECK_THROWS_AS(tcp_check({{"slow", "soon"}}), muster::sdk::Error);
+}
+
+// Both kinds of plugin are created through PluginConfig: what it masks is
+// masked for health checks exactly as for backends.
+TEST_CASE("options declared secret are masked in plugin messages, for every kind of plugin") {
+    const muster_option_spec specs[] = {
+        {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_SECRET, 0, "authorization", nullptr, "a header"},
+        {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "url", nullptr, "where"},
+    };
+    PluginConfig config(specs, 2, {{"authorization", "Bearer s3cr3t-t0ken"}, {"url", "http://x"}}, "health check h");
+    CHECK(config.size() == 2);
+    muster_error err{};
+    std::snprintf(err.message, sizeof err.message, "401 for Bearer s3cr3t-t0ken at http://x");
+    std::string shown = plugin_message(err);
+    CHECK(shown.find("s3cr3t-t0ken") == std::string::npos);
+    CHECK(shown.find("http://x") != std::string::npos);
+    CHECK_THROWS_WITH(PluginConfig(specs, 2, {{"colour", "red"}}, "health check h"),
+                      Catch::Contains("health check h: unknown option 'colour'"));
 }

@@ -29,8 +29,10 @@ public:
     struct Task;
 
     explicit LinkRunner(std::string name);
-    // Waits for the call in progress (each plugin bounds its own calls by
-    // its timeouts); calls not started are dropped.
+    // Calls not started are dropped. A call in progress is waited for while
+    // it is within its deadline; one already past it (a hung store) is left
+    // to finish on its own, so that a process can exit without waiting for
+    // the plugin's own timeout. Such a call owns what it uses.
     ~LinkRunner();
     LinkRunner(const LinkRunner&) = delete;
     LinkRunner& operator=(const LinkRunner&) = delete;
@@ -53,14 +55,19 @@ public:
     bool stuck() const;
 
 private:
-    void loop();
+    // What the thread uses, shared with it, so that a thread left to finish
+    // a hung call never touches a destroyed runner.
+    struct Shared {
+        std::string name;
+        std::mutex mu;  // guards everything below
+        std::condition_variable cv;
+        std::deque<std::shared_ptr<Task>> queue;
+        std::shared_ptr<Task> current;  // the call running now, if any
+        bool stopping = false;
+    };
+    static void loop(const std::shared_ptr<Shared>& s);
 
-    std::string name_;
-    mutable std::mutex mu_;  // guards everything below
-    std::condition_variable cv_;
-    std::deque<std::shared_ptr<Task>> queue_;
-    std::shared_ptr<Task> current_;  // the call running now, if any
-    bool stopping_ = false;
+    std::shared_ptr<Shared> s_;
     std::thread thread_;  // last: starts once everything above exists
 };
 
