@@ -103,7 +103,7 @@ std::shared_ptr<const LoadedPlugin> open(const std::filesystem::path& path) {
 
 }  // namespace
 
-PluginLoader::PluginLoader(std::filesystem::path plugin_dir) : dir_(std::move(plugin_dir)) {}
+PluginLoader::PluginLoader(std::vector<std::filesystem::path> plugin_dirs) : dirs_(std::move(plugin_dirs)) {}
 
 std::filesystem::path PluginLoader::default_plugin_dir() {
     auto exe = std::filesystem::path(boost::dll::program_location().string());
@@ -111,18 +111,25 @@ std::filesystem::path PluginLoader::default_plugin_dir() {
 }
 
 std::shared_ptr<const LoadedPlugin> PluginLoader::load(const std::string& name_or_path) const {
-    std::filesystem::path path;
+    std::error_code ec;
+    std::filesystem::path canonical;
     if (name_or_path.find('/') != std::string::npos) {
-        path = name_or_path;
+        canonical = std::filesystem::canonical(name_or_path, ec);
+        if (ec || !std::filesystem::is_regular_file(canonical))
+            throw LoadError(K::not_found, "plugin file " + name_or_path + " not found");
     } else {
         if (name_or_path.empty()) throw LoadError(K::not_found, "plugin name is empty");
-        path = dir_ / (name_or_path + ".so");
+        std::string searched;
+        for (const auto& dir : dirs_) {
+            canonical = std::filesystem::canonical(dir / (name_or_path + ".so"), ec);
+            if (!ec && std::filesystem::is_regular_file(canonical)) break;
+            searched += (searched.empty() ? "" : ", ") + dir.string();
+            canonical.clear();
+        }
+        if (canonical.empty())
+            throw LoadError(K::not_found, "plugin '" + name_or_path + "' not found in " + searched +
+                                              " (add a directory with --plugin-dir, or give the file's path)");
     }
-    std::error_code ec;
-    auto canonical = std::filesystem::canonical(path, ec);
-    if (ec || !std::filesystem::is_regular_file(canonical))
-        throw LoadError(K::not_found, "plugin '" + name_or_path + "' not found at " + path.string() +
-                                          " (set the plugin directory with --plugin-dir or give a path)");
     auto& r = resident();
     std::lock_guard lk(r.mu);
     auto it = r.plugins.find(canonical.string());
@@ -134,18 +141,27 @@ std::shared_ptr<const LoadedPlugin> PluginLoader::load(const std::string& name_o
 
 std::vector<PluginLoader::Entry> PluginLoader::scan() const {
     std::vector<Entry> out;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-        if (e.path().extension() != ".so") continue;
-        Entry entry{e.path(), nullptr, {}};
-        try {
-            entry.plugin = load(e.path().string());
-        } catch (const std::exception& ex) {
-            entry.error = ex.what();
+    std::map<std::string, std::filesystem::path> first;  // file name -> where it is found by name
+    for (const auto& dir : dirs_) {
+        std::vector<std::filesystem::path> files;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+            if (e.path().extension() == ".so") files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            Entry entry{f, nullptr, {}};
+            if (auto [it, fresh] = first.emplace(f.filename().string(), f); !fresh) {
+                entry.error = "shadowed by " + it->second.string() + " (found first by name)";
+            } else {
+                try {
+                    entry.plugin = load(f.string());
+                } catch (const std::exception& ex) {
+                    entry.error = ex.what();
+                }
+            }
+            out.push_back(std::move(entry));
         }
-        out.push_back(std::move(entry));
     }
-    std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.path < b.path; });
     return out;
 }
 

@@ -39,18 +39,22 @@ void check_backend_options(const BackendSpec& b, const muster_backend_v1& vt) {
 }  // namespace
 
 muster::core::PluginLoader make_loader(const Settings& s) {
-    if (s.plugin_dir.empty()) return muster::core::PluginLoader();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(s.plugin_dir, ec))
-        throw HostError(kConfig, "plugin directory '" + s.plugin_dir + "' does not exist (fix plugin_dir or --plugin-dir)");
-    return muster::core::PluginLoader(s.plugin_dir);
+    std::vector<std::filesystem::path> dirs;
+    for (const auto& d : s.plugin_dirs) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(d, ec))
+            throw HostError(kConfig, "plugin directory '" + d + "' does not exist (fix plugin_dir or --plugin-dir)");
+        dirs.push_back(d);
+    }
+    dirs.push_back(muster::core::PluginLoader::default_plugin_dir());  // the built-in plugins, last
+    return muster::core::PluginLoader(dirs);
 }
 
 std::unique_ptr<Runtime> compose(const Settings& s, Startup startup) {
     auto rt = std::make_unique<Runtime>(make_loader(s));
     std::vector<muster::core::Link> links;
     for (const auto& b : s.chain) {
-        auto p = load(*rt, b.name);
+        auto p = load(*rt, b.plugin);
         if (!p->backend) throw HostError(kPlugin, "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
         check_backend_options(b, *p->backend);
         links.push_back({muster::core::BackendClient::prepare(p, b.options, s.ttl.count()), b.return_on_empty});

@@ -6,6 +6,7 @@
 #include <muster/cpp/options.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -35,7 +36,7 @@ constexpr Known kKnown[] = {
     {"startup-timeout", "discovery", "startup_timeout", "run: give up (exit 5) if no backend takes the registrations within this; 0 = keep trying (default 0)"},
     {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
     {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default: 3 x heartbeat_interval, 30s)"},
-    {"plugin-dir", "discovery", "plugin_dir", "where plugins are found (default: lib/muster/plugins beside bin/)"},
+    {"plugin-dir", "discovery", "plugin_dir", "a directory searched for plugins by name, before lib/muster/plugins beside bin/; repeatable (a comma-separated list in the file or environment)"},
     {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)"},
     {"check-interval", "discovery", "check_interval", "time between health checks (default 10s)"},
     {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)"},
@@ -79,12 +80,23 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
             else throw HostError(kConfig, s.origin + ": unknown chain action '" + tok + "' (use [NOTFOUND=return] or [NOTFOUND=continue])");
             continue;
         }
-        for (char c : tok)
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-                throw HostError(kConfig, s.origin + ": '" + tok + "' is not a plugin name (lowercase letters, digits, '-')");
+        // A path to a plugin file links a plugin from anywhere; its options
+        // go by the file's stem ([backend.STEM], --backend-option STEM.key=v).
+        std::string name = tok, plugin = tok;
+        if (tok.find('/') != std::string::npos) {
+            std::filesystem::path p(tok);
+            if (p.extension() != ".so")
+                throw HostError(kConfig, s.origin + ": '" + tok + "' is a path but not to a plugin file (NAME.so)");
+            name = p.stem().string();
+        } else {
+            for (char c : tok)
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+                    throw HostError(kConfig, s.origin + ": '" + tok +
+                                                 "' is not a plugin name (lowercase letters, digits, '-') nor a path to a .so");
+        }
         for (const auto& b : out)
-            if (b.name == tok) throw HostError(kConfig, s.origin + ": backend '" + tok + "' appears twice in the chain");
-        out.push_back({tok, false, {}, {}});
+            if (b.name == name) throw HostError(kConfig, s.origin + ": backend '" + name + "' appears twice in the chain");
+        out.push_back({name, plugin, false, {}, {}});
     }
     if (out.empty()) throw HostError(kConfig, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
     return out;
@@ -127,7 +139,10 @@ std::vector<std::string> split_list(const std::string& s) {
 po::options_description common_options() {
     po::options_description d("Configuration (also MUSTER_<NAME> in the environment, or keys in --config FILE)");
     d.add_options()("config", po::value<std::string>(), "read settings from this TOML-style file");
-    for (const auto& k : kKnown) d.add_options()(k.name, po::value<std::string>(), k.help);
+    for (const auto& k : kKnown) {
+        if (std::string(k.name) == "plugin-dir") d.add_options()(k.name, po::value<std::vector<std::string>>()->composing(), k.help);
+        else d.add_options()(k.name, po::value<std::string>(), k.help);
+    }
     d.add_options()("backend-option", po::value<std::vector<std::string>>()->composing(),
                     "NAME.key=value: an option of backend NAME, as in [backend.NAME]; repeatable");
     return d;
@@ -164,7 +179,8 @@ Settings load_settings(const po::variables_map& cli) {
     for (const auto& k : kKnown)
         if (const char* v = std::getenv(env_name(k.name).c_str())) flat[k.name] = {v, "environment " + env_name(k.name)};
     for (const auto& k : kKnown)
-        if (cli.count(k.name)) flat[k.name] = {cli[k.name].as<std::string>(), "command line --" + std::string(k.name)};
+        if (cli.count(k.name) && std::string(k.name) != "plugin-dir")
+            flat[k.name] = {cli[k.name].as<std::string>(), "command line --" + std::string(k.name)};
 
     Settings s;
     s.heartbeat_interval = duration(flat, "heartbeat-interval", s.heartbeat_interval, false);
@@ -217,7 +233,8 @@ Settings load_settings(const po::variables_map& cli) {
             throw HostError(kConfig, it->second.origin + ": write must be \"all\" or \"first\"");
         s.write_first = it->second.value == "first";
     }
-    if (auto it = flat.find("plugin-dir"); it != flat.end()) s.plugin_dir = it->second.value;
+    if (cli.count("plugin-dir")) s.plugin_dirs = cli["plugin-dir"].as<std::vector<std::string>>();
+    else if (auto it = flat.find("plugin-dir"); it != flat.end()) s.plugin_dirs = split_list(it->second.value);
     if (auto it = flat.find("log-level"); it != flat.end()) {
         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
         if (!levels.count(it->second.value))
@@ -231,7 +248,7 @@ Settings load_settings(const po::variables_map& cli) {
     if (explicit_chain) s.chain = parse_chain(flat["chain"]);
     auto seed_backend = [&](const std::string& name) -> BackendSpec& {
         if (BackendSpec* b = find_backend(s.chain, name)) return *b;
-        s.chain.push_back({name, false, {}, {}});
+        s.chain.push_back({name, name, false, {}, {}});
         return s.chain.back();
     };
     if (auto it = flat.find("queue-kind"); it != flat.end()) {
@@ -258,7 +275,7 @@ Settings load_settings(const po::variables_map& cli) {
             throw HostError(kConfig, it->second.origin + ": database url must start with sqlite:// or postgresql://");
         }
     }
-    if (s.chain.empty()) s.chain.push_back({"catalog-sqlite", false, {}, {}});
+    if (s.chain.empty()) s.chain.push_back({"catalog-sqlite", "catalog-sqlite", false, {}, {}});
 
     // Backend options: [backend.NAME] in the file, --backend-option NAME.key=value.
     for (const auto& e : backend_entries) {

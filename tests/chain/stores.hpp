@@ -7,9 +7,14 @@
 
 #include "../support/test_support.hpp"
 
+#include <catch2/catch.hpp>
+#include <spdlog/spdlog.h>
+
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -79,5 +84,18 @@ struct Stores {
 private:
     bool owner;
 };
+
+// The main of a chain test program: exits 77 (skipped) unless every
+// variable in `needed` is set (scripts/test.sh sets them), then runs Catch.
+inline int run_tests(int argc, char** argv, std::initializer_list<const char*> needed) {
+    for (const char* v : needed)
+        if (test_support::env(v).empty()) {
+            std::printf("%s is not set: scripts/test.sh starts the servers these tests need\n", v);
+            return 77;
+        }
+    spdlog::set_level(spdlog::level::warn);
+    std::srand(static_cast<unsigned>(getpid()));
+    return Catch::Session().run(argc, argv);
+}
 
 }  // namespace chain_test

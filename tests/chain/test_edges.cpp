@@ -281,13 +281,6 @@ TEST_CASE("a store back after an outage longer than the ttl does not answer empt
 }
 
 int main(int argc, char** argv) {
-    for (const char* v : {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_NATS_FREEZE", "MUSTER_TEST_PG_FREEZE",
-                          "MUSTER_TEST_NATS_WIPE"})
-        if (env(v).empty()) {
-            std::printf("%s is not set: scripts/test.sh starts the servers these tests need\n", v);
-            return 77;
-        }
-    spdlog::set_level(spdlog::level::warn);
-    std::srand(static_cast<unsigned>(getpid()));
-    return Catch::Session().run(argc, argv);
+    return chain_test::run_tests(argc, argv, {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_NATS_FREEZE", "MUSTER_TEST_PG_FREEZE",
+                                           "MUSTER_TEST_NATS_WIPE"});
 }

@@ -256,12 +256,5 @@ TEST_CASE("a host killed with -9 while a backend is down is expired everywhere o
 }
 
 int main(int argc, char** argv) {
-    for (const char* v : {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"})
-        if (env(v).empty()) {
-            std::printf("%s is not set: scripts/test.sh starts the servers these tests need\n", v);
-            return 77;
-        }
-    spdlog::set_level(spdlog::level::warn);
-    std::srand(static_cast<unsigned>(getpid()));
-    return Catch::Session().run(argc, argv);
+    return chain_test::run_tests(argc, argv, {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"});
 }

@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <unistd.h>
+
 using muster::core::LoadError;
 using muster::core::PluginLoader;
 
@@ -45,4 +47,34 @@ TEST_CASE("load errors say what is wrong") {
         CHECK(m.find("ABI 2.0") != std::string::npos);
         CHECK(m.find("serves ABI 1.0") != std::string::npos);
     }
+}
+
+TEST_CASE("several plugin directories are searched in order; scan shows shadowed files") {
+    namespace fs = std::filesystem;
+    fs::path extra = fs::temp_directory_path() / ("muster-extra-plugins-" + std::to_string(::getpid()));
+    fs::create_directories(extra);
+    // A third party's directory: its own plugin, and a file that shadows a built-in one.
+    fs::copy_file(MUSTER_BROKEN_DIR "/broken-abi-older.so", extra / "third-party.so", fs::copy_options::overwrite_existing);
+    fs::copy_file(MUSTER_BROKEN_DIR "/broken-no-entry.so", extra / "memory.so", fs::copy_options::overwrite_existing);
+    PluginLoader loader({extra, PluginLoader::default_plugin_dir()});
+    CHECK_THROWS_AS(loader.load("memory"), LoadError);  // the first directory wins, even with a bad file
+    CHECK(loader.load("health-tcp")->health != nullptr);  // found in the second
+    try {
+        loader.load("nowhere");
+        FAIL("loaded a plugin that is nowhere");
+    } catch (const LoadError& e) {
+        std::string m = e.what();
+        CHECK(m.find(extra.string()) != std::string::npos);  // both directories named
+        CHECK(m.find(PluginLoader::default_plugin_dir().string()) != std::string::npos);
+    }
+    auto entries = loader.scan();
+    bool shadowed = false, listed_extra = false;
+    for (const auto& e : entries) {
+        if (e.path.parent_path() == PluginLoader::default_plugin_dir() && e.path.filename() == "memory.so")
+            shadowed = e.error.find("shadowed by") != std::string::npos;
+        listed_extra = listed_extra || e.path.filename() == "third-party.so";
+    }
+    CHECK(shadowed);
+    CHECK(listed_extra);
+    fs::remove_all(extra);
 }

@@ -174,6 +174,21 @@ TEST_CASE("the breakers and the mass-removal guard are settings, checked like th
     CHECK(m.find("guard_fraction") != std::string::npos);
 }
 
+TEST_CASE("a chain link may be a path to a plugin file; plugin directories add up") {
+    Settings s = load({"--chain", "/opt/vendor/json-dir.so, memory", "--backend-option", "json-dir.dir=/tmp/x"});
+    REQUIRE(s.chain.size() == 2);
+    CHECK(s.chain[0].name == "json-dir");  // options go by the file's stem
+    CHECK(s.chain[0].plugin == "/opt/vendor/json-dir.so");
+    CHECK(s.chain[0].options.at(0).second == "/tmp/x");
+    CHECK(s.chain[1].plugin == "memory");
+    std::string m;
+    CHECK(code_of({"--chain", "/opt/vendor/readme.txt"}, &m) == kConfig);
+    CHECK(m.find("not to a plugin file") != std::string::npos);
+    CHECK(load({"--plugin-dir", "/a", "--plugin-dir", "/b"}).plugin_dirs == std::vector<std::string>{"/a", "/b"});
+    auto file = load({"--config", write_file("[discovery]\nplugin_dir = \"/a, /b\"\n")});
+    CHECK(file.plugin_dirs == std::vector<std::string>{"/a", "/b"});
+}
+
 TEST_CASE("deadlines, keepalive and the start-up bound are settings") {
     auto d = load({});
     CHECK(d.read_timeout.count() == 250);

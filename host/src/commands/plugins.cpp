@@ -1,4 +1,4 @@
-// muster-host plugins: every plugin in the plugin directory, what it
+// muster-host plugins: every plugin in the plugin directories, its file, what it
 // provides and takes, and why any could not be loaded.
 #include "commands.hpp"
 
@@ -16,7 +16,7 @@ namespace host {
 namespace {
 
 po::options_description plugins_options() {
-    po::options_description d("plugins: list the plugins in the plugin directory");
+    po::options_description d("plugins: list the plugins in the plugin directories");
     d.add_options()("json", "print JSON");
     return d;
 }
@@ -62,14 +62,15 @@ int plugins(const po::variables_map& vm, const Settings& s) {
         std::cout << out.dump(2) << "\n";
         return kOk;
     }
-    std::cout << "plugin directory: " << loader.plugin_dir().string() << "\n";
+    for (const auto& dir : loader.plugin_dirs()) std::cout << "plugin directory: " << dir.string() << "\n";
     for (const auto& p : out) {
         if (p.contains("error")) {
             std::cout << "\n" << p["path"].get<std::string>() << ": NOT LOADED: " << p["error"].get<std::string>() << "\n";
             continue;
         }
         std::cout << "\n" << p["name"].get<std::string>() << " " << p["version"].get<std::string>() << " (ABI "
-                  << p["abi"].get<std::string>() << ") - " << p["description"].get<std::string>() << "\n";
+                  << p["abi"].get<std::string>() << ") - " << p["description"].get<std::string>() << "\n"
+                  << "  file " << p["path"].get<std::string>() << "\n";
         for (const auto& k : p["kinds"]) {
             std::cout << "  provides " << k["kind"].get<std::string>() << "\n";
             for (const auto& o : k["options"]) {

@@ -36,22 +36,26 @@ struct LoadedPlugin {
 
 class PluginLoader {
 public:
-    // `plugin_dir` is where names are looked up; the default is
-    // default_plugin_dir().
-    explicit PluginLoader(std::filesystem::path plugin_dir = default_plugin_dir());
+    // Names are looked up in `plugin_dirs`, in order; the default is
+    // default_plugin_dir() alone.
+    explicit PluginLoader(std::vector<std::filesystem::path> plugin_dirs = {default_plugin_dir()});
+    explicit PluginLoader(std::filesystem::path plugin_dir)
+        : PluginLoader(std::vector<std::filesystem::path>{std::move(plugin_dir)}) {}
 
     // The plugin directory beside the running program: <bindir>/../lib/muster/plugins,
     // which holds for the build tree and for an installed tree alike.
     static std::filesystem::path default_plugin_dir();
 
-    const std::filesystem::path& plugin_dir() const { return dir_; }
+    const std::vector<std::filesystem::path>& plugin_dirs() const { return dirs_; }
 
-    // Loads "NAME" (from the plugin directory) or an absolute/relative path
-    // (anything containing '/'). Loading the same file twice returns the
-    // same plugin. Throws LoadError.
+    // Loads "NAME" (NAME.so from the first plugin directory that has it) or
+    // a path (anything containing '/'). Loading the same file twice returns
+    // the same plugin. Throws LoadError.
     std::shared_ptr<const LoadedPlugin> load(const std::string& name_or_path) const;
 
-    // Every *.so in the plugin directory, loaded or with the reason it was not.
+    // Every *.so in the plugin directories, in search order, loaded or with
+    // the reason it was not (a file whose name an earlier directory already
+    // has is "shadowed").
     struct Entry {
         std::filesystem::path path;
         std::shared_ptr<const LoadedPlugin> plugin;
@@ -60,7 +64,7 @@ public:
     std::vector<Entry> scan() const;
 
 private:
-    std::filesystem::path dir_;
+    std::vector<std::filesystem::path> dirs_;
 };
 
 }  // namespace muster::core

@@ -1,0 +1,58 @@
+/* muster plugin ABI: the registered instance, as it crosses the boundary. */
+#ifndef MUSTER_INSTANCE_H
+#define MUSTER_INSTANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum muster_health {
+    MUSTER_HEALTH_PASSING = 0,
+    MUSTER_HEALTH_WARNING = 1,
+    MUSTER_HEALTH_CRITICAL = 2
+} muster_health;
+
+/* Field limits, checked by the host and by plugins (rules F1-F5). */
+#define MUSTER_ROLE_MAX 63
+#define MUSTER_ADDRESS_MAX 255
+#define MUSTER_META_KEYS_MAX 64
+#define MUSTER_META_KEY_MAX 128
+#define MUSTER_META_VALUE_MAX 4096
+#define MUSTER_META_TOTAL_MAX 16384
+
+/* One metadata entry. Keys are unique within an instance.
+ * OWNERSHIP: as the instance that holds it. */
+typedef struct muster_kv {
+    const char* key;   /* [A-Za-z0-9][A-Za-z0-9._/-]* */
+    const char* value; /* valid UTF-8, NUL-terminated */
+} muster_kv;
+
+/* A service instance.
+ * OWNERSHIP: owned by whoever passes it; borrowed by the receiver for the
+ *   call or callback only. Copy every field you keep.
+ * THREADING: immutable while borrowed.
+ * VERSIONING: grows at the end; readers check struct_size.
+ * Timestamps are milliseconds since the Unix epoch on the store's clock
+ * where it has one; 0 means "never" (stopped_at = 0: not stopped). On
+ * register the host leaves registered_at/last_seen/stopped_at at 0 and the
+ * store fills them. */
+typedef struct muster_instance {
+    uint32_t struct_size;
+    uint32_t health;        /* muster_health */
+    const char* id;         /* canonical lowercase UUID, 36 chars */
+    const char* role;       /* [a-z][a-z0-9_-]{0,62} */
+    const char* address;    /* host:port, [v6]:port */
+    const muster_kv* metadata;
+    size_t metadata_count;
+    int64_t registered_at_ms;
+    int64_t last_seen_ms;
+    int64_t stopped_at_ms;
+} muster_instance;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
