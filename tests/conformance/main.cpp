@@ -1,6 +1,7 @@
 // muster-conformance: checks a backend plugin against the numbered rules of
 // docs/abi.md. Exit 0: every rule passed or was skipped; 1: a rule failed;
 // 2: usage error.
+#include "isolation.hpp"
 #include "suite.hpp"
 
 #include <muster/core/registry.hpp>
@@ -57,7 +58,7 @@ std::string capability_names(std::uint64_t caps) {
 
 int main(int argc, char** argv) {
     po::options_description desc("muster-conformance --plugin NAME|PATH [--option key=value]...\n\nOptions");
-    std::string plugin_arg, only, child_role;
+    std::string plugin_arg, only, child_role, run_rule;
     std::vector<std::string> raw_options;
     std::int64_t ttl_ms = 1000;
     int child_count = 0;
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
         ("only", po::value(&only), "a rule (e.g. W3) or a group of rules (e.g. B) to run alone")
         ("json", "print the results as JSON")
         ("child-writer", po::value(&child_role), "internal: run as a writer process of rule X2")
+        ("run-rule", po::value(&run_rule), "internal: run this one rule in this process and print its verdict")
         ("child-count", po::value(&child_count), "internal");
     po::variables_map vm;
     try {
@@ -131,6 +133,26 @@ int main(int argc, char** argv) {
         if (!load_error.empty()) return 1;
         return child_writer(ctx, child_role, child_count);
     }
+    if (!run_rule.empty()) {  // one rule, in the process the suite started for it
+        for (auto& rule : rules())
+            if (rule.id == run_rule) {
+                try {
+                    if (!load_error.empty()) throw std::runtime_error(load_error);
+                    rule.run(ctx);
+                    print_verdict({"pass", ""});
+                } catch (const std::exception& e) {
+                    print_verdict({"fail", e.what()});
+                }
+                return 0;
+            }
+        return 2;
+    }
+    // What each rule's process is started with: this run's own arguments.
+    std::vector<std::string> child_args{"--plugin", plugin_arg, "--ttl", std::to_string(ttl_ms)};
+    for (const auto& kv : raw_options) child_args.insert(child_args.end(), {"--option", kv});
+    if (vm.count("plugin-dir")) child_args.insert(child_args.end(), {"--plugin-dir", vm["plugin-dir"].as<std::string>()});
+    // Generous: the slowest rules wait a few ttls, and sanitizers slow all.
+    auto rule_limit = std::chrono::milliseconds(120000 + 20 * ttl_ms);
     if (!json && load_error.empty())
         std::cout << "muster-conformance: " << ctx.plugin->name() << " " << ctx.plugin->descriptor->version << " ("
                   << ctx.plugin->path.string() << "), ABI " << ctx.plugin->descriptor->abi_major << "."
@@ -155,12 +177,8 @@ int main(int argc, char** argv) {
             report(rule.id, rule.title, "skip", "needs capability " + capability_names(rule.needs) + ", not claimed");
             continue;
         }
-        try {
-            rule.run(ctx);
-            report(rule.id, rule.title, "pass", "");
-        } catch (const std::exception& e) {
-            report(rule.id, rule.title, "fail", e.what());
-        }
+        Verdict v = run_isolated(ctx.self_exe, child_args, rule.id, rule_limit);
+        report(rule.id, rule.title, v.result, v.detail);
     }
     if (json)
         std::cout << nlohmann::json{{"plugin", plugin_arg}, {"passed", passed}, {"failed", failed}, {"skipped", skipped},

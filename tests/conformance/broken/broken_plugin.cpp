@@ -7,7 +7,11 @@
 
 #include <dlfcn.h>
 
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <string>
 
 namespace {
@@ -76,6 +80,37 @@ struct Swallow {
     };
     return inner->watch(b, role, cb, s, out, e);
 }
+// Calls the callback once more after unwatch() has returned, when the host
+// may already have freed what `user` points at (rule W3).
+struct Late {
+    muster_watch_fn fn;
+    void* user;
+};
+std::mutex late_mu;
+std::map<muster_watch*, Late> late;
+[[maybe_unused]] muster_status watch_remembering(muster_backend* b, const char* role, muster_watch_fn fn, void* u,
+                                                 muster_watch** out, muster_error* e) {
+    muster_status st = inner->watch(b, role, fn, u, out, e);
+    if (st == MUSTER_OK) {
+        std::lock_guard lk(late_mu);
+        late[*out] = {fn, u};
+    }
+    return st;
+}
+[[maybe_unused]] void unwatch_then_call(muster_backend* b, muster_watch* w) {
+    inner->unwatch(b, w);
+    Late l;
+    {
+        std::lock_guard lk(late_mu);
+        l = late[w];
+        late.erase(w);
+    }
+    std::thread([l] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        muster_watch_event ev{sizeof ev, MUSTER_EVENT_SYNCED, nullptr, MUSTER_OK, 0, nullptr};
+        l.fn(l.user, &ev);
+    }).detach();
+}
 [[maybe_unused]] muster_status create_ignoring_unknown(const muster_backend_config* cfg, muster_backend** out,
                                                        muster_error* e) {
     muster_backend_config known = *cfg;
@@ -112,6 +147,9 @@ bool load_inner(const muster_negotiation* in) {
     wrapped.watch = watch_without_terminal;
 #elif defined(BREAK_OPTIONS)
     wrapped.create = create_ignoring_unknown;
+#elif defined(BREAK_AFTER_UNWATCH)
+    wrapped.watch = watch_remembering;
+    wrapped.unwatch = unwatch_then_call;
 #endif
     return true;
 }
