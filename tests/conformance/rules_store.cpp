@@ -1,6 +1,8 @@
 // Rules B: what a store does with registrations.
 #include "suite.hpp"
 
+#include <algorithm>
+
 namespace conformance {
 namespace {
 
@@ -96,16 +98,25 @@ AddRule b5{{"B5", "deregister hides the instance at once (INCLUDE_STOPPED shows 
     check(unknown.status == MUSTER_NOT_FOUND, std::string("deregister of an unknown id answered ") + muster_status_name(unknown.status));
 }}};
 
-AddRule b6{{"B6", "roles are isolated: a list by role holds only that role; a list of every role holds both", 0, true, [](Context& c) {
+AddRule b6{{"B6", "roles are isolated, also roles that are prefixes or look-alikes of each other; a list of every role holds all", 0, true, [](Context& c) {
     auto b = c.backend();
-    std::string ra = c.fresh_role("iso"), rb = c.fresh_role("iso");
-    Instance a = c.instance(ra, 7107), bb = c.instance(rb, 7108);
-    must(b->register_instance(a), "register a");
-    must(b->register_instance(bb), "register b");
-    auto la = list(*b, &ra);
-    check(la.size() == 1 && la[0].id == a.id, "role " + ra + " lists " + std::to_string(la.size()) + " instances");
+    // Another role, one the first is a prefix of ("web", "web-admin"), and
+    // one equal but for '-' vs '_' (a LIKE pattern's '_' matches '-').
+    std::string ra = c.fresh_role("iso"), rb = c.fresh_role("iso"), prefixed = ra + "-admin", alike = ra;
+    std::replace(alike.begin(), alike.end(), '-', '_');
+    std::vector<std::string> roles{ra, rb, prefixed, alike};
+    std::vector<Instance> ins;
+    for (std::size_t k = 0; k < roles.size(); ++k) {
+        ins.push_back(c.instance(roles[k], static_cast<int>(7107 + k)));
+        must(b->register_instance(ins.back()), "register in role " + roles[k]);
+    }
+    for (std::size_t k = 0; k < roles.size(); ++k) {
+        auto got = list(*b, &roles[k]);
+        check(got.size() == 1 && got[0].id == ins[k].id,
+              "role " + roles[k] + " lists " + std::to_string(got.size()) + " instances (want its own 1)");
+    }
     auto all = list(*b, nullptr);
-    check(find(all, a.id) && find(all, bb.id), "a list of every role misses one");
+    for (const auto& i : ins) check(find(all, i.id), "a list of every role misses the one in " + i.role);
 }}};
 
 AddRule b7{{"B7", "metadata survives byte for byte: unicode, quotes, SQL, JSON, backslashes, a 4096-byte value", 0, true, [](Context& c) {

@@ -137,9 +137,9 @@ AddRule w4{{"W4", "an instance that stops heartbeating is reported REMOVED withi
     w.reset();
 }}};
 
-AddRule w5{{"W5", "a watch of one role sees nothing of another", MUSTER_BACKEND_CAP_WATCH, true, [](Context& c) {
+AddRule w5{{"W5", "a watch of one role sees nothing of another, also of one it is a prefix of", MUSTER_BACKEND_CAP_WATCH, true, [](Context& c) {
     auto b = c.backend();
-    std::string mine = c.fresh_role("w5"), other = c.fresh_role("w5");
+    std::string mine = c.fresh_role("w5"), other = mine + "-admin";
     Recorder r;
     auto w = start(*b, mine, r);
     check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
