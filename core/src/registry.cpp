@@ -96,7 +96,15 @@ struct RegistryState {
     void heartbeat_loop() {
         bool heartbeats_failing = false;
         auto next_reap = std::chrono::steady_clock::now() + opt.reap_interval;
-        while (sleep(jittered(opt.heartbeat_interval))) {
+        // The interval counts from the start of each beat: a beat that
+        // waited out a hung link's write deadline does not push back the
+        // next beat to the links that answer.
+        auto beat = std::chrono::steady_clock::now();
+        for (;;) {
+            auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                beat + jittered(opt.heartbeat_interval) - std::chrono::steady_clock::now());
+            if (!sleep(std::max(wait, std::chrono::milliseconds(0)))) break;
+            beat = std::chrono::steady_clock::now();
             std::vector<std::string> ids;
             {
                 std::lock_guard lk(mu);
