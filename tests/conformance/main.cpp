@@ -59,7 +59,8 @@ std::string capability_names(std::uint64_t caps) {
 int main(int argc, char** argv) {
     po::options_description desc("muster-conformance --plugin NAME|PATH [--option key=value]...\n\nOptions");
     std::string plugin_arg, only, child_role, run_rule;
-    std::vector<std::string> raw_options;
+    std::vector<std::string> raw_options, raw_unreachable;
+    std::int64_t unreachable_within_ms = 10000;
     std::int64_t ttl_ms = 1000;
     int child_count = 0;
     desc.add_options()
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
         ("plugin", po::value(&plugin_arg), "plugin name (in the plugin directory) or path to a .so")
         ("option", po::value(&raw_options)->composing(), "a plugin option, key=value; repeatable")
         ("ttl", po::value(&ttl_ms)->default_value(1000), "liveness window in ms for the expiry rules")
+        ("unreachable-option", po::value(&raw_unreachable)->composing(),
+         "key=value, repeatable: options that point the plugin at a store that is not there (rule U1)")
+        ("unreachable-within", po::value(&unreachable_within_ms)->default_value(10000),
+         "ms each call may take against that store (rule U1)")
         ("plugin-dir", po::value<std::string>(), "where plugin names are looked up")
         ("only", po::value(&only), "a rule (e.g. W3) or a group of rules (e.g. B) to run alone")
         ("json", "print the results as JSON")
@@ -98,6 +103,15 @@ int main(int argc, char** argv) {
     ctx.plugin_arg = plugin_arg;
     ctx.ttl_ms = ttl_ms;
     ctx.self_exe = boost::dll::program_location().string();
+    for (const auto& kv : raw_unreachable) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::cerr << "muster-conformance: --unreachable-option '" << kv << "' is not key=value\n";
+            return 2;
+        }
+        ctx.unreachable.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    ctx.unreachable_within_ms = unreachable_within_ms;
     for (const auto& kv : raw_options) {
         auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0) {
@@ -150,6 +164,8 @@ int main(int argc, char** argv) {
     // What each rule's process is started with: this run's own arguments.
     std::vector<std::string> child_args{"--plugin", plugin_arg, "--ttl", std::to_string(ttl_ms)};
     for (const auto& kv : raw_options) child_args.insert(child_args.end(), {"--option", kv});
+    for (const auto& kv : raw_unreachable) child_args.insert(child_args.end(), {"--unreachable-option", kv});
+    child_args.insert(child_args.end(), {"--unreachable-within", std::to_string(unreachable_within_ms)});
     if (vm.count("plugin-dir")) child_args.insert(child_args.end(), {"--plugin-dir", vm["plugin-dir"].as<std::string>()});
     // Generous: the slowest rules wait a few ttls, and sanitizers slow all.
     auto rule_limit = std::chrono::milliseconds(120000 + 20 * ttl_ms);
@@ -171,6 +187,10 @@ int main(int argc, char** argv) {
         if (!selected(rule.id)) continue;
         if (!load_error.empty()) {
             report(rule.id, rule.title, "skip", "the plugin did not load");
+            continue;
+        }
+        if (rule.needs_unreachable && ctx.unreachable.empty()) {
+            report(rule.id, rule.title, "skip", "give --unreachable-option key=value: options pointing at a store that is not there");
             continue;
         }
         if (rule.needs && (ctx.vt().capabilities & rule.needs) != rule.needs) {

@@ -36,6 +36,8 @@ struct Context {
     std::int64_t ttl_ms = 1000;
     std::string self_exe;      // for rules that spawn writer processes
     std::string plugin_arg;    // as given on the command line
+    Options unreachable;       // options pointing at a store that is not there (rule U1)
+    std::int64_t unreachable_within_ms = 10000;
 
     const muster_backend_v1& vt() const { return *plugin->backend; }
     // A fresh backend on the configured store.
@@ -51,6 +53,7 @@ struct Rule {
     std::uint64_t needs = 0;  // capability bits; unclaimed ones skip the rule
     bool needs_backend = true;
     std::function<void(Context&)> run;
+    bool needs_unreachable = false;  // skipped without --unreachable-option
 };
 
 // Each rules_*.cpp adds its rules here.

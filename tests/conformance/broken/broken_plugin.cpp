@@ -111,6 +111,12 @@ std::map<muster_watch*, Late> late;
         l.fn(l.user, &ev);
     }).detach();
 }
+// Answers an empty list while the store is down, as if the role were empty (rule U1).
+[[maybe_unused]] muster_status list_hiding_outage(muster_backend* b, const char* role, std::uint32_t flags,
+                                                  muster_instance_sink sink, void* user, muster_error* e) {
+    muster_status st = inner->list(b, role, flags, sink, user, e);
+    return st == MUSTER_UNAVAILABLE ? MUSTER_OK : st;
+}
 [[maybe_unused]] muster_status create_ignoring_unknown(const muster_backend_config* cfg, muster_backend** out,
                                                        muster_error* e) {
     muster_backend_config known = *cfg;
@@ -147,6 +153,8 @@ bool load_inner(const muster_negotiation* in) {
     wrapped.watch = watch_without_terminal;
 #elif defined(BREAK_OPTIONS)
     wrapped.create = create_ignoring_unknown;
+#elif defined(BREAK_HIDES_OUTAGE)
+    wrapped.list = list_hiding_outage;
 #elif defined(BREAK_AFTER_UNWATCH)
     wrapped.watch = watch_remembering;
     wrapped.unwatch = unwatch_then_call;
