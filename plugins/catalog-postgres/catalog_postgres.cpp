@@ -7,6 +7,7 @@
 #include "schema.hpp"
 
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/option_spec.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
 #include <nlohmann/json.hpp>
@@ -50,16 +51,12 @@ public:
                                                    MUSTER_BACKEND_CAP_REAP | MUSTER_BACKEND_CAP_SERVER_CLOCK;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_REQUIRED, 0, "url", nullptr,
-             "postgresql:// URL or conninfo (sslmode, sslrootcert, sslcert, sslkey accepted); the password may "
-             "also come from PGPASSWORD or ~/.pgpass"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "schema", "muster", "schema holding the tables"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "connect_timeout", "5s",
-             "how long a connection attempt may take (whole seconds, at least 2)"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "statement_timeout", "5s",
-             "longest wait for any statement; past it the call fails with 'unavailable'"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "poll", "1s",
-             "expiry sweep of watches, and their re-list when notifications were missed"},
+            muster::sdk::string_option("url", "postgresql:// URL or conninfo (sslmode, sslrootcert, sslcert, sslkey accepted); the password may "
+             "also come from PGPASSWORD or ~/.pgpass").required(),
+            muster::sdk::string_option("schema", "schema holding the tables").defaults_to("muster"),
+            muster::sdk::duration_option("connect_timeout", "how long a connection attempt may take (whole seconds, at least 2)").defaults_to("5s"),
+            muster::sdk::duration_option("statement_timeout", "longest wait for any statement; past it the call fails with 'unavailable'").defaults_to("5s"),
+            muster::sdk::duration_option("poll", "expiry sweep of watches, and their re-list when notifications were missed").defaults_to("1s"),
         };
         return specs;
     }

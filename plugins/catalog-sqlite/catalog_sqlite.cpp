@@ -5,6 +5,7 @@
 #include "sqlite_db.hpp"
 
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/option_spec.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
 #include <nlohmann/json.hpp>
@@ -63,14 +64,10 @@ public:
         MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_REAP;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "path", "muster.db",
-             "database file; created with its schema if missing"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "busy_timeout", "5s",
-             "how long a write waits for another process's lock before 'try again'"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "synchronous", "NORMAL",
-             "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "poll", "1s",
-             "slow poll for commits when inotify is silent, and the expiry sweep"},
+            muster::sdk::string_option("path", "database file; created with its schema if missing").defaults_to("muster.db"),
+            muster::sdk::duration_option("busy_timeout", "how long a write waits for another process's lock before 'try again'").defaults_to("5s"),
+            muster::sdk::string_option("synchronous", "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)").defaults_to("NORMAL"),
+            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent, and the expiry sweep").defaults_to("1s"),
         };
         return specs;
     }

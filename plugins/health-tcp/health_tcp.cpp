@@ -2,6 +2,7 @@
 // opens within the timeout, warning when it opens but slower than `slow`,
 // critical when it is refused or times out.
 #include <muster/cpp/health.hpp>
+#include <muster/cpp/option_spec.hpp>
 
 #include <netdb.h>
 #include <poll.h>
@@ -31,8 +32,7 @@ public:
     static constexpr const char* kDescription = "passing when a TCP connection to the address opens in time";
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "slow", "1s",
-             "a connection slower than this is a warning"},
+            muster::sdk::duration_option("slow", "a connection slower than this is a warning").defaults_to("1s"),
         };
         return specs;
     }

@@ -2,6 +2,8 @@
 // process) and as the conformance suite's reference backend. Nothing
 // survives the process; several processes never share it.
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/list_filter.hpp>
+#include <muster/cpp/option_spec.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
 #include <filesystem>
@@ -20,10 +22,8 @@ public:
     static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_REAP;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "sweep", "1s",
-             "longest time before a watcher notices an expiry it was not poked for"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "down_while", "",
-             "fault injection: every call fails UNAVAILABLE while this file exists"},
+            muster::sdk::duration_option("sweep", "longest time before a watcher notices an expiry it was not poked for").defaults_to("1s"),
+            muster::sdk::string_option("down_while", "fault injection: every call fails UNAVAILABLE while this file exists").defaults_to(""),
         };
         return specs;
     }
@@ -83,9 +83,7 @@ public:
             std::int64_t now = host_.now_ms();
             for (const auto& [id, row] : rows_) {
                 if (role && row.role != *role) continue;
-                if (row.stopped_at_ms != 0 && !(flags & MUSTER_LIST_INCLUDE_STOPPED)) continue;
-                if (row.stopped_at_ms == 0 && stale(row, now) && !(flags & MUSTER_LIST_INCLUDE_STALE)) continue;
-                out.push_back(row);
+                if (muster::sdk::listed(row, flags, now, ttl_ms_)) out.push_back(row);
             }
         }
         // The sink runs without the lock, so it may call back into us.
@@ -100,10 +98,7 @@ public:
             std::lock_guard lk(mu_);
             std::int64_t now = host_.now_ms();
             for (auto it = rows_.begin(); it != rows_.end();) {
-                const Instance& r = it->second;
-                bool gone = r.stopped_at_ms != 0 ? now - r.stopped_at_ms > retain_ms
-                                                 : now - r.last_seen_ms > ttl_ms_ + retain_ms;
-                if (gone) {
+                if (muster::sdk::reapable(it->second, now, ttl_ms_, retain_ms)) {
                     it = rows_.erase(it);
                     ++n;
                 } else {
@@ -127,7 +122,6 @@ private:
             throw Error(MUSTER_UNAVAILABLE, "memory: down while " + down_while_ + " exists");
     }
 
-    bool stale(const Instance& r, std::int64_t now) const { return now - r.last_seen_ms > ttl_ms_; }
 
     // What the hub diffs: live instances and recent stops (so a stop is
     // reported as one).

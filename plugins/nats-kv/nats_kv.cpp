@@ -7,6 +7,7 @@
 #include "kv_watch.hpp"
 
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/option_spec.hpp>
 
 #include <map>
 #include <mutex>
@@ -31,22 +32,22 @@ public:
         MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_SERVER_CLOCK;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "url", "nats://127.0.0.1:4222", "server URL, or several separated by commas"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "bucket", "muster", "KV bucket; created if missing"},
-            {sizeof(muster_option_spec), MUSTER_OPT_INT, 0, 0, "replicas", "1", "bucket replicas when created (a cluster: 3)"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "ttl", nullptr, "the bucket's max age, the liveness window (default: the host's ttl)"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "tls_ca", nullptr, "CA certificate file: enables TLS"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "tls_cert", nullptr, "client certificate file (with tls_key)"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "tls_key", nullptr, "client key file (with tls_cert)"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "creds", nullptr, "JWT + NKey credentials file"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "user", nullptr, "user name"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_SECRET, 0, "password", nullptr, "password of user"},
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, MUSTER_OPT_SECRET, 0, "token", nullptr, "authentication token"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "connect_timeout", "2s", "how long connecting may take"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "request_timeout", "2s", "longest wait for a JetStream answer"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "reconnect_wait", "250ms", "pause between reconnect attempts to one server"},
-            {sizeof(muster_option_spec), MUSTER_OPT_INT, 0, 0, "max_reconnect", "-1", "reconnect attempts before giving up; -1 forever"},
-            {sizeof(muster_option_spec), MUSTER_OPT_DURATION, 0, 0, "sweep", "1s", "how often watches re-read the bucket to catch expiries"},
+            muster::sdk::string_option("url", "server URL, or several separated by commas").defaults_to("nats://127.0.0.1:4222"),
+            muster::sdk::string_option("bucket", "KV bucket; created if missing").defaults_to("muster"),
+            muster::sdk::int_option("replicas", "bucket replicas when created (a cluster: 3)").defaults_to("1"),
+            muster::sdk::duration_option("ttl", "the bucket's max age, the liveness window (default: the host's ttl)"),
+            muster::sdk::string_option("tls_ca", "CA certificate file: enables TLS"),
+            muster::sdk::string_option("tls_cert", "client certificate file (with tls_key)"),
+            muster::sdk::string_option("tls_key", "client key file (with tls_cert)"),
+            muster::sdk::string_option("creds", "JWT + NKey credentials file"),
+            muster::sdk::string_option("user", "user name"),
+            muster::sdk::string_option("password", "password of user").secret(),
+            muster::sdk::string_option("token", "authentication token").secret(),
+            muster::sdk::duration_option("connect_timeout", "how long connecting may take").defaults_to("2s"),
+            muster::sdk::duration_option("request_timeout", "longest wait for a JetStream answer").defaults_to("2s"),
+            muster::sdk::duration_option("reconnect_wait", "pause between reconnect attempts to one server").defaults_to("250ms"),
+            muster::sdk::int_option("max_reconnect", "reconnect attempts before giving up; -1 forever").defaults_to("-1"),
+            muster::sdk::duration_option("sweep", "how often watches re-read the bucket to catch expiries").defaults_to("1s"),
         };
         return specs;
     }

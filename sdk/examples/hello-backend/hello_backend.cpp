@@ -3,6 +3,7 @@
 // registrations in process memory and claims no optional capability, so the
 // conformance suite skips the watch, reap and multi-process rules for it.
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/option_spec.hpp>
 
 #include <map>
 #include <mutex>
@@ -19,7 +20,7 @@ public:
     static constexpr std::uint64_t kCapabilities = 0;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            {sizeof(muster_option_spec), MUSTER_OPT_STRING, 0, 0, "greeting", "hello", "logged when the backend starts"},
+            muster::sdk::string_option("greeting", "logged when the backend starts").defaults_to("hello"),
         };
         return specs;
     }

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace muster::sdk {
@@ -83,6 +85,13 @@ inline const char* health_name(muster_health h) {
     case MUSTER_HEALTH_CRITICAL: return "critical";
     }
     return "unknown";
+}
+
+// The other way: "passing", "warning" or "critical"; nullopt for anything else.
+inline std::optional<muster_health> parse_health(std::string_view name) {
+    for (auto h : {MUSTER_HEALTH_PASSING, MUSTER_HEALTH_WARNING, MUSTER_HEALTH_CRITICAL})
+        if (name == health_name(h)) return h;
+    return std::nullopt;
 }
 
 }  // namespace muster::sdk
