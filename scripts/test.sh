@@ -53,13 +53,20 @@ TSAN_OPTIONS=$tsan build-tsan/bin/muster-unit-tests
 TSAN_OPTIONS=$tsan MUSTER_HOST="$PWD/build-tsan/bin/muster-host" build-tsan/bin/muster-chain-tests
 TSAN_OPTIONS=$tsan build-tsan/bin/muster-edge-tests
 
-echo "== SDK example, out of tree against the installed SDK"
+echo "== SDK examples, out of tree against the installed SDK"
 cmake --install build --prefix "$prefix" >/dev/null
-cmake -S sdk/examples/hello-backend -B "$prefix/example-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
-cmake --build "$prefix/example-build"
+for example in hello-backend json-dir; do
+    cmake -S "sdk/examples/$example" -B "$prefix/$example-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+    cmake --build "$prefix/$example-build"
+done
 # The installed programs find the installed plugins with no flags...
 "$prefix/bin/muster-host" plugins | grep -q "^catalog-sqlite " || { echo "installed muster-host does not find its plugins"; exit 1; }
-# ...and the installed suite passes the out-of-tree plugin.
-"$prefix/bin/muster-conformance" --plugin "$prefix/example-build/hello-backend.so"
+# ...the installed suite passes the out-of-tree plugins...
+"$prefix/bin/muster-conformance" --plugin "$prefix/hello-backend-build/hello-backend.so"
+"$prefix/bin/muster-conformance" --plugin "$prefix/json-dir-build/json-dir.so" --option dir="$prefix/json-dir-store"
+# ...and the installed host chains one by its path, next to a bundled plugin.
+"$prefix/bin/muster-host" list --chain "$prefix/json-dir-build/json-dir.so, memory" \
+    --backend-option json-dir.dir="$prefix/json-dir-store" | grep -q "instance(s), from" ||
+    { echo "the installed muster-host cannot chain an out-of-tree plugin by its path"; exit 1; }
 echo "== all tests passed"

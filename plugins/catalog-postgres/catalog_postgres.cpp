@@ -76,7 +76,7 @@ public:
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
         hub_ = std::make_unique<muster::sdk::WatchHub>(
             [this](const std::string* role) {
-                return muster::sdk::without_old_stops(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
+                return muster::sdk::watch_view(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
                                                       local_ms() + clock_offset_ms_.load(), ttl_ms_);
             },
             poll,

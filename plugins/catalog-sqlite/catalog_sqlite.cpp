@@ -87,7 +87,7 @@ public:
                 // The hub's own connection follows a database file that was
                 // deleted and created again, like the writer's.
                 if (hub_reader_->db.has_moved()) hub_reader_ = open_migrated();
-                return muster::sdk::without_old_stops(collect(*hub_reader_, role, MUSTER_LIST_INCLUDE_STOPPED),
+                return muster::sdk::watch_view(collect(*hub_reader_, role, MUSTER_LIST_INCLUDE_STOPPED),
                                                       host_.now_ms(), ttl_ms_);
             },
             poll, [this] { return host_.now_ms(); }, ttl_ms_);

@@ -131,7 +131,7 @@ private:
             out.push_back(i);
             return true;
         });
-        return muster::sdk::without_old_stops(std::move(out), host_.now_ms(), ttl_ms_);
+        return muster::sdk::watch_view(std::move(out), host_.now_ms(), ttl_ms_);
     }
 
     muster::sdk::Host host_;

@@ -3,6 +3,7 @@
 // registrations in process memory and claims no optional capability, so the
 // conformance suite skips the watch, reap and multi-process rules for it.
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/list_filter.hpp>
 #include <muster/cpp/option_spec.hpp>
 
 #include <map>
@@ -62,13 +63,8 @@ public:
         {
             std::lock_guard lk(mu_);
             auto now = ctx_.host.now_ms();
-            for (const auto& [id, r] : rows_) {
-                bool stopped = r.stopped_at_ms != 0, stale = !stopped && now - r.last_seen_ms > ctx_.ttl_ms;
-                if ((role && r.role != *role) || (stopped && !(flags & MUSTER_LIST_INCLUDE_STOPPED)) ||
-                    (stale && !(flags & MUSTER_LIST_INCLUDE_STALE)))
-                    continue;
-                out.push_back(r);
-            }
+            for (const auto& [id, r] : rows_)
+                if ((!role || r.role == *role) && muster::sdk::listed(r, flags, now, ctx_.ttl_ms)) out.push_back(r);
         }
         for (const auto& i : out)
             if (!sink(i)) break;

@@ -212,12 +212,15 @@ private:
     std::thread thread_;  // last: starts after every other member exists
 };
 
-// For a hub's lister: what a list with MUSTER_LIST_INCLUDE_STOPPED gave,
-// less the instances stopped before `now_ms - window_ms` (on the clock of
-// their stopped_at), which no watch can still know as live.
-inline std::vector<Instance> without_old_stops(std::vector<Instance> listed, std::int64_t now_ms, std::int64_t window_ms) {
-    std::erase_if(listed, [&](const Instance& i) { return i.stopped_at_ms != 0 && i.stopped_at_ms < now_ms - window_ms; });
-    return listed;
+// For a hub's lister: of the instances a store keeps, what a watch is
+// shown: the live ones, and those stopped within the last ttl (reported as
+// stops, not expiries). Stale ones and older stops are dropped. `now_ms`
+// is on the clock of the instances' times.
+inline std::vector<Instance> watch_view(std::vector<Instance> kept, std::int64_t now_ms, std::int64_t ttl_ms) {
+    std::erase_if(kept, [&](const Instance& i) {
+        return i.stopped_at_ms != 0 ? i.stopped_at_ms < now_ms - ttl_ms : now_ms - i.last_seen_ms > ttl_ms;
+    });
+    return kept;
 }
 
 }  // namespace muster::sdk
