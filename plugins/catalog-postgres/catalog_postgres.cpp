@@ -75,7 +75,7 @@ public:
         }
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
         hub_ = std::make_unique<muster::sdk::WatchHub>(
-            [this](const std::string* role) {
+            [this](muster::sdk::RoleFilter role) {
                 return muster::sdk::watch_view(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
                                                       local_ms() + clock_offset_ms_.load(), ttl_ms_);
             },
@@ -125,7 +125,7 @@ public:
         if (PQntuples(r.get()) == 0) throw Error(MUSTER_NOT_FOUND, "no instance with id " + key);
     }
 
-    void list(const std::string* role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
         for (const auto& i : collect(role, flags))
             if (!sink(i)) break;
     }
@@ -137,10 +137,9 @@ public:
         return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
     }
 
-    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
-        return hub_->add(role ? role->c_str() : nullptr, cb, user);
+    std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
+        return hub_->add(role, sink);
     }
-    void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
 
 private:
     // Runs on every new connection: migrate (cheap when current), prepare.
@@ -163,13 +162,14 @@ private:
         prep("list_all", list_sql(false));
     }
 
-    std::vector<Instance> collect(const std::string* role, std::uint32_t flags) {
+    std::vector<Instance> collect(muster::sdk::RoleFilter role, std::uint32_t flags) {
         std::string ttl = std::to_string(ttl_ms_);
         const char* stopped = (flags & MUSTER_LIST_INCLUDE_STOPPED) ? "true" : "false";
         const char* stale = (flags & MUSTER_LIST_INCLUDE_STALE) ? "true" : "false";
+        std::string role_text = role ? std::string(*role) : std::string();
         std::vector<Instance> out;
         std::lock_guard lk(mu_);
-        Result r = session_->prepared(role ? "list_role" : "list_all", {role ? role->c_str() : nullptr, stopped, stale, ttl.c_str()});
+        Result r = session_->prepared(role ? "list_role" : "list_all", {role ? role_text.c_str() : nullptr, stopped, stale, ttl.c_str()});
         for (int row = 0; row < PQntuples(r.get()); ++row) {
             auto v = [&](int col) { return PQgetvalue(r.get(), row, col); };
             Instance i;

@@ -83,7 +83,7 @@ public:
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
         hub_reader_ = open_migrated();
         hub_ = std::make_unique<muster::sdk::WatchHub>(
-            [this](const std::string* role) {
+            [this](muster::sdk::RoleFilter role) {
                 // The hub's own connection follows a database file that was
                 // deleted and created again, like the writer's.
                 if (hub_reader_->db.has_moved()) hub_reader_ = open_migrated();
@@ -146,7 +146,7 @@ public:
             throw Error(MUSTER_NOT_FOUND, "no instance with id " + std::string(id));
     }
 
-    void list(const std::string* role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
         std::vector<Instance> rows;
         {
             std::lock_guard lk(mu_);
@@ -167,10 +167,9 @@ public:
         return static_cast<std::uint64_t>(sqlite3_changes(writer_->db.get()));
     }
 
-    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
-        return hub_->add(role ? role->c_str() : nullptr, cb, user);
+    std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
+        return hub_->add(role, sink);
     }
-    void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
 
 private:
     // A connection with the schema in place. Switching to WAL and migrating
@@ -230,9 +229,9 @@ private:
         prepare_writes();
     }
 
-    std::vector<Instance> collect(Connection& c, const std::string* role, std::uint32_t flags) {
+    std::vector<Instance> collect(Connection& c, muster::sdk::RoleFilter role, std::uint32_t flags) {
         Stmt::Use use(role ? *c.list_role : *c.list_all);
-        if (role) use.bind(1, *role);
+        if (role) use.bind(1, std::string(*role));
         use.bind(2, static_cast<std::int64_t>((flags & MUSTER_LIST_INCLUDE_STOPPED) != 0))
             .bind(3, static_cast<std::int64_t>((flags & MUSTER_LIST_INCLUDE_STALE) != 0))
             .bind(4, host_.now_ms() - ttl_ms_);

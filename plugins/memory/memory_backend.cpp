@@ -30,7 +30,7 @@ public:
 
     explicit MemoryBackend(const muster::sdk::BackendContext& ctx)
         : host_(ctx.host), ttl_ms_(ctx.ttl_ms), down_while_(ctx.options.get("down_while")),
-          hub_([this](const std::string* role) { return live(role); },
+          hub_([this](muster::sdk::RoleFilter role) { return live(role); },
                std::chrono::milliseconds(ctx.options.get_duration_ms("sweep", 1000)),
                [this] { return host_.now_ms(); }, ctx.ttl_ms) {}
 
@@ -74,7 +74,7 @@ public:
         hub_.poke();
     }
 
-    void list(const std::string* role, std::uint32_t flags,
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags,
               const std::function<bool(const Instance&)>& sink) override {
         fail_if_down();
         std::vector<Instance> out;
@@ -110,10 +110,9 @@ public:
         return n;
     }
 
-    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
-        return hub_.add(role ? role->c_str() : nullptr, cb, user);
+    std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
+        return hub_.add(role, sink);
     }
-    void unwatch(muster_watch* w) noexcept override { hub_.remove(w); }
 
 private:
     // A test stands in for a store that went away by creating the file.
@@ -125,7 +124,7 @@ private:
 
     // What the hub diffs: live instances and recent stops (so a stop is
     // reported as one).
-    std::vector<Instance> live(const std::string* role) {
+    std::vector<Instance> live(muster::sdk::RoleFilter role) {
         std::vector<Instance> out;
         list(role, MUSTER_LIST_INCLUDE_STOPPED, [&](const Instance& i) {
             out.push_back(i);

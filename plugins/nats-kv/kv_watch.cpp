@@ -1,13 +1,10 @@
 #include "kv_watch.hpp"
 
-#include <muster/cpp/events.hpp>
-
 namespace nats_kv {
 
 KvWatch::KvWatch(const Connection& conn, std::optional<std::string> role, std::chrono::milliseconds sweep,
-                 muster_watch_fn callback, void* user)
-    : conn_(conn), filter_(role ? *role + ".*" : ">"), sweep_(sweep), callback_(callback), user_(user),
-      thread_([this] { run(); }) {}
+                 muster::sdk::WatchSink sink)
+    : conn_(conn), filter_(role ? *role + ".*" : ">"), sweep_(sweep), sink_(sink), thread_([this] { run(); }) {}
 
 KvWatch::~KvWatch() {
     stop_ = true;
@@ -16,11 +13,10 @@ KvWatch::~KvWatch() {
         if (watcher_) kvWatcher_Stop(watcher_);
     }
     thread_.join();
-    emit(MUSTER_EVENT_TERMINATED, nullptr, MUSTER_OK, "unwatched");
 }
 
 void KvWatch::emit(muster_event_type type, const muster::sdk::Instance* inst, muster_status status, const char* message) {
-    muster::sdk::emit_event(callback_, user_, type, inst, status, message);
+    sink_(type, inst, status, message);
 }
 
 void KvWatch::apply(const Entry& e) {

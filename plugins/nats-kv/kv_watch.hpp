@@ -8,6 +8,7 @@
 
 #include <muster/backend.h>
 #include <muster/cpp/diff.hpp>
+#include <muster/cpp/events.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -19,12 +20,12 @@
 
 namespace nats_kv {
 
-class KvWatch {
+class KvWatch : public muster::sdk::Watch {
 public:
     KvWatch(const Connection& conn, std::optional<std::string> role, std::chrono::milliseconds sweep,
-            muster_watch_fn callback, void* user);
-    // Stops the thread, then delivers TERMINATED: nothing runs after.
-    ~KvWatch();
+            muster::sdk::WatchSink sink);
+    // Stops the thread: nothing is delivered after (the SDK sends TERMINATED).
+    ~KvWatch() override;
     KvWatch(const KvWatch&) = delete;
     KvWatch& operator=(const KvWatch&) = delete;
 
@@ -42,8 +43,7 @@ private:
     const Connection& conn_;
     std::string filter_;
     std::chrono::milliseconds sweep_;
-    muster_watch_fn callback_;
-    void* user_;
+    muster::sdk::WatchSink sink_;
     muster::sdk::Snapshot known_;                   // live instances by id
     std::map<std::string, std::uint64_t> revision_;  // last revision applied, per key
     bool synced_ = false, failing_ = false;

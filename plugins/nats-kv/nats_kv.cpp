@@ -64,11 +64,11 @@ public:
     void deregister(std::string_view id) override {
         healing([&] { delete_instance(id); });
     }
-    void list(const std::string* role, std::uint32_t, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t, const std::function<bool(const Instance&)>& sink) override {
         // Stopped and stale keys are gone from the bucket: the flags that ask
         // for them find nothing more (the capability bits say so).
         healing([&] {
-            for (const auto& e : conn_.snapshot(role ? *role + ".*" : ">", false))
+            for (const auto& e : conn_.snapshot(role ? std::string(*role) + ".*" : ">", false))
                 if (!sink(e.instance)) break;
         });
     }
@@ -196,11 +196,10 @@ private:
     }
 
 public:
-    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
-        auto* w = new KvWatch(conn_, role ? std::optional<std::string>(*role) : std::nullopt, std::chrono::milliseconds(sweep_), cb, user);
-        return reinterpret_cast<muster_watch*>(w);
+    std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
+        return std::make_unique<KvWatch>(conn_, role ? std::optional<std::string>(*role) : std::nullopt,
+                                         std::chrono::milliseconds(sweep_), sink);
     }
-    void unwatch(muster_watch* w) noexcept override { delete reinterpret_cast<KvWatch*>(w); }
 
 private:
     muster::sdk::Host host_;

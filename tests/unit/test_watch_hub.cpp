@@ -42,12 +42,12 @@ Instance inst(const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("the hub sends the initial state, the changes, and one TERMINATED") {
+TEST_CASE("the hub sends the initial state and the changes, and nothing once the watch is destroyed") {
     std::mutex mu;
     std::vector<Instance> store{inst("a")};
-    WatchHub hub([&](const std::string*) { std::lock_guard lk(mu); return store; }, 5s, nullptr, 0);
+    WatchHub hub([&](RoleFilter) { std::lock_guard lk(mu); return store; }, 5s, nullptr, 0);
     Log log;
-    muster_watch* w = hub.add("r", &Log::cb, &log);
+    auto w = hub.add("r", WatchSink(&Log::cb, &log));
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED));
     CHECK(log.count(MUSTER_EVENT_ADDED) == 1);
     {
@@ -56,9 +56,16 @@ TEST_CASE("the hub sends the initial state, the changes, and one TERMINATED") {
     }
     hub.poke();
     REQUIRE(log.wait(MUSTER_EVENT_ADDED, 2));
-    hub.remove(w);
-    CHECK(log.count(MUSTER_EVENT_TERMINATED) == 1);
-    CHECK(log.events.back().first == MUSTER_EVENT_TERMINATED);
+    w.reset();  // ends the watch (the SDK's unwatch then sends TERMINATED)
+    std::size_t seen = log.events.size();
+    {
+        std::lock_guard lk(mu);
+        store.push_back(inst("c"));
+    }
+    hub.poke();
+    std::this_thread::sleep_for(50ms);
+    CHECK(log.events.size() == seen);
+    CHECK(log.count(MUSTER_EVENT_TERMINATED) == 0);
 }
 
 TEST_CASE("a failing store gives one ERROR, then a resync of exactly the differences") {
@@ -66,14 +73,14 @@ TEST_CASE("a failing store gives one ERROR, then a resync of exactly the differe
     bool failing = false;
     std::vector<Instance> store{inst("a"), inst("b")};
     WatchHub hub(
-        [&](const std::string*) {
+        [&](RoleFilter) {
             std::lock_guard lk(mu);
             if (failing) throw Error(MUSTER_UNAVAILABLE, "down");
             return store;
         },
         5s, nullptr, 0);
     Log log;
-    muster_watch* w = hub.add(nullptr, &Log::cb, &log);
+    auto w = hub.add(std::nullopt, WatchSink(&Log::cb, &log));
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED));
     {
         std::lock_guard lk(mu);
@@ -93,7 +100,7 @@ TEST_CASE("a failing store gives one ERROR, then a resync of exactly the differe
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED, 2));
     CHECK(log.count(MUSTER_EVENT_REMOVED) == 1);
     CHECK(log.count(MUSTER_EVENT_ADDED) == 3);  // a, b initially; c on resync; a never re-added
-    hub.remove(w);
+    w.reset();
 }
 
 TEST_CASE("the hub wakes for the earliest expiry without being poked") {
@@ -101,7 +108,7 @@ TEST_CASE("the hub wakes for the earliest expiry without being poked") {
     std::vector<Instance> store{inst("a")};
     store[0].last_seen_ms = 1000;
     WatchHub hub(
-        [&](const std::string*) {
+        [&](RoleFilter) {
             std::vector<Instance> live;
             for (auto& i : store)
                 if (now - i.last_seen_ms <= 100) live.push_back(i);
@@ -109,9 +116,9 @@ TEST_CASE("the hub wakes for the earliest expiry without being poked") {
         },
         10s, [&] { return now.load(); }, 100);
     Log log;
-    muster_watch* w = hub.add(nullptr, &Log::cb, &log);
+    auto w = hub.add(std::nullopt, WatchSink(&Log::cb, &log));
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED));
     now = 1200;  // the hub's next wake is at last_seen + ttl, long before its 10 s sweep
     REQUIRE(log.wait(MUSTER_EVENT_REMOVED));
-    hub.remove(w);
+    w.reset();
 }

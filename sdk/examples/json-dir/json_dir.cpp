@@ -43,7 +43,7 @@ public:
         if (!fs::is_directory(dir_)) throw Error(MUSTER_UNAVAILABLE, "cannot use directory " + dir_.string());
         // Last: the hub's thread lists through the members above (and is reset first).
         hub_ = std::make_unique<muster::sdk::WatchHub>(
-            [this](const std::string* role) {
+            [this](muster::sdk::RoleFilter role) {
                 return muster::sdk::watch_view(all(role), ctx_.host.now_ms(), ctx_.ttl_ms);
             },
             std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 200)), [this] { return ctx_.host.now_ms(); },
@@ -82,7 +82,7 @@ public:
         write(*doc);
     }
 
-    void list(const std::string* role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
         auto now = ctx_.host.now_ms();
         for (const auto& i : all(role))
             if (muster::sdk::listed(i, flags, now, ctx_.ttl_ms) && !sink(i)) break;
@@ -91,15 +91,14 @@ public:
     std::uint64_t reap(std::int64_t retain_ms) override {
         std::uint64_t n = 0;
         auto now = ctx_.host.now_ms();
-        for (const auto& i : all(nullptr))
+        for (const auto& i : all(std::nullopt))
             if (muster::sdk::reapable(i, now, ctx_.ttl_ms, retain_ms)) n += fs::remove(path_of(i.id));
         return n;
     }
 
-    muster_watch* watch(const std::string* role, muster_watch_fn cb, void* user) override {
-        return hub_->add(role ? role->c_str() : nullptr, cb, user);
+    std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
+        return hub_->add(role, sink);
     }
-    void unwatch(muster_watch* w) noexcept override { hub_->remove(w); }
 
 private:
     fs::path path_of(std::string_view id) const { return dir_ / (std::string(id) + ".json"); }
@@ -123,7 +122,7 @@ private:
         hub_->poke();  // this process's watchers learn at once, others at their next poll
     }
 
-    std::vector<Instance> all(const std::string* role) const {
+    std::vector<Instance> all(muster::sdk::RoleFilter role) const {
         std::vector<Instance> out;
         std::error_code ec;
         for (const auto& e : fs::directory_iterator(dir_, ec))

@@ -7,7 +7,7 @@
 //       static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH;
 //       static std::span<const muster_option_spec> options();
 //       explicit MyBackend(const muster::sdk::BackendContext&);
-//       ... override the pure virtuals ...
+//       ... override the pure virtuals (and watch/reap for their capabilities) ...
 //   };
 //   MUSTER_EXPORT_PLUGIN("my-store", "1.0", "...", muster::sdk::backend_kind<MyBackend>())
 //
@@ -18,6 +18,7 @@
 
 #include <muster/backend.h>
 #include <muster/cpp/error.hpp>
+#include <muster/cpp/events.hpp>
 #include <muster/cpp/instance.hpp>
 #include <muster/cpp/options.hpp>
 #include <muster/cpp/plugin.hpp>
@@ -25,12 +26,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace muster::sdk {
+
+// A role, or every role (nullopt). Borrowed for the call: copy it to keep it.
+using RoleFilter = std::optional<std::string_view>;
 
 // What a backend's constructor receives.
 struct BackendContext {
@@ -49,16 +55,18 @@ public:
     // results has ids.size() entries: OK or NOT_FOUND per id.
     virtual void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) = 0;
     virtual void deregister(std::string_view id) = 0;
-    // role == nullptr: every role. Return false from `sink` to stop.
-    virtual void list(const std::string* role, std::uint32_t flags,
-                      const std::function<bool(const Instance&)>& sink) = 0;
+    // Return false from `sink` to stop early.
+    virtual void list(RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) = 0;
+    // MUSTER_BACKEND_CAP_REAP: how many were deleted.
     virtual std::uint64_t reap(std::int64_t /*retain_ms*/) {
         throw Error(MUSTER_UNSUPPORTED, "this backend does not reap");
     }
-    virtual muster_watch* watch(const std::string* /*role*/, muster_watch_fn, void* /*user*/) {
+    // MUSTER_BACKEND_CAP_WATCH: a watch delivering to `sink` until it is
+    // destroyed (see Watch); WatchHub makes one for stores that can only
+    // say "something changed".
+    virtual std::unique_ptr<Watch> watch(RoleFilter /*role*/, WatchSink /*sink*/) {
         throw Error(MUSTER_UNSUPPORTED, "this backend does not watch");
     }
-    virtual void unwatch(muster_watch*) noexcept {}
 };
 
 namespace detail {
@@ -66,6 +74,12 @@ namespace detail {
 inline void require(const std::string& problem) {
     if (!problem.empty()) throw Error(MUSTER_INVALID_ARGUMENT, problem);
 }
+
+// What the SDK hands the host as a muster_watch*.
+struct WatchHandle {
+    std::unique_ptr<Watch> watch;
+    WatchSink sink;
+};
 
 template <class T>
 struct BackendTrampolines {
@@ -130,12 +144,8 @@ struct BackendTrampolines {
             if (!sink) throw Error(MUSTER_INVALID_ARGUMENT, "sink is NULL");
             if (flags & ~(MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE))
                 throw Error(MUSTER_INVALID_ARGUMENT, "unknown list flags");
-            std::string r;
-            if (role) {
-                require(check_role(role));
-                r = role;
-            }
-            self(b)->list(role ? &r : nullptr, flags, [&](const Instance& i) {
+            if (role) require(check_role(role));
+            self(b)->list(role ? RoleFilter(role) : std::nullopt, flags, [&](const Instance& i) {
                 CView view(i);
                 return sink(user, view.get()) == 0;
             });
@@ -155,17 +165,22 @@ struct BackendTrampolines {
                                muster_watch** out, muster_error* err) noexcept {
         return guard(err, [&] {
             if (!cb || !out) throw Error(MUSTER_INVALID_ARGUMENT, "callback or out is NULL");
-            std::string r;
-            if (role) {
-                require(check_role(role));
-                r = role;
-            }
-            *out = self(b)->watch(role ? &r : nullptr, cb, user);
+            if (role) require(check_role(role));
+            WatchSink sink(cb, user);
+            auto w = self(b)->watch(role ? RoleFilter(role) : std::nullopt, sink);
+            if (!w) throw Error(MUSTER_INTERNAL, "the backend's watch() returned no watch");
+            // The ABI's opaque handle is this SDK's own record, never defined globally.
+            *out = reinterpret_cast<muster_watch*>(new WatchHandle{std::move(w), sink});
             return MUSTER_OK;
         });
     }
-    static void unwatch(muster_backend* b, muster_watch* w) noexcept {
-        if (w) self(b)->unwatch(w);
+    // Ends the watch, then sends TERMINATED: exactly once, and last (W3).
+    static void unwatch(muster_backend*, muster_watch* w) noexcept {
+        if (!w) return;
+        auto* h = reinterpret_cast<WatchHandle*>(w);
+        WatchSink sink = h->sink;
+        delete h;
+        sink(MUSTER_EVENT_TERMINATED, nullptr, MUSTER_OK, "unwatched");
     }
 
     static constexpr muster_backend_v1 make_vtable() {

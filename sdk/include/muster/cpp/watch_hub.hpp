@@ -2,16 +2,22 @@
 // and unwatch() for stores that can tell "something changed" but not what.
 //
 // The plugin gives the hub a lister (the live instances of a role) and
-// pokes it whenever the store may have changed. One hub thread re-lists the
-// watched roles, diffs against what each watch was last told and delivers
-// the events, so the contract of backend.h holds by construction: initial
-// ADDED then SYNCED, never concurrent per watch, ERROR while the store
-// fails and a resync by diff afterwards, exactly one TERMINATED, nothing
-// after unwatch() returns. Expiry is caught by waking when the earliest
-// known instance's last_seen + ttl passes, and by a periodic sweep.
+// pokes it whenever the store may have changed; its Backend::watch returns
+// add(role, sink). One hub thread re-lists the watched roles, diffs against
+// what each watch was last told and delivers the events, so the contract of
+// backend.h holds by construction: initial ADDED then SYNCED, never
+// concurrent per watch, ERROR while the store fails and a resync by diff
+// afterwards, nothing after the watch is destroyed (the SDK then sends
+// TERMINATED). Expiry is caught by waking when the earliest known
+// instance's last_seen + ttl passes, and by a periodic sweep.
+//
+// Lifetime: the hub's thread calls the lister, so hold the hub in a
+// unique_ptr declared after every member the lister uses, create it last,
+// and reset it first, after stopping every thread of yours that pokes it.
 #pragma once
 
 #include <muster/backend.h>
+#include <muster/cpp/backend.hpp>
 #include <muster/cpp/diff.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/events.hpp>
@@ -30,27 +36,16 @@
 #include <thread>
 #include <vector>
 
-// The opaque muster_watch of the ABI is, for hub-made watches, this type.
-struct muster_watch {
-    std::optional<std::string> role;
-    muster_watch_fn callback = nullptr;
-    void* user = nullptr;
-    muster::sdk::Snapshot known;
-    bool synced = false;
-    bool failing = false;
-    bool removed = false;
-};
-
 namespace muster::sdk {
 
 class WatchHub {
 public:
-    // Returns the live instances of `role` (nullptr: every role), and may
+    // Returns the live instances of `role` (nullopt: every role), and may
     // add recently stopped ones (stopped_at_ms set): a watched instance the
     // lister then returns stopped is reported REMOVED with its stopped_at,
     // so a watcher can tell a graceful stop from an expiry. Throws
     // muster::sdk::Error when the store fails.
-    using Lister = std::function<std::vector<Instance>(const std::string* role)>;
+    using Lister = std::function<std::vector<Instance>(RoleFilter role)>;
     using Clock = std::function<std::int64_t()>;
 
     // `sweep`: the longest the hub sleeps without a poke. `now_ms`/`ttl_ms`:
@@ -63,14 +58,9 @@ public:
     WatchHub(const WatchHub&) = delete;
     WatchHub& operator=(const WatchHub&) = delete;
 
-    // Terminates any watch still open, then stops the thread.
+    // Stops the thread. The host ends every watch before it destroys the
+    // backend (backend.h), so no watch of this hub outlives it.
     ~WatchHub() {
-        std::vector<muster_watch*> left;
-        {
-            std::lock_guard lk(mu_);
-            for (auto& w : watches_) left.push_back(w.get());
-        }
-        for (auto* w : left) remove(w);
         {
             std::lock_guard lk(mu_);
             stop_ = true;
@@ -79,43 +69,20 @@ public:
         thread_.join();
     }
 
-    // Starts a watch; its initial ADDED/SYNCED events come from the hub
-    // thread shortly after.
-    muster_watch* add(const char* role, muster_watch_fn callback, void* user) {
-        auto w = std::make_unique<muster_watch>();
-        if (role) w->role = role;
-        w->callback = callback;
-        w->user = user;
-        muster_watch* raw = w.get();
+    // Starts a watch of `role` delivering to `sink`; its initial ADDED and
+    // SYNCED events come from the hub thread shortly after. Destroying the
+    // returned watch ends it (waiting for a delivery in progress).
+    std::unique_ptr<Watch> add(RoleFilter role, WatchSink sink) {
+        auto e = std::make_unique<Entry>(sink);
+        if (role) e->role = std::string(*role);
+        Entry* raw = e.get();
         {
             std::lock_guard lk(mu_);
-            watches_.push_back(std::move(w));
+            entries_.push_back(std::move(e));
             dirty_ = true;
         }
         cv_.notify_all();
-        return raw;
-    }
-
-    // Stops a watch: waits for a delivery in progress, sends TERMINATED,
-    // frees it. Must not be called from the watch's own callback.
-    void remove(muster_watch* w) {
-        {
-            std::lock_guard lk(mu_);
-            w->removed = true;
-        }
-        std::unique_ptr<muster_watch> owned;
-        {
-            std::lock_guard delivery(delivery_mu_);
-            std::lock_guard lk(mu_);
-            for (auto it = watches_.begin(); it != watches_.end(); ++it)
-                if (it->get() == w) {
-                    owned = std::move(*it);
-                    watches_.erase(it);
-                    break;
-                }
-            if (!owned) return;
-        }
-        emit(*owned, MUSTER_EVENT_TERMINATED, nullptr, MUSTER_OK, "unwatched");
+        return std::make_unique<HubWatch>(*this, raw);
     }
 
     // The store may have changed: re-list soon.
@@ -128,9 +95,36 @@ public:
     }
 
 private:
-    static void emit(muster_watch& w, muster_event_type type, const Instance* inst, muster_status status,
-                     const char* message) {
-        emit_event(w.callback, w.user, type, inst, status, message);
+    // What the hub knows of one watch.
+    struct Entry {
+        explicit Entry(WatchSink s) : sink(s) {}
+        std::optional<std::string> role;
+        WatchSink sink;
+        Snapshot known;
+        bool synced = false;
+        bool failing = false;
+        bool removed = false;
+    };
+
+    class HubWatch : public Watch {
+    public:
+        HubWatch(WatchHub& hub, Entry* entry) : hub_(hub), entry_(entry) {}
+        ~HubWatch() override { hub_.remove(entry_); }
+
+    private:
+        WatchHub& hub_;
+        Entry* entry_;
+    };
+
+    // Waits for a delivery in progress, then forgets the watch.
+    void remove(Entry* e) {
+        {
+            std::lock_guard lk(mu_);
+            e->removed = true;
+        }
+        std::lock_guard delivery(delivery_mu_);
+        std::lock_guard lk(mu_);
+        std::erase_if(entries_, [&](const std::unique_ptr<Entry>& x) { return x.get() == e; });
     }
 
     void run() {
@@ -153,21 +147,21 @@ private:
     // One round: list each watched role once, diff, deliver.
     void pass() {
         std::lock_guard delivery(delivery_mu_);
-        std::vector<muster_watch*> current;
+        std::vector<Entry*> current;
         {
             std::lock_guard lk(mu_);
-            for (auto& w : watches_)
+            for (auto& w : entries_)
                 if (!w->removed) current.push_back(w.get());
         }
         std::map<std::optional<std::string>, std::optional<Snapshot>> fetched;
         std::map<std::optional<std::string>, std::string> failures;
         Snapshot stopped;  // of every role listed this round
         std::int64_t earliest = 0;
-        for (muster_watch* w : current) {
+        for (Entry* w : current) {
             if (!fetched.count(w->role)) {
                 try {
                     Snapshot live;
-                    for (auto& i : lister_(w->role ? &*w->role : nullptr))
+                    for (auto& i : lister_(w->role ? RoleFilter(*w->role) : std::nullopt))
                         (i.stopped_at_ms != 0 ? stopped[i.id] : live[i.id]) = std::move(i);
                     fetched[w->role] = std::move(live);
                 } catch (const std::exception& e) {
@@ -177,16 +171,16 @@ private:
             }
             const auto& snap = fetched[w->role];
             if (!snap) {
-                if (!w->failing) emit(*w, MUSTER_EVENT_ERROR, nullptr, MUSTER_UNAVAILABLE, failures[w->role].c_str());
+                if (!w->failing) w->sink(MUSTER_EVENT_ERROR, nullptr, MUSTER_UNAVAILABLE, failures[w->role].c_str());
                 w->failing = true;
                 continue;
             }
             diff(w->known, *snap, [&](muster_event_type t, const Instance& i) {
                 auto it = t == MUSTER_EVENT_REMOVED ? stopped.find(i.id) : stopped.end();
-                emit(*w, t, it != stopped.end() ? &it->second : &i, MUSTER_OK, nullptr);
+                w->sink(t, it != stopped.end() ? &it->second : &i);
             });
             w->known = *snap;
-            if (!w->synced || w->failing) emit(*w, MUSTER_EVENT_SYNCED, nullptr, MUSTER_OK, nullptr);
+            if (!w->synced || w->failing) w->sink(MUSTER_EVENT_SYNCED);
             w->synced = true;
             w->failing = false;
             for (const auto& [id, i] : *snap) {
@@ -202,10 +196,10 @@ private:
     std::chrono::milliseconds sweep_;
     Clock now_ms_;
     std::int64_t ttl_ms_;
-    std::mutex mu_;           // guards watches_, dirty_, stop_, next_expiry_ms_, removed flags
+    std::mutex mu_;           // guards entries_, dirty_, stop_, next_expiry_ms_, removed flags
     std::mutex delivery_mu_;  // held while events are delivered
     std::condition_variable cv_;
-    std::list<std::unique_ptr<muster_watch>> watches_;
+    std::list<std::unique_ptr<Entry>> entries_;
     bool dirty_ = false;
     bool stop_ = false;
     std::int64_t next_expiry_ms_ = 0;
