@@ -202,5 +202,4 @@ private:
 }  // namespace
 }  // namespace catalog_postgres
 
-MUSTER_EXPORT_PLUGIN("catalog-postgres", "1.0.0", "registry in PostgreSQL (libpq), LISTEN/NOTIFY watches",
-                     muster::sdk::backend_kind<catalog_postgres::CatalogPostgres>())
+MUSTER_EXPORT_BACKEND(catalog_postgres::CatalogPostgres, "1.0.0")

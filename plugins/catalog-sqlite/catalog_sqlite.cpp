@@ -257,5 +257,4 @@ private:
 }  // namespace
 }  // namespace catalog_sqlite
 
-MUSTER_EXPORT_PLUGIN("catalog-sqlite", "1.0.0", "registry in a SQLite file (WAL) shared by local processes",
-                     muster::sdk::backend_kind<catalog_sqlite::CatalogSqlite>())
+MUSTER_EXPORT_BACKEND(catalog_sqlite::CatalogSqlite, "1.0.0")

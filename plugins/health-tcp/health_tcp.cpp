@@ -86,4 +86,4 @@ private:
 
 }  // namespace
 
-MUSTER_EXPORT_PLUGIN("health-tcp", "1.0.0", "TCP connect health check", muster::sdk::health_kind<HealthTcp>())
+MUSTER_EXPORT_HEALTH(HealthTcp, "1.0.0")

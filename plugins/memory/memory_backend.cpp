@@ -143,5 +143,4 @@ private:
 
 }  // namespace
 
-MUSTER_EXPORT_PLUGIN("memory", "1.0.0", "in-process registry for monolithic mode and tests",
-                     muster::sdk::backend_kind<MemoryBackend>())
+MUSTER_EXPORT_BACKEND(MemoryBackend, "1.0.0")

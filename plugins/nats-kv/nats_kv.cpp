@@ -212,5 +212,4 @@ private:
 }  // namespace
 }  // namespace nats_kv
 
-MUSTER_EXPORT_PLUGIN("nats-kv", "1.0.0", "registry in a NATS JetStream KV bucket (cnats)",
-                     muster::sdk::backend_kind<nats_kv::NatsKv>())
+MUSTER_EXPORT_BACKEND(nats_kv::NatsKv, "1.0.0")

@@ -78,5 +78,4 @@ private:
 
 }  // namespace
 
-MUSTER_EXPORT_PLUGIN("hello-backend", "0.1.0", "example backend from the muster SDK",
-                     muster::sdk::backend_kind<HelloBackend>())
+MUSTER_EXPORT_BACKEND(HelloBackend, "0.1.0")

@@ -140,4 +140,4 @@ private:
 
 }  // namespace
 
-MUSTER_EXPORT_PLUGIN("json-dir", "0.1.0", JsonDir::kDescription, muster::sdk::backend_kind<JsonDir>())
+MUSTER_EXPORT_BACKEND(JsonDir, "0.1.0")

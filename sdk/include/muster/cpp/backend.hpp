@@ -9,7 +9,7 @@
 //       explicit MyBackend(const muster::sdk::BackendContext&);
 //       ... override the pure virtuals (and watch/reap for their capabilities) ...
 //   };
-//   MUSTER_EXPORT_PLUGIN("my-store", "1.0", "...", muster::sdk::backend_kind<MyBackend>())
+//   MUSTER_EXPORT_BACKEND(MyBackend, "1.0")   // name and description: kName, kDescription
 //
 // The trampolines are noexcept: they validate every input against rules
 // F1-F5 (so a class only ever sees valid values), check options against the

@@ -65,3 +65,12 @@ inline muster_status negotiate(const muster_negotiation* in, const muster_plugin
             DESCRIPTION, kinds, sizeof(kinds) / sizeof(kinds[0])};                                  \
         return ::muster::sdk::negotiate(in, &descriptor, out, err);                                 \
     }
+
+// Exports a plugin that provides one kind, named and described by its class
+// (T::kName, T::kDescription): one name and one description, in one place.
+// Build the file with the same name (muster_add_plugin(... NAME <kName>)).
+//   MUSTER_EXPORT_BACKEND(MemoryBackend, "1.0.0")
+#define MUSTER_EXPORT_BACKEND(CLASS, VERSION) \
+    MUSTER_EXPORT_PLUGIN(CLASS::kName, VERSION, CLASS::kDescription, ::muster::sdk::backend_kind<CLASS>())
+#define MUSTER_EXPORT_HEALTH(CLASS, VERSION) \
+    MUSTER_EXPORT_PLUGIN(CLASS::kName, VERSION, CLASS::kDescription, ::muster::sdk::health_kind<CLASS>())
