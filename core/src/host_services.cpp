@@ -1,3 +1,4 @@
+#include <muster/core/clock.hpp>
 #include <muster/core/host_services.hpp>
 
 #include <spdlog/spdlog.h>
@@ -20,10 +21,7 @@ void log_line(void* ctx, muster_log_level level, const char* message) {
     }
 }
 
-std::int64_t now_ms(void*) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+std::int64_t now_ms(void*) { return wall_ms(); }
 
 }  // namespace
 

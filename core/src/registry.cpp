@@ -361,8 +361,7 @@ Registry::~Registry() {
 
 Registration Registry::register_instance(InstanceSpec spec) {
     sdk::Instance inst;
-    inst.id = spec.id.empty() ? new_instance_id() : spec.id;
-    std::transform(inst.id.begin(), inst.id.end(), inst.id.begin(), [](unsigned char c) { return std::tolower(c); });
+    inst.id = spec.id.empty() ? new_instance_id() : sdk::normalised_id(spec.id);
     inst.role = std::move(spec.role);
     inst.address = std::move(spec.address);
     inst.metadata = std::move(spec.metadata);

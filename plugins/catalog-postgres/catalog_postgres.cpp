@@ -7,6 +7,7 @@
 #include "schema.hpp"
 
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/option_spec.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
@@ -37,10 +38,6 @@ std::string list_sql(bool by_role) {
 std::string with_schema(std::string sql, const std::string& schema) {
     for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p)) sql.replace(p, 3, "\"" + schema + "\"");
     return sql;
-}
-
-std::int64_t local_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 class CatalogPostgres : public muster::sdk::Backend {
@@ -77,10 +74,10 @@ public:
         hub_ = std::make_unique<muster::sdk::WatchHub>(
             [this](muster::sdk::RoleFilter role) {
                 return muster::sdk::watch_view(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
-                                                      local_ms() + clock_offset_ms_.load(), ttl_ms_);
+                                                      muster::sdk::system_ms() + clock_offset_ms_.load(), ttl_ms_);
             },
             poll,
-            [this] { return local_ms() + clock_offset_ms_.load(); }, ttl_ms_);
+            [this] { return muster::sdk::system_ms() + clock_offset_ms_.load(); }, ttl_ms_);
         listener_ = std::make_unique<Listener>(cfg, channel_for(schema_), [this] { hub_->poke(); });
     }
 
@@ -183,7 +180,7 @@ private:
             i.stopped_at_ms = std::atoll(v(7));
             out.push_back(std::move(i));
         }
-        if (PQntuples(r.get()) > 0) clock_offset_ms_ = std::atoll(PQgetvalue(r.get(), 0, 8)) - local_ms();
+        if (PQntuples(r.get()) > 0) clock_offset_ms_ = std::atoll(PQgetvalue(r.get(), 0, 8)) - muster::sdk::system_ms();
         return out;
     }
 

@@ -7,6 +7,7 @@
 #include "kv_watch.hpp"
 
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/option_spec.hpp>
 
 #include <map>
@@ -17,10 +18,6 @@ namespace {
 
 using muster::sdk::Error;
 using muster::sdk::Instance;
-
-std::int64_t local_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 class NatsKv : public muster::sdk::Backend {
 public:
@@ -103,7 +100,7 @@ private:
                     doc.registered_at_ms = prev->registered_at_ms;
         }
         if (doc.registered_at_ms == 0) {
-            doc.registered_at_ms = local_ms();
+            doc.registered_at_ms = muster::sdk::system_ms();
             // One id lives under one role; a re-register keeps registered_at.
             for (const auto& e : conn_.snapshot("*." + in.id, false)) {
                 if (e.instance.role != in.role)
@@ -111,7 +108,7 @@ private:
                 if (e.instance.registered_at_ms) doc.registered_at_ms = e.instance.registered_at_ms;
             }
         }
-        std::string value = encode(doc, local_ms());
+        std::string value = encode(doc, muster::sdk::system_ms());
         std::uint64_t rev = 0;
         check(kvStore_Put(&rev, conn_.kv(), key.c_str(), value.data(), static_cast<int>(value.size())), "put " + key);
         {

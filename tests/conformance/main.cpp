@@ -103,23 +103,21 @@ int main(int argc, char** argv) {
     ctx.plugin_arg = plugin_arg;
     ctx.ttl_ms = ttl_ms;
     ctx.self_exe = boost::dll::program_location().string();
-    for (const auto& kv : raw_unreachable) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            std::cerr << "muster-conformance: --unreachable-option '" << kv << "' is not key=value\n";
-            return 2;
+    // key=value arguments of --option and --unreachable-option.
+    auto parse_pairs = [](const std::vector<std::string>& raw, const char* flag, Options& out) {
+        for (const auto& kv : raw) {
+            auto eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0) {
+                std::cerr << "muster-conformance: --" << flag << " '" << kv << "' is not key=value\n";
+                return false;
+            }
+            out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
         }
-        ctx.unreachable.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    }
+        return true;
+    };
+    if (!parse_pairs(raw_unreachable, "unreachable-option", ctx.unreachable) || !parse_pairs(raw_options, "option", ctx.options))
+        return 2;
     ctx.unreachable_within_ms = unreachable_within_ms;
-    for (const auto& kv : raw_options) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            std::cerr << "muster-conformance: --option '" << kv << "' is not key=value\n";
-            return 2;
-        }
-        ctx.options.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    }
     muster::core::PluginLoader loader(vm.count("plugin-dir") ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
                                                              : muster::core::PluginLoader::default_plugin_dir());
     bool json = vm.count("json") > 0;

@@ -23,8 +23,7 @@ po::options_description deregister_options() {
 
 int deregister(const po::variables_map& vm, const Settings& s) {
     if (!vm.count("id")) throw HostError(kUsage, "deregister needs --id ID");
-    std::string id = vm["id"].as<std::string>();
-    for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string id = muster::sdk::normalised_id(vm["id"].as<std::string>());
     if (auto p = muster::sdk::check_id(id); !p.empty()) throw HostError(kUsage, "--id: " + p);
     auto rt = compose(s, Startup::fail_fast);
     auto o = rt->chain->deregister(id);

@@ -56,22 +56,18 @@ std::vector<ServiceSpec> services_of(const po::variables_map& vm, const Settings
     return out;
 }
 
-// Every field checked before anything is created, so bad input writes nothing.
+// Every field checked (the SDK's rules F1-F5, as the registry and every
+// plugin check them) before anything is created, so bad input writes nothing.
 void validate(const ServiceSpec& svc) {
-    ExitCode code = svc.origin == "command line" ? kUsage : kConfig;
-    auto fail = [&](const std::string& p) { throw HostError(code, svc.origin + ": " + p); };
-    if (auto p = muster::sdk::check_role(svc.role); !p.empty()) fail(p);
-    if (auto p = muster::sdk::check_address(svc.address); !p.empty()) fail(p);
-    if (!svc.id.empty()) {
-        std::string id = svc.id;
-        for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (auto p = muster::sdk::check_id(id); !p.empty()) fail(p);
-    }
-    if (svc.metadata.size() > MUSTER_META_KEYS_MAX) fail("more than 64 metadata entries");
-    for (const auto& [k, v] : svc.metadata) {
-        if (auto p = muster::sdk::check_meta_key(k); !p.empty()) fail(p);
-        if (auto p = muster::sdk::check_meta_value(k, v); !p.empty()) fail(p);
-    }
+    muster::sdk::Instance inst;
+    // Without an id the registry makes one: check the rest with a valid one.
+    inst.id = svc.id.empty() ? "00000000-0000-4000-8000-000000000000" : muster::sdk::normalised_id(svc.id);
+    inst.role = svc.role;
+    inst.address = svc.address;
+    inst.metadata = svc.metadata;
+    muster::sdk::CView view(inst);
+    if (auto p = muster::sdk::check_instance(view.get()); !p.empty())
+        throw HostError(svc.origin == "command line" ? kUsage : kConfig, svc.origin + ": " + p);
 }
 
 void log_event(const muster::core::TopologyEvent& e) {

@@ -1,15 +1,13 @@
 // The wall clock the core stamps snapshots and link states with.
 #pragma once
 
-#include <chrono>
+#include <muster/cpp/clock.hpp>
+
 #include <cstdint>
 
 namespace muster::core {
 
 // Milliseconds since the Unix epoch.
-inline std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+inline std::int64_t wall_ms() { return sdk::system_ms(); }
 
 }  // namespace muster::core

@@ -4,6 +4,7 @@
 
 #include <muster/export.h>
 #include <muster/layout.h>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/options.hpp>
 
@@ -23,9 +24,7 @@ public:
     // Wall clock in ms since the epoch: the host's if it offers one.
     std::int64_t now_ms() const {
         if (s_ && s_->now_ms) return s_->now_ms(s_->host_ctx);
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
+        return system_ms();
     }
     const muster_host_services* raw() const { return s_; }
 

@@ -40,6 +40,14 @@ inline std::string check_role(std::string_view role) {
     return {};
 }
 
+// Ids are stored lowercase: an id given in upper case (as some UUID tools
+// print them) is lowered before it is checked (F2) or used.
+inline std::string normalised_id(std::string id) {
+    for (auto& c : id)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return id;
+}
+
 // F2: ids are UUIDs in canonical lowercase 8-4-4-4-12 form.
 inline std::string check_id(std::string_view id) {
     bool ok = id.size() == 36;
