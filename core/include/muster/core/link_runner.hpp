@@ -46,10 +46,6 @@ public:
     // not yet started then never runs, one running goes on and its outcome
     // is dropped.
     Outcome finish(const std::shared_ptr<Task>& task);
-    // start + finish.
-    Outcome run(std::function<Outcome()> call, std::chrono::milliseconds limit) {
-        return finish(start(std::move(call), limit));
-    }
 
     // True while a call has been running longer than its deadline.
     bool stuck() const;
