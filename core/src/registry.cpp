@@ -205,39 +205,13 @@ struct RegistryState {
     }
 
     // Keeps each cache's watch on the preferred backend that is up: moves it
-    // when that backend fails, and back when a better one recovers. The new
-    // watch's initial state arrives as a resync, so subscribers see exactly
-    // the differences.
-    void route_watch(const std::shared_ptr<RoleCache>& cache) {
-        auto want = chain->watch_source();
-        if (want == cache->watch_backend && cache->watch) return;
-        cache->watch.reset();
-        cache->watch_backend = want;
-        if (!want) {
-            cache->watch_failed = true;  // poll through the chain meanwhile
-            return;
-        }
-        cache->begin_resync();
-        const std::optional<std::string>& role = cache->role();
-        std::weak_ptr<RoleCache> weak = cache;
+    // when that backend fails, and back when a better one recovers. A
+    // watch's ERROR counts against its backend's breaker.
+    void route_watch(RoleCache& cache) {
         std::weak_ptr<Chain> weak_chain = chain;
-        BackendClient* source = want.get();
-        std::string name = want->name();
-        Outcome o = want->watch(role ? &*role : nullptr,
-                                [weak, weak_chain, source, name](const BackendEvent& ev) {
-                                    auto c = weak.lock();
-                                    if (!c) return;
-                                    if (ev.type == MUSTER_EVENT_ERROR)
-                                        if (auto ch = weak_chain.lock()) ch->report_failure(*source, ev.message);
-                                    c->apply(ev, name, wall_ms());
-                                },
-                                cache->watch);
-        if (!o.ok()) {
-            spdlog::warn("cannot watch {} on {} ({}); polling instead", role ? *role : kAllRoles, name, o.message);
-            cache->watch_failed = true;
-        } else if (cache->moved++ > 0) {
-            spdlog::info("watch of {} moved to {}", role ? *role : kAllRoles, name);
-        }
+        cache.follow(chain->watch_source(), [weak_chain](const BackendClient& source, const std::string& why) {
+            if (auto ch = weak_chain.lock()) ch->report_failure(source, why);
+        });
     }
 
     void maintenance_loop() {
@@ -245,8 +219,8 @@ struct RegistryState {
         while (sleep(opt.cache_refresh)) {
             if (const CacheMap* m = caches.load(std::memory_order_acquire))
                 for (const auto& [key, cache] : *m) {
-                    route_watch(cache);
-                    if (!cache->watch || cache->watch_failed) refresh(*cache);
+                    route_watch(*cache);
+                    if (cache->polled()) refresh(*cache);
                     else cache->confirm(wall_ms());
                     verify_held(*cache);
                 }
@@ -272,7 +246,7 @@ struct RegistryState {
         }
         for (const auto& id : ids) deregister(id);
         if (const CacheMap* m = caches.load())
-            for (const auto& [key, cache] : *m) cache->watch.reset();
+            for (const auto& [key, cache] : *m) cache->stop_watch();
     }
 
     std::shared_ptr<RoleCache> cache_for(const std::optional<std::string>& role) {
@@ -288,7 +262,7 @@ struct RegistryState {
             cache->publish({}, "", wall_ms());
             cache->mark_stale(wall_ms());
         }
-        route_watch(cache);
+        route_watch(*cache);
         auto next = std::make_unique<CacheMap>(current ? *current : CacheMap{});
         next->emplace(key, cache);
         caches.store(next.get(), std::memory_order_release);

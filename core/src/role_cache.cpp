@@ -1,3 +1,4 @@
+#include <muster/core/clock.hpp>
 #include <muster/core/role_cache.hpp>
 
 #include <spdlog/spdlog.h>
@@ -161,13 +162,41 @@ void RoleCache::unsubscribe(std::uint64_t token) {
     subscribers_.erase(token);
 }
 
+void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError on_error) {
+    if (source == watch_backend_ && watch_) return;
+    watch_.reset();
+    watch_backend_ = source;
+    if (!source) {
+        watch_failed_ = true;  // poll through the chain meanwhile
+        return;
+    }
+    begin_resync();
+    std::weak_ptr<RoleCache> weak = weak_from_this();
+    const BackendClient* from = source.get();
+    std::string name = source->name();
+    Outcome o = source->watch(role_ ? &*role_ : nullptr,
+                              [weak, from, name, on_error](const BackendEvent& ev) {
+                                  auto self = weak.lock();
+                                  if (!self) return;
+                                  if (ev.type == MUSTER_EVENT_ERROR) on_error(*from, ev.message);
+                                  self->apply(ev, name, wall_ms());
+                              },
+                              watch_);
+    if (!o.ok()) {
+        spdlog::warn("cannot watch {} on {} ({}); polling instead", role_name(), name, o.message);
+        watch_failed_ = true;
+    } else if (watches_started_++ > 0) {
+        spdlog::info("watch of {} moved to {}", role_name(), name);
+    }
+}
+
 void RoleCache::begin_resync() {
     std::lock_guard lk(delivery_mu_);
     working_.clear();
     synced_ = false;
     // The new watch is trusted until it reports ERROR: no poll publishes
     // over its resync meanwhile (the old snapshot is served until SYNCED).
-    watch_failed = false;
+    watch_failed_ = false;
 }
 
 void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms) {
@@ -187,19 +216,19 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         break;
     case MUSTER_EVENT_SYNCED:
         synced_ = true;
-        watch_failed = false;  // the poller stops; this resync takes over
+        watch_failed_ = false;  // the poller stops; this resync takes over
         break;
     case MUSTER_EVENT_ERROR:
-        watch_failed = true;  // the chain is polled until the watch resyncs
+        watch_failed_ = true;  // the chain is polled until the watch resyncs
         mark_stale(now_ms);
         return;
     case MUSTER_EVENT_TERMINATED:
-        watch_failed = true;  // the poller takes over
+        watch_failed_ = true;  // the poller takes over
         return;
     }
     // The initial state (or a resync after an ERROR) arrives as
     // ADDED/CHANGED/REMOVED..., then SYNCED: published as one.
-    if (!synced_ || watch_failed) return;
+    if (!synced_ || watch_failed_) return;
     std::vector<sdk::Instance> all;
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);

@@ -53,7 +53,7 @@ struct TopologyEvent {
 
 using TopologyCallback = std::function<void(const TopologyEvent&)>;
 
-class RoleCache {
+class RoleCache : public std::enable_shared_from_this<RoleCache> {
 public:
     explicit RoleCache(std::optional<std::string> role, MassRemovalGuard guard = {});
 
@@ -93,11 +93,21 @@ public:
     // plugin thread at a time.
     void apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms);
 
-    // Forgets the working set before a watch on another backend starts:
-    // its initial state is then published as one resync (whose unexplained
-    // removals are held like any: the new backend may not yet have what
-    // another process is writing back to it).
-    void begin_resync();
+    // Keeps this cache's watch on `source`, the chain's preferred backend
+    // that is up (nullptr: none; the cache is then polled). A watch on a
+    // new backend starts from an empty working set, and its initial state
+    // is published as one resync: subscribers get exactly the differences,
+    // and its unexplained removals are held like any (the new backend may
+    // not yet have what another process is writing back to it). `on_error`
+    // hears the watch's ERROR events. Called from one thread (the
+    // registry's maintenance thread); the cache must be owned by a
+    // shared_ptr.
+    using WatchError = std::function<void(const BackendClient& source, const std::string& why)>;
+    void follow(const std::shared_ptr<BackendClient>& source, WatchError on_error);
+    // True while no healthy watch feeds the cache: the chain is polled then.
+    bool polled() const { return !watch_ || watch_failed_; }
+    // Ends the watch (the registry is shutting down).
+    void stop_watch() { watch_.reset(); }
 
     // This process is stopping `id`: its removal is explained, not held.
     // Called before the deregistration is written, so that the removal
@@ -110,15 +120,16 @@ public:
     // backend) stay held; the rest are removed and subscribers told.
     void verify_held(const std::set<std::string>& live);
 
-    // The watch feeding this cache (empty: the cache is polled), and the
-    // backend it runs on. Owned by the registry's maintenance thread.
-    std::unique_ptr<BackendWatch> watch;
-    std::shared_ptr<BackendClient> watch_backend;
-    int moved = 0;
-    std::atomic<bool> watch_failed{false};
-
 private:
+    void begin_resync();
+
     std::optional<std::string> role_;
+    // The watch feeding this cache (empty: polled) and the backend it runs
+    // on: follow() and stop_watch() only, on the maintenance thread.
+    std::unique_ptr<BackendWatch> watch_;
+    std::shared_ptr<BackendClient> watch_backend_;
+    int watches_started_ = 0;
+    std::atomic<bool> watch_failed_{false};  // also set by the watch's own events
     void store(std::shared_ptr<const RoleSnapshot> next);
     void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
     void store_and_tell(std::shared_ptr<RoleSnapshot> next);
