@@ -193,14 +193,12 @@ Outcome Chain::write(const std::function<Outcome(BackendClient&, std::size_t)>& 
     std::vector<std::pair<std::size_t, Outcome>> outcomes;
     // Checked and remembered under the link's lock, the one recovery
     // closes the breaker under.
-    bool last_resort = true;
-    for (const auto& st : state_) last_resort = last_resort && !st->breaker.allows();
     auto allowed = [&](std::size_t i) {
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
         if (st.breaker.allows()) return true;
         if (id) st.pending.insert(*id);
-        return last_resort;  // the id stays remembered: settled again on recovery
+        return usable(i);  // every breaker open: tried anyway, the id still remembered
     };
     auto on_link = [fn](std::size_t i) { return [fn, i](BackendClient& b) { return fn(b, i); }; };
     if (options_.write == WriteMode::first) {
