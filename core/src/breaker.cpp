@@ -6,24 +6,20 @@
 namespace muster::core {
 
 bool Breaker::allows() const {
-    std::lock_guard lk(mu_);
     return state_ == State::closed;
 }
 
 bool Breaker::probe_due() {
-    std::lock_guard lk(mu_);
     if (state_ != State::open || Clock::now() < next_probe_) return false;
     state_ = State::half_open;
     return true;
 }
 
 void Breaker::call_succeeded() {
-    std::lock_guard lk(mu_);
     if (state_ == State::closed) failures_ = 0;
 }
 
 bool Breaker::success() {
-    std::lock_guard lk(mu_);
     bool recovered = state_ != State::closed;
     state_ = State::closed;
     failures_ = 0;
@@ -32,24 +28,22 @@ bool Breaker::success() {
 }
 
 bool Breaker::failure() {
-    std::lock_guard lk(mu_);
     ++failures_;
     bool opened = state_ == State::closed && failures_ >= options_.threshold;
     if (state_ == State::closed && !opened) return false;
-    open_locked();
+    open();
     return opened;
 }
 
 bool Breaker::trip() {
-    std::lock_guard lk(mu_);
     if (state_ != State::closed) return false;
     failures_ = std::max(failures_, options_.threshold);
-    open_locked();
+    open();
     return true;
 }
 
 // Opening, or a failed probe: wait longer before the next probe.
-void Breaker::open_locked() {
+void Breaker::open() {
     thread_local std::mt19937 rng{std::random_device{}()};
     backoff_ = backoff_.count() == 0 ? options_.initial_backoff : std::min(backoff_ * 2, options_.max_backoff);
     auto jitter = std::uniform_int_distribution<long>(0, std::max<long>(1, backoff_.count() / 5))(rng);
@@ -58,17 +52,14 @@ void Breaker::open_locked() {
 }
 
 Breaker::State Breaker::state() const {
-    std::lock_guard lk(mu_);
     return state_;
 }
 
 int Breaker::consecutive_failures() const {
-    std::lock_guard lk(mu_);
     return failures_;
 }
 
 std::chrono::milliseconds Breaker::backoff() const {
-    std::lock_guard lk(mu_);
     return backoff_;
 }
 

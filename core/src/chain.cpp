@@ -1,5 +1,6 @@
 #include <muster/core/chain.hpp>
-#include <muster/core/clock.hpp>
+#include <muster/core/ownership.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
 
 #include <spdlog/spdlog.h>
@@ -15,14 +16,14 @@ const std::string kProbeRole = "muster-probe";
 
 struct Chain::LinkState {
     explicit LinkState(BreakerOptions o, const std::string& name)
-        : breaker(o), reads(std::make_unique<LinkRunner>(name)), writes(std::make_unique<LinkRunner>(name)) {}
-    Breaker breaker;
+        : reads(std::make_unique<LinkRunner>(name)), writes(std::make_unique<LinkRunner>(name)), breaker(o) {}
     // Reads and writes on threads of their own: a slow read (a cluster
     // placing a consumer on a dead peer) never delays a heartbeat, and
     // writes keep their order among themselves.
     std::unique_ptr<LinkRunner> reads, writes;
     LinkRunner& runner(Chain::Lane lane) { return lane == Chain::Lane::read ? *reads : *writes; }
-    std::mutex mu;  // guards the fields below
+    mutable std::mutex mu;  // guards the fields below
+    Breaker breaker;
     std::string last_error;
     std::int64_t last_success_ms = 0;
     LinkRunner::Clock::time_point last_answer{};  // the last call that finished, either way
@@ -41,11 +42,7 @@ Chain::Chain(std::vector<Link> links, ChainOptions options)
 }
 
 Chain::~Chain() {
-    {
-        std::lock_guard lk(stop_mu_);
-        stopping_ = true;
-    }
-    stop_cv_.notify_all();
+    stop_.stop();
     for (auto& st : state_) st->prober.join();
     // The runners go first, while everything their calls may touch exists.
     for (auto& st : state_) {
@@ -76,9 +73,11 @@ std::vector<Outcome> Chain::open_all(std::chrono::milliseconds wait) {
     return out;
 }
 
-void Chain::set_reconcile(Reconcile reconcile) {
-    std::lock_guard lk(reconcile_mu_);
-    reconcile_ = std::move(reconcile);
+void Chain::adopt(const std::shared_ptr<const Ownership>& owner) {
+    std::lock_guard lk(owner_mu_);
+    if (!owner_.expired())
+        throw sdk::Error(MUSTER_CONFLICT, "this chain already serves a registry: give each Registry a chain of its own");
+    owner_ = owner;
 }
 
 std::shared_ptr<LinkRunner::Task> Chain::start(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit) {
@@ -92,10 +91,15 @@ Outcome Chain::call(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds
 // A breaker steers calls to a better link; when every link's is open there
 // is none, and trying them all costs less than failing for sure.
 bool Chain::usable(std::size_t i) const {
-    if (state_[i]->breaker.allows()) return true;
-    for (const auto& st : state_)
-        if (st->breaker.allows()) return false;
+    if (closed(i)) return true;
+    for (std::size_t k = 0; k < state_.size(); ++k)
+        if (closed(k)) return false;
     return true;
+}
+
+bool Chain::closed(std::size_t i) const {
+    std::lock_guard lk(state_[i]->mu);
+    return state_[i]->breaker.allows();
 }
 
 Outcome Chain::list_link(std::size_t i, const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out) {
@@ -116,23 +120,18 @@ void Chain::remember(std::size_t i, const std::string& id) {
 
 void Chain::record(std::size_t i, const Outcome& o) {
     LinkState& st = *state_[i];
-    {
-        std::lock_guard lk(st.mu);
-        st.last_answer = LinkRunner::Clock::now();
-    }
-    if (moves_on(o.status)) {
-        {
-            std::lock_guard lk(st.mu);
-            st.last_error = o.message;
-        }
-        if (st.breaker.failure())
-            spdlog::warn("backend {}: breaker open after {} failures: {}", links_[i].backend->name(),
-                         st.breaker.consecutive_failures(), o.message);
-    } else {
-        std::lock_guard lk(st.mu);
-        st.last_success_ms = wall_ms();
+    std::unique_lock lk(st.mu);
+    st.last_answer = LinkRunner::Clock::now();
+    if (!moves_on(o.status)) {
+        st.last_success_ms = sdk::system_ms();
         st.breaker.call_succeeded();
+        return;
     }
+    st.last_error = o.message;
+    if (!st.breaker.failure()) return;
+    int failures = st.breaker.consecutive_failures();
+    lk.unlock();
+    spdlog::warn("backend {}: breaker open after {} failures: {}", links_[i].backend->name(), failures, o.message);
 }
 
 void Chain::report_failure(const BackendClient& backend, const std::string& why) {
@@ -194,10 +193,12 @@ Outcome Chain::write(const std::function<Outcome(BackendClient&, std::size_t)>& 
     // Checked and remembered under the link's lock, the one recovery
     // closes the breaker under.
     auto allowed = [&](std::size_t i) {
-        LinkState& st = *state_[i];
-        std::lock_guard lk(st.mu);
-        if (st.breaker.allows()) return true;
-        if (id) st.pending.insert(*id);
+        {
+            LinkState& st = *state_[i];
+            std::lock_guard lk(st.mu);
+            if (st.breaker.allows()) return true;
+            if (id) st.pending.insert(*id);
+        }
         return usable(i);  // every breaker open: tried anyway, the id still remembered
     };
     auto on_link = [fn](std::size_t i) { return [fn, i](BackendClient& b) { return fn(b, i); }; };
@@ -298,7 +299,7 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
     std::vector<std::pair<std::size_t, std::shared_ptr<LinkRunner::Task>>> started;
     std::vector<std::shared_ptr<std::vector<sdk::Instance>>> results;
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        if (!state_[i]->breaker.allows()) continue;
+        if (!closed(i)) continue;
         auto got = std::make_shared<std::vector<sdk::Instance>>();
         results.push_back(got);
         started.emplace_back(i, start(i, Lane::read, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
@@ -318,7 +319,7 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
 std::shared_ptr<BackendClient> Chain::watch_source() const {
     for (std::size_t i = 0; i < links_.size(); ++i)
         if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && links_[i].backend->created() &&
-            state_[i]->breaker.allows())
+            closed(i))
             return links_[i].backend;
     return nullptr;
 }
@@ -335,12 +336,16 @@ std::vector<LinkStatus> Chain::status() const {
 }
 
 Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
-    std::lock_guard lk(reconcile_mu_);
-    if (!reconcile_) return {};
+    std::shared_ptr<const Ownership> owner;
+    {
+        std::lock_guard lk(owner_mu_);
+        owner = owner_.lock();
+    }
+    if (!owner) return {};
     LinkCall on_link = [this, i](std::function<Outcome(BackendClient&)> fn) {
         return call(i, Lane::write, std::move(fn), options_.write_timeout);
     };
-    return reconcile_(on_link, ids);
+    return owner->reconcile(on_link, ids);
 }
 
 // Stops this link missed while it was away, whoever made them: another link
@@ -353,7 +358,7 @@ Outcome Chain::settle_tombstones(std::size_t i, std::size_t& found) {
     found = 0;
     std::set<std::string> stopped;
     for (std::size_t k = 0; k < links_.size(); ++k) {
-        if (k == i || !links_[k].backend->can(MUSTER_BACKEND_CAP_REAP) || !state_[k]->breaker.allows()) continue;
+        if (k == i || !links_[k].backend->can(MUSTER_BACKEND_CAP_REAP) || !closed(k)) continue;
         std::vector<sdk::Instance> got;
         if (!list_link(k, nullptr, MUSTER_LIST_INCLUDE_STOPPED, got).ok()) continue;
         for (const auto& inst : got)
@@ -390,7 +395,7 @@ bool Chain::recover(std::size_t i) {
             if (todo.empty()) {
                 // Closed under the lock: a write from now on reaches it directly.
                 st.breaker.success();
-                st.last_success_ms = wall_ms();
+                st.last_success_ms = sdk::system_ms();
                 st.last_answer = LinkRunner::Clock::now();
                 break;
             }
@@ -404,14 +409,16 @@ bool Chain::recover(std::size_t i) {
         }
     }
     if (!o.ok()) {
+        std::chrono::milliseconds backoff;
         {
             std::lock_guard lk(st.mu);
             st.last_error = o.message;
             st.breaker.failure();
+            backoff = st.breaker.backoff();
         }
         // half-open -> open: logged like every change of the breaker
         spdlog::info("backend {}: probe failed ({}); breaker open, next probe in about {} ms", b.name(), o.message,
-                     st.breaker.backoff().count());
+                     backoff.count());
         return false;
     }
     spdlog::info("backend {} recovered: owned registrations written back, {} missed write(s) settled, {} stop(s) "
@@ -446,14 +453,17 @@ void Chain::settle_pending(std::size_t i) {
 // within about keepalive + read_timeout even when nothing else calls it.
 void Chain::keep_alive(std::size_t i) {
     LinkState& st = *state_[i];
-    if (!st.breaker.allows()) return;
+    if (!closed(i)) return;
     if (st.reads->stuck() || st.writes->stuck()) {
-        if (st.breaker.trip()) {
+        bool tripped;
+        {
             std::lock_guard lk(st.mu);
-            st.last_error = "a call hangs past its deadline";
+            tripped = st.breaker.trip();
+            if (tripped) st.last_error = "a call hangs past its deadline";
+        }
+        if (tripped)
             spdlog::warn("backend {}: breaker open: a call hangs past its deadline (the store does not answer)",
                          links_[i].backend->name());
-        }
         return;
     }
     if (options_.keepalive.count() <= 0) return;
@@ -467,16 +477,18 @@ void Chain::keep_alive(std::size_t i) {
 // Each link has a prober of its own, so a slow or hung link never delays
 // another's recovery.
 void Chain::prober(std::size_t i) {
-    std::unique_lock lk(stop_mu_);
-    while (!stop_cv_.wait_for(lk, options_.probe_interval, [this] { return stopping_; })) {
-        lk.unlock();
-        if (state_[i]->breaker.probe_due()) {
+    while (stop_.sleep(options_.probe_interval)) {
+        bool due;
+        {
+            std::lock_guard lk(state_[i]->mu);
+            due = state_[i]->breaker.probe_due();
+        }
+        if (due) {
             recover(i);
         } else {
             keep_alive(i);
             settle_pending(i);
         }
-        lk.lock();
     }
 }
 

@@ -1,4 +1,4 @@
-#include <muster/core/clock.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/core/host_services.hpp>
 
 #include <spdlog/spdlog.h>
@@ -21,7 +21,7 @@ void log_line(void* ctx, muster_log_level level, const char* message) {
     }
 }
 
-std::int64_t now_ms(void*) { return wall_ms(); }
+std::int64_t now_ms(void*) { return sdk::system_ms(); }
 
 }  // namespace
 

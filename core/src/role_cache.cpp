@@ -1,4 +1,4 @@
-#include <muster/core/clock.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/core/role_cache.hpp>
 
 #include <spdlog/spdlog.h>
@@ -179,7 +179,7 @@ void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError 
                                   auto self = weak.lock();
                                   if (!self) return;
                                   if (ev.type == MUSTER_EVENT_ERROR) on_error(*from, ev.message);
-                                  self->apply(ev, name, wall_ms());
+                                  self->apply(ev, name, sdk::system_ms());
                               },
                               watch_);
     if (!o.ok()) {

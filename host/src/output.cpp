@@ -1,6 +1,6 @@
 #include "output.hpp"
 
-#include <muster/core/clock.hpp>
+#include <muster/cpp/clock.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -9,7 +9,6 @@
 
 namespace host {
 
-std::int64_t now_ms() { return muster::core::wall_ms(); }
 
 std::string rfc3339(std::int64_t ms) {
     if (ms <= 0) return {};

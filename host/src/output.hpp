@@ -13,7 +13,6 @@
 
 namespace host {
 
-std::int64_t now_ms();
 // "2026-11-27T02:43:34.123Z"; empty for 0.
 std::string rfc3339(std::int64_t ms);
 // live, stale or stopped, judged at `now` with `ttl_ms`.

@@ -2,6 +2,8 @@
 
 #include "output.hpp"
 
+#include <muster/cpp/clock.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -12,7 +14,7 @@
 namespace host {
 
 nlohmann::json status_json(muster::core::Registry& registry) {
-    std::int64_t now = now_ms();
+    std::int64_t now = muster::sdk::system_ms();
     nlohmann::json links = nlohmann::json::array();
     for (const auto& l : registry.chain().status())
         links.push_back({{"backend", l.name},

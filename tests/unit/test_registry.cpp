@@ -120,6 +120,21 @@ TEST_CASE("heartbeat_interval must be shorter than the ttl") {
     CHECK_THROWS_AS(Registry(chain, o), muster::sdk::Error);
 }
 
+TEST_CASE("a chain serves one registry at a time") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    {
+        Registry first(chain, fast());
+        try {
+            Registry second(chain, fast());
+            FAIL("a second registry adopted a chain that has one");
+        } catch (const muster::sdk::Error& e) {
+            CHECK(e.status() == MUSTER_CONFLICT);
+        }
+    }
+    Registry next(chain, fast());  // the first is gone: the chain is free again
+    CHECK(next.register_instance({"querier", "127.0.0.1:7001", "", {}, {}}).stop().ok());
+}
+
 TEST_CASE("resolve is safe from many threads while the role changes") {
     auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
     Registry registry(chain, fast());

@@ -6,6 +6,7 @@
 #include "../output.hpp"
 
 #include <muster/core/registry.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
@@ -38,7 +39,7 @@ int list(const po::variables_map& vm, const Settings& s) {
     auto rt = compose(s, Startup::fail_fast);
     auto read = rt->chain->list(role ? &*role : nullptr, all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0);
     if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
-    std::int64_t now = now_ms();
+    std::int64_t now = muster::sdk::system_ms();
     if (json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& i : read.instances) {
@@ -79,11 +80,11 @@ int watch(const po::variables_map& vm, const Settings& s) {
     auto sub = registry.watch(role, [&](const muster::core::TopologyEvent& e) {
         std::lock_guard lk(out_mu);
         if (json) {
-            std::cout << nlohmann::json{{"event", event_name(e.type)}, {"time", rfc3339(now_ms())},
+            std::cout << nlohmann::json{{"event", event_name(e.type)}, {"time", rfc3339(muster::sdk::system_ms())},
                                         {"instance", instance_json(e.instance, e.backend)}}.dump()
                       << std::endl;
         } else {
-            std::cout << rfc3339(now_ms()) << " " << event_name(e.type) << " " << e.instance.role << " " << e.instance.id
+            std::cout << rfc3339(muster::sdk::system_ms()) << " " << event_name(e.type) << " " << e.instance.role << " " << e.instance.id
                       << " " << e.instance.address << " " << muster::sdk::health_name(e.instance.health) << " via "
                       << e.backend << std::endl;
         }

@@ -2,11 +2,14 @@
 // consecutive failures, then lets one probe through after a backoff that
 // doubles (with jitter) each time a probe fails, and closes when a probe
 // and the link's recovery succeed.
+//
+// THREADING: not synchronised. Its owner guards it with the lock that
+// guards the rest of the link's state (the chain's per-link mutex), so the
+// breaker and what the chain remembers about the link change together.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 namespace muster::core {
@@ -51,9 +54,8 @@ public:
     static const char* name(State s);
 
 private:
-    void open_locked();
+    void open();
     BreakerOptions options_;
-    mutable std::mutex mu_;
     State state_ = State::closed;
     int failures_ = 0;
     std::chrono::milliseconds backoff_{0};

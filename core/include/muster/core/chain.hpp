@@ -17,10 +17,10 @@
 #include <muster/core/backend_client.hpp>
 #include <muster/core/breaker.hpp>
 #include <muster/core/link_runner.hpp>
+#include <muster/core/stop_signal.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +31,8 @@
 #include <vector>
 
 namespace muster::core {
+
+class Ownership;
 
 struct Link {
     // Prepared or created; one not created yet is created on its first call
@@ -82,15 +84,12 @@ public:
     // One call into a link, run on its LinkRunner within the write
     // deadline. The function may outlive the caller: it owns what it uses.
     using LinkCall = std::function<Outcome(std::function<Outcome(BackendClient&)>)>;
-    // Brings a link up to date with what this process owns. With ids ==
-    // nullptr: writes every owned registration (a recovering link). With
-    // ids: for each, registers it if owned, else deregisters it (NOT_FOUND
-    // is fine), ordered with the owner's other writes of that id. Returns
-    // the first failure that says the link is down; the chain keeps those
-    // ids and tries again. Set by the registry that owns the
-    // registrations; without one, missed writes are not remembered.
-    using Reconcile = std::function<Outcome(const LinkCall& call, const std::set<std::string>* ids)>;
-    void set_reconcile(Reconcile reconcile);
+    // Makes `owner` the registrations this chain writes back to a link that
+    // missed them (Ownership::reconcile): a chain serves one Registry,
+    // which adopts it. Throws sdk::Error CONFLICT when another owner is
+    // still alive. The chain does not keep the owner alive; without one,
+    // missed writes are not remembered.
+    void adopt(const std::shared_ptr<const Ownership>& owner);
 
     // A failure seen outside a call (a watch's ERROR event) counts against
     // the link's breaker like a failed call.
@@ -144,6 +143,8 @@ private:
     using Call = std::function<Outcome(BackendClient&)>;
     std::shared_ptr<LinkRunner::Task> start(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit);
     Outcome call(std::size_t i, Lane lane, Call fn, std::chrono::milliseconds limit);
+    // Link i's breaker is closed.
+    bool closed(std::size_t i) const;
     // Link i's breaker is closed, or every link's is open (then all are tried).
     bool usable(std::size_t i) const;
     Outcome list_link(std::size_t i, const std::string* role, std::uint32_t flags, std::vector<sdk::Instance>& out);
@@ -161,11 +162,9 @@ private:
     std::vector<Link> links_;
     ChainOptions options_;
     std::vector<std::unique_ptr<LinkState>> state_;
-    std::mutex reconcile_mu_;
-    Reconcile reconcile_;
-    std::mutex stop_mu_;
-    std::condition_variable stop_cv_;
-    bool stopping_ = false;
+    std::mutex owner_mu_;  // guards owner_
+    std::weak_ptr<const Ownership> owner_;
+    StopSignal stop_;
 };
 
 }  // namespace muster::core

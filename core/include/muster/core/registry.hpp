@@ -12,12 +12,14 @@
 #include <muster/core/chain.hpp>
 #include <muster/core/health_client.hpp>
 #include <muster/core/role_cache.hpp>
+#include <muster/core/stop_signal.hpp>
 
 #include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace muster::core {
@@ -47,7 +49,7 @@ struct InstanceSpec {
 
 class Registry;
 namespace detail {
-struct RegistryState;
+struct Parts;
 }
 
 // A registration this process owns. Heartbeats run while it lives; stop()
@@ -65,9 +67,10 @@ public:
 
 private:
     friend class Registry;
-    Registration(std::shared_ptr<detail::RegistryState> state, std::string id)
-        : state_(std::move(state)), id_(std::move(id)) {}
-    std::shared_ptr<detail::RegistryState> state_;
+    Registration(std::shared_ptr<detail::Parts> parts, std::string id) : parts_(std::move(parts)), id_(std::move(id)) {}
+    // Shared with the registry, so a Registration may outlive it (there is
+    // then nothing left to stop).
+    std::shared_ptr<detail::Parts> parts_;
     std::string id_;
 };
 
@@ -87,8 +90,14 @@ private:
     std::uint64_t token_ = 0;
 };
 
+// The parts (docs/architecture.md): the registrations this process owns
+// (Ownership, which the chain adopts to write back what a link missed), the
+// role caches (CacheSet), and two threads: one heartbeats and reaps, one
+// keeps the caches and runs the health checks.
 class Registry {
 public:
+    // Adopts `chain` (Chain::adopt): throws sdk::Error CONFLICT when another
+    // live registry has it, INVALID_ARGUMENT for bad options.
     Registry(std::shared_ptr<Chain> chain, RegistryOptions options);
     // Stops the threads and deregisters whatever is still registered.
     ~Registry();
@@ -121,9 +130,16 @@ public:
     std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
 
 private:
+    std::chrono::milliseconds jittered(std::chrono::milliseconds base) const;
+    void heartbeat_loop();
+    void maintenance_loop();
+    void run_checks();
+
     std::shared_ptr<Chain> chain_;
     RegistryOptions options_;
-    std::shared_ptr<detail::RegistryState> state_;
+    std::shared_ptr<detail::Parts> parts_;
+    StopSignal stop_;
+    std::thread heartbeat_thread_, maintenance_thread_;
 };
 
 // A new random (version 4) UUID in canonical lowercase form.
