@@ -43,7 +43,8 @@ struct HeartbeatRates {
 };
 
 // Heartbeats through the plugin for `secs` each way.
-inline HeartbeatRates heartbeat_rates(muster::core::BackendClient& b, const std::vector<std::string>& ids, double secs) {
+inline HeartbeatRates heartbeat_rates(muster::core::BackendClient& b, const std::vector<std::string>& ids,
+                                      double secs) {
     HeartbeatRates r;
     std::vector<muster_status> res;
     long n = 0;
@@ -70,7 +71,8 @@ inline void print_rates(const char* bare_what, double bare, const HeartbeatRates
 }
 
 inline std::int64_t wall_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // Milliseconds from each register in the writer process to its event here.
@@ -84,14 +86,17 @@ inline std::vector<double> watch_latency_ms(std::shared_ptr<const muster::core::
     std::vector<double> lat;
     std::unique_ptr<BackendWatch> w;
     std::string role = "latency";
-    watcher->watch(&role, [&](const BackendEvent& ev) {
-        if (!ev.instance || ev.type == MUSTER_EVENT_REMOVED) return;
-        auto it = ev.instance->metadata.find("t");
-        if (it == ev.instance->metadata.end()) return;
-        std::lock_guard lk(mu);
-        lat.push_back(static_cast<double>(wall_ns() - std::stoll(it->second)) / 1e6);
-        cv.notify_all();
-    }, w);
+    watcher->watch(
+        &role,
+        [&](const BackendEvent& ev) {
+            if (!ev.instance || ev.type == MUSTER_EVENT_REMOVED) return;
+            auto it = ev.instance->metadata.find("t");
+            if (it == ev.instance->metadata.end()) return;
+            std::lock_guard lk(mu);
+            lat.push_back(static_cast<double>(wall_ns() - std::stoll(it->second)) / 1e6);
+            cv.notify_all();
+        },
+        w);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the watch's initial sync
     pid_t child = fork();
     if (child == 0) {

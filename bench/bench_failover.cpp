@@ -37,7 +37,8 @@ void run_command(const char* name) { std::system((env(name) + " >/dev/null 2>&1"
 
 // A chain of nats-kv and catalog-sqlite with the plugins' default timeouts.
 std::shared_ptr<Chain> default_chain(PluginLoader& loader, const std::string& tag, const std::string& db) {
-    auto nats = BackendClient::prepare(loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag}}, 3000);
+    auto nats =
+        BackendClient::prepare(loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag}}, 3000);
     auto lite = BackendClient::prepare(loader.load("catalog-sqlite"), {{"path", db}}, 3000);
     auto chain = std::make_shared<Chain>(std::vector<Link>{{nats}, {lite}});
     chain->open_all(ChainOptions{}.read_timeout);
@@ -87,11 +88,15 @@ void hang_cycles(PluginLoader& loader, int runs) {
         gap_ms.push_back(static_cast<double>(gap));
         run_command("MUSTER_TEST_NATS_THAW");
     }
-    std::printf("chain nats-kv -> catalog-sqlite, %d SIGSTOP / SIGCONT cycles of nats-server, default deadlines\n", runs);
-    bench::row("hang: freeze -> running process's breaker open, median (aim <= 1000)", bench::percentile(open_ms, 50), "ms");
-    bench::row("hang: running process's read right after the freeze, median (aim <= 250)", bench::percentile(read_ms, 50), "ms");
+    std::printf("chain nats-kv -> catalog-sqlite, %d SIGSTOP / SIGCONT cycles of nats-server, default deadlines\n",
+                runs);
+    bench::row("hang: freeze -> running process's breaker open, median (aim <= 1000)", bench::percentile(open_ms, 50),
+               "ms");
+    bench::row("hang: running process's read right after the freeze, median (aim <= 250)",
+               bench::percentile(read_ms, 50), "ms");
     bench::row("hang: fresh process's list, median (aim <= 500)", bench::percentile(fresh_ms, 50), "ms");
-    bench::row("hang: longest heartbeat gap on catalog-sqlite, max (interval 1000)", bench::percentile(gap_ms, 100), "ms");
+    bench::row("hang: longest heartbeat gap on catalog-sqlite, max (interval 1000)", bench::percentile(gap_ms, 100),
+               "ms");
     reg.stop();
     for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(db.string() + ext);
 }
@@ -107,8 +112,9 @@ int main(int argc, char** argv) {
     std::string tag = "failover" + std::to_string(getpid());
     auto db = std::filesystem::temp_directory_path() / (tag + ".db");
     PluginLoader loader;
-    auto nats = BackendClient::create(loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag},
-                                                               {"request_timeout", "250ms"}}, 5000);
+    auto nats = BackendClient::create(
+        loader.load("nats-kv"), {{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag}, {"request_timeout", "250ms"}},
+        5000);
     auto lite = BackendClient::create(loader.load("catalog-sqlite"), {{"path", db.string()}}, 5000);
     auto chain = std::make_shared<Chain>(std::vector<Link>{{nats, true}, {lite, true}});
     RegistryOptions opt;
@@ -166,10 +172,12 @@ int main(int argc, char** argv) {
     }
     std::printf("chain nats-kv -> catalog-sqlite, %d kill -9 / restart cycles, 20 registrations\n", runs);
     bench::row("failover: kill -> first answer from the next, median", bench::percentile(failover_ms, 50), "ms");
-    bench::row("failover: kill -> first answer from the next, p99 (aim <= 250)", bench::percentile(failover_ms, 99), "ms");
+    bench::row("failover: kill -> first answer from the next, p99 (aim <= 250)", bench::percentile(failover_ms, 99),
+               "ms");
     bench::row("resolve during failover, median", bench::percentile(resolve_ns, 50), "ns");
     bench::row("resolve during failover, p99", bench::percentile(resolve_ns, 99), "ns");
-    bench::row("recovery: restart -> nats-kv holds every registration, median", bench::percentile(recovery_ms, 50), "ms");
+    bench::row("recovery: restart -> nats-kv holds every registration, median", bench::percentile(recovery_ms, 50),
+               "ms");
     bench::row("recovery: ... p99 (aim: one heartbeat interval, 1000)", bench::percentile(recovery_ms, 99), "ms");
     regs.clear();
     for (auto ext : {"", "-wal", "-shm"}) std::filesystem::remove(db.string() + ext);

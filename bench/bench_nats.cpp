@@ -5,8 +5,8 @@
 //  2. the batch heartbeat of 100 ids vs the sequential rate;
 //  3. put in one process to watch event in another, median and p99, next to
 //     a bare KV watcher seeing a bare put.
-#include "bench_util.hpp"
 #include "backend_bench.hpp"
+#include "bench_util.hpp"
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/registry.hpp>
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
         // The same document the plugin writes, so both put the same bytes.
         kvEntry* e = nullptr;
         kvStore_Get(&e, bare.kv, keys[0].c_str());
-        values.assign(1, std::string(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e))));
+        values.assign(
+            1, std::string(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e))));
         kvEntry_Destroy(e);
     }
     long n = 0;

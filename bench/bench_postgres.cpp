@@ -5,8 +5,8 @@
 //  2. the batch heartbeat of 100 ids vs the sequential rate;
 //  3. register in one process to watch event in another: median and p99,
 //     next to the bare trigger NOTIFY -> LISTEN round on the same server.
-#include "bench_util.hpp"
 #include "backend_bench.hpp"
+#include "bench_util.hpp"
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/registry.hpp>
@@ -25,7 +25,8 @@ namespace {
 
 PGconn* connect(const std::string& url) {
     PGconn* c = PQconnectdb(url.c_str());
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     if (PQstatus(c) != CONNECTION_OK) {
         std::fprintf(stderr, "bench: cannot connect: %s", PQerrorMessage(c));
         std::exit(1);
@@ -33,9 +34,11 @@ PGconn* connect(const std::string& url) {
     return c;
 }
 
-double bare_heartbeats(const std::string& url, const std::string& schema, const std::vector<std::string>& ids, double secs) {
+double bare_heartbeats(const std::string& url, const std::string& schema, const std::vector<std::string>& ids,
+                       double secs) {
     PGconn* c = connect(url);
-    std::string sql = "UPDATE \"" + schema + "\".instances SET last_seen = now() WHERE id = $1::uuid AND stopped_at IS NULL";
+    std::string sql =
+        "UPDATE \"" + schema + "\".instances SET last_seen = now() WHERE id = $1::uuid AND stopped_at IS NULL";
     PQclear(PQprepare(c, "hb", sql.c_str(), 1, nullptr));
     long n = 0;
     auto t0 = bench::Clock::now();

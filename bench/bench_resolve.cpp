@@ -22,9 +22,11 @@ int main() {
     opt.heartbeat_interval = std::chrono::seconds(5);
     Registry registry(chain, opt);
     std::vector<Registration> regs;
-    for (int i = 0; i < 100; ++i) regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+    for (int i = 0; i < 100; ++i)
+        regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
     auto sub = registry.watch(std::string("querier"), [](const TopologyEvent&) {});
-    while (registry.resolve("querier")->instances.size() != 100) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (registry.resolve("querier")->instances.size() != 100)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
     std::atomic<bool> stop{false};
     std::atomic<long> updates{0};
@@ -57,7 +59,8 @@ int main() {
     writer.join();
     std::vector<double> all = per_call[0];
     all.insert(all.end(), per_call[1].begin(), per_call[1].end());
-    std::printf("resolve(role) from the cache, 100 instances, 2 readers, %ld watch updates during the run\n", updates.load());
+    std::printf("resolve(role) from the cache, 100 instances, 2 readers, %ld watch updates during the run\n",
+                updates.load());
     bench::row("median per call", bench::percentile(all, 50), "ns");
     bench::row("p99 of batch means", bench::percentile(all, 99), "ns");
 }

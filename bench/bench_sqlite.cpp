@@ -3,8 +3,8 @@
 //     same UPDATE statement on a bare connection, one transaction each;
 //  2. the batch heartbeat of 100 ids vs the sequential rate;
 //  3. commit in one process to watch event in another: median and p99.
-#include "bench_util.hpp"
 #include "backend_bench.hpp"
+#include "bench_util.hpp"
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/registry.hpp>
@@ -28,7 +28,8 @@ double bare_heartbeats(const std::string& path, const std::vector<std::string>& 
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL", -1, &st, nullptr);
+    sqlite3_prepare_v2(db, "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL", -1, &st,
+                       nullptr);
     long n = 0;
     auto t0 = bench::Clock::now();
     while (bench::seconds_since(t0) < secs) {

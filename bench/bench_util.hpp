@@ -10,9 +10,7 @@ namespace bench {
 
 using Clock = std::chrono::steady_clock;
 
-inline double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // The p-th percentile (0-100) of `v` (sorted in place).
 inline double percentile(std::vector<double>& v, double p) {
@@ -22,6 +20,8 @@ inline double percentile(std::vector<double>& v, double p) {
     return v[i];
 }
 
-inline void row(const char* what, double value, const char* unit) { std::printf("  %-58s %12.3f %s\n", what, value, unit); }
+inline void row(const char* what, double value, const char* unit) {
+    std::printf("  %-58s %12.3f %s\n", what, value, unit);
+}
 
 }  // namespace bench

@@ -2,7 +2,7 @@
 # The test command (README, .ci/run): installs what is missing, builds,
 # starts a throwaway PostgreSQL and a nats-server with JetStream on
 # 127.0.0.1 on free ports (stopped on exit, also on failure), and runs every
-# test: ctest on a normal build, ctest again under
+# test: the format check, ctest on a normal build, ctest again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the core's threaded tests
 # under ThreadSanitizer, and the SDK example built
 # out of tree against the installed SDK and checked by the conformance
@@ -10,6 +10,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
+sh scripts/check-format.sh
 
 servers=$(mktemp -d)
 chmod 755 "$servers"  # the server runs as the postgres user

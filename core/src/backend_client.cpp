@@ -21,7 +21,7 @@ struct BackendWatch::Sink {
 };
 
 BackendWatch::BackendWatch(std::shared_ptr<BackendClient> owner, muster_watch* w, std::unique_ptr<Sink> sink)
-    : owner_(std::move(owner)), watch_(w), sink_(std::move(sink)) {}
+        : owner_(std::move(owner)), watch_(w), sink_(std::move(sink)) {}
 
 BackendWatch::~BackendWatch() {
     // After unwatch returns the plugin never calls the sink again, so the
@@ -32,7 +32,8 @@ BackendWatch::~BackendWatch() {
 std::shared_ptr<BackendClient> BackendClient::prepare(std::shared_ptr<const LoadedPlugin> plugin,
                                                       const std::vector<std::pair<std::string, std::string>>& options,
                                                       std::int64_t ttl_ms) {
-    if (!plugin->backend) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "plugin '" + plugin->name() + "' provides no backend");
+    if (!plugin->backend)
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "plugin '" + plugin->name() + "' provides no backend");
     return std::shared_ptr<BackendClient>(new BackendClient(std::move(plugin), options, ttl_ms));
 }
 
@@ -46,8 +47,11 @@ std::shared_ptr<BackendClient> BackendClient::create(std::shared_ptr<const Loade
 
 BackendClient::BackendClient(std::shared_ptr<const LoadedPlugin> plugin,
                              const std::vector<std::pair<std::string, std::string>>& options, std::int64_t ttl_ms)
-    : plugin_(std::move(plugin)), vt_(plugin_->backend), name_(vt_->name),
-      config_(vt_->options, vt_->option_count, options, "backend " + name_), ttl_ms_(ttl_ms) {}
+        : plugin_(std::move(plugin)),
+          vt_(plugin_->backend),
+          name_(vt_->name),
+          config_(vt_->options, vt_->option_count, options, "backend " + name_),
+          ttl_ms_(ttl_ms) {}
 
 BackendClient::~BackendClient() {
     if (muster_backend* b = backend_.load()) vt_->destroy(b);
@@ -118,7 +122,8 @@ Outcome BackendClient::list(const std::string* role, std::uint32_t flags, std::v
     if (!b) return why;
     muster_error err{};
     auto sink = [](void* user, const muster_instance* i) -> int {
-        if (i && i->id && i->role && i->address) static_cast<std::vector<sdk::Instance>*>(user)->push_back(sdk::from_c(*i));
+        if (i && i->id && i->role && i->address)
+            static_cast<std::vector<sdk::Instance>*>(user)->push_back(sdk::from_c(*i));
         return 0;
     };
     return outcome(vt_->list(b, role ? role->c_str() : nullptr, flags, sink, &out, &err), err);
@@ -144,7 +149,8 @@ Outcome BackendClient::watch(const std::string* role, std::function<void(const B
     sink->callback = std::move(callback);
     muster_watch* w = nullptr;
     muster_error err{};
-    muster_status st = vt_->watch(b, role ? role->c_str() : nullptr, &BackendWatch::Sink::deliver, sink.get(), &w, &err);
+    muster_status st =
+        vt_->watch(b, role ? role->c_str() : nullptr, &BackendWatch::Sink::deliver, sink.get(), &w, &err);
     if (st != MUSTER_OK || !w) return outcome(st == MUSTER_OK ? MUSTER_INTERNAL : st, err);
     out.reset(new BackendWatch(shared_from_this(), w, std::move(sink)));
     return {};

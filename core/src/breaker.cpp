@@ -5,9 +5,7 @@
 
 namespace muster::core {
 
-bool Breaker::allows() const {
-    return state_ == State::closed;
-}
+bool Breaker::allows() const { return state_ == State::closed; }
 
 bool Breaker::probe_due() {
     if (state_ != State::open || Clock::now() < next_probe_) return false;
@@ -51,17 +49,11 @@ void Breaker::open() {
     state_ = State::open;
 }
 
-Breaker::State Breaker::state() const {
-    return state_;
-}
+Breaker::State Breaker::state() const { return state_; }
 
-int Breaker::consecutive_failures() const {
-    return failures_;
-}
+int Breaker::consecutive_failures() const { return failures_; }
 
-std::chrono::milliseconds Breaker::backoff() const {
-    return backoff_;
-}
+std::chrono::milliseconds Breaker::backoff() const { return backoff_; }
 
 const char* Breaker::name(State s) {
     switch (s) {

@@ -70,8 +70,10 @@ void CacheSet::maintain() {
     if (const Map* m = map_.load(std::memory_order_acquire))
         for (const auto& [key, cache] : *m) {
             route_watch(*cache);
-            if (cache->polled()) refresh(*cache);
-            else cache->confirm(sdk::system_ms());
+            if (cache->polled())
+                refresh(*cache);
+            else
+                cache->confirm(sdk::system_ms());
             verify_held(*cache);
         }
 }
@@ -93,8 +95,10 @@ void CacheSet::refresh(RoleCache& cache) {
     const std::string* role = cache.role() ? &*cache.role() : nullptr;
     std::uint64_t ticket = cache.poll_ticket();
     ChainRead r = chain_->list(role, 0);
-    if (r.outcome.ok()) cache.publish_polled(ticket, std::move(r.instances), r.backend, sdk::system_ms());
-    else cache.mark_stale(sdk::system_ms());
+    if (r.outcome.ok())
+        cache.publish_polled(ticket, std::move(r.instances), r.backend, sdk::system_ms());
+    else
+        cache.mark_stale(sdk::system_ms());
 }
 
 // Keeps the cache's watch on the preferred backend that is up: moves it when

@@ -16,7 +16,7 @@ const std::string kProbeRole = "muster-probe";
 
 struct Chain::LinkState {
     explicit LinkState(BreakerOptions o, const std::string& name)
-        : reads(std::make_unique<LinkRunner>(name)), writes(std::make_unique<LinkRunner>(name)), breaker(o) {}
+            : reads(std::make_unique<LinkRunner>(name)), writes(std::make_unique<LinkRunner>(name)), breaker(o) {}
     // Reads and writes on threads of their own: a slow read (a cluster
     // placing a consumer on a dead peer) never delays a heartbeat, and
     // writes keep their order among themselves.
@@ -27,12 +27,11 @@ struct Chain::LinkState {
     std::string last_error;
     std::int64_t last_success_ms = 0;
     LinkRunner::Clock::time_point last_answer{};  // the last call that finished, either way
-    std::set<std::string> pending;  // ids the link may be out of date about
+    std::set<std::string> pending;                // ids the link may be out of date about
     std::thread prober;
 };
 
-Chain::Chain(std::vector<Link> links, ChainOptions options)
-    : links_(std::move(links)), options_(options) {
+Chain::Chain(std::vector<Link> links, ChainOptions options) : links_(std::move(links)), options_(options) {
     if (links_.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, "the chain has no backend");
     for (std::size_t i = 0; i < links_.size(); ++i) {
         state_.push_back(std::make_unique<LinkState>(options_.breaker, links_[i].backend->name()));
@@ -60,7 +59,8 @@ std::string Chain::names() const {
 std::vector<Outcome> Chain::open_all(std::chrono::milliseconds wait) {
     std::vector<std::shared_ptr<LinkRunner::Task>> tasks;
     for (std::size_t i = 0; i < links_.size(); ++i)
-        tasks.push_back(start(i, Lane::write, [](BackendClient& b) { return b.open(); }, wait));
+        tasks.push_back(start(
+            i, Lane::write, [](BackendClient& b) { return b.open(); }, wait));
     std::vector<Outcome> out;
     for (std::size_t i = 0; i < links_.size(); ++i) {
         out.push_back(state_[i]->writes->finish(tasks[i]));
@@ -76,7 +76,8 @@ std::vector<Outcome> Chain::open_all(std::chrono::milliseconds wait) {
 void Chain::adopt(const std::shared_ptr<const Ownership>& owner) {
     std::lock_guard lk(owner_mu_);
     if (!owner_.expired())
-        throw sdk::Error(MUSTER_CONFLICT, "this chain already serves a registry: give each Registry a chain of its own");
+        throw sdk::Error(MUSTER_CONFLICT,
+                         "this chain already serves a registry: give each Registry a chain of its own");
     owner_ = owner;
 }
 
@@ -302,8 +303,10 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
         if (!closed(i)) continue;
         auto got = std::make_shared<std::vector<sdk::Instance>>();
         results.push_back(got);
-        started.emplace_back(i, start(i, Lane::read, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
-                                      options_.read_timeout));
+        started.emplace_back(
+            i, start(
+                   i, Lane::read, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
+                   options_.read_timeout));
     }
     for (std::size_t k = 0; k < started.size(); ++k) {
         auto& [i, task] = started[k];
@@ -318,8 +321,7 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
 
 std::shared_ptr<BackendClient> Chain::watch_source() const {
     for (std::size_t i = 0; i < links_.size(); ++i)
-        if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && links_[i].backend->created() &&
-            closed(i))
+        if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && links_[i].backend->created() && closed(i))
             return links_[i].backend;
     return nullptr;
 }
@@ -421,9 +423,10 @@ bool Chain::recover(std::size_t i) {
                      backoff.count());
         return false;
     }
-    spdlog::info("backend {} recovered: owned registrations written back, {} missed write(s) settled, {} stop(s) "
-                 "made elsewhere applied; breaker closed",
-                 b.name(), settled, tombstones);
+    spdlog::info(
+        "backend {} recovered: owned registrations written back, {} missed write(s) settled, {} stop(s) "
+        "made elsewhere applied; breaker closed",
+        b.name(), settled, tombstones);
     return true;
 }
 

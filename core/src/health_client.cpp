@@ -1,7 +1,7 @@
 #include <muster/core/health_client.hpp>
 #include <muster/core/host_services.hpp>
-#include <muster/cpp/error.hpp>
 #include <muster/core/plugin_config.hpp>
+#include <muster/cpp/error.hpp>
 
 namespace muster::core {
 
@@ -21,7 +21,7 @@ std::shared_ptr<HealthClient> HealthClient::create(std::shared_ptr<const LoadedP
 }
 
 HealthClient::HealthClient(std::shared_ptr<const LoadedPlugin> plugin, muster_health_check* c)
-    : plugin_(std::move(plugin)), vt_(plugin_->health), check_(c), name_(vt_->name) {}
+        : plugin_(std::move(plugin)), vt_(plugin_->health), check_(c), name_(vt_->name) {}
 
 HealthClient::~HealthClient() { vt_->destroy(check_); }
 

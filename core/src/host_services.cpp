@@ -1,5 +1,5 @@
-#include <muster/cpp/clock.hpp>
 #include <muster/core/host_services.hpp>
+#include <muster/cpp/clock.hpp>
 
 #include <spdlog/spdlog.h>
 

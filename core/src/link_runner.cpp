@@ -33,8 +33,10 @@ LinkRunner::~LinkRunner() {
         hung = s_->current && Clock::now() > s_->current->deadline;
     }
     s_->cv.notify_all();
-    if (hung) thread_.detach();
-    else thread_.join();
+    if (hung)
+        thread_.detach();
+    else
+        thread_.join();
 }
 
 std::shared_ptr<LinkRunner::Task> LinkRunner::start(std::function<Outcome()> call, std::chrono::milliseconds limit) {

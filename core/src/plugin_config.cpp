@@ -13,7 +13,8 @@ PluginConfig::PluginConfig(const muster_option_spec* specs, std::size_t count,
         throw sdk::Error(MUSTER_INVALID_ARGUMENT, what + ": " + problem);
     for (std::size_t i = 0; i < count; ++i)
         if (specs[i].flags & MUSTER_OPT_SECRET)
-            if (auto it = values_.find(specs[i].name); it != values_.end()) HostServices::instance().add_secret(it->second);
+            if (auto it = values_.find(specs[i].name); it != values_.end())
+                HostServices::instance().add_secret(it->second);
     for (const auto& [k, v] : values_) c_options_.push_back({k.c_str(), v.c_str()});
 }
 

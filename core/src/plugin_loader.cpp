@@ -63,7 +63,8 @@ std::shared_ptr<const LoadedPlugin> open(const std::filesystem::path& path) {
     lib.load(path.string(), ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     if (ec) throw LoadError(K::not_a_shared_object, where + " cannot be loaded as a shared object: " + ec.message());
     if (!lib.has(MUSTER_ENTRY_SYMBOL))
-        throw LoadError(K::no_entry_point, where + " does not export " MUSTER_ENTRY_SYMBOL ": it is not a muster plugin");
+        throw LoadError(K::no_entry_point,
+                        where + " does not export " MUSTER_ENTRY_SYMBOL ": it is not a muster plugin");
     auto negotiate = lib.get<std::remove_pointer_t<muster_plugin_negotiate_fn>>(MUSTER_ENTRY_SYMBOL);
     muster_negotiation in{sizeof(muster_negotiation), MUSTER_ABI_MAJOR, MUSTER_ABI_MINOR, 0,
                           HostServices::instance().table()};
@@ -76,7 +77,8 @@ std::shared_ptr<const LoadedPlugin> open(const std::filesystem::path& path) {
         throw LoadError(K::abi_mismatch, where + " ('" + d->name + "') is built for muster ABI " +
                                              version_text(d->abi_major, d->abi_minor) + " but this host serves ABI " +
                                              version_text(MUSTER_ABI_MAJOR, MUSTER_ABI_MINOR) +
-                                             ": rebuild it against muster-sdk " + std::to_string(MUSTER_ABI_MAJOR) + ".x");
+                                             ": rebuild it against muster-sdk " + std::to_string(MUSTER_ABI_MAJOR) +
+                                             ".x");
     if (st != MUSTER_OK)
         throw LoadError(K::abi_mismatch, where + " refused this host (ABI " +
                                              version_text(MUSTER_ABI_MAJOR, MUSTER_ABI_MINOR) + "): " + err.message);
@@ -86,7 +88,8 @@ std::shared_ptr<const LoadedPlugin> open(const std::filesystem::path& path) {
     if (d->kind_count > 0 && !d->kinds) throw LoadError(K::bad_descriptor, where + ": kinds is NULL");
     for (std::size_t i = 0; i < d->kind_count; ++i) {
         const muster_kind& k = d->kinds[i];
-        if (!k.kind || !k.vtable) throw LoadError(K::bad_descriptor, where + ": kind " + std::to_string(i) + " is NULL");
+        if (!k.kind || !k.vtable)
+            throw LoadError(K::bad_descriptor, where + ": kind " + std::to_string(i) + " is NULL");
         if (std::strcmp(k.kind, MUSTER_KIND_BACKEND) == 0) {
             plugin->backend = static_cast<const muster_backend_v1*>(k.vtable);
             check_backend(where, plugin->backend);

@@ -4,9 +4,9 @@
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
+#include <spdlog/spdlog.h>
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <random>
@@ -22,8 +22,9 @@ namespace detail {
 
 struct Parts {
     Parts(std::shared_ptr<Chain> c, const RegistryOptions& opt)
-        : chain(std::move(c)), owned(std::make_shared<Ownership>()),
-          caches(chain, MassRemovalGuard{opt.guard_fraction, opt.ttl.count()}) {}
+            : chain(std::move(c)),
+              owned(std::make_shared<Ownership>()),
+              caches(chain, MassRemovalGuard{opt.guard_fraction, opt.ttl.count()}) {}
 
     std::shared_ptr<Chain> chain;
     std::shared_ptr<Ownership> owned;
@@ -37,8 +38,10 @@ struct Parts {
             return chain->deregister(gone.id);
         });
         if (!o) return {};  // stopped already
-        if (o->ok()) spdlog::info("deregistered {}", id);
-        else spdlog::warn("deregister {} failed ({}); it expires after the ttl", id, o->message);
+        if (o->ok())
+            spdlog::info("deregistered {}", id);
+        else
+            spdlog::warn("deregister {} failed ({}); it expires after the ttl", id, o->message);
         return *o;
     }
 };
@@ -84,13 +87,16 @@ void Subscription::cancel() {
 }
 
 Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
-    : chain_(std::move(chain)), options_(options) {
+        : chain_(std::move(chain)), options_(options) {
     if (options_.heartbeat_interval.count() <= 0 || options_.ttl.count() <= 0)
         throw sdk::Error(MUSTER_INVALID_ARGUMENT, "heartbeat_interval and ttl must be positive");
     if (options_.heartbeat_interval >= options_.ttl)
-        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "heartbeat_interval must be shorter than the ttl, or every instance expires between heartbeats");
+        throw sdk::Error(
+            MUSTER_INVALID_ARGUMENT,
+            "heartbeat_interval must be shorter than the ttl, or every instance expires between heartbeats");
     if (!(options_.guard_fraction > 0.0 && options_.guard_fraction <= 1.0))
-        throw sdk::Error(MUSTER_INVALID_ARGUMENT, "guard_fraction must be above 0 and at most 1 (1 turns the mass-removal guard off)");
+        throw sdk::Error(MUSTER_INVALID_ARGUMENT,
+                         "guard_fraction must be above 0 and at most 1 (1 turns the mass-removal guard off)");
     options_.jitter = std::clamp(options_.jitter, 0.0, 0.5);
     parts_ = std::make_shared<detail::Parts>(chain_, options_);
     chain_->adopt(parts_->owned);
@@ -120,8 +126,8 @@ void Registry::heartbeat_loop() {
     // the links that answer.
     auto beat = std::chrono::steady_clock::now();
     for (;;) {
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-            beat + jittered(options_.heartbeat_interval) - std::chrono::steady_clock::now());
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(beat + jittered(options_.heartbeat_interval) -
+                                                                          std::chrono::steady_clock::now());
         if (!stop_.sleep(std::max(wait, std::chrono::milliseconds(0)))) break;
         beat = std::chrono::steady_clock::now();
         if (auto ids = parts_->owned->ids(); !ids.empty()) {
@@ -175,8 +181,8 @@ void Registry::run_checks() {
                 return true;
             },
             [&](const sdk::Instance& inst) {
-                spdlog::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(worst), why.empty() ? "" : ": ",
-                             why);
+                spdlog::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(worst),
+                             why.empty() ? "" : ": ", why);
                 return chain_->register_instance(inst);
             });
     }

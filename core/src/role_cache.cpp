@@ -1,5 +1,5 @@
-#include <muster/cpp/clock.hpp>
 #include <muster/core/role_cache.hpp>
+#include <muster/cpp/clock.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -64,9 +64,10 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
         // process killed) is routine.
         bool mass = static_cast<double>(n) > guard_.fraction * static_cast<double>(before[role]);
         if (mass && first)
-            spdlog::info("{}: {} no longer lists {} of the {} instances it had, without a stop; holding them until no "
-                         "backend lists them (removal guard)",
-                         role, backend.empty() ? "the chain" : backend, n, before[role]);
+            spdlog::info(
+                "{}: {} no longer lists {} of the {} instances it had, without a stop; holding them until no "
+                "backend lists them (removal guard)",
+                role, backend.empty() ? "the chain" : backend, n, before[role]);
         else
             spdlog::debug("{}: {} instance(s) vanished from {} without a stop; held until no backend lists them", role,
                           n, backend.empty() ? "the chain" : backend);
@@ -116,9 +117,10 @@ void RoleCache::verify_held(const std::set<std::string>& live) {
         if (!live.count(id)) gone.insert(id);
     if (gone.size() < held_.size() && !contradiction_logged_) {
         contradiction_logged_ = true;  // once per episode
-        spdlog::warn("{}: keeping {} instance(s) one answer dropped while another backend still lists them live "
-                     "(removal guard)",
-                     role_name(), held_.size() - gone.size());
+        spdlog::warn(
+            "{}: keeping {} instance(s) one answer dropped while another backend still lists them live "
+            "(removal guard)",
+            role_name(), held_.size() - gone.size());
     }
     if (gone.empty()) return;
     for (const auto& id : gone) held_.erase(id);
@@ -174,14 +176,15 @@ void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError 
     std::weak_ptr<RoleCache> weak = weak_from_this();
     const BackendClient* from = source.get();
     std::string name = source->name();
-    Outcome o = source->watch(role_ ? &*role_ : nullptr,
-                              [weak, from, name, on_error](const BackendEvent& ev) {
-                                  auto self = weak.lock();
-                                  if (!self) return;
-                                  if (ev.type == MUSTER_EVENT_ERROR) on_error(*from, ev.message);
-                                  self->apply(ev, name, sdk::system_ms());
-                              },
-                              watch_);
+    Outcome o = source->watch(
+        role_ ? &*role_ : nullptr,
+        [weak, from, name, on_error](const BackendEvent& ev) {
+            auto self = weak.lock();
+            if (!self) return;
+            if (ev.type == MUSTER_EVENT_ERROR) on_error(*from, ev.message);
+            self->apply(ev, name, sdk::system_ms());
+        },
+        watch_);
     if (!o.ok()) {
         spdlog::warn("cannot watch {} on {} ({}); polling instead", role_name(), name, o.message);
         watch_failed_ = true;

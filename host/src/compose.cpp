@@ -55,7 +55,8 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup) {
     std::vector<muster::core::Link> links;
     for (const auto& b : s.chain) {
         auto p = load(*rt, b.plugin);
-        if (!p->backend) throw HostError(kPlugin, "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
+        if (!p->backend)
+            throw HostError(kPlugin, "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
         check_backend_options(b, *p->backend);
         links.push_back({muster::core::BackendClient::prepare(p, b.options, s.ttl.count()), b.return_on_empty});
     }
@@ -100,7 +101,8 @@ std::shared_ptr<muster::core::HealthClient> make_check(Runtime& rt, const Settin
     if (!p->health) throw HostError(kPlugin, "plugin '" + name + "' provides no health check");
     auto it = s.health_options.find(name);
     try {
-        return muster::core::HealthClient::create(p, it == s.health_options.end() ? decltype(it->second){} : it->second);
+        return muster::core::HealthClient::create(p,
+                                                  it == s.health_options.end() ? decltype(it->second){} : it->second);
     } catch (const muster::sdk::Error& e) {
         throw HostError(kConfig, e.what());
     }

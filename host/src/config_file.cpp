@@ -89,9 +89,12 @@ std::vector<ConfigEntry> parse_config(const std::string& text, const std::string
                 bare_ok = true;
                 for (std::size_t i = 0; i < value.size(); ++i) {
                     char c = value[i];
-                    if (c >= '0' && c <= '9') digit = true;
-                    else if (c == '.' && !dot && digit) dot = true;
-                    else if (!(i == 0 && c == '-')) bare_ok = false;
+                    if (c >= '0' && c <= '9')
+                        digit = true;
+                    else if (c == '.' && !dot && digit)
+                        dot = true;
+                    else if (!(i == 0 && c == '-'))
+                        bare_ok = false;
                 }
                 bare_ok = bare_ok && digit && value.back() != '.';
             }
@@ -99,7 +102,8 @@ std::vector<ConfigEntry> parse_config(const std::string& text, const std::string
         }
         for (const auto& e : out)
             if (e.section == section && e.key == key)
-                throw fail("'" + key + "' is set twice in [" + section + "] (first on line " + std::to_string(e.line) + ")");
+                throw fail("'" + key + "' is set twice in [" + section + "] (first on line " + std::to_string(e.line) +
+                           ")");
         out.push_back({section, key, value, line});
     }
     return out;

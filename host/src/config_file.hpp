@@ -11,7 +11,7 @@ namespace host {
 struct ConfigEntry {
     std::string section;  // "discovery", "backend.catalog-sqlite", ...
     std::string key;
-    std::string value;    // unquoted, escapes resolved
+    std::string value;  // unquoted, escapes resolved
     int line = 0;
 };
 

@@ -8,11 +8,11 @@ namespace host {
 
 enum ExitCode : int {
     kOk = 0,
-    kFailure = 1,       // the operation ran but failed (e.g. deregister of an unknown id)
-    kUsage = 2,         // bad command line: unknown flag, missing or conflicting arguments
-    kConfig = 3,        // bad configuration: file, syntax, unknown key, wrong type, invalid value
-    kPlugin = 4,        // a plugin cannot be loaded or refuses its options
-    kUnavailable = 5,   // no backend of the chain is available
+    kFailure = 1,      // the operation ran but failed (e.g. deregister of an unknown id)
+    kUsage = 2,        // bad command line: unknown flag, missing or conflicting arguments
+    kConfig = 3,       // bad configuration: file, syntax, unknown key, wrong type, invalid value
+    kPlugin = 4,       // a plugin cannot be loaded or refuses its options
+    kUnavailable = 5,  // no backend of the chain is available
 };
 
 inline const char* exit_codes_help() {

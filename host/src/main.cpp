@@ -18,8 +18,8 @@ extern const Command run_command, list_command, watch_command, deregister_comman
     plugins_command;
 
 const std::vector<Command>& commands() {
-    static const std::vector<Command> all = {run_command,      list_command,   watch_command,  deregister_command,
-                                             reap_command,     status_command, plugins_command};
+    static const std::vector<Command> all = {run_command,  list_command,   watch_command,  deregister_command,
+                                             reap_command, status_command, plugins_command};
     return all;
 }
 
@@ -48,7 +48,8 @@ namespace {
 
 void usage(std::ostream& out) {
     out << "usage: muster-host COMMAND [options]   (muster-host COMMAND --help for its options)\n\nCommands:\n";
-    for (const auto& c : commands()) out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+    for (const auto& c : commands())
+        out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
     out << "\n" << common_options() << "\n" << exit_codes_help();
 }
 

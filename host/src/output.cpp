@@ -9,7 +9,6 @@
 
 namespace host {
 
-
 std::string rfc3339(std::int64_t ms) {
     if (ms <= 0) return {};
     std::time_t secs = static_cast<std::time_t>(ms / 1000);

@@ -24,19 +24,32 @@ struct Known {
     const char* help;
 };
 constexpr Known kKnown[] = {
-    {"chain", "discovery", "chain", "ordered backends, e.g. \"nats-kv, catalog-postgres [NOTFOUND=return], catalog-sqlite\" (default catalog-sqlite)"},
-    {"write", "discovery", "write", "all: writes go to every backend that is up (default); first: to the first that answers"},
-    {"breaker-threshold", "discovery", "breaker_threshold", "consecutive failures that open a backend's breaker (default 3)"},
-    {"breaker-backoff", "discovery", "breaker_backoff", "first wait before an open breaker's probe; doubles per failed probe (default 250ms)"},
-    {"breaker-max-backoff", "discovery", "breaker_max_backoff", "longest wait between probes of an open breaker (default 10s)"},
-    {"guard-fraction", "discovery", "guard_fraction", "most of a role one answer may remove at once; beyond it the rest is held until no backend lists it; 1 = off (default 0.5)"},
-    {"read-timeout", "discovery", "read_timeout", "longest wait for one backend's answer to a read before the next backend is asked (default 250ms)"},
-    {"write-timeout", "discovery", "write_timeout", "longest wait for one backend to take a write; a late one is settled later (default 1s)"},
-    {"keepalive", "discovery", "keepalive", "a backend quiet for this long gets a probe read, so a hung store is noticed while idle; 0 = off (default 500ms)"},
-    {"startup-timeout", "discovery", "startup_timeout", "run: give up (exit 5) if no backend takes the registrations within this; 0 = keep trying (default 0)"},
+    {"chain", "discovery", "chain",
+     "ordered backends, e.g. \"nats-kv, catalog-postgres [NOTFOUND=return], catalog-sqlite\" (default catalog-sqlite)"},
+    {"write", "discovery", "write",
+     "all: writes go to every backend that is up (default); first: to the first that answers"},
+    {"breaker-threshold", "discovery", "breaker_threshold",
+     "consecutive failures that open a backend's breaker (default 3)"},
+    {"breaker-backoff", "discovery", "breaker_backoff",
+     "first wait before an open breaker's probe; doubles per failed probe (default 250ms)"},
+    {"breaker-max-backoff", "discovery", "breaker_max_backoff",
+     "longest wait between probes of an open breaker (default 10s)"},
+    {"guard-fraction", "discovery", "guard_fraction",
+     "most of a role one answer may remove at once; beyond it the rest is held until no backend lists it; 1 = off "
+     "(default 0.5)"},
+    {"read-timeout", "discovery", "read_timeout",
+     "longest wait for one backend's answer to a read before the next backend is asked (default 250ms)"},
+    {"write-timeout", "discovery", "write_timeout",
+     "longest wait for one backend to take a write; a late one is settled later (default 1s)"},
+    {"keepalive", "discovery", "keepalive",
+     "a backend quiet for this long gets a probe read, so a hung store is noticed while idle; 0 = off (default 500ms)"},
+    {"startup-timeout", "discovery", "startup_timeout",
+     "run: give up (exit 5) if no backend takes the registrations within this; 0 = keep trying (default 0)"},
     {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
     {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default: 3 x heartbeat_interval, 30s)"},
-    {"plugin-dir", "discovery", "plugin_dir", "a directory searched for plugins by name, before lib/muster/plugins beside bin/; repeatable (a comma-separated list in the file or environment)"},
+    {"plugin-dir", "discovery", "plugin_dir",
+     "a directory searched for plugins by name, before lib/muster/plugins beside bin/; repeatable (a comma-separated "
+     "list in the file or environment)"},
     {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)"},
     {"check-interval", "discovery", "check_interval", "time between health checks (default 10s)"},
     {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)"},
@@ -60,7 +73,8 @@ std::chrono::milliseconds duration(const std::map<std::string, Sourced>& flat, c
     auto ms = muster::sdk::parse_duration_ms(it->second.value);
     if (!ms || (*ms == 0 && !allow_zero))
         throw HostError(kConfig, it->second.origin + ": " + name + " = '" + it->second.value +
-                                     "' is not a duration (use e.g. 500ms, 30s, 2m" + (allow_zero ? ", or 0" : "") + ")");
+                                     "' is not a duration (use e.g. 500ms, 30s, 2m" + (allow_zero ? ", or 0" : "") +
+                                     ")");
     return std::chrono::milliseconds(*ms);
 }
 
@@ -74,10 +88,15 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
     std::string tok;
     while (in >> tok) {
         if (tok.front() == '[') {
-            if (out.empty()) throw HostError(kConfig, s.origin + ": chain action '" + tok + "' must follow a backend name");
-            if (tok == "[NOTFOUND=return]") out.back().return_on_empty = true;
-            else if (tok == "[NOTFOUND=continue]") out.back().return_on_empty = false;
-            else throw HostError(kConfig, s.origin + ": unknown chain action '" + tok + "' (use [NOTFOUND=return] or [NOTFOUND=continue])");
+            if (out.empty())
+                throw HostError(kConfig, s.origin + ": chain action '" + tok + "' must follow a backend name");
+            if (tok == "[NOTFOUND=return]")
+                out.back().return_on_empty = true;
+            else if (tok == "[NOTFOUND=continue]")
+                out.back().return_on_empty = false;
+            else
+                throw HostError(kConfig, s.origin + ": unknown chain action '" + tok +
+                                             "' (use [NOTFOUND=return] or [NOTFOUND=continue])");
             continue;
         }
         // A path to a plugin file links a plugin from anywhere; its options
@@ -91,14 +110,17 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
         } else {
             for (char c : tok)
                 if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-                    throw HostError(kConfig, s.origin + ": '" + tok +
-                                                 "' is not a plugin name (lowercase letters, digits, '-') nor a path to a .so");
+                    throw HostError(kConfig,
+                                    s.origin + ": '" + tok +
+                                        "' is not a plugin name (lowercase letters, digits, '-') nor a path to a .so");
         }
         for (const auto& b : out)
-            if (b.name == name) throw HostError(kConfig, s.origin + ": backend '" + name + "' appears twice in the chain");
+            if (b.name == name)
+                throw HostError(kConfig, s.origin + ": backend '" + name + "' appears twice in the chain");
         out.push_back({name, plugin, false, {}, {}});
     }
-    if (out.empty()) throw HostError(kConfig, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
+    if (out.empty())
+        throw HostError(kConfig, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
     return out;
 }
 
@@ -140,8 +162,10 @@ po::options_description common_options() {
     po::options_description d("Configuration (also MUSTER_<NAME> in the environment, or keys in --config FILE)");
     d.add_options()("config", po::value<std::string>(), "read settings from this TOML-style file");
     for (const auto& k : kKnown) {
-        if (std::string(k.name) == "plugin-dir") d.add_options()(k.name, po::value<std::vector<std::string>>()->composing(), k.help);
-        else d.add_options()(k.name, po::value<std::string>(), k.help);
+        if (std::string(k.name) == "plugin-dir")
+            d.add_options()(k.name, po::value<std::vector<std::string>>()->composing(), k.help);
+        else
+            d.add_options()(k.name, po::value<std::string>(), k.help);
     }
     d.add_options()("backend-option", po::value<std::vector<std::string>>()->composing(),
                     "NAME.key=value: an option of backend NAME, as in [backend.NAME]; repeatable");
@@ -152,17 +176,28 @@ Settings load_settings(const po::variables_map& cli) {
     std::map<std::string, Sourced> flat;
     std::vector<ConfigEntry> file;
     std::string config_path;
-    if (cli.count("config")) config_path = cli["config"].as<std::string>();
-    else if (const char* e = std::getenv("MUSTER_CONFIG")) config_path = e;
+    if (cli.count("config"))
+        config_path = cli["config"].as<std::string>();
+    else if (const char* e = std::getenv("MUSTER_CONFIG"))
+        config_path = e;
     if (!config_path.empty()) file = read_config_file(config_path);
 
     // 1. The file: known keys, then the plugin and service sections.
     std::vector<ConfigEntry> backend_entries, health_entries, service_entries;
     for (const auto& e : file) {
         std::string where = config_path + ":" + std::to_string(e.line);
-        if (e.section.rfind("backend.", 0) == 0) { backend_entries.push_back(e); continue; }
-        if (e.section.rfind("health.", 0) == 0) { health_entries.push_back(e); continue; }
-        if (e.section.rfind("service.", 0) == 0) { service_entries.push_back(e); continue; }
+        if (e.section.rfind("backend.", 0) == 0) {
+            backend_entries.push_back(e);
+            continue;
+        }
+        if (e.section.rfind("health.", 0) == 0) {
+            health_entries.push_back(e);
+            continue;
+        }
+        if (e.section.rfind("service.", 0) == 0) {
+            service_entries.push_back(e);
+            continue;
+        }
         const Known* k = nullptr;
         bool section_known = false;
         for (const auto& cand : kKnown) {
@@ -170,14 +205,16 @@ Settings load_settings(const po::variables_map& cli) {
             if (e.section == cand.section && e.key == cand.key) k = &cand;
         }
         if (!section_known)
-            throw HostError(kConfig, where + ": unknown section [" + e.section +
-                                         "] (known: discovery, log, database, queue, backend.NAME, health.NAME, service.NAME)");
+            throw HostError(kConfig,
+                            where + ": unknown section [" + e.section +
+                                "] (known: discovery, log, database, queue, backend.NAME, health.NAME, service.NAME)");
         if (!k) throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [" + e.section + "]");
         flat[k->name] = {e.value, where};
     }
     // 2. The environment, 3. the command line: each overrides the one before.
     for (const auto& k : kKnown)
-        if (const char* v = std::getenv(env_name(k.name).c_str())) flat[k.name] = {v, "environment " + env_name(k.name)};
+        if (const char* v = std::getenv(env_name(k.name).c_str()))
+            flat[k.name] = {v, "environment " + env_name(k.name)};
     for (const auto& k : kKnown)
         if (cli.count(k.name) && std::string(k.name) != "plugin-dir")
             flat[k.name] = {cli[k.name].as<std::string>(), "command line --" + std::string(k.name)};
@@ -233,12 +270,15 @@ Settings load_settings(const po::variables_map& cli) {
             throw HostError(kConfig, it->second.origin + ": write must be \"all\" or \"first\"");
         s.write_first = it->second.value == "first";
     }
-    if (cli.count("plugin-dir")) s.plugin_dirs = cli["plugin-dir"].as<std::vector<std::string>>();
-    else if (auto it = flat.find("plugin-dir"); it != flat.end()) s.plugin_dirs = split_list(it->second.value);
+    if (cli.count("plugin-dir"))
+        s.plugin_dirs = cli["plugin-dir"].as<std::vector<std::string>>();
+    else if (auto it = flat.find("plugin-dir"); it != flat.end())
+        s.plugin_dirs = split_list(it->second.value);
     if (auto it = flat.find("log-level"); it != flat.end()) {
         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
         if (!levels.count(it->second.value))
-            throw HostError(kConfig, it->second.origin + ": log level '" + it->second.value + "' is not one of trace, debug, info, warn, error, off");
+            throw HostError(kConfig, it->second.origin + ": log level '" + it->second.value +
+                                         "' is not one of trace, debug, info, warn, error, off");
         s.log_level = it->second.value;
     }
 
@@ -253,10 +293,12 @@ Settings load_settings(const po::variables_map& cli) {
     };
     if (auto it = flat.find("queue-kind"); it != flat.end()) {
         if (it->second.value != "nats")
-            throw HostError(kConfig, it->second.origin + ": queue kind '" + it->second.value + "' is not supported (use \"nats\")");
+            throw HostError(
+                kConfig, it->second.origin + ": queue kind '" + it->second.value + "' is not supported (use \"nats\")");
         if (!explicit_chain || find_backend(s.chain, "nats-kv")) {
             BackendSpec& b = seed_backend("nats-kv");
-            if (auto u = flat.find("queue-url"); u != flat.end()) set_option(b, "url", u->second.value, u->second.origin);
+            if (auto u = flat.find("queue-url"); u != flat.end())
+                set_option(b, "url", u->second.value, u->second.origin);
         }
     } else if (auto u = flat.find("queue-url"); u != flat.end()) {
         throw HostError(kConfig, u->second.origin + ": a queue url needs kind = \"nats\" in [queue]");
@@ -265,7 +307,9 @@ Settings load_settings(const po::variables_map& cli) {
         const std::string& url = it->second.value;
         if (url.rfind("sqlite://", 0) == 0) {
             std::string path = url.substr(9);
-            if (path.empty()) throw HostError(kConfig, it->second.origin + ": sqlite:// URL has no file name (e.g. sqlite://muster.db)");
+            if (path.empty())
+                throw HostError(kConfig,
+                                it->second.origin + ": sqlite:// URL has no file name (e.g. sqlite://muster.db)");
             if (!explicit_chain || find_backend(s.chain, "catalog-sqlite"))
                 set_option(seed_backend("catalog-sqlite"), "path", path, it->second.origin);
         } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
@@ -281,7 +325,9 @@ Settings load_settings(const po::variables_map& cli) {
     for (const auto& e : backend_entries) {
         std::string name = e.section.substr(8), where = config_path + ":" + std::to_string(e.line);
         BackendSpec* b = find_backend(s.chain, name);
-        if (!b) throw HostError(kConfig, where + ": [backend." + name + "] is configured but '" + name + "' is not in the chain");
+        if (!b)
+            throw HostError(kConfig,
+                            where + ": [backend." + name + "] is configured but '" + name + "' is not in the chain");
         set_option(*b, e.key, e.value, where);
     }
     if (cli.count("backend-option"))
@@ -306,12 +352,19 @@ Settings load_settings(const po::variables_map& cli) {
             s.services.push_back({name, {}, {}, {}, {}, {}, config_path + " [service." + name + "]"});
             svc = &s.services.back();
         }
-        if (e.key == "role") svc->role = e.value;
-        else if (e.key == "address") svc->address = e.value;
-        else if (e.key == "id") svc->id = e.value;
-        else if (e.key == "checks") svc->checks = split_list(e.value);
-        else if (e.key.rfind("meta.", 0) == 0) svc->metadata[e.key.substr(5)] = e.value;
-        else throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [service." + name + "] (role, address, id, checks, meta.KEY)");
+        if (e.key == "role")
+            svc->role = e.value;
+        else if (e.key == "address")
+            svc->address = e.value;
+        else if (e.key == "id")
+            svc->id = e.value;
+        else if (e.key == "checks")
+            svc->checks = split_list(e.value);
+        else if (e.key.rfind("meta.", 0) == 0)
+            svc->metadata[e.key.substr(5)] = e.value;
+        else
+            throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [service." + name +
+                                         "] (role, address, id, checks, meta.KEY)");
     }
     for (const auto& svc : s.services)
         if (svc.role.empty() || svc.address.empty())

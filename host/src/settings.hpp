@@ -22,8 +22,8 @@ struct Sourced {
 };
 
 struct BackendSpec {
-    std::string name;    // plugin name, or the file's stem for a path
-    std::string plugin;  // what to load: the name, or a path to a .so
+    std::string name;              // plugin name, or the file's stem for a path
+    std::string plugin;            // what to load: the name, or a path to a .so
     bool return_on_empty = false;  // [NOTFOUND=return]
     std::vector<std::pair<std::string, std::string>> options;
     std::map<std::string, std::string> origins;  // option -> where it was set
@@ -54,7 +54,7 @@ struct Settings {
     std::chrono::milliseconds write_timeout{1000};
     std::chrono::milliseconds keepalive{500};
     std::chrono::milliseconds startup_timeout{0};  // 0: run keeps trying
-    std::vector<std::string> plugin_dirs;  // searched in order, before the one beside the program
+    std::vector<std::string> plugin_dirs;          // searched in order, before the one beside the program
     std::string log_level = "info";
     std::vector<ServiceSpec> services;
     std::map<std::string, std::vector<std::pair<std::string, std::string>>> health_options;

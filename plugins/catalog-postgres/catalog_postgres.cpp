@@ -36,7 +36,8 @@ std::string list_sql(bool by_role) {
 }
 
 std::string with_schema(std::string sql, const std::string& schema) {
-    for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p)) sql.replace(p, 3, "\"" + schema + "\"");
+    for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p))
+        sql.replace(p, 3, "\"" + schema + "\"");
     return sql;
 }
 
@@ -48,22 +49,33 @@ public:
                                                    MUSTER_BACKEND_CAP_REAP | MUSTER_BACKEND_CAP_SERVER_CLOCK;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            muster::sdk::string_option("url", "postgresql:// URL or conninfo (sslmode, sslrootcert, sslcert, sslkey accepted); the password may "
-             "also come from PGPASSWORD or ~/.pgpass").required(),
+            muster::sdk::string_option(
+                "url",
+                "postgresql:// URL or conninfo (sslmode, sslrootcert, sslcert, sslkey accepted); the password may "
+                "also come from PGPASSWORD or ~/.pgpass")
+                .required(),
             muster::sdk::string_option("schema", "schema holding the tables").defaults_to("muster"),
-            muster::sdk::duration_option("connect_timeout", "how long a connection attempt may take (whole seconds, at least 2)").defaults_to("5s"),
-            muster::sdk::duration_option("statement_timeout", "longest wait for any statement; past it the call fails with 'unavailable'").defaults_to("5s"),
-            muster::sdk::duration_option("poll", "expiry sweep of watches, and their re-list when notifications were missed").defaults_to("1s"),
+            muster::sdk::duration_option("connect_timeout",
+                                         "how long a connection attempt may take (whole seconds, at least 2)")
+                .defaults_to("5s"),
+            muster::sdk::duration_option("statement_timeout",
+                                         "longest wait for any statement; past it the call fails with 'unavailable'")
+                .defaults_to("5s"),
+            muster::sdk::duration_option("poll",
+                                         "expiry sweep of watches, and their re-list when notifications were missed")
+                .defaults_to("1s"),
         };
         return specs;
     }
 
     explicit CatalogPostgres(const muster::sdk::BackendContext& ctx)
-        : host_(ctx.host), ttl_ms_(ctx.ttl_ms), schema_(ctx.options.get("schema", "muster")) {
-        bool ok = !schema_.empty() && schema_.size() <= 40 && (schema_[0] == '_' || (schema_[0] >= 'a' && schema_[0] <= 'z'));
+            : host_(ctx.host), ttl_ms_(ctx.ttl_ms), schema_(ctx.options.get("schema", "muster")) {
+        bool ok =
+            !schema_.empty() && schema_.size() <= 40 && (schema_[0] == '_' || (schema_[0] >= 'a' && schema_[0] <= 'z'));
         for (char c : schema_) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
         if (!ok) throw Error(MUSTER_INVALID_ARGUMENT, "option 'schema' must match [a-z_][a-z0-9_]{0,39}");
-        SessionConfig cfg{ctx.options.get("url"), std::chrono::milliseconds(ctx.options.get_duration_ms("connect_timeout", 5000)),
+        SessionConfig cfg{ctx.options.get("url"),
+                          std::chrono::milliseconds(ctx.options.get_duration_ms("connect_timeout", 5000)),
                           std::chrono::milliseconds(ctx.options.get_duration_ms("statement_timeout", 5000))};
         session_ = std::make_unique<Session>(cfg, [this](Session& s) { on_connect(s); });
         {
@@ -74,10 +86,9 @@ public:
         hub_ = std::make_unique<muster::sdk::WatchHub>(
             [this](muster::sdk::RoleFilter role) {
                 return muster::sdk::watch_view(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
-                                                      muster::sdk::system_ms() + clock_offset_ms_.load(), ttl_ms_);
+                                               muster::sdk::system_ms() + clock_offset_ms_.load(), ttl_ms_);
             },
-            poll,
-            [this] { return muster::sdk::system_ms() + clock_offset_ms_.load(); }, ttl_ms_);
+            poll, [this] { return muster::sdk::system_ms() + clock_offset_ms_.load(); }, ttl_ms_);
         listener_ = std::make_unique<Listener>(cfg, channel_for(schema_), [this] { hub_->poke(); });
     }
 
@@ -89,7 +100,8 @@ public:
     void register_instance(const Instance& in) override {
         std::string meta = nlohmann::json(in.metadata).dump(), health = std::to_string(in.health);
         std::lock_guard lk(mu_);
-        Result r = session_->prepared("upsert", {in.id.c_str(), in.role.c_str(), in.address.c_str(), meta.c_str(), health.c_str()});
+        Result r = session_->prepared(
+            "upsert", {in.id.c_str(), in.role.c_str(), in.address.c_str(), meta.c_str(), health.c_str()});
         if (PQntuples(r.get()) == 0) {
             Result other = session_->prepared("role_of", {in.id.c_str()});
             std::string role = PQntuples(other.get()) ? PQgetvalue(other.get(), 0, 0) : "?";
@@ -122,7 +134,8 @@ public:
         if (PQntuples(r.get()) == 0) throw Error(MUSTER_NOT_FOUND, "no instance with id " + key);
     }
 
-    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) override {
         for (const auto& i : collect(role, flags))
             if (!sink(i)) break;
     }
@@ -144,16 +157,22 @@ private:
         migrate(s, schema_);
         auto prep = [&](const char* name, const std::string& sql) { s.prepare(name, with_schema(sql, schema_)); };
         prep("upsert",
-             "INSERT INTO {s}.instances (id, role, address, metadata, health) VALUES ($1::uuid, $2, $3, $4::jsonb, $5::smallint) "
+             "INSERT INTO {s}.instances (id, role, address, metadata, health) VALUES ($1::uuid, $2, $3, $4::jsonb, "
+             "$5::smallint) "
              "ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, metadata = EXCLUDED.metadata, "
              "health = EXCLUDED.health, last_seen = now(), stopped_at = NULL WHERE {s}.instances.role = EXCLUDED.role "
              "RETURNING 1");
         prep("role_of", "SELECT role FROM {s}.instances WHERE id = $1::uuid");
-        prep("heartbeat", "UPDATE {s}.instances SET last_seen = now() WHERE id = ANY($1::uuid[]) AND stopped_at IS NULL RETURNING id");
-        prep("heartbeat_one", "UPDATE {s}.instances SET last_seen = now() WHERE id = $1::uuid AND stopped_at IS NULL RETURNING id");
-        prep("deregister", "UPDATE {s}.instances SET stopped_at = COALESCE(stopped_at, now()) WHERE id = $1::uuid RETURNING 1");
+        prep("heartbeat",
+             "UPDATE {s}.instances SET last_seen = now() WHERE id = ANY($1::uuid[]) AND stopped_at IS NULL RETURNING "
+             "id");
+        prep("heartbeat_one",
+             "UPDATE {s}.instances SET last_seen = now() WHERE id = $1::uuid AND stopped_at IS NULL RETURNING id");
+        prep("deregister",
+             "UPDATE {s}.instances SET stopped_at = COALESCE(stopped_at, now()) WHERE id = $1::uuid RETURNING 1");
         prep("reap",
-             "DELETE FROM {s}.instances WHERE (stopped_at IS NOT NULL AND stopped_at < now() - $1::bigint * interval '1 millisecond') "
+             "DELETE FROM {s}.instances WHERE (stopped_at IS NOT NULL AND stopped_at < now() - $1::bigint * interval "
+             "'1 millisecond') "
              "OR (stopped_at IS NULL AND last_seen < now() - $2::bigint * interval '1 millisecond')");
         prep("list_role", list_sql(true));
         prep("list_all", list_sql(false));
@@ -166,7 +185,8 @@ private:
         std::string role_text = role ? std::string(*role) : std::string();
         std::vector<Instance> out;
         std::lock_guard lk(mu_);
-        Result r = session_->prepared(role ? "list_role" : "list_all", {role ? role_text.c_str() : nullptr, stopped, stale, ttl.c_str()});
+        Result r = session_->prepared(role ? "list_role" : "list_all",
+                                      {role ? role_text.c_str() : nullptr, stopped, stale, ttl.c_str()});
         for (int row = 0; row < PQntuples(r.get()); ++row) {
             auto v = [&](int col) { return PQgetvalue(r.get(), row, col); };
             Instance i;

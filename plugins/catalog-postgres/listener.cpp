@@ -7,13 +7,16 @@
 namespace catalog_postgres {
 
 Listener::Listener(SessionConfig config, std::string channel, std::function<void()> on_change)
-    : session_(std::move(config), [this](Session& s) { s.exec("LISTEN \"" + channel_ + "\""); }),
-      channel_(std::move(channel)), on_change_(std::move(on_change)),
-      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), thread_([this] { run(); }) {}
+        : session_(std::move(config), [this](Session& s) { s.exec("LISTEN \"" + channel_ + "\""); }),
+          channel_(std::move(channel)),
+          on_change_(std::move(on_change)),
+          stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+          thread_([this] { run(); }) {}
 
 Listener::~Listener() {
     std::uint64_t one = 1;
-    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread exits at its next timeout */ }
+    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread exits at its next timeout */
+    }
     thread_.join();
     close(stop_fd_);
 }

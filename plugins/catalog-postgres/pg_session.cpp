@@ -64,7 +64,7 @@ std::string mask_password(const std::string& c) {
 }
 
 Session::Session(SessionConfig config, std::function<void(Session&)> on_connect)
-    : config_(std::move(config)), on_connect_(std::move(on_connect)) {}
+        : config_(std::move(config)), on_connect_(std::move(on_connect)) {}
 
 Session::~Session() { drop(); }
 
@@ -92,8 +92,9 @@ void Session::ensure() {
     // libpq takes whole seconds, at least 2.
     auto secs = std::max<long>(2, static_cast<long>((config_.connect_timeout.count() + 999) / 1000));
     std::string timeout = std::to_string(secs);
-    const char* keys[] = {"dbname", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                          "keepalives_count", "application_name", nullptr};
+    const char* keys[] = {
+        "dbname",           "connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "application_name", nullptr};
     const char* values[] = {config_.conninfo.c_str(), timeout.c_str(), "1", "5", "2", "2", "muster", nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
@@ -101,7 +102,8 @@ void Session::ensure() {
     if (PQsetnonblocking(conn_, 0) != 0) fail_connection("cannot set blocking mode");
     // Server notices (e.g. "terminating connection") would go to stderr; the
     // failures they announce reach the caller as statuses instead.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     exec("SET statement_timeout = " + std::to_string(config_.statement_timeout.count()));
     exec("SET client_min_messages = warning");  // no NOTICE chatter on stderr
     try {

@@ -10,7 +10,8 @@ namespace {
 // the channel name. The schema is configuration, never user data; every
 // role, id, address and metadata value travels as a statement parameter.
 std::string expand(std::string sql, const std::string& schema) {
-    for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p)) sql.replace(p, 3, "\"" + schema + "\"");
+    for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p))
+        sql.replace(p, 3, "\"" + schema + "\"");
     for (auto p = sql.find("{channel}"); p != std::string::npos; p = sql.find("{channel}", p))
         sql.replace(p, 9, channel_for(schema));
     return sql;
@@ -62,8 +63,10 @@ constexpr std::chrono::milliseconds kMigrationLimit{30000};
 void migrate(Session& s, const std::string& schema) {
     // The common case, a current schema (every reconnect), needs neither
     // the lock nor a transaction.
-    Result found = s.exec(expand("SELECT to_regclass('{s}.schema_version') IS NOT NULL AND "
-                                 "to_regclass('{s}.instances') IS NOT NULL", schema));
+    Result found =
+        s.exec(expand("SELECT to_regclass('{s}.schema_version') IS NOT NULL AND "
+                      "to_regclass('{s}.instances') IS NOT NULL",
+                      schema));
     if (PQgetvalue(found.get(), 0, 0)[0] == 't') {
         Result v = s.exec(expand("SELECT version FROM {s}.schema_version", schema));
         if (PQntuples(v.get()) > 0 && std::atoi(PQgetvalue(v.get(), 0, 0)) == kLatest) return;
@@ -87,11 +90,13 @@ void migrate(Session& s, const std::string& schema) {
             version = 0;
         }
         if (version > kLatest)
-            throw muster::sdk::Error(MUSTER_CONFLICT, "PostgreSQL schema '" + schema + "' has version " +
-                                                          std::to_string(version) + " but this catalog-postgres knows up to " +
-                                                          std::to_string(kLatest) + ": upgrade muster or use another schema");
+            throw muster::sdk::Error(MUSTER_CONFLICT,
+                                     "PostgreSQL schema '" + schema + "' has version " + std::to_string(version) +
+                                         " but this catalog-postgres knows up to " + std::to_string(kLatest) +
+                                         ": upgrade muster or use another schema");
         for (int v = version; v < kLatest; ++v) exec(expand(migrations[v], schema));
-        if (version != kLatest) exec(expand("UPDATE {s}.schema_version SET version = " + std::to_string(kLatest), schema));
+        if (version != kLatest)
+            exec(expand("UPDATE {s}.schema_version SET version = " + std::to_string(kLatest), schema));
         exec("COMMIT");
     } catch (...) {
         if (s.raw()) PQclear(PQexec(s.raw(), "ROLLBACK"));

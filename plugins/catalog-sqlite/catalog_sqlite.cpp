@@ -42,15 +42,21 @@ Instance row_to_instance(const Stmt::Use& row) {
 // callers, the watch hub) has its own.
 struct Connection {
     Connection(const std::string& path, int busy_ms, const std::string& synchronous)
-        : db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_ms) {
+            : db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_ms) {
         db.exec("PRAGMA journal_mode=WAL");
         db.exec(("PRAGMA synchronous=" + synchronous).c_str());
     }
     void prepare() {
-        list_role = std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE role = ?1 "
-            "AND (?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id").c_str());
-        list_all = std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE "
-            "(?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id").c_str());
+        list_role = std::make_unique<Stmt>(
+            db, (std::string("SELECT ") + kColumns +
+                 " FROM instances WHERE role = ?1 "
+                 "AND (?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id")
+                    .c_str());
+        list_all = std::make_unique<Stmt>(
+            db, (std::string("SELECT ") + kColumns +
+                 " FROM instances WHERE "
+                 "(?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id")
+                    .c_str());
     }
     Db db;
     std::unique_ptr<Stmt> list_role, list_all;
@@ -64,18 +70,26 @@ public:
         MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_REAP;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            muster::sdk::string_option("path", "database file; created with its schema if missing").defaults_to("muster.db"),
-            muster::sdk::duration_option("busy_timeout", "how long a write waits for another process's lock before 'try again'").defaults_to("5s"),
-            muster::sdk::string_option("synchronous", "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)").defaults_to("NORMAL"),
-            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent, and the expiry sweep").defaults_to("1s"),
+            muster::sdk::string_option("path", "database file; created with its schema if missing")
+                .defaults_to("muster.db"),
+            muster::sdk::duration_option("busy_timeout",
+                                         "how long a write waits for another process's lock before 'try again'")
+                .defaults_to("5s"),
+            muster::sdk::string_option("synchronous",
+                                       "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)")
+                .defaults_to("NORMAL"),
+            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent, and the expiry sweep")
+                .defaults_to("1s"),
         };
         return specs;
     }
 
     explicit CatalogSqlite(const muster::sdk::BackendContext& ctx)
-        : host_(ctx.host), ttl_ms_(ctx.ttl_ms), path_(ctx.options.get("path", "muster.db")),
-          busy_ms_(static_cast<int>(ctx.options.get_duration_ms("busy_timeout", 5000))),
-          synchronous_(ctx.options.get("synchronous", "NORMAL")) {
+            : host_(ctx.host),
+              ttl_ms_(ctx.ttl_ms),
+              path_(ctx.options.get("path", "muster.db")),
+              busy_ms_(static_cast<int>(ctx.options.get_duration_ms("busy_timeout", 5000))),
+              synchronous_(ctx.options.get("synchronous", "NORMAL")) {
         if (synchronous_ != "NORMAL" && synchronous_ != "FULL")
             throw Error(MUSTER_INVALID_ARGUMENT, "option 'synchronous' must be NORMAL or FULL");
         writer_ = open_migrated();
@@ -87,12 +101,12 @@ public:
                 // The hub's own connection follows a database file that was
                 // deleted and created again, like the writer's.
                 if (hub_reader_->db.has_moved()) hub_reader_ = open_migrated();
-                return muster::sdk::watch_view(collect(*hub_reader_, role, MUSTER_LIST_INCLUDE_STOPPED),
-                                                      host_.now_ms(), ttl_ms_);
+                return muster::sdk::watch_view(collect(*hub_reader_, role, MUSTER_LIST_INCLUDE_STOPPED), host_.now_ms(),
+                                               ttl_ms_);
             },
             poll, [this] { return host_.now_ms(); }, ttl_ms_);
-        detector_ = std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()),
-                                                     [this] { hub_->poke(); });
+        detector_ =
+            std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()), [this] { hub_->poke(); });
     }
 
     ~CatalogSqlite() override {
@@ -106,8 +120,12 @@ public:
         Transaction tx(writer_->db);
         {
             Stmt::Use use(*upsert_);
-            use.bind(1, in.id).bind(2, in.role).bind(3, in.address).bind(4, metadata_json(in))
-                .bind(5, static_cast<std::int64_t>(in.health)).bind(6, host_.now_ms());
+            use.bind(1, in.id)
+                .bind(2, in.role)
+                .bind(3, in.address)
+                .bind(4, metadata_json(in))
+                .bind(5, static_cast<std::int64_t>(in.health))
+                .bind(6, host_.now_ms());
             use.step();
         }
         if (sqlite3_changes(writer_->db.get()) == 0) {
@@ -146,7 +164,8 @@ public:
             throw Error(MUSTER_NOT_FOUND, "no instance with id " + std::string(id));
     }
 
-    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) override {
         std::vector<Instance> rows;
         {
             std::lock_guard lk(mu_);
@@ -193,19 +212,20 @@ private:
 
     // The writer's statements, on the writer's connection.
     void prepare_writes() {
-        upsert_ = std::make_unique<Stmt>(writer_->db,
+        upsert_ = std::make_unique<Stmt>(
+            writer_->db,
             "INSERT INTO instances (id, role, address, metadata, health, registered_at, last_seen, stopped_at) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL) "
             "ON CONFLICT(id) DO UPDATE SET address = excluded.address, metadata = excluded.metadata, "
             "health = excluded.health, last_seen = excluded.last_seen, stopped_at = NULL WHERE role = excluded.role");
         role_of_ = std::make_unique<Stmt>(writer_->db, "SELECT role FROM instances WHERE id = ?1");
         touch_ = std::make_unique<Stmt>(writer_->db,
-            "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL");
+                                        "UPDATE instances SET last_seen = ?2 WHERE id = ?1 AND stopped_at IS NULL");
         stop_ = std::make_unique<Stmt>(writer_->db,
-            "UPDATE instances SET stopped_at = COALESCE(stopped_at, ?2) WHERE id = ?1");
+                                       "UPDATE instances SET stopped_at = COALESCE(stopped_at, ?2) WHERE id = ?1");
         reap_ = std::make_unique<Stmt>(writer_->db,
-            "DELETE FROM instances WHERE (stopped_at IS NOT NULL AND stopped_at < ?1) "
-            "OR (stopped_at IS NULL AND last_seen < ?2)");
+                                       "DELETE FROM instances WHERE (stopped_at IS NOT NULL AND stopped_at < ?1) "
+                                       "OR (stopped_at IS NULL AND last_seen < ?2)");
     }
 
     // A database file deleted (or replaced) under a running process would
@@ -219,7 +239,8 @@ private:
         if (now < next_file_check_) return;
         next_file_check_ = now + std::chrono::milliseconds(100);
         if (!writer_->db.has_moved()) return;
-        host_.log(MUSTER_LOG_WARN, "catalog-sqlite: database '" + path_ + "' was deleted or replaced; opening it again");
+        host_.log(MUSTER_LOG_WARN,
+                  "catalog-sqlite: database '" + path_ + "' was deleted or replaced; opening it again");
         upsert_.reset();
         role_of_.reset();
         touch_.reset();

@@ -12,8 +12,10 @@ namespace catalog_sqlite {
 
 ChangeDetector::ChangeDetector(const std::string& path, int busy_timeout_ms, int fallback_poll_ms,
                                std::function<void()> on_change)
-    : path_(path), busy_timeout_ms_(busy_timeout_ms), fallback_poll_ms_(fallback_poll_ms),
-      on_change_(std::move(on_change)) {
+        : path_(path),
+          busy_timeout_ms_(busy_timeout_ms),
+          fallback_poll_ms_(fallback_poll_ms),
+          on_change_(std::move(on_change)) {
     open();
     std::filesystem::path p = std::filesystem::absolute(path);
     dir_ = p.parent_path().string();
@@ -22,14 +24,16 @@ ChangeDetector::ChangeDetector(const std::string& path, int busy_timeout_ms, int
     changed();  // records the starting version
     inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     // Without inotify (fd limit reached) the slow poll still works.
-    if (inotify_fd_ >= 0) inotify_add_watch(inotify_fd_, dir_.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+    if (inotify_fd_ >= 0)
+        inotify_add_watch(inotify_fd_, dir_.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
     stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     thread_ = std::thread([this] { run(); });
 }
 
 ChangeDetector::~ChangeDetector() {
     std::uint64_t one = 1;
-    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread then exits at its next poll timeout */ }
+    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread then exits at its next poll timeout */
+    }
     thread_.join();
     if (inotify_fd_ >= 0) close(inotify_fd_);
     close(stop_fd_);

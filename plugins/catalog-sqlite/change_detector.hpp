@@ -17,8 +17,7 @@ namespace catalog_sqlite {
 class ChangeDetector {
 public:
     // Calls on_change (from its own thread) after each detected commit.
-    ChangeDetector(const std::string& path, int busy_timeout_ms, int fallback_poll_ms,
-                   std::function<void()> on_change);
+    ChangeDetector(const std::string& path, int busy_timeout_ms, int fallback_poll_ms, std::function<void()> on_change);
     ~ChangeDetector();
     ChangeDetector(const ChangeDetector&) = delete;
     ChangeDetector& operator=(const ChangeDetector&) = delete;

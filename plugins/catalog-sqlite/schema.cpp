@@ -44,7 +44,8 @@ void migrate(Db& db, const std::string& path) {
     int version = user_version(db);
     if (version > kLatest)
         throw muster::sdk::Error(MUSTER_CONFLICT, "SQLite database '" + path + "' has schema version " +
-                                                      std::to_string(version) + " but this catalog-sqlite knows up to " +
+                                                      std::to_string(version) +
+                                                      " but this catalog-sqlite knows up to " +
                                                       std::to_string(kLatest) + ": upgrade muster or use another file");
     for (int v = version; v < kLatest; ++v) db.exec(migrations[v]);
     if (version != kLatest) db.exec(("PRAGMA user_version = " + std::to_string(kLatest)).c_str());

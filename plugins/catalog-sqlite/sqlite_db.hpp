@@ -93,7 +93,9 @@ public:
             sqlite3_reset(st_.s_);
             sqlite3_clear_bindings(st_.s_);
         }
-        Use& bind(int i, const std::string& v) { return check(sqlite3_bind_text(st_.s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT)); }
+        Use& bind(int i, const std::string& v) {
+            return check(sqlite3_bind_text(st_.s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+        }
         Use& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(st_.s_, i, v)); }
         Use& bind_null(int i) { return check(sqlite3_bind_null(st_.s_, i)); }
         // true: a row is ready; false: done.

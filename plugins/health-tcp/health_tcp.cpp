@@ -55,7 +55,8 @@ public:
             int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
             if (rc < 0 && errno == EINPROGRESS) {
                 auto left = timeout_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::steady_clock::now() - start).count();
+                                             std::chrono::steady_clock::now() - start)
+                                             .count();
                 pollfd p{fd, POLLOUT, 0};
                 rc = poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left, 0)));
                 if (rc == 0) {
@@ -71,7 +72,9 @@ public:
             int saved = errno;
             close(fd);
             if (rc == 0) {
-                auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+                auto took =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+                        .count();
                 if (took > slow_ms_) return {MUSTER_HEALTH_WARNING, "connect took " + std::to_string(took) + "ms"};
                 return {MUSTER_HEALTH_PASSING, ""};
             }

@@ -22,17 +22,23 @@ public:
     static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_REAP;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            muster::sdk::duration_option("sweep", "longest time before a watcher notices an expiry it was not poked for").defaults_to("1s"),
-            muster::sdk::string_option("down_while", "fault injection: every call fails UNAVAILABLE while this file exists").defaults_to(""),
+            muster::sdk::duration_option("sweep",
+                                         "longest time before a watcher notices an expiry it was not poked for")
+                .defaults_to("1s"),
+            muster::sdk::string_option("down_while",
+                                       "fault injection: every call fails UNAVAILABLE while this file exists")
+                .defaults_to(""),
         };
         return specs;
     }
 
     explicit MemoryBackend(const muster::sdk::BackendContext& ctx)
-        : host_(ctx.host), ttl_ms_(ctx.ttl_ms), down_while_(ctx.options.get("down_while")),
-          hub_([this](muster::sdk::RoleFilter role) { return live(role); },
-               std::chrono::milliseconds(ctx.options.get_duration_ms("sweep", 1000)),
-               [this] { return host_.now_ms(); }, ctx.ttl_ms) {}
+            : host_(ctx.host),
+              ttl_ms_(ctx.ttl_ms),
+              down_while_(ctx.options.get("down_while")),
+              hub_([this](muster::sdk::RoleFilter role) { return live(role); },
+                   std::chrono::milliseconds(ctx.options.get_duration_ms("sweep", 1000)),
+                   [this] { return host_.now_ms(); }, ctx.ttl_ms) {}
 
     void register_instance(const Instance& in) override {
         fail_if_down();
@@ -120,7 +126,6 @@ private:
         if (!down_while_.empty() && std::filesystem::exists(down_while_))
             throw Error(MUSTER_UNAVAILABLE, "memory: down while " + down_while_ + " exists");
     }
-
 
     // What the hub diffs: live instances and recent stops (so a stop is
     // reported as one).

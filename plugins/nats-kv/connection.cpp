@@ -33,7 +33,8 @@ void fail(natsStatus s, const std::string& what) {
     default: st = MUSTER_INTERNAL; break;
     }
     const char* detail = nats_GetLastError(nullptr);
-    throw Error(st, "NATS " + what + ": " + natsStatus_GetText(s) + (detail && *detail ? std::string(" (") + detail + ")" : ""));
+    throw Error(st, "NATS " + what + ": " + natsStatus_GetText(s) +
+                        (detail && *detail ? std::string(" (") + detail + ")" : ""));
 }
 
 std::optional<Entry> entry_of(kvEntry* e) {
@@ -57,8 +58,9 @@ std::optional<Entry> entry_of(kvEntry* e) {
 }
 
 Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
-    : bucket_(o.get("bucket", "muster")), ttl_ms_(o.has("ttl") ? o.get_duration_ms("ttl") : ttl_ms),
-      timeout_ms_(o.get_duration_ms("request_timeout", 2000)) {
+        : bucket_(o.get("bucket", "muster")),
+          ttl_ms_(o.has("ttl") ? o.get_duration_ms("ttl") : ttl_ms),
+          timeout_ms_(o.get_duration_ms("request_timeout", 2000)) {
     try {
         check(natsOptions_Create(&opts_), "options");
         std::vector<std::string> servers;
@@ -81,9 +83,12 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
         if (o.has("tls_cert") != o.has("tls_key"))
             throw Error(MUSTER_INVALID_ARGUMENT, "options 'tls_cert' and 'tls_key' go together");
         if (o.has("tls_cert"))
-            check(natsOptions_LoadCertificatesChain(opts_, o.get("tls_cert").c_str(), o.get("tls_key").c_str()), "tls_cert/tls_key");
-        if (o.has("creds")) check(natsOptions_SetUserCredentialsFromFiles(opts_, o.get("creds").c_str(), nullptr), "creds");
-        if (o.has("user")) check(natsOptions_SetUserInfo(opts_, o.get("user").c_str(), o.get("password").c_str()), "user");
+            check(natsOptions_LoadCertificatesChain(opts_, o.get("tls_cert").c_str(), o.get("tls_key").c_str()),
+                  "tls_cert/tls_key");
+        if (o.has("creds"))
+            check(natsOptions_SetUserCredentialsFromFiles(opts_, o.get("creds").c_str(), nullptr), "creds");
+        if (o.has("user"))
+            check(natsOptions_SetUserInfo(opts_, o.get("user").c_str(), o.get("password").c_str()), "user");
         if (o.has("token")) check(natsOptions_SetToken(opts_, o.get("token").c_str()), "token");
         check(natsConnection_Connect(&nc_, opts_), "connect");
         jsOptions jo;
@@ -216,7 +221,8 @@ std::vector<Entry> Connection::snapshot(const std::string& filter, bool with_del
         }
         kvWatcher_Destroy(w);
         if (s == NATS_OK) return out;
-        if (s != NATS_TIMEOUT || std::chrono::steady_clock::now() + std::chrono::milliseconds(per_try) > deadline) break;
+        if (s != NATS_TIMEOUT || std::chrono::steady_clock::now() + std::chrono::milliseconds(per_try) > deadline)
+            break;
     }
     fail(s, "list");
 }

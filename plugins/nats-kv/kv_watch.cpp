@@ -4,7 +4,7 @@ namespace nats_kv {
 
 KvWatch::KvWatch(const Connection& conn, std::optional<std::string> role, std::chrono::milliseconds sweep,
                  muster::sdk::WatchSink sink)
-    : conn_(conn), filter_(role ? *role + ".*" : ">"), sweep_(sweep), sink_(sink), thread_([this] { run(); }) {}
+        : conn_(conn), filter_(role ? *role + ".*" : ">"), sweep_(sweep), sink_(sink), thread_([this] { run(); }) {}
 
 KvWatch::~KvWatch() {
     stop_ = true;
@@ -15,7 +15,8 @@ KvWatch::~KvWatch() {
     thread_.join();
 }
 
-void KvWatch::emit(muster_event_type type, const muster::sdk::Instance* inst, muster_status status, const char* message) {
+void KvWatch::emit(muster_event_type type, const muster::sdk::Instance* inst, muster_status status,
+                   const char* message) {
     sink_(type, inst, status, message);
 }
 
@@ -71,7 +72,8 @@ void KvWatch::run() {
         kvWatchOptions_Init(&wo);
         kvWatcher* w = nullptr;
         natsStatus s = conn_.nc() && natsConnection_Status(conn_.nc()) == NATS_CONN_STATUS_CONNECTED
-                           ? (filter_ == ">" ? kvStore_WatchAll(&w, conn_.kv(), &wo) : kvStore_Watch(&w, conn_.kv(), filter_.c_str(), &wo))
+                           ? (filter_ == ">" ? kvStore_WatchAll(&w, conn_.kv(), &wo)
+                                             : kvStore_Watch(&w, conn_.kv(), filter_.c_str(), &wo))
                            : NATS_CONNECTION_DISCONNECTED;
         if (s != NATS_OK) {
             fail(std::string("NATS watch: ") + natsStatus_GetText(s));
@@ -86,7 +88,8 @@ void KvWatch::run() {
         bool initial_done = false;
         auto next_sweep = std::chrono::steady_clock::now() + sweep_;
         while (!stop_) {
-            auto wait = initial_done ? std::chrono::duration_cast<std::chrono::milliseconds>(next_sweep - std::chrono::steady_clock::now())
+            auto wait = initial_done ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           next_sweep - std::chrono::steady_clock::now())
                                      : std::chrono::milliseconds(conn_.timeout_ms());
             kvEntry* e = nullptr;
             s = kvWatcher_Next(&e, w, std::max<std::int64_t>(1, wait.count()));
@@ -104,8 +107,10 @@ void KvWatch::run() {
                 auto entry = entry_of(e);
                 kvEntry_Destroy(e);
                 if (!entry) continue;
-                if (initial_done) apply(*entry);
-                else initial.push_back(std::move(*entry));
+                if (initial_done)
+                    apply(*entry);
+                else
+                    initial.push_back(std::move(*entry));
                 continue;
             }
             if (s == NATS_TIMEOUT && initial_done) {

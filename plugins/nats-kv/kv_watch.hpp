@@ -44,7 +44,7 @@ private:
     std::string filter_;
     std::chrono::milliseconds sweep_;
     muster::sdk::WatchSink sink_;
-    muster::sdk::Snapshot known_;                   // live instances by id
+    muster::sdk::Snapshot known_;                    // live instances by id
     std::map<std::string, std::uint64_t> revision_;  // last revision applied, per key
     bool synced_ = false, failing_ = false;
     std::atomic<bool> stop_{false};

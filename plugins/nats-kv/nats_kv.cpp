@@ -29,7 +29,8 @@ public:
         MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_SERVER_CLOCK;
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {
-            muster::sdk::string_option("url", "server URL, or several separated by commas").defaults_to("nats://127.0.0.1:4222"),
+            muster::sdk::string_option("url", "server URL, or several separated by commas")
+                .defaults_to("nats://127.0.0.1:4222"),
             muster::sdk::string_option("bucket", "KV bucket; created if missing").defaults_to("muster"),
             muster::sdk::int_option("replicas", "bucket replicas when created (a cluster: 3)").defaults_to("1"),
             muster::sdk::duration_option("ttl", "the bucket's max age, the liveness window (default: the host's ttl)"),
@@ -42,15 +43,18 @@ public:
             muster::sdk::string_option("token", "authentication token").secret(),
             muster::sdk::duration_option("connect_timeout", "how long connecting may take").defaults_to("2s"),
             muster::sdk::duration_option("request_timeout", "longest wait for a JetStream answer").defaults_to("2s"),
-            muster::sdk::duration_option("reconnect_wait", "pause between reconnect attempts to one server").defaults_to("250ms"),
-            muster::sdk::int_option("max_reconnect", "reconnect attempts before giving up; -1 forever").defaults_to("-1"),
-            muster::sdk::duration_option("sweep", "how often watches re-read the bucket to catch expiries").defaults_to("1s"),
+            muster::sdk::duration_option("reconnect_wait", "pause between reconnect attempts to one server")
+                .defaults_to("250ms"),
+            muster::sdk::int_option("max_reconnect", "reconnect attempts before giving up; -1 forever")
+                .defaults_to("-1"),
+            muster::sdk::duration_option("sweep", "how often watches re-read the bucket to catch expiries")
+                .defaults_to("1s"),
         };
         return specs;
     }
 
     explicit NatsKv(const muster::sdk::BackendContext& ctx)
-        : host_(ctx.host), conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 1000)) {}
+            : host_(ctx.host), conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 1000)) {}
 
     void register_instance(const Instance& in) override {
         healing([&] { put_instance(in); });
@@ -82,7 +86,8 @@ private:
         } catch (const Error& e) {
             if (e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT) throw;
             if (!conn_.recreate_if_missing()) throw;
-            host_.log(MUSTER_LOG_WARN, "nats-kv: bucket '" + conn_.bucket() + "' was missing on the server; created it again");
+            host_.log(MUSTER_LOG_WARN,
+                      "nats-kv: bucket '" + conn_.bucket() + "' was missing on the server; created it again");
             throw Error(MUSTER_UNAVAILABLE, std::string(e.what()) + " (the bucket was missing; created again)");
         }
     }
@@ -116,7 +121,8 @@ private:
             owned_[in.id] = {key, value};
         }
         // The seed's subject events, for subscribers of plain NATS.
-        natsConnection_Publish(conn_.nc(), ("services." + in.role + ".register").c_str(), value.data(), static_cast<int>(value.size()));
+        natsConnection_Publish(conn_.nc(), ("services." + in.role + ".register").c_str(), value.data(),
+                               static_cast<int>(value.size()));
     }
 
     // Puts of the values this backend wrote, pipelined: one round trip's
@@ -135,13 +141,15 @@ private:
         if (puts.size() == 1) {
             std::uint64_t rev = 0;
             const auto& [key, value] = puts[0];
-            check(kvStore_Put(&rev, conn_.kv(), key.c_str(), value.data(), static_cast<int>(value.size())), "heartbeat");
+            check(kvStore_Put(&rev, conn_.kv(), key.c_str(), value.data(), static_cast<int>(value.size())),
+                  "heartbeat");
             return;
         }
         std::uint64_t failures_before = conn_.async_failures();
         for (const auto& [key, value] : puts) {
             std::string subject = "$KV." + conn_.bucket() + "." + key;
-            check(js_PublishAsync(conn_.js(), subject.c_str(), value.data(), static_cast<int>(value.size()), nullptr), "heartbeat");
+            check(js_PublishAsync(conn_.js(), subject.c_str(), value.data(), static_cast<int>(value.size()), nullptr),
+                  "heartbeat");
         }
         if (!puts.empty()) {
             jsPubOptions po;

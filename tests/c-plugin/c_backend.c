@@ -5,8 +5,8 @@
  * stopped instances until reaped, and claims REAP; no watch. */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 
-#include <muster/export.h>
 #include <muster/backend.h>
+#include <muster/export.h>
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -115,13 +115,23 @@ static bool valid_utf8(const unsigned char* s) {
         unsigned char c = *s;
         size_t n;
         uint32_t cp;
-        if (c < 0x80) { ++s; continue; }
-        if ((c >> 5) == 0x6) { n = 1; cp = c & 0x1Fu; }
-        else if ((c >> 4) == 0xE) { n = 2; cp = c & 0x0Fu; }
-        else if ((c >> 3) == 0x1E) { n = 3; cp = c & 0x07u; }
-        else return false;
+        if (c < 0x80) {
+            ++s;
+            continue;
+        }
+        if ((c >> 5) == 0x6) {
+            n = 1;
+            cp = c & 0x1Fu;
+        } else if ((c >> 4) == 0xE) {
+            n = 2;
+            cp = c & 0x0Fu;
+        } else if ((c >> 3) == 0x1E) {
+            n = 3;
+            cp = c & 0x07u;
+        } else
+            return false;
         for (size_t k = 1; k <= n; ++k) {
-            if ((s[k] >> 6) != 0x2) return false;  /* also stops at the NUL */
+            if ((s[k] >> 6) != 0x2) return false; /* also stops at the NUL */
             cp = (cp << 6) | (s[k] & 0x3Fu);
         }
         static const uint32_t min_cp[] = {0, 0x80, 0x800, 0x10000};
@@ -195,7 +205,8 @@ static bool live(const muster_backend* b, const row* r, int64_t now) {
 }
 
 static muster_status c_create(const muster_backend_config* cfg, muster_backend** out, muster_error* err) {
-    if (!cfg || cfg->struct_size < sizeof(muster_backend_config) || !out) return fail(err, MUSTER_INVALID_ARGUMENT, "bad config");
+    if (!cfg || cfg->struct_size < sizeof(muster_backend_config) || !out)
+        return fail(err, MUSTER_INVALID_ARGUMENT, "bad config");
     if (cfg->option_count > 0) { /* [O2]: name what was refused */
         char what[MUSTER_ERROR_MESSAGE_MAX];
         snprintf(what, sizeof what, "unknown option '%s' (c-backend takes none)", cfg->options[0].name);
@@ -313,15 +324,16 @@ static muster_status c_list(muster_backend* b, const char* role, uint32_t flags,
         const row* r = &b->rows[i];
         if (role && strcmp(r->role, role) != 0) continue;
         bool stopped = r->stopped_at != 0, stale = !stopped && !live(b, r, now);
-        if ((stopped && !(flags & MUSTER_LIST_INCLUDE_STOPPED)) || (stale && !(flags & MUSTER_LIST_INCLUDE_STALE))) continue;
+        if ((stopped && !(flags & MUSTER_LIST_INCLUDE_STOPPED)) || (stale && !(flags & MUSTER_LIST_INCLUDE_STALE)))
+            continue;
         copy_row(&picked[n++], r);
     }
     pthread_mutex_unlock(&b->mu);
     bool more = true;
     for (size_t i = 0; i < n; ++i) {
         const row* r = &picked[i];
-        muster_instance out = {sizeof out, r->health, r->id, r->role, r->address, r->meta, r->meta_count,
-                               r->registered_at, r->last_seen, r->stopped_at};
+        muster_instance out = {sizeof out,    r->health,        r->id,        r->role,      r->address, r->meta,
+                               r->meta_count, r->registered_at, r->last_seen, r->stopped_at};
         if (more && sink(user, &out) != 0) more = false;
         free_row(&picked[i]);
     }
@@ -360,16 +372,36 @@ static muster_status c_watch(muster_backend* b, const char* role, muster_watch_f
 static void c_unwatch(muster_backend* b, muster_watch* w) { (void)b, (void)w; }
 
 static const muster_backend_v1 vtable = {
-    sizeof(muster_backend_v1), MUSTER_ABI_MINOR, MUSTER_BACKEND_CAP_REAP, "c-backend",
-    "an in-process registry in plain C against ABI 1.0", NULL, 0,
-    c_create, c_destroy, c_register, c_heartbeat, c_deregister, c_list, c_reap, c_watch, c_unwatch,
+    sizeof(muster_backend_v1),
+    MUSTER_ABI_MINOR,
+    MUSTER_BACKEND_CAP_REAP,
+    "c-backend",
+    "an in-process registry in plain C against ABI 1.0",
+    NULL,
+    0,
+    c_create,
+    c_destroy,
+    c_register,
+    c_heartbeat,
+    c_deregister,
+    c_list,
+    c_reap,
+    c_watch,
+    c_unwatch,
 };
 
 static const muster_kind kinds[] = {{MUSTER_KIND_BACKEND, &vtable}};
 
 static const muster_plugin_descriptor descriptor = {
-    sizeof(muster_plugin_descriptor), MUSTER_ABI_MAJOR, MUSTER_ABI_MINOR, 0, "c-backend", "1.0.0",
-    "an in-process registry in plain C (ABI 1.0, no SDK)", kinds, 1,
+    sizeof(muster_plugin_descriptor),
+    MUSTER_ABI_MAJOR,
+    MUSTER_ABI_MINOR,
+    0,
+    "c-backend",
+    "1.0.0",
+    "an in-process registry in plain C (ABI 1.0, no SDK)",
+    kinds,
+    1,
 };
 
 muster_status muster_plugin_negotiate(const muster_negotiation* in, const muster_plugin_descriptor** out,

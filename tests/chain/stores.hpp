@@ -7,15 +7,15 @@
 
 #include "../support/test_support.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <initializer_list>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,8 +29,9 @@ struct Stores {
     // tests use them; otherwise each plugin's defaults (a 2 s NATS request,
     // a 5 s statement), so that only the chain's deadlines protect.
     explicit Stores(bool quick = true, std::string tag_ = {})
-        : tag(tag_.empty() ? "f" + std::to_string(getpid()) + "_" + std::to_string(std::rand() % 100000) : tag_),
-          sqlite(std::filesystem::temp_directory_path() / (tag + ".db")), owner(tag_.empty()) {
+            : tag(tag_.empty() ? "f" + std::to_string(getpid()) + "_" + std::to_string(std::rand() % 100000) : tag_),
+              sqlite(std::filesystem::temp_directory_path() / (tag + ".db")),
+              owner(tag_.empty()) {
         using test_support::env;
         static muster::core::PluginLoader loader;
         std::vector<std::pair<std::string, std::string>> n{{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", tag}},

@@ -14,8 +14,8 @@
 #include "../support/test_support.hpp"
 #include "stores.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -31,9 +31,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 RegistryOptions one_second() { return quick_options(1000ms, std::chrono::milliseconds(kTtlMs), 100ms); }
 
@@ -158,9 +156,10 @@ void hang_case(bool pg) {
     CHECK(mine.count(MUSTER_EVENT_REMOVED, reg.id()) == 0);
     CHECK(theirs.count(MUSTER_EVENT_REMOVED, reg.id()) == 0);
     CHECK(theirs.count(MUSTER_EVENT_ADDED, reg.id()) == 1);
-    std::printf("hang of %s: breaker open after %.0f ms; running process's read %.0f ms; fresh list %.0f ms; "
-                "stop %.0f ms; longest heartbeat gap on catalog-sqlite %lld ms\n",
-                name, open_ms, read_ms, fresh.ms, stop_ms, static_cast<long long>(gap_ms));
+    std::printf(
+        "hang of %s: breaker open after %.0f ms; running process's read %.0f ms; fresh list %.0f ms; "
+        "stop %.0f ms; longest heartbeat gap on catalog-sqlite %lld ms\n",
+        name, open_ms, read_ms, fresh.ms, stop_ms, static_cast<long long>(gap_ms));
 }
 
 }  // namespace
@@ -178,7 +177,8 @@ TEST_CASE("a store that comes back empty is repaired by the processes that use i
     auto chain = chain_of({stores.nats, stores.pg, stores.lite});
     Registry registry(chain, one_second());
     auto reg = registry.register_instance({"phoenix", "10.0.0.1:1", "", {}, {}});
-    REQUIRE(eventually([&] { return lists(*stores.nats, "phoenix", reg.id()) && lists(*stores.pg, "phoenix", reg.id()); }));
+    REQUIRE(
+        eventually([&] { return lists(*stores.nats, "phoenix", reg.id()) && lists(*stores.pg, "phoenix", reg.id()); }));
     // Judged after two heartbeats and a half by a reader of its own that
     // never wrote: had the registry's process not repaired the store, this
     // reader would only create it empty.
@@ -192,7 +192,8 @@ TEST_CASE("a store that comes back empty is repaired by the processes that use i
         CHECK(listed_after_repair(&Stores::nats));
     }
     SECTION("the PostgreSQL table dropped") {
-        std::string sql = "psql '" + env("MUSTER_TEST_PG_URL") + "' -q -c 'DROP TABLE \"" + stores.tag + "\".instances'";
+        std::string sql =
+            "psql '" + env("MUSTER_TEST_PG_URL") + "' -q -c 'DROP TABLE \"" + stores.tag + "\".instances'";
         REQUIRE(std::system((sql + " >/dev/null 2>&1").c_str()) == 0);
         CHECK(listed_after_repair(&Stores::pg));
     }
@@ -248,10 +249,12 @@ TEST_CASE("a stop made while a store is away is not undone by its return, though
     auto after = stores.peer(false);
     // The other processes' recoveries apply the stop catalog-postgres recorded,
     // well before the ttl would have expired it.
-    CHECK(eventually([&] {
-        auto got = Stores::ids(*after->nats, "svc");
-        return got && got->count(ra.id()) && got->count(rb.id()) && !got->count(stopped_id);
-    }, 10s));
+    CHECK(eventually(
+        [&] {
+            auto got = Stores::ids(*after->nats, "svc");
+            return got && got->count(ra.id()) && got->count(rb.id()) && !got->count(stopped_id);
+        },
+        10s));
     std::printf("stop made while nats-server was away: gone from nats-kv %.0f ms after its return\n", ms_since(t0));
 }
 
@@ -281,6 +284,7 @@ TEST_CASE("a store back after an outage longer than the ttl does not answer empt
 }
 
 int main(int argc, char** argv) {
-    return chain_test::run_tests(argc, argv, {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_NATS_FREEZE", "MUSTER_TEST_PG_FREEZE",
-                                           "MUSTER_TEST_NATS_WIPE"});
+    return chain_test::run_tests(argc, argv,
+                                 {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_NATS_FREEZE",
+                                  "MUSTER_TEST_PG_FREEZE", "MUSTER_TEST_NATS_WIPE"});
 }

@@ -11,8 +11,8 @@
 #include "../support/test_support.hpp"
 #include "stores.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -47,8 +47,10 @@ RegistryOptions fast() { return quick_options(300ms, std::chrono::milliseconds(k
 void fault_run(const std::vector<std::string>& steps) {
     Stores stores;
     auto run_step = [&](const std::string& step) {
-        if (step == "SQLITE_READONLY" || step == "SQLITE_WRITABLE") REQUIRE(stores.set_sqlite_writable(step == "SQLITE_WRITABLE"));
-        else run_env_command(step.c_str());
+        if (step == "SQLITE_READONLY" || step == "SQLITE_WRITABLE")
+            REQUIRE(stores.set_sqlite_writable(step == "SQLITE_WRITABLE"));
+        else
+            run_env_command(step.c_str());
     };
     auto chain = chain_of(stores);
     Registry registry(chain, fast());
@@ -136,11 +138,13 @@ void fault_run(const std::vector<std::string>& steps) {
             std::lock_guard lk(mu);
             gone = stopped;
         }
-        CHECK(eventually([&] {
-            for (auto& i : registry.resolve(role)->instances)
-                if (gone.count(i.id)) return false;
-            return true;
-        }, 5s));
+        CHECK(eventually(
+            [&] {
+                for (auto& i : registry.resolve(role)->instances)
+                    if (gone.count(i.id)) return false;
+                return true;
+            },
+            5s));
         std::lock_guard lk(dead_mu);
         for (auto& r : resurrections) UNSCOPED_INFO("brought back: " << r);
         CHECK(resurrections.empty());
@@ -206,7 +210,8 @@ TEST_CASE("the SQLite file made unwritable, alone, with nats-server down, then w
         bool can = probe.set_sqlite_writable(false);
         probe.set_sqlite_writable(true);
         if (!can) {
-            WARN("skipped: chattr +i does not work on " << probe.sqlite.parent_path() << " (needs root and a file system with the immutable flag)");
+            WARN("skipped: chattr +i does not work on " << probe.sqlite.parent_path()
+                                                        << " (needs root and a file system with the immutable flag)");
             return;
         }
     }
@@ -224,15 +229,30 @@ TEST_CASE("a host killed with -9 while a backend is down is expired everywhere o
     }
     Stores stores;
     const std::string role = "doomed";
-    std::vector<std::string> args = {
-        host, "run", "--log-level", "warn", "--chain", "nats-kv, catalog-postgres, catalog-sqlite",
-        "--backend-option", "nats-kv.url=" + env("MUSTER_TEST_NATS_URL"),
-        "--backend-option", "nats-kv.bucket=" + stores.tag,
-        "--backend-option", "catalog-postgres.url=" + env("MUSTER_TEST_PG_URL"),
-        "--backend-option", "catalog-postgres.schema=" + stores.tag,
-        "--backend-option", "catalog-sqlite.path=" + stores.sqlite.string(),
-        "--heartbeat-interval", "300ms", "--ttl", std::to_string(kTtlMs) + "ms",
-        "--role", role, "--address", "10.0.0.9:1"};
+    std::vector<std::string> args = {host,
+                                     "run",
+                                     "--log-level",
+                                     "warn",
+                                     "--chain",
+                                     "nats-kv, catalog-postgres, catalog-sqlite",
+                                     "--backend-option",
+                                     "nats-kv.url=" + env("MUSTER_TEST_NATS_URL"),
+                                     "--backend-option",
+                                     "nats-kv.bucket=" + stores.tag,
+                                     "--backend-option",
+                                     "catalog-postgres.url=" + env("MUSTER_TEST_PG_URL"),
+                                     "--backend-option",
+                                     "catalog-postgres.schema=" + stores.tag,
+                                     "--backend-option",
+                                     "catalog-sqlite.path=" + stores.sqlite.string(),
+                                     "--heartbeat-interval",
+                                     "300ms",
+                                     "--ttl",
+                                     std::to_string(kTtlMs) + "ms",
+                                     "--role",
+                                     role,
+                                     "--address",
+                                     "10.0.0.9:1"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -256,5 +276,6 @@ TEST_CASE("a host killed with -9 while a backend is down is expired everywhere o
 }
 
 int main(int argc, char** argv) {
-    return chain_test::run_tests(argc, argv, {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"});
+    return chain_test::run_tests(
+        argc, argv, {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"});
 }

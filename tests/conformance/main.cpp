@@ -6,10 +6,10 @@
 
 #include <muster/core/registry.hpp>
 
+#include <spdlog/spdlog.h>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <iostream>
@@ -63,21 +63,20 @@ int main(int argc, char** argv) {
     std::int64_t unreachable_within_ms = 10000;
     std::int64_t ttl_ms = 1000;
     int child_count = 0;
-    desc.add_options()
-        ("help,h", "show this help")
-        ("plugin", po::value(&plugin_arg), "plugin name (in the plugin directory) or path to a .so")
-        ("option", po::value(&raw_options)->composing(), "a plugin option, key=value; repeatable")
-        ("ttl", po::value(&ttl_ms)->default_value(1000), "liveness window in ms for the expiry rules")
-        ("unreachable-option", po::value(&raw_unreachable)->composing(),
-         "key=value, repeatable: options that point the plugin at a store that is not there (rule U1)")
-        ("unreachable-within", po::value(&unreachable_within_ms)->default_value(10000),
-         "ms each call may take against that store (rule U1)")
-        ("plugin-dir", po::value<std::string>(), "where plugin names are looked up")
-        ("only", po::value(&only), "a rule (e.g. W3) or a group of rules (e.g. B) to run alone")
-        ("json", "print the results as JSON")
-        ("child-writer", po::value(&child_role), "internal: run as a writer process of rule X2")
-        ("run-rule", po::value(&run_rule), "internal: run this one rule in this process and print its verdict")
-        ("child-count", po::value(&child_count), "internal");
+    desc.add_options()("help,h", "show this help")("plugin", po::value(&plugin_arg),
+                                                   "plugin name (in the plugin directory) or path to a .so")(
+        "option", po::value(&raw_options)->composing(), "a plugin option, key=value; repeatable")(
+        "ttl", po::value(&ttl_ms)->default_value(1000), "liveness window in ms for the expiry rules")(
+        "unreachable-option", po::value(&raw_unreachable)->composing(),
+        "key=value, repeatable: options that point the plugin at a store that is not there (rule U1)")(
+        "unreachable-within", po::value(&unreachable_within_ms)->default_value(10000),
+        "ms each call may take against that store (rule U1)")("plugin-dir", po::value<std::string>(),
+                                                              "where plugin names are looked up")(
+        "only", po::value(&only), "a rule (e.g. W3) or a group of rules (e.g. B) to run alone")(
+        "json", "print the results as JSON")("child-writer", po::value(&child_role),
+                                             "internal: run as a writer process of rule X2")(
+        "run-rule", po::value(&run_rule), "internal: run this one rule in this process and print its verdict")(
+        "child-count", po::value(&child_count), "internal");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -115,7 +114,8 @@ int main(int argc, char** argv) {
         }
         return true;
     };
-    if (!parse_pairs(raw_unreachable, "unreachable-option", ctx.unreachable) || !parse_pairs(raw_options, "option", ctx.options))
+    if (!parse_pairs(raw_unreachable, "unreachable-option", ctx.unreachable) ||
+        !parse_pairs(raw_options, "option", ctx.options))
         return 2;
     ctx.unreachable_within_ms = unreachable_within_ms;
     muster::core::PluginLoader loader(vm.count("plugin-dir") ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
@@ -123,12 +123,16 @@ int main(int argc, char** argv) {
     bool json = vm.count("json") > 0;
     nlohmann::json results = nlohmann::json::array();
     int passed = 0, failed = 0, skipped = 0;
-    auto report = [&](const std::string& id, const std::string& title, const std::string& verdict, const std::string& why) {
+    auto report = [&](const std::string& id, const std::string& title, const std::string& verdict,
+                      const std::string& why) {
         (verdict == "pass" ? passed : verdict == "fail" ? failed : skipped)++;
         if (json) {
             results.push_back({{"rule", id}, {"title", title}, {"result", verdict}, {"detail", why}});
         } else {
-            std::cout << (verdict == "pass" ? "[pass] " : verdict == "fail" ? "[FAIL] " : "[skip] ") << id << "  " << title;
+            std::cout << (verdict == "pass"   ? "[pass] "
+                          : verdict == "fail" ? "[FAIL] "
+                                              : "[skip] ")
+                      << id << "  " << title;
             if (!why.empty()) std::cout << "\n         " << why;
             std::cout << std::endl;  // progress shows as each rule ends
         }
@@ -164,7 +168,8 @@ int main(int argc, char** argv) {
     for (const auto& kv : raw_options) child_args.insert(child_args.end(), {"--option", kv});
     for (const auto& kv : raw_unreachable) child_args.insert(child_args.end(), {"--unreachable-option", kv});
     child_args.insert(child_args.end(), {"--unreachable-within", std::to_string(unreachable_within_ms)});
-    if (vm.count("plugin-dir")) child_args.insert(child_args.end(), {"--plugin-dir", vm["plugin-dir"].as<std::string>()});
+    if (vm.count("plugin-dir"))
+        child_args.insert(child_args.end(), {"--plugin-dir", vm["plugin-dir"].as<std::string>()});
     // Generous: the slowest rules wait a few ttls, and sanitizers slow all.
     auto rule_limit = std::chrono::milliseconds(120000 + 20 * ttl_ms);
     if (!json && load_error.empty())
@@ -175,12 +180,13 @@ int main(int argc, char** argv) {
     // --only B runs a group; --only B1 runs exactly that rule.
     auto selected = [&](const std::string& id) {
         if (only.empty()) return true;
-        bool group = std::all_of(only.begin(), only.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+        bool group =
+            std::all_of(only.begin(), only.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
         return group ? id.rfind(only, 0) == 0 : id == only;
     };
     if (selected("L1"))
-        report("L1", "the plugin loads, exports the entry point and speaks this host's ABI major", load_error.empty() ? "pass" : "fail",
-               load_error);
+        report("L1", "the plugin loads, exports the entry point and speaks this host's ABI major",
+               load_error.empty() ? "pass" : "fail", load_error);
     for (auto& rule : rules()) {
         if (!selected(rule.id)) continue;
         if (!load_error.empty()) {
@@ -188,7 +194,8 @@ int main(int argc, char** argv) {
             continue;
         }
         if (rule.needs_unreachable && ctx.unreachable.empty()) {
-            report(rule.id, rule.title, "skip", "give --unreachable-option key=value: options pointing at a store that is not there");
+            report(rule.id, rule.title, "skip",
+                   "give --unreachable-option key=value: options pointing at a store that is not there");
             continue;
         }
         if (rule.needs && (ctx.vt().capabilities & rule.needs) != rule.needs) {
@@ -199,8 +206,12 @@ int main(int argc, char** argv) {
         report(rule.id, rule.title, v.result, v.detail);
     }
     if (json)
-        std::cout << nlohmann::json{{"plugin", plugin_arg}, {"passed", passed}, {"failed", failed}, {"skipped", skipped},
-                                    {"rules", results}}.dump(2)
+        std::cout << nlohmann::json{{"plugin", plugin_arg},
+                                    {"passed", passed},
+                                    {"failed", failed},
+                                    {"skipped", skipped},
+                                    {"rules", results}}
+                         .dump(2)
                   << "\n";
     else
         std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped\n";

@@ -46,16 +46,17 @@ bool listed(muster::core::BackendClient& b, const std::string& role, const std::
     return false;
 }
 
-KeepAlive::KeepAlive(muster::core::BackendClient& b, std::int64_t ttl_ms) : b_(b), ttl_ms_(ttl_ms), thread_([this] {
-    std::unique_lock lk(mu_);
-    while (!cv_.wait_for(lk, std::chrono::milliseconds(ttl_ms_ / 4), [this] { return stop_; })) {
-        std::vector<std::string> ids = ids_;
-        lk.unlock();
-        std::vector<muster_status> res;
-        if (!ids.empty()) b_.heartbeat(ids, res);
-        lk.lock();
-    }
-}) {}
+KeepAlive::KeepAlive(muster::core::BackendClient& b, std::int64_t ttl_ms)
+        : b_(b), ttl_ms_(ttl_ms), thread_([this] {
+              std::unique_lock lk(mu_);
+              while (!cv_.wait_for(lk, std::chrono::milliseconds(ttl_ms_ / 4), [this] { return stop_; })) {
+                  std::vector<std::string> ids = ids_;
+                  lk.unlock();
+                  std::vector<muster_status> res;
+                  if (!ids.empty()) b_.heartbeat(ids, res);
+                  lk.lock();
+              }
+          }) {}
 
 KeepAlive::~KeepAlive() {
     {

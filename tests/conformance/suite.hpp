@@ -8,12 +8,12 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -34,9 +34,9 @@ struct Context {
     std::shared_ptr<const muster::core::LoadedPlugin> plugin;
     Options options;
     std::int64_t ttl_ms = 1000;
-    std::string self_exe;      // for rules that spawn writer processes
-    std::string plugin_arg;    // as given on the command line
-    Options unreachable;       // options pointing at a store that is not there (rule U1)
+    std::string self_exe;    // for rules that spawn writer processes
+    std::string plugin_arg;  // as given on the command line
+    Options unreachable;     // options pointing at a store that is not there (rule U1)
     std::int64_t unreachable_within_ms = 10000;
 
     const muster_backend_v1& vt() const { return *plugin->backend; }
@@ -48,7 +48,7 @@ struct Context {
 };
 
 struct Rule {
-    std::string id;     // e.g. "B4", cited in docs/abi.md
+    std::string id;  // e.g. "B4", cited in docs/abi.md
     std::string title;
     std::uint64_t needs = 0;  // capability bits; unclaimed ones skip the rule
     bool needs_backend = true;
@@ -82,7 +82,8 @@ private:
 };
 
 // Helpers shared by the rules.
-std::vector<muster::sdk::Instance> list(muster::core::BackendClient& b, const std::string* role, std::uint32_t flags = 0);
+std::vector<muster::sdk::Instance> list(muster::core::BackendClient& b, const std::string* role,
+                                        std::uint32_t flags = 0);
 bool listed(muster::core::BackendClient& b, const std::string& role, const std::string& id, std::uint32_t flags = 0);
 void must(const muster::core::Outcome& o, const std::string& what);
 void sleep_ms(std::int64_t ms);

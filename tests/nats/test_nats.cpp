@@ -7,8 +7,8 @@
 
 #include "../support/test_support.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <thread>
@@ -27,8 +27,8 @@ std::string fresh_bucket() {
 std::shared_ptr<BackendClient> backend(const std::string& bucket, std::int64_t ttl_ms = 3000,
                                        std::vector<std::pair<std::string, std::string>> extra = {}) {
     static PluginLoader loader;
-    std::vector<std::pair<std::string, std::string>> opts{{"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", bucket},
-                                                          {"sweep", "200ms"}, {"request_timeout", "1s"}};
+    std::vector<std::pair<std::string, std::string>> opts{
+        {"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", bucket}, {"sweep", "200ms"}, {"request_timeout", "1s"}};
     opts.insert(opts.end(), extra.begin(), extra.end());
     return BackendClient::create(loader.load("nats-kv"), opts, ttl_ms);
 }
@@ -48,7 +48,8 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         auto chain = std::make_shared<Chain>(std::vector<Link>{{backend(bucket), true}});
         Registry registry(chain, fast());
         std::vector<Registration> regs;
-        for (int i = 0; i < 5; ++i) regs.push_back(registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        for (int i = 0; i < 5; ++i)
+            regs.push_back(registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
         Events ev;
         auto sub = registry.watch(std::string("writer"), ev.cb());
         REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
@@ -62,8 +63,8 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, late.id()) == 1; }));
         CHECK(eventually([&] { return live(*other, "writer") == 6; }));
         std::this_thread::sleep_for(fast().ttl + 500ms);
-        CHECK(live(*other, "writer") == 6);           // heartbeats resumed: nothing expired
-        CHECK(ev.count(MUSTER_EVENT_REMOVED) == 0);   // no live instance reported removed
+        CHECK(live(*other, "writer") == 6);          // heartbeats resumed: nothing expired
+        CHECK(ev.count(MUSTER_EVENT_REMOVED) == 0);  // no live instance reported removed
     }
 }
 
@@ -73,7 +74,14 @@ TEST_CASE("an instance that expires by the bucket's max age is reported removed 
     std::mutex mu;
     std::vector<BackendEvent> events;
     std::unique_ptr<BackendWatch> w;
-    REQUIRE(b->watch(&role, [&](const BackendEvent& e) { std::lock_guard lk(mu); events.push_back(e); }, w).ok());
+    REQUIRE(b->watch(
+                 &role,
+                 [&](const BackendEvent& e) {
+                     std::lock_guard lk(mu);
+                     events.push_back(e);
+                 },
+                 w)
+                .ok());
     muster::sdk::Instance in;
     in.id = new_instance_id();
     in.role = role;
@@ -87,7 +95,8 @@ TEST_CASE("an instance that expires by the bucket's max age is reported removed 
         return false;
     };
     REQUIRE(eventually(removed, 5s));
-    CHECK(std::chrono::steady_clock::now() - t0 < 1000ms + 200ms + 1500ms);  // ttl + sweep + the server's own expiry tick
+    CHECK(std::chrono::steady_clock::now() - t0 <
+          1000ms + 200ms + 1500ms);  // ttl + sweep + the server's own expiry tick
     CHECK(live(*b, role) == 0);
     w.reset();
 }

@@ -8,8 +8,8 @@
 
 #include "../support/test_support.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -32,8 +32,12 @@ std::shared_ptr<const LoadedPlugin> plugin() {
 }
 
 std::shared_ptr<BackendClient> backend(const std::string& schema, std::int64_t ttl_ms = 3000) {
-    return BackendClient::create(plugin(), {{"url", env("MUSTER_TEST_PG_URL")}, {"schema", schema}, {"poll", "200ms"},
-                                            {"connect_timeout", "2s"}, {"statement_timeout", "2s"}},
+    return BackendClient::create(plugin(),
+                                 {{"url", env("MUSTER_TEST_PG_URL")},
+                                  {"schema", schema},
+                                  {"poll", "200ms"},
+                                  {"connect_timeout", "2s"},
+                                  {"statement_timeout", "2s"}},
                                  ttl_ms);
 }
 
@@ -50,7 +54,8 @@ TEST_CASE("a server restart mid-run loses nothing, resumes heartbeats and resync
     const RegistryOptions opt = quick_options(300ms, 3000ms, 200ms);
     Registry registry(chain, opt);
     std::vector<Registration> regs;
-    for (int i = 0; i < 5; ++i) regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+    for (int i = 0; i < 5; ++i)
+        regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
     Events ev;
     auto sub = registry.watch(std::string("querier"), ev.cb());
     REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
@@ -88,7 +93,9 @@ TEST_CASE("hosts whose clocks disagree by an hour do not expire each other") {
             table.host_ctx = this;
             table.log = [](void*, muster_log_level, const char*) {};
             table.now_ms = [](void* ctx) {
-                return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+                return std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
                        static_cast<Skewed*>(ctx)->skew_ms;
             };
         }
@@ -113,7 +120,13 @@ TEST_CASE("hosts whose clocks disagree by an hour do not expire each other") {
     REQUIRE(vt.register_instance(b, &ib, &err) == MUSTER_OK);
     auto count = [&](muster_backend* on) {
         std::size_t n = 0;
-        vt.list(on, "skew", 0, [](void* u, const muster_instance*) { ++*static_cast<std::size_t*>(u); return 0; }, &n, &err);
+        vt.list(
+            on, "skew", 0,
+            [](void* u, const muster_instance*) {
+                ++*static_cast<std::size_t*>(u);
+                return 0;
+            },
+            &n, &err);
         return n;
     };
     for (int i = 0; i < 6; ++i) {
@@ -136,8 +149,11 @@ TEST_CASE("SQL-shaped roles and metadata are stored and read back verbatim") {
     in.id = new_instance_id();
     in.role = "x--drop_table";
     in.address = "10.0.0.1:5432";
-    in.metadata = {{"q", "'); DROP TABLE instances; --"}, {"dollar", "$1 $$ $body$"}, {"bs", "\\x00 \\' E'\\n'"},
-                   {"json", "\"}, {\"a\": 1"}, {"semi", ";;;"}};
+    in.metadata = {{"q", "'); DROP TABLE instances; --"},
+                   {"dollar", "$1 $$ $body$"},
+                   {"bs", "\\x00 \\' E'\\n'"},
+                   {"json", "\"}, {\"a\": 1"},
+                   {"semi", ";;;"}};
     REQUIRE(b->register_instance(in).ok());
     std::vector<muster::sdk::Instance> out;
     REQUIRE(b->list(&in.role, 0, out).ok());

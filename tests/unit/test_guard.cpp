@@ -32,9 +32,10 @@ struct TwoMemory {
     std::shared_ptr<Chain> chain;
     Registry registry;
     explicit TwoMemory(std::int64_t backend_ttl_ms, std::int64_t a_ttl_ms = 0)
-        : a(create(a_ttl_ms ? a_ttl_ms : backend_ttl_ms)), b(create(backend_ttl_ms)),
-          chain(std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}})),
-          registry(chain, quick_options(100ms, 1000ms, 50ms)) {}
+            : a(create(a_ttl_ms ? a_ttl_ms : backend_ttl_ms)),
+              b(create(backend_ttl_ms)),
+              chain(std::make_shared<Chain>(std::vector<Link>{{a, true}, {b, true}})),
+              registry(chain, quick_options(100ms, 1000ms, 50ms)) {}
     static std::shared_ptr<BackendClient> create(std::int64_t ttl_ms) {
         static PluginLoader loader;
         return BackendClient::create(loader.load("memory"), {{"sweep", "50ms"}}, ttl_ms);
@@ -105,7 +106,7 @@ TEST_CASE("a lone instance that vanishes and comes back: no removal and re-add")
     auto one = instances(1);
     cache.publish(one, "a", 1000);
     cache.subscribe(events.cb());
-    cache.publish({}, "a", 1001);  // expired in the store that answers
+    cache.publish({}, "a", 1001);   // expired in the store that answers
     cache.publish(one, "a", 1002);  // written back by its owner
     CHECK(events.count(MUSTER_EVENT_REMOVED) == 0);
     CHECK(events.count(MUSTER_EVENT_ADDED) == 1);  // the one of subscribe()

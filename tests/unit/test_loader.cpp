@@ -54,10 +54,11 @@ TEST_CASE("several plugin directories are searched in order; scan shows shadowed
     fs::path extra = fs::temp_directory_path() / ("muster-extra-plugins-" + std::to_string(::getpid()));
     fs::create_directories(extra);
     // A third party's directory: its own plugin, and a file that shadows a built-in one.
-    fs::copy_file(MUSTER_BROKEN_DIR "/broken-abi-older.so", extra / "third-party.so", fs::copy_options::overwrite_existing);
+    fs::copy_file(MUSTER_BROKEN_DIR "/broken-abi-older.so", extra / "third-party.so",
+                  fs::copy_options::overwrite_existing);
     fs::copy_file(MUSTER_BROKEN_DIR "/broken-no-entry.so", extra / "memory.so", fs::copy_options::overwrite_existing);
     PluginLoader loader({extra, PluginLoader::default_plugin_dir()});
-    CHECK_THROWS_AS(loader.load("memory"), LoadError);  // the first directory wins, even with a bad file
+    CHECK_THROWS_AS(loader.load("memory"), LoadError);    // the first directory wins, even with a bad file
     CHECK(loader.load("health-tcp")->health != nullptr);  // found in the second
     try {
         loader.load("nowhere");

@@ -151,7 +151,8 @@ TEST_CASE("resolve is safe from many threads while the role changes") {
             }
         });
     std::vector<Registration> regs;
-    for (int i = 0; i < 20; ++i) regs.push_back(registry.register_instance({"querier", "h:" + std::to_string(7100 + i), "", {}, {}}));
+    for (int i = 0; i < 20; ++i)
+        regs.push_back(registry.register_instance({"querier", "h:" + std::to_string(7100 + i), "", {}, {}}));
     regs.clear();
     CHECK(eventually([&] { return reads > 1000; }));  // the readers really ran alongside
     stop = true;

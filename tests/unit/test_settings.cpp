@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
-#include <unistd.h>
 #include <fstream>
 
 namespace po = boost::program_options;
@@ -16,8 +16,9 @@ namespace {
 
 std::string write_file(const std::string& text) {
     static int n = 0;
-    std::string path = (std::filesystem::temp_directory_path() / ("muster-test-" + std::to_string(getpid()) + "-" +
-                                                                   std::to_string(n++) + ".toml")).string();
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("muster-test-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".toml"))
+                           .string();
     std::ofstream(path) << text;
     return path;
 }
@@ -43,8 +44,10 @@ ExitCode code_of(std::vector<std::string> args, std::string* message = nullptr) 
 }  // namespace
 
 TEST_CASE("the parser reads sections, quoted strings, bare values and comments") {
-    auto entries = parse_config("# c\n[discovery]\nchain = \"a, b\" # trailing\nenabled = true\n\n[backend.x]\nport = 42\n"
-                                "s = \"q\\\"uote\\\\\"\n", "t.toml");
+    auto entries = parse_config(
+        "# c\n[discovery]\nchain = \"a, b\" # trailing\nenabled = true\n\n[backend.x]\nport = 42\n"
+        "s = \"q\\\"uote\\\\\"\n",
+        "t.toml");
     REQUIRE(entries.size() == 4);
     CHECK(entries[0].section == "discovery");
     CHECK(entries[0].value == "a, b");
@@ -85,8 +88,9 @@ TEST_CASE("the embedded default is catalog-sqlite with sensible timings") {
 }
 
 TEST_CASE("the seed's configuration maps onto plugins") {
-    auto path = write_file("[database]\nurl = \"sqlite://signaldb.db\"\n\n[discovery]\nenabled = true\n"
-                           "heartbeat_interval = \"30s\"\n\n[queue]\nkind = \"nats\"\nurl = \"nats://localhost:4222\"\n");
+    auto path = write_file(
+        "[database]\nurl = \"sqlite://signaldb.db\"\n\n[discovery]\nenabled = true\n"
+        "heartbeat_interval = \"30s\"\n\n[queue]\nkind = \"nats\"\nurl = \"nats://localhost:4222\"\n");
     // As written: no ttl, which follows the interval (3x).
     Settings s = load({"--config", path});
     REQUIRE(s.chain.size() == 2);
@@ -118,9 +122,10 @@ TEST_CASE("the command line wins over the environment, which wins over the file"
 }
 
 TEST_CASE("chains with actions, backend sections and services") {
-    auto path = write_file("[discovery]\nchain = \"memory, catalog-sqlite [NOTFOUND=return]\"\n"
-                           "[backend.catalog-sqlite]\npath = \"x.db\"\n"
-                           "[service.q1]\nrole = \"querier\"\naddress = \"127.0.0.1:7001\"\nmeta.zone = \"a\"\nchecks = \"health-tcp\"\n");
+    auto path = write_file(
+        "[discovery]\nchain = \"memory, catalog-sqlite [NOTFOUND=return]\"\n"
+        "[backend.catalog-sqlite]\npath = \"x.db\"\n"
+        "[service.q1]\nrole = \"querier\"\naddress = \"127.0.0.1:7001\"\nmeta.zone = \"a\"\nchecks = \"health-tcp\"\n");
     Settings s = load({"--config", path});
     REQUIRE(s.chain.size() == 2);
     CHECK_FALSE(s.chain[0].return_on_empty);  // the default: an empty answer moves on

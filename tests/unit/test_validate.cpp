@@ -61,7 +61,8 @@ TEST_CASE("UTF-8 validation refuses malformed sequences") {
 
 TEST_CASE("check_instance catches NULLs, duplicates and totals") {
     muster_kv kv[] = {{"a", "1"}, {"a", "2"}};
-    muster_instance i{sizeof(muster_instance), 0, "3f2b8c1e-0d4a-4c55-9e1a-6b7f0c2d9e11", "querier", "h:1", kv, 1, 0, 0, 0};
+    muster_instance i{
+        sizeof(muster_instance), 0, "3f2b8c1e-0d4a-4c55-9e1a-6b7f0c2d9e11", "querier", "h:1", kv, 1, 0, 0, 0};
     CHECK(check_instance(&i).empty());
     i.metadata_count = 2;
     CHECK(check_instance(&i).find("twice") != std::string::npos);

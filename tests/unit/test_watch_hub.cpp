@@ -45,7 +45,12 @@ Instance inst(const std::string& id) {
 TEST_CASE("the hub sends the initial state and the changes, and nothing once the watch is destroyed") {
     std::mutex mu;
     std::vector<Instance> store{inst("a")};
-    WatchHub hub([&](RoleFilter) { std::lock_guard lk(mu); return store; }, 5s, nullptr, 0);
+    WatchHub hub(
+        [&](RoleFilter) {
+            std::lock_guard lk(mu);
+            return store;
+        },
+        5s, nullptr, 0);
     Log log;
     auto w = hub.add("r", WatchSink(&Log::cb, &log));
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED));

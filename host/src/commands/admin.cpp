@@ -41,7 +41,8 @@ po::options_description reap_options() {
 
 int reap(const po::variables_map& vm, const Settings& s) {
     auto retain = muster::sdk::parse_duration_ms(vm["retain"].as<std::string>());
-    if (!retain) throw HostError(kUsage, "--retain '" + vm["retain"].as<std::string>() + "' is not a duration (e.g. 0s, 10m)");
+    if (!retain)
+        throw HostError(kUsage, "--retain '" + vm["retain"].as<std::string>() + "' is not a duration (e.g. 0s, 10m)");
     auto rt = compose(s, Startup::fail_fast);
     std::uint64_t removed = 0;
     auto o = rt->chain->reap(*retain, removed);
@@ -61,7 +62,9 @@ po::options_description status_options() {
 // The state a running host published: its breakers and its caches.
 int published_status(const std::string& path, bool json) {
     std::ifstream in(path);
-    if (!in) throw HostError(kConfig, "cannot read status file '" + path + "' (is `muster-host run --status-file` running?)");
+    if (!in)
+        throw HostError(kConfig,
+                        "cannot read status file '" + path + "' (is `muster-host run --status-file` running?)");
     nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
     if (doc.is_discarded() || !doc.contains("chain"))
         throw HostError(kConfig, "status file '" + path + "' is not a muster status document");
@@ -75,15 +78,15 @@ int published_status(const std::string& path, bool json) {
     for (const auto& l : doc["chain"]) {
         auto since = l.value("since_last_success_ms", -1L);
         rows.push_back({std::to_string(++n), l.value("backend", ""), l.value("breaker", ""),
-                        since < 0 ? "never" : std::to_string(since) + "ms",
-                        std::to_string(l.value("pending", 0)), l.value("last_error", "")});
+                        since < 0 ? "never" : std::to_string(since) + "ms", std::to_string(l.value("pending", 0)),
+                        l.value("last_error", "")});
     }
     print_table(rows);
     std::vector<std::vector<std::string>> caches{{"ROLE", "INSTANCES", "HELD", "FROM", "AGE", "STALE"}};
     for (const auto& c : doc["caches"])
-        caches.push_back({c.value("role", ""), std::to_string(c.value("instances", 0)), std::to_string(c.value("held", 0)),
-                          c.value("backend", ""), std::to_string(c.value("age_ms", 0L)) + "ms",
-                          c.value("stale", false) ? "yes" : "no"});
+        caches.push_back({c.value("role", ""), std::to_string(c.value("instances", 0)),
+                          std::to_string(c.value("held", 0)), c.value("backend", ""),
+                          std::to_string(c.value("age_ms", 0L)) + "ms", c.value("stale", false) ? "yes" : "no"});
     std::cout << "\n";
     print_table(caches);
     bool any_closed = false;
@@ -112,16 +115,19 @@ int status(const po::variables_map& vm, const Settings& s) {
                          {"plugin", link.backend->plugin().path.string()}});
     }
     if (vm.count("json")) {
-        std::cout << nlohmann::json{{"chain", links}, {"ttl_ms", s.ttl.count()},
-                                    {"heartbeat_interval_ms", s.heartbeat_interval.count()}}.dump(2)
+        std::cout << nlohmann::json{{"chain", links},
+                                    {"ttl_ms", s.ttl.count()},
+                                    {"heartbeat_interval_ms", s.heartbeat_interval.count()}}
+                         .dump(2)
                   << "\n";
     } else {
         std::vector<std::vector<std::string>> rows{{"#", "BACKEND", "STATE", "PROBE", "NOTFOUND", "LAST ERROR"}};
         int n = 0;
         for (const auto& l : links)
-            rows.push_back({std::to_string(++n), l["backend"], l["state"],
-                            l.contains("probe_ms") ? std::to_string(l["probe_ms"].get<double>()).substr(0, 5) + "ms" : "-",
-                            l.value("notfound", "-"), l["last_error"]});
+            rows.push_back(
+                {std::to_string(++n), l["backend"], l["state"],
+                 l.contains("probe_ms") ? std::to_string(l["probe_ms"].get<double>()).substr(0, 5) + "ms" : "-",
+                 l.value("notfound", "-"), l["last_error"]});
         print_table(rows);
     }
     return any_up ? kOk : kUnavailable;

@@ -52,8 +52,10 @@ int plugins(const po::variables_map& vm, const Settings& s) {
             j["abi"] = std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor);
             j["description"] = d->description ? d->description : "";
             nlohmann::json kinds = nlohmann::json::array();
-            if (auto* b = e.plugin->backend) kinds.push_back({{"kind", MUSTER_KIND_BACKEND}, {"options", schema_json(b->options, b->option_count)}});
-            if (auto* h = e.plugin->health) kinds.push_back({{"kind", MUSTER_KIND_HEALTH}, {"options", schema_json(h->options, h->option_count)}});
+            if (auto* b = e.plugin->backend)
+                kinds.push_back({{"kind", MUSTER_KIND_BACKEND}, {"options", schema_json(b->options, b->option_count)}});
+            if (auto* h = e.plugin->health)
+                kinds.push_back({{"kind", MUSTER_KIND_HEALTH}, {"options", schema_json(h->options, h->option_count)}});
             j["kinds"] = kinds;
         }
         out.push_back(j);
@@ -65,10 +67,12 @@ int plugins(const po::variables_map& vm, const Settings& s) {
     for (const auto& dir : loader.plugin_dirs()) std::cout << "plugin directory: " << dir.string() << "\n";
     for (const auto& p : out) {
         if (p.contains("error")) {
-            std::cout << "\n" << p["path"].get<std::string>() << ": NOT LOADED: " << p["error"].get<std::string>() << "\n";
+            std::cout << "\n"
+                      << p["path"].get<std::string>() << ": NOT LOADED: " << p["error"].get<std::string>() << "\n";
             continue;
         }
-        std::cout << "\n" << p["name"].get<std::string>() << " " << p["version"].get<std::string>() << " (ABI "
+        std::cout << "\n"
+                  << p["name"].get<std::string>() << " " << p["version"].get<std::string>() << " (ABI "
                   << p["abi"].get<std::string>() << ") - " << p["description"].get<std::string>() << "\n"
                   << "  file " << p["path"].get<std::string>() << "\n";
         for (const auto& k : p["kinds"]) {

@@ -26,10 +26,8 @@ std::optional<std::string> role_of(const po::variables_map& vm) {
 
 po::options_description list_options() {
     po::options_description d("list: the registered instances");
-    d.add_options()
-        ("role", po::value<std::string>(), "only this role")
-        ("all", "include stopped and stale instances, with their state")
-        ("json", "print a JSON array");
+    d.add_options()("role", po::value<std::string>(), "only this role")(
+        "all", "include stopped and stale instances, with their state")("json", "print a JSON array");
     return d;
 }
 
@@ -37,7 +35,8 @@ int list(const po::variables_map& vm, const Settings& s) {
     auto role = role_of(vm);
     bool all = vm.count("all") > 0, json = vm.count("json") > 0;
     auto rt = compose(s, Startup::fail_fast);
-    auto read = rt->chain->list(role ? &*role : nullptr, all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0);
+    auto read =
+        rt->chain->list(role ? &*role : nullptr, all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0);
     if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
     std::int64_t now = muster::sdk::system_ms();
     if (json) {
@@ -65,9 +64,8 @@ int list(const po::variables_map& vm, const Settings& s) {
 
 po::options_description watch_options() {
     po::options_description d("watch: stream topology changes until SIGINT/SIGTERM");
-    d.add_options()
-        ("role", po::value<std::string>(), "only this role (default: every role)")
-        ("json", "one JSON object per line");
+    d.add_options()("role", po::value<std::string>(), "only this role (default: every role)")(
+        "json", "one JSON object per line");
     return d;
 }
 
@@ -80,13 +78,15 @@ int watch(const po::variables_map& vm, const Settings& s) {
     auto sub = registry.watch(role, [&](const muster::core::TopologyEvent& e) {
         std::lock_guard lk(out_mu);
         if (json) {
-            std::cout << nlohmann::json{{"event", event_name(e.type)}, {"time", rfc3339(muster::sdk::system_ms())},
-                                        {"instance", instance_json(e.instance, e.backend)}}.dump()
+            std::cout << nlohmann::json{{"event", event_name(e.type)},
+                                        {"time", rfc3339(muster::sdk::system_ms())},
+                                        {"instance", instance_json(e.instance, e.backend)}}
+                             .dump()
                       << std::endl;
         } else {
-            std::cout << rfc3339(muster::sdk::system_ms()) << " " << event_name(e.type) << " " << e.instance.role << " " << e.instance.id
-                      << " " << e.instance.address << " " << muster::sdk::health_name(e.instance.health) << " via "
-                      << e.backend << std::endl;
+            std::cout << rfc3339(muster::sdk::system_ms()) << " " << event_name(e.type) << " " << e.instance.role << " "
+                      << e.instance.id << " " << e.instance.address << " "
+                      << muster::sdk::health_name(e.instance.health) << " via " << e.backend << std::endl;
         }
     });
     wait_for_signal();

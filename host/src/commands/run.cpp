@@ -20,14 +20,15 @@ namespace host {
 
 po::options_description run_options() {
     po::options_description d("run: register services and keep them alive until SIGINT/SIGTERM");
-    d.add_options()
-        ("role", po::value<std::string>(), "role of a service to register (with --address)")
-        ("address", po::value<std::string>(), "host:port of that service")
-        ("id", po::value<std::string>(), "its instance id (a UUID; default: a new one)")
-        ("meta", po::value<std::vector<std::string>>()->composing(), "key=value metadata; repeatable")
-        ("check", po::value<std::vector<std::string>>()->composing(), "health-check plugin to run on it; repeatable")
-        ("watch", po::value<std::vector<std::string>>()->composing(), "log topology changes of this role ('*': every role); repeatable")
-        ("status-file", po::value<std::string>(), "publish breaker states and cache ages here each second, for `status --status-file`");
+    d.add_options()("role", po::value<std::string>(), "role of a service to register (with --address)")(
+        "address", po::value<std::string>(), "host:port of that service")(
+        "id", po::value<std::string>(), "its instance id (a UUID; default: a new one)")(
+        "meta", po::value<std::vector<std::string>>()->composing(), "key=value metadata; repeatable")(
+        "check", po::value<std::vector<std::string>>()->composing(), "health-check plugin to run on it; repeatable")(
+        "watch", po::value<std::vector<std::string>>()->composing(),
+        "log topology changes of this role ('*': every role); repeatable")(
+        "status-file", po::value<std::string>(),
+        "publish breaker states and cache ages here each second, for `status --status-file`");
     return d;
 }
 
@@ -41,7 +42,8 @@ std::vector<ServiceSpec> services_of(const po::variables_map& vm, const Settings
     if (!has_role && (vm.count("id") || vm.count("meta") || vm.count("check")))
         throw HostError(kUsage, "--id, --meta and --check describe a service given with --role and --address");
     if (has_role) {
-        ServiceSpec svc{"command-line", vm["role"].as<std::string>(), vm["address"].as<std::string>(), {}, {}, {}, "command line"};
+        ServiceSpec svc{"command-line", vm["role"].as<std::string>(), vm["address"].as<std::string>(), {}, {}, {},
+                        "command line"};
         if (vm.count("id")) svc.id = vm["id"].as<std::string>();
         if (vm.count("meta"))
             for (const auto& kv : vm["meta"].as<std::vector<std::string>>()) {
@@ -96,7 +98,8 @@ bool register_all(muster::core::Registry& registry, const std::vector<ServiceSpe
                     throw HostError(kConfig, svc.origin + ": cannot register " + svc.role + ": " + e.what());
                 auto waited = std::chrono::steady_clock::now() - started;
                 if (s.startup_timeout.count() > 0 && waited + backoff > s.startup_timeout)
-                    throw HostError(kUnavailable, svc.origin + ": cannot register " + svc.role + " within startup_timeout (" +
+                    throw HostError(kUnavailable, svc.origin + ": cannot register " + svc.role +
+                                                      " within startup_timeout (" +
                                                       std::to_string(s.startup_timeout.count()) + "ms): " + e.what());
                 spdlog::warn("{}: cannot register {} yet ({}); trying again in {} ms", svc.origin, svc.role, e.what(),
                              backoff.count());
@@ -160,6 +163,7 @@ int run(const po::variables_map& vm, const Settings& s) {
 
 }  // namespace
 
-extern const Command run_command{"run", "register services, heartbeat them, deregister on SIGINT/SIGTERM", run_options, run};
+extern const Command run_command{"run", "register services, heartbeat them, deregister on SIGINT/SIGTERM", run_options,
+                                 run};
 
 }  // namespace host

@@ -58,7 +58,8 @@ public:
         if (!it->second.stopped_at_ms) it->second.stopped_at_ms = ctx_.host.now_ms();
     }
 
-    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) override {
         std::vector<Instance> out;
         {
             std::lock_guard lk(mu_);

@@ -82,7 +82,8 @@ public:
         write(*doc);
     }
 
-    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) override {
         auto now = ctx_.host.now_ms();
         for (const auto& i : all(role))
             if (muster::sdk::listed(i, flags, now, ctx_.ttl_ms) && !sink(i)) break;

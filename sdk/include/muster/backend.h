@@ -29,12 +29,14 @@ typedef struct muster_watch muster_watch;
 
 /* Capability bits: a plugin claims what it implements; the host and the
  * conformance suite skip what is not claimed. */
-#define MUSTER_BACKEND_CAP_WATCH (1ull << 0)        /* watch/unwatch work */
-#define MUSTER_BACKEND_CAP_SHARED (1ull << 1)       /* several processes may
-                                                       share one store */
-#define MUSTER_BACKEND_CAP_REAP (1ull << 2)         /* reap deletes rows */
-#define MUSTER_BACKEND_CAP_SERVER_CLOCK (1ull << 3) /* timestamps come from
-                                                       the store's clock */
+#define MUSTER_BACKEND_CAP_WATCH (1ull << 0) /* watch/unwatch work */
+#define MUSTER_BACKEND_CAP_SHARED                                    \
+    (1ull << 1)                             /* several processes may \
+                                               share one store */
+#define MUSTER_BACKEND_CAP_REAP (1ull << 2) /* reap deletes rows */
+#define MUSTER_BACKEND_CAP_SERVER_CLOCK \
+    (1ull << 3) /* timestamps come from \
+                   the store's clock */
 
 /* list() flags. By default only live instances are listed: not stopped and
  * last_seen within the ttl. */
@@ -62,17 +64,17 @@ typedef struct muster_backend_config {
 typedef int (*muster_instance_sink)(void* user, const muster_instance* instance);
 
 typedef enum muster_event_type {
-    MUSTER_EVENT_ADDED = 0,      /* an instance became live */
-    MUSTER_EVENT_CHANGED = 1,    /* address, metadata or health changed */
-    MUSTER_EVENT_REMOVED = 2,    /* stopped, deleted or expired; the instance's
-                                    stopped_at_ms is set when the store knows it
-                                    was stopped gracefully (explained), 0 when it
-                                    just vanished (expired, lost) */
-    MUSTER_EVENT_SYNCED = 3,     /* the initial state (or a resync) is fully
-                                    delivered: the watcher now has it all */
-    MUSTER_EVENT_ERROR = 4,      /* the store is in trouble; the watch goes on
-                                    and resyncs once it recovers */
-    MUSTER_EVENT_TERMINATED = 5  /* the last event of a watch, exactly once */
+    MUSTER_EVENT_ADDED = 0,     /* an instance became live */
+    MUSTER_EVENT_CHANGED = 1,   /* address, metadata or health changed */
+    MUSTER_EVENT_REMOVED = 2,   /* stopped, deleted or expired; the instance's
+                                   stopped_at_ms is set when the store knows it
+                                   was stopped gracefully (explained), 0 when it
+                                   just vanished (expired, lost) */
+    MUSTER_EVENT_SYNCED = 3,    /* the initial state (or a resync) is fully
+                                   delivered: the watcher now has it all */
+    MUSTER_EVENT_ERROR = 4,     /* the store is in trouble; the watch goes on
+                                   and resyncs once it recovers */
+    MUSTER_EVENT_TERMINATED = 5 /* the last event of a watch, exactly once */
 } muster_event_type;
 
 /* One watch event.
@@ -84,7 +86,7 @@ typedef struct muster_watch_event {
     const muster_instance* instance; /* ADDED/CHANGED/REMOVED, else NULL */
     int32_t status;                  /* ERROR/TERMINATED: why; else MUSTER_OK */
     int32_t reserved;
-    const char* message;             /* ERROR/TERMINATED: detail; else NULL */
+    const char* message; /* ERROR/TERMINATED: detail; else NULL */
 } muster_watch_event;
 
 /* The watch callback.
@@ -100,11 +102,11 @@ typedef void (*muster_watch_fn)(void* user, const muster_watch_event* event);
  * VERSIONING: grows at the end only; the host checks struct_size before
  *   touching a slot. Layout frozen in layout.h. */
 typedef struct muster_backend_v1 {
-    uint32_t struct_size;   /* sizeof(muster_backend_v1) as built */
-    uint32_t minor_version; /* MUSTER_ABI_MINOR the plugin was built with */
-    uint64_t capabilities;  /* MUSTER_BACKEND_CAP_* */
-    const char* name;        /* the name used in a chain, e.g. "catalog-sqlite" */
-    const char* description; /* one line */
+    uint32_t struct_size;              /* sizeof(muster_backend_v1) as built */
+    uint32_t minor_version;            /* MUSTER_ABI_MINOR the plugin was built with */
+    uint64_t capabilities;             /* MUSTER_BACKEND_CAP_* */
+    const char* name;                  /* the name used in a chain, e.g. "catalog-sqlite" */
+    const char* description;           /* one line */
     const muster_option_spec* options; /* the schema [O1-O3] */
     size_t option_count;
 
@@ -112,8 +114,7 @@ typedef struct muster_backend_v1 {
      * INVALID_ARGUMENT for a bad option value, CONFLICT for a store written
      * by a newer version, UNAVAILABLE if it cannot be reached.
      * On success *out is a new backend; on failure *out is untouched. */
-    muster_status (*create)(const muster_backend_config* config, muster_backend** out,
-                            muster_error* err);
+    muster_status (*create)(const muster_backend_config* config, muster_backend** out, muster_error* err);
 
     /* Closes and frees. The host has unwatched every watch first. */
     void (*destroy)(muster_backend* backend);
@@ -123,16 +124,15 @@ typedef struct muster_backend_v1 {
      * to now; last_seen = now; stopped_at is cleared (a stopped instance
      * registered again lives again). CONFLICT if the id exists under another
      * role. INVALID_ARGUMENT for a field that breaks rules F1-F5 [V1]. */
-    muster_status (*register_instance)(muster_backend* backend, const muster_instance* instance,
-                                       muster_error* err);
+    muster_status (*register_instance)(muster_backend* backend, const muster_instance* instance, muster_error* err);
 
     /* Sets last_seen = now for each of `count` ids, in as few round trips
      * as the store allows [B3, B8]. results[i] (caller-owned, count entries)
      * gets OK, or NOT_FOUND for an id that is unknown or stopped (it is not
      * revived: the host registers it again instead). Returns OK when the
      * call reached the store, whatever the per-id results. */
-    muster_status (*heartbeat)(muster_backend* backend, const char* const* ids, size_t count,
-                               muster_status* results, muster_error* err);
+    muster_status (*heartbeat)(muster_backend* backend, const char* const* ids, size_t count, muster_status* results,
+                               muster_error* err);
 
     /* Graceful stop: the instance is no longer listed and watchers see it
      * REMOVED at once [B5]. OK also if it was already stopped; NOT_FOUND if
@@ -142,22 +142,21 @@ typedef struct muster_backend_v1 {
     /* Delivers the instances of `role` (NULL: every role) to `sink`, live
      * ones only unless `flags` asks for more [B4, B6, B7]. An empty answer is OK
      * (not NOT_FOUND). */
-    muster_status (*list)(muster_backend* backend, const char* role, uint32_t flags,
-                          muster_instance_sink sink, void* user, muster_error* err);
+    muster_status (*list)(muster_backend* backend, const char* role, uint32_t flags, muster_instance_sink sink,
+                          void* user, muster_error* err);
 
     /* Deletes instances stopped, or stale, for longer than `retain_ms`
      * beyond the ttl [B9]; *removed (may be NULL) gets their number.
      * UNSUPPORTED without MUSTER_BACKEND_CAP_REAP. */
-    muster_status (*reap)(muster_backend* backend, int64_t retain_ms, uint64_t* removed,
-                          muster_error* err);
+    muster_status (*reap)(muster_backend* backend, int64_t retain_ms, uint64_t* removed, muster_error* err);
 
     /* Starts a watch of `role` (NULL: every role) [W1-W5]. The callback
      * first gets ADDED for every live instance, then SYNCED, then changes as
      * they happen, in commit order per instance. An instance whose last_seen
      * passes the ttl is reported REMOVED within ttl plus one sweep even if
      * the store says nothing. UNSUPPORTED without MUSTER_BACKEND_CAP_WATCH. */
-    muster_status (*watch)(muster_backend* backend, const char* role, muster_watch_fn callback,
-                           void* user, muster_watch** out, muster_error* err);
+    muster_status (*watch)(muster_backend* backend, const char* role, muster_watch_fn callback, void* user,
+                           muster_watch** out, muster_error* err);
 
     /* Stops a watch. Before it returns, the callback has received
      * TERMINATED (unless it already had it) and will never run again, so

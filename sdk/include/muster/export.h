@@ -15,7 +15,6 @@
 #define MUSTER_PLUGIN_EXPORT MUSTER_EXTERN_C __attribute__((visibility("default")))
 
 MUSTER_PLUGIN_EXPORT muster_status muster_plugin_negotiate(const muster_negotiation* in,
-                                                           const muster_plugin_descriptor** out,
-                                                           muster_error* err);
+                                                           const muster_plugin_descriptor** out, muster_error* err);
 
 #endif

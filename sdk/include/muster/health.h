@@ -44,8 +44,7 @@ typedef struct muster_health_v1 {
     const muster_option_spec* options;
     size_t option_count;
 
-    muster_status (*create)(const muster_health_config* config, muster_health_check** out,
-                            muster_error* err);
+    muster_status (*create)(const muster_health_config* config, muster_health_check** out, muster_error* err);
     void (*destroy)(muster_health_check* check);
 
     /* Judges `instance` (borrowed for the call) within `timeout_ms`, and
@@ -54,8 +53,8 @@ typedef struct muster_health_v1 {
      * the check itself could not run. err->message gets a one-line reason in
      * both cases (may be empty when passing). Blocks the calling thread for
      * at most timeout_ms. */
-    muster_status (*check)(muster_health_check* check, const muster_instance* instance,
-                           int64_t timeout_ms, muster_health* health, muster_error* err);
+    muster_status (*check)(muster_health_check* check, const muster_instance* instance, int64_t timeout_ms,
+                           muster_health* health, muster_error* err);
 } muster_health_v1;
 
 #ifdef __cplusplus

@@ -41,10 +41,10 @@ typedef struct muster_kv {
  * store fills them. */
 typedef struct muster_instance {
     uint32_t struct_size;
-    uint32_t health;        /* muster_health */
-    const char* id;         /* canonical lowercase UUID, 36 chars */
-    const char* role;       /* [a-z][a-z0-9_-]{0,62} */
-    const char* address;    /* host:port, [v6]:port */
+    uint32_t health;     /* muster_health */
+    const char* id;      /* canonical lowercase UUID, 36 chars */
+    const char* role;    /* [a-z][a-z0-9_-]{0,62} */
+    const char* address; /* host:port, [v6]:port */
     const muster_kv* metadata;
     size_t metadata_count;
     int64_t registered_at_ms;

@@ -3,14 +3,14 @@
 #ifndef MUSTER_MUSTER_H
 #define MUSTER_MUSTER_H
 
-#include "version.h"
-#include "status.h"
-#include "host.h"
-#include "options.h"
-#include "instance.h"
 #include "backend.h"
 #include "health.h"
-#include "plugin.h"
+#include "host.h"
+#include "instance.h"
 #include "layout.h"
+#include "options.h"
+#include "plugin.h"
+#include "status.h"
+#include "version.h"
 
 #endif

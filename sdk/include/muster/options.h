@@ -12,10 +12,10 @@ extern "C" {
 
 typedef enum muster_option_type {
     MUSTER_OPT_STRING = 0,
-    MUSTER_OPT_INT = 1,      /* decimal, optional sign, fits int64 */
-    MUSTER_OPT_BOOL = 2,     /* true|false */
-    MUSTER_OPT_DURATION = 3  /* 500ms, 30s, 2m, 1h; passed to the plugin as
-                                a whole number of milliseconds */
+    MUSTER_OPT_INT = 1,     /* decimal, optional sign, fits int64 */
+    MUSTER_OPT_BOOL = 2,    /* true|false */
+    MUSTER_OPT_DURATION = 3 /* 500ms, 30s, 2m, 1h; passed to the plugin as
+                               a whole number of milliseconds */
 } muster_option_type;
 
 /* Option flags. */
@@ -28,12 +28,12 @@ typedef enum muster_option_type {
  * THREADING: immutable. */
 typedef struct muster_option_spec {
     uint32_t struct_size;
-    uint32_t type;         /* muster_option_type */
-    uint32_t flags;        /* MUSTER_OPT_* */
-    uint32_t reserved;     /* zero */
-    const char* name;      /* [a-z][a-z0-9_]*, unique within the kind */
+    uint32_t type;             /* muster_option_type */
+    uint32_t flags;            /* MUSTER_OPT_* */
+    uint32_t reserved;         /* zero */
+    const char* name;          /* [a-z][a-z0-9_]*, unique within the kind */
     const char* default_value; /* in the option's text form; NULL = none */
-    const char* help;      /* one line for `muster-host plugins` */
+    const char* help;          /* one line for `muster-host plugins` */
 } muster_option_spec;
 
 /* One configured value, already checked by the host against the schema:

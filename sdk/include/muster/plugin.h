@@ -59,8 +59,7 @@ typedef struct muster_negotiation {
  * the plugin can serve the host's ABI major, UNSUPPORTED if not (the host
  * also checks descriptor->abi_major itself).
  * THREADING: called once per process, before anything else, by one thread. */
-typedef muster_status (*muster_plugin_negotiate_fn)(const muster_negotiation* in,
-                                                    const muster_plugin_descriptor** out,
+typedef muster_status (*muster_plugin_negotiate_fn)(const muster_negotiation* in, const muster_plugin_descriptor** out,
                                                     muster_error* err);
 
 #ifdef __cplusplus

@@ -11,16 +11,23 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 
 namespace {
 
-muster_backend_v1 wrapped;            // our vtable: the memory plugin's with one slot swapped
+muster_backend_v1 wrapped;  // our vtable: the memory plugin's with one slot swapped
 const muster_backend_v1* inner = nullptr;
 muster_kind kind{MUSTER_KIND_BACKEND, &wrapped};
-muster_plugin_descriptor descriptor{sizeof(muster_plugin_descriptor), MUSTER_ABI_MAJOR, MUSTER_ABI_MINOR, 0,
-                                    BROKEN_NAME, "0.0.0", "a deliberately broken plugin", &kind, 1};
+muster_plugin_descriptor descriptor{sizeof(muster_plugin_descriptor),
+                                    MUSTER_ABI_MAJOR,
+                                    MUSTER_ABI_MINOR,
+                                    0,
+                                    BROKEN_NAME,
+                                    "0.0.0",
+                                    "a deliberately broken plugin",
+                                    &kind,
+                                    1};
 
 [[maybe_unused]] muster_status list_ignoring_ttl(muster_backend* b, const char* role, uint32_t, muster_instance_sink s,
                                                  void* u, muster_error* e) {

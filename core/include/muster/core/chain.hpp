@@ -53,8 +53,8 @@ struct ChainRead {
 // Per-link state shown by `muster-host status`.
 struct LinkStatus {
     std::string name;
-    std::string state;       // the breaker: "closed", "open" or "half-open"
-    std::string last_error;  // masked; empty if none
+    std::string state;                 // the breaker: "closed", "open" or "half-open"
+    std::string last_error;            // masked; empty if none
     std::int64_t last_success_ms = 0;  // wall clock; 0 = never
     std::size_t pending = 0;           // ids it is out of date about
 };

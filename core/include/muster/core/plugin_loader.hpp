@@ -40,7 +40,7 @@ public:
     // default_plugin_dir() alone.
     explicit PluginLoader(std::vector<std::filesystem::path> plugin_dirs = {default_plugin_dir()});
     explicit PluginLoader(std::filesystem::path plugin_dir)
-        : PluginLoader(std::vector<std::filesystem::path>{std::move(plugin_dir)}) {}
+            : PluginLoader(std::vector<std::filesystem::path>{std::move(plugin_dir)}) {}
 
     // The plugin directory beside the running program: <bindir>/../lib/muster/plugins,
     // which holds for the build tree and for an installed tree alike.

@@ -27,7 +27,7 @@ namespace muster::core {
 struct RegistryOptions {
     std::chrono::milliseconds heartbeat_interval{10000};
     std::chrono::milliseconds ttl{30000};
-    double jitter = 0.1;  // each heartbeat waits interval * (1 +- jitter)
+    double jitter = 0.1;                            // each heartbeat waits interval * (1 +- jitter)
     std::chrono::milliseconds cache_refresh{1000};  // poll for roles no backend watches
     std::chrono::milliseconds check_interval{10000};
     std::chrono::milliseconds check_timeout{2000};

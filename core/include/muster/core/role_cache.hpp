@@ -21,14 +21,14 @@ namespace muster::core {
 
 // What resolve() answers: immutable, shared by every reader.
 struct RoleSnapshot {
-    std::optional<std::string> role;        // nullopt: every role
-    std::vector<sdk::Instance> instances;   // live ones, by id
-    std::string backend;                    // which backend gave it
-    std::int64_t as_of_ms = 0;              // wall clock when last known current
-                                            // (re-stamped each second while a watch feeds it)
-    bool stale = false;                     // every backend failed since as_of_ms
-    std::size_t held = 0;                   // instances kept by the mass-removal
-                                            // guard against `backend`'s word
+    std::optional<std::string> role;       // nullopt: every role
+    std::vector<sdk::Instance> instances;  // live ones, by id
+    std::string backend;                   // which backend gave it
+    std::int64_t as_of_ms = 0;             // wall clock when last known current
+                                           // (re-stamped each second while a watch feeds it)
+    bool stale = false;                    // every backend failed since as_of_ms
+    std::size_t held = 0;                  // instances kept by the mass-removal
+                                           // guard against `backend`'s word
 };
 
 // The removal guard (Eureka's self-preservation, per instance): a removal
@@ -142,11 +142,11 @@ private:
     std::map<std::uint64_t, TopologyCallback> subscribers_;
     std::uint64_t next_token_ = 1;
     std::uint64_t publishes_ = 0;
-    sdk::Snapshot held_;                          // removals the guard holds back
-    std::map<std::string, std::int64_t> ours_;    // ids this process stopped, and when
-    std::set<std::string> stopped_;               // ids the watch reported stopped, not yet published
-    bool contradiction_logged_ = false;           // the guard's warning, once per episode
-    sdk::Snapshot working_;  // fed by apply()
+    sdk::Snapshot held_;                        // removals the guard holds back
+    std::map<std::string, std::int64_t> ours_;  // ids this process stopped, and when
+    std::set<std::string> stopped_;             // ids the watch reported stopped, not yet published
+    bool contradiction_logged_ = false;         // the guard's warning, once per episode
+    sdk::Snapshot working_;                     // fed by apply()
     bool synced_ = false;
 };
 

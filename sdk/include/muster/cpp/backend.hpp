@@ -41,8 +41,8 @@ using RoleFilter = std::optional<std::string_view>;
 // What a backend's constructor receives.
 struct BackendContext {
     Host host;
-    Options options;        // checked against the class's schema
-    std::int64_t ttl_ms = 0; // the liveness window
+    Options options;          // checked against the class's schema
+    std::int64_t ttl_ms = 0;  // the liveness window
 };
 
 class Backend {
@@ -161,8 +161,8 @@ struct BackendTrampolines {
             return MUSTER_OK;
         });
     }
-    static muster_status watch(muster_backend* b, const char* role, muster_watch_fn cb, void* user,
-                               muster_watch** out, muster_error* err) noexcept {
+    static muster_status watch(muster_backend* b, const char* role, muster_watch_fn cb, void* user, muster_watch** out,
+                               muster_error* err) noexcept {
         return guard(err, [&] {
             if (!cb || !out) throw Error(MUSTER_INVALID_ARGUMENT, "callback or out is NULL");
             if (role) require(check_role(role));

@@ -24,8 +24,10 @@ void diff(const Snapshot& before, const Snapshot& after, Emit&& emit) {
         if (!after.count(id)) emit(MUSTER_EVENT_REMOVED, old);
     for (const auto& [id, now] : after) {
         auto it = before.find(id);
-        if (it == before.end()) emit(MUSTER_EVENT_ADDED, now);
-        else if (!it->second.same_content(now)) emit(MUSTER_EVENT_CHANGED, now);
+        if (it == before.end())
+            emit(MUSTER_EVENT_ADDED, now);
+        else if (!it->second.same_content(now))
+            emit(MUSTER_EVENT_CHANGED, now);
     }
 }
 

@@ -14,8 +14,7 @@ namespace muster::sdk {
 // The SDK trampolines turn it into the C status and the caller's message.
 class Error : public std::runtime_error {
 public:
-    Error(muster_status status, const std::string& message)
-        : std::runtime_error(message), status_(status) {}
+    Error(muster_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
     muster_status status() const noexcept { return status_; }
 
 private:

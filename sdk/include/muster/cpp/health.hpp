@@ -45,7 +45,8 @@ namespace detail {
 
 template <class T>
 struct HealthTrampolines {
-    static muster_status create(const muster_health_config* cfg, muster_health_check** out, muster_error* err) noexcept {
+    static muster_status create(const muster_health_config* cfg, muster_health_check** out,
+                                muster_error* err) noexcept {
         return guard(err, [&] {
             if (!cfg || cfg->struct_size < sizeof(muster_health_config) || !out)
                 throw Error(MUSTER_INVALID_ARGUMENT, "health config is missing or too small");
@@ -59,7 +60,8 @@ struct HealthTrampolines {
             auto schema = T::options();
             if (auto p = check_options(schema.data(), schema.size(), given, values); !p.empty())
                 throw Error(MUSTER_INVALID_ARGUMENT, p);
-            *out = reinterpret_cast<muster_health_check*>(new T(HealthContext{Host(cfg->host), Options(std::move(values))}));
+            *out = reinterpret_cast<muster_health_check*>(
+                new T(HealthContext{Host(cfg->host), Options(std::move(values))}));
             return MUSTER_OK;
         });
     }

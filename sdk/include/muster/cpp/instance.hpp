@@ -30,8 +30,7 @@ struct Instance {
     // What a watcher calls a change: everything but the timestamps, which
     // move with every heartbeat.
     bool same_content(const Instance& o) const {
-        return role == o.role && address == o.address && metadata == o.metadata &&
-               health == o.health;
+        return role == o.role && address == o.address && metadata == o.metadata && health == o.health;
     }
 };
 
@@ -42,8 +41,7 @@ inline Instance from_c(const muster_instance& c) {
     i.id = c.id;
     i.role = c.role;
     i.address = c.address;
-    for (std::size_t k = 0; k < c.metadata_count; ++k)
-        i.metadata.emplace(c.metadata[k].key, c.metadata[k].value);
+    for (std::size_t k = 0; k < c.metadata_count; ++k) i.metadata.emplace(c.metadata[k].key, c.metadata[k].value);
     i.health = static_cast<muster_health>(c.health);
     i.registered_at_ms = c.registered_at_ms;
     i.last_seen_ms = c.last_seen_ms;

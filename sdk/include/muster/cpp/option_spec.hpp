@@ -17,7 +17,7 @@ namespace muster::sdk {
 class OptionSpec {
 public:
     constexpr OptionSpec(muster_option_type type, const char* name, const char* help)
-        : spec_{sizeof(muster_option_spec), static_cast<std::uint32_t>(type), 0, 0, name, nullptr, help} {}
+            : spec_{sizeof(muster_option_spec), static_cast<std::uint32_t>(type), 0, 0, name, nullptr, help} {}
     // The host refuses a configuration without it.
     constexpr OptionSpec required() const { return with_flag(MUSTER_OPT_REQUIRED); }
     // Never logged, shown or echoed; the host masks its value everywhere.

@@ -39,8 +39,11 @@ inline std::optional<std::int64_t> parse_duration_ms(std::string_view s) {
     if (digits == 0 || digits > 12) return std::nullopt;
     auto n = parse_int(s.substr(0, digits));
     std::string_view unit = s.substr(digits);
-    std::int64_t scale = unit.empty() || unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000
-                       : unit == "h" ? 3600000 : 0;
+    std::int64_t scale = unit.empty() || unit == "ms" ? 1
+                         : unit == "s"                ? 1000
+                         : unit == "m"                ? 60000
+                         : unit == "h"                ? 3600000
+                                                      : 0;
     if (!n || scale == 0) return std::nullopt;
     return *n * scale;
 }
@@ -97,7 +100,8 @@ inline std::string check_options(const muster_option_spec* specs, std::size_t co
     for (std::size_t i = 0; i < count; ++i) {
         const muster_option_spec& s = specs[i];
         if (result.count(s.name)) continue;
-        if (s.flags & MUSTER_OPT_REQUIRED) return "option '" + std::string(s.name) + "' is required: " + (s.help ? s.help : "");
+        if (s.flags & MUSTER_OPT_REQUIRED)
+            return "option '" + std::string(s.name) + "' is required: " + (s.help ? s.help : "");
         if (s.default_value) {
             std::string d = s.default_value;
             if (s.type == MUSTER_OPT_DURATION)

@@ -55,14 +55,20 @@ inline muster_status negotiate(const muster_negotiation* in, const muster_plugin
 // entry per kind it provides, e.g.
 //   MUSTER_EXPORT_PLUGIN("memory", "1.0.0", "in-process registry",
 //                        muster::sdk::backend_kind<MemoryBackend>())
-#define MUSTER_EXPORT_PLUGIN(NAME, VERSION, DESCRIPTION, ...)                                       \
-    MUSTER_PLUGIN_EXPORT muster_status muster_plugin_negotiate(                                     \
-        const muster_negotiation* in, const muster_plugin_descriptor** out, muster_error* err) {    \
-        static const muster_kind kinds[] = {__VA_ARGS__};                                          \
-        static const muster_plugin_descriptor descriptor = {                                        \
-            sizeof(muster_plugin_descriptor), MUSTER_ABI_MAJOR, MUSTER_ABI_MINOR, 0, NAME, VERSION, \
-            DESCRIPTION, kinds, sizeof(kinds) / sizeof(kinds[0])};                                  \
-        return ::muster::sdk::negotiate(in, &descriptor, out, err);                                 \
+#define MUSTER_EXPORT_PLUGIN(NAME, VERSION, DESCRIPTION, ...)                                    \
+    MUSTER_PLUGIN_EXPORT muster_status muster_plugin_negotiate(                                  \
+        const muster_negotiation* in, const muster_plugin_descriptor** out, muster_error* err) { \
+        static const muster_kind kinds[] = {__VA_ARGS__};                                        \
+        static const muster_plugin_descriptor descriptor = {sizeof(muster_plugin_descriptor),    \
+                                                            MUSTER_ABI_MAJOR,                    \
+                                                            MUSTER_ABI_MINOR,                    \
+                                                            0,                                   \
+                                                            NAME,                                \
+                                                            VERSION,                             \
+                                                            DESCRIPTION,                         \
+                                                            kinds,                               \
+                                                            sizeof(kinds) / sizeof(kinds[0])};   \
+        return ::muster::sdk::negotiate(in, &descriptor, out, err);                              \
     }
 
 // Exports a plugin that provides one kind, named and described by its class

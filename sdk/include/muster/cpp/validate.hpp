@@ -29,14 +29,12 @@ inline std::string quote(std::string_view s) {
 // value and a file name).
 inline std::string check_role(std::string_view role) {
     if (role.empty()) return "role is empty: give a name such as 'querier'";
-    if (role.size() > MUSTER_ROLE_MAX)
-        return "role " + detail::quote(role) + " is longer than 63 characters";
+    if (role.size() > MUSTER_ROLE_MAX) return "role " + detail::quote(role) + " is longer than 63 characters";
     if (!(role[0] >= 'a' && role[0] <= 'z'))
         return "role " + detail::quote(role) + " must start with a lowercase letter a-z";
     for (char c : role)
         if (!detail::is_lower_alnum(c) && c != '_' && c != '-')
-            return "role " + detail::quote(role) +
-                   " may hold only lowercase letters, digits, '_' and '-'";
+            return "role " + detail::quote(role) + " may hold only lowercase letters, digits, '_' and '-'";
     return {};
 }
 
@@ -52,8 +50,10 @@ inline std::string normalised_id(std::string id) {
 inline std::string check_id(std::string_view id) {
     bool ok = id.size() == 36;
     for (std::size_t i = 0; ok && i < id.size(); ++i) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) ok = id[i] == '-';
-        else ok = detail::is_hex(id[i]) && !(id[i] >= 'A' && id[i] <= 'F');
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            ok = id[i] == '-';
+        else
+            ok = detail::is_hex(id[i]) && !(id[i] >= 'A' && id[i] <= 'F');
     }
     if (!ok)
         return "id " + detail::quote(id) +
@@ -101,11 +101,13 @@ inline std::string check_address(std::string_view a) {
     std::uint32_t p = 0;
     bool port_ok = !port.empty() && port.size() <= 5;
     for (char c : port) {
-        if (c < '0' || c > '9') { port_ok = false; break; }
+        if (c < '0' || c > '9') {
+            port_ok = false;
+            break;
+        }
         p = p * 10 + static_cast<std::uint32_t>(c - '0');
     }
-    if (!port_ok || p == 0 || p > 65535)
-        return "address " + detail::quote(a) + " has an invalid port: use 1-65535";
+    if (!port_ok || p == 0 || p > 65535) return "address " + detail::quote(a) + " has an invalid port: use 1-65535";
     return {};
 }
 
@@ -113,13 +115,23 @@ inline std::string check_address(std::string_view a) {
 inline bool valid_utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
         unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) { ++i; continue; }
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
         std::size_t n;
         std::uint32_t cp;
-        if ((c >> 5) == 0x6) { n = 1; cp = c & 0x1Fu; }
-        else if ((c >> 4) == 0xE) { n = 2; cp = c & 0x0Fu; }
-        else if ((c >> 3) == 0x1E) { n = 3; cp = c & 0x07u; }
-        else return false;
+        if ((c >> 5) == 0x6) {
+            n = 1;
+            cp = c & 0x1Fu;
+        } else if ((c >> 4) == 0xE) {
+            n = 2;
+            cp = c & 0x0Fu;
+        } else if ((c >> 3) == 0x1E) {
+            n = 3;
+            cp = c & 0x07u;
+        } else
+            return false;
         if (i + n >= s.size()) return false;
         for (std::size_t k = 1; k <= n; ++k) {
             unsigned char cc = static_cast<unsigned char>(s[i + k]);

@@ -52,8 +52,9 @@ public:
     // the clock the instances' last_seen is on, and the liveness window; with
     // ttl_ms <= 0 the hub relies on the sweep alone.
     WatchHub(Lister lister, std::chrono::milliseconds sweep, Clock now_ms, std::int64_t ttl_ms)
-        : lister_(std::move(lister)), sweep_(sweep), now_ms_(std::move(now_ms)), ttl_ms_(ttl_ms),
-          thread_([this] { run(); }) {}
+            : lister_(std::move(lister)), sweep_(sweep), now_ms_(std::move(now_ms)), ttl_ms_(ttl_ms), thread_([this] {
+                  run();
+              }) {}
 
     WatchHub(const WatchHub&) = delete;
     WatchHub& operator=(const WatchHub&) = delete;
