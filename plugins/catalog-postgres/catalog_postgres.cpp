@@ -43,7 +43,7 @@ std::string with_schema(std::string sql, const std::string& schema) {
 
 class CatalogPostgres : public muster::sdk::Backend {
 public:
-    static constexpr const char* kName = "catalog-postgres";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "registry in PostgreSQL, shared by processes on many machines";
     static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED |
                                                    MUSTER_BACKEND_CAP_REAP | MUSTER_BACKEND_CAP_SERVER_CLOCK;

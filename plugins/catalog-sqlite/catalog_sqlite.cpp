@@ -64,7 +64,7 @@ struct Connection {
 
 class CatalogSqlite : public muster::sdk::Backend {
 public:
-    static constexpr const char* kName = "catalog-sqlite";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "registry in a SQLite file shared by the processes of one machine";
     static constexpr std::uint64_t kCapabilities =
         MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_REAP;

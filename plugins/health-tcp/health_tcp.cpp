@@ -28,7 +28,7 @@ std::pair<std::string, std::string> split(const std::string& address) {
 
 class HealthTcp : public muster::sdk::HealthCheck {
 public:
-    static constexpr const char* kName = "health-tcp";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "passing when a TCP connection to the address opens in time";
     static std::span<const muster_option_spec> options() {
         static const muster_option_spec specs[] = {

@@ -17,7 +17,7 @@ using muster::sdk::Instance;
 
 class MemoryBackend : public muster::sdk::Backend {
 public:
-    static constexpr const char* kName = "memory";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "in-process registry for monolithic mode";
     static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_REAP;
     static std::span<const muster_option_spec> options() {

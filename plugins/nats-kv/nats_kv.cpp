@@ -21,7 +21,7 @@ using muster::sdk::Instance;
 
 class NatsKv : public muster::sdk::Backend {
 public:
-    static constexpr const char* kName = "nats-kv";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "registry in a NATS JetStream key-value bucket";
     // No REAP: the bucket's max age removes stale keys, and graceful stops
     // delete theirs, so nothing is kept to reap (or to list as stale/stopped).

@@ -1,6 +1,9 @@
 # muster_add_plugin(<target> NAME <plugin-name> SOURCES <src>...)
 #
-# Builds a muster plugin: a MODULE library named <plugin-name>.so, hidden
+# Builds a muster plugin: a MODULE library named <plugin-name>.so, compiled
+# with MUSTER_PLUGIN_NAME defined as "<plugin-name>" (the SDK's classes take
+# their kName from it, so the file and the plugin are named in one place),
+# hidden
 # visibility and a version script so that only muster_plugin_negotiate is
 # exported (template instantiations of std types included), linked with
 # -z defs so a missing symbol fails the build rather than the load. In the
@@ -14,6 +17,7 @@ function(muster_add_plugin target)
   endif()
   add_library(${target} MODULE ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE muster::sdk)
+  target_compile_definitions(${target} PRIVATE MUSTER_PLUGIN_NAME="${ARG_NAME}")
   set_target_properties(${target} PROPERTIES
     PREFIX "" OUTPUT_NAME "${ARG_NAME}"
     C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)

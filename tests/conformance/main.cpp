@@ -54,6 +54,15 @@ std::string capability_names(std::uint64_t caps) {
     return out.empty() ? "none" : out;
 }
 
+// What the parent prints about the plugin and needs to skip rules.
+nlohmann::json describe(const muster::core::LoadedPlugin& p) {
+    return {{"name", p.name()},
+            {"version", p.descriptor->version},
+            {"path", p.path.string()},
+            {"abi", std::to_string(p.descriptor->abi_major) + "." + std::to_string(p.descriptor->abi_minor)},
+            {"capabilities", p.backend->capabilities}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,8 +127,6 @@ int main(int argc, char** argv) {
         !parse_pairs(raw_options, "option", ctx.options))
         return 2;
     ctx.unreachable_within_ms = unreachable_within_ms;
-    muster::core::PluginLoader loader(vm.count("plugin-dir") ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
-                                                             : muster::core::PluginLoader::default_plugin_dir());
     bool json = vm.count("json") > 0;
     nlohmann::json results = nlohmann::json::array();
     int passed = 0, failed = 0, skipped = 0;
@@ -138,18 +145,24 @@ int main(int argc, char** argv) {
         }
     };
 
-    std::string load_error;
-    try {
-        ctx.plugin = loader.load(plugin_arg);
-        if (!ctx.plugin->backend) load_error = "the plugin provides no " MUSTER_KIND_BACKEND " kind";
-    } catch (const std::exception& e) {
-        load_error = e.what();
-    }
-    if (!child_role.empty()) {
-        if (!load_error.empty()) return 1;
-        return child_writer(ctx, child_role, child_count);
-    }
-    if (!run_rule.empty()) {  // one rule, in the process the suite started for it
+    if (!child_role.empty() || !run_rule.empty()) {
+        // A process the suite started: the only ones that load the plugin.
+        muster::core::PluginLoader loader(vm.count("plugin-dir")
+                                              ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
+                                              : muster::core::PluginLoader::default_plugin_dir());
+        std::string load_error;
+        try {
+            ctx.plugin = loader.load(plugin_arg);
+            if (!ctx.plugin->backend) load_error = "the plugin provides no " MUSTER_KIND_BACKEND " kind";
+        } catch (const std::exception& e) {
+            load_error = e.what();
+        }
+        if (!child_role.empty()) return load_error.empty() ? child_writer(ctx, child_role, child_count) : 1;
+        if (run_rule == "L1") {  // the load itself; the verdict describes the plugin to the parent
+            print_verdict(load_error.empty() ? Verdict{"pass", describe(*ctx.plugin).dump()}
+                                             : Verdict{"fail", load_error});
+            return 0;
+        }
         for (auto& rule : rules())
             if (rule.id == run_rule) {
                 try {
@@ -172,11 +185,24 @@ int main(int argc, char** argv) {
         child_args.insert(child_args.end(), {"--plugin-dir", vm["plugin-dir"].as<std::string>()});
     // Generous: the slowest rules wait a few ttls, and sanitizers slow all.
     auto rule_limit = std::chrono::milliseconds(120000 + 20 * ttl_ms);
-    if (!json && load_error.empty())
-        std::cout << "muster-conformance: " << ctx.plugin->name() << " " << ctx.plugin->descriptor->version << " ("
-                  << ctx.plugin->path.string() << "), ABI " << ctx.plugin->descriptor->abi_major << "."
-                  << ctx.plugin->descriptor->abi_minor << ", capabilities: " << capability_names(ctx.vt().capabilities)
-                  << "\n";
+    // L1 runs in a process of its own too: a plugin whose loading crashes or
+    // hangs fails it, and the suite reports that.
+    std::string load_error;
+    std::uint64_t capabilities = 0;
+    {
+        Verdict v = run_isolated(ctx.self_exe, child_args, "L1", rule_limit);
+        auto d = nlohmann::json::parse(v.detail, nullptr, false);
+        if (v.result != "pass")
+            load_error = v.detail;
+        else if (d.is_discarded())
+            load_error = "the load's process printed an unreadable description";
+        else
+            capabilities = d.value("capabilities", std::uint64_t{0});
+        if (!json && load_error.empty())
+            std::cout << "muster-conformance: " << d.value("name", "") << " " << d.value("version", "") << " ("
+                      << d.value("path", "") << "), ABI " << d.value("abi", "")
+                      << ", capabilities: " << capability_names(capabilities) << "\n";
+    }
     // --only B runs a group; --only B1 runs exactly that rule.
     auto selected = [&](const std::string& id) {
         if (only.empty()) return true;
@@ -198,7 +224,7 @@ int main(int argc, char** argv) {
                    "give --unreachable-option key=value: options pointing at a store that is not there");
             continue;
         }
-        if (rule.needs && (ctx.vt().capabilities & rule.needs) != rule.needs) {
+        if (rule.needs && (capabilities & rule.needs) != rule.needs) {
             report(rule.id, rule.title, "skip", "needs capability " + capability_names(rule.needs) + ", not claimed");
             continue;
         }

@@ -79,7 +79,7 @@ AddRule b4{{"B4",
                 Instance in = c.instance(role, 7105);
                 must(b->register_instance(in), "register");
                 check(listed(*b, role, in.id), "not listed right after register");
-                check(eventually(c.ttl_ms + 3000, [&] { return !listed(*b, role, in.id); }),
+                check(eventually(c.ttl_ms + c.patience_ms(), [&] { return !listed(*b, role, in.id); }),
                       "still listed long after the ttl");
                 // A store that keeps rows until reaped lists them on request; one that
                 // expires them itself (nats-kv: the bucket's max age) has nothing left.

@@ -42,7 +42,7 @@ struct Recorder {
             if (e.type == type && (id.empty() || (e.instance && e.instance->id == id))) ++n;
         return n;
     }
-    bool wait(muster_event_type type, const std::string& id = {}, std::int64_t timeout_ms = 5000) {
+    bool wait(std::int64_t timeout_ms, muster_event_type type, const std::string& id = {}) {
         return eventually(timeout_ms, [&] { return count(type, id) > 0; });
     }
 };
@@ -66,7 +66,7 @@ AddRule w1{{"W1", "a watch starts with ADDED for each live instance, then SYNCED
                 alive.add(y.id);
                 Recorder r;
                 auto w = start(*b, role, r);
-                check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
+                check(r.wait(c.patience_ms(), MUSTER_EVENT_SYNCED), "no SYNCED event " + c.within());
                 auto evs = r.snapshot();
                 std::size_t synced_at = 0;
                 while (evs[synced_at].type != MUSTER_EVENT_SYNCED) ++synced_at;
@@ -83,17 +83,18 @@ AddRule w2{
          std::string role = c.fresh_role("w2");
          Recorder r;
          auto w = start(*b, role, r);
-         check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
+         check(r.wait(c.patience_ms(), MUSTER_EVENT_SYNCED), "no SYNCED event " + c.within());
          auto in = c.instance(role, 7203);
          KeepAlive alive(*b, c.ttl_ms);
          must(b->register_instance(in), "register");
          alive.add(in.id);
-         check(r.wait(MUSTER_EVENT_ADDED, in.id), "no ADDED within 5 s of register");
+         check(r.wait(c.patience_ms(), MUSTER_EVENT_ADDED, in.id), "no ADDED " + c.within() + " of register");
          in.address = "127.0.0.1:7204";
          must(b->register_instance(in), "re-register with a new address");
-         check(r.wait(MUSTER_EVENT_CHANGED, in.id), "no CHANGED within 5 s of an address change");
+         check(r.wait(c.patience_ms(), MUSTER_EVENT_CHANGED, in.id),
+               "no CHANGED " + c.within() + " of an address change");
          must(b->deregister(in.id), "deregister");
-         check(r.wait(MUSTER_EVENT_REMOVED, in.id), "no REMOVED within 5 s of deregister");
+         check(r.wait(c.patience_ms(), MUSTER_EVENT_REMOVED, in.id), "no REMOVED " + c.within() + " of deregister");
          std::vector<muster_event_type> order;
          for (const auto& e : r.snapshot())
              if (e.instance && e.instance->id == in.id) order.push_back(e.type);
@@ -109,7 +110,7 @@ AddRule w3{{"W3", "unwatch delivers exactly one TERMINATED, last, and nothing af
                 std::string role = c.fresh_role("w3");
                 Recorder r;
                 auto w = start(*b, role, r);
-                check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
+                check(r.wait(c.patience_ms(), MUSTER_EVENT_SYNCED), "no SYNCED event " + c.within());
                 // Keep the store busy while unwatching, to catch late callbacks.
                 std::atomic<bool> stop{false};
                 std::thread writer([&] {
@@ -134,15 +135,15 @@ AddRule w4{{"W4", "an instance that stops heartbeating is reported REMOVED withi
                 std::string role = c.fresh_role("w4");
                 Recorder r;
                 auto w = start(*b, role, r);
-                check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
+                check(r.wait(c.patience_ms(), MUSTER_EVENT_SYNCED), "no SYNCED event " + c.within());
                 auto in = c.instance(role, 7205);
                 KeepAlive alive(*b, c.ttl_ms);
                 must(b->register_instance(in), "register");
                 alive.add(in.id);
-                check(r.wait(MUSTER_EVENT_ADDED, in.id), "no ADDED within 5 s");
+                check(r.wait(c.patience_ms(), MUSTER_EVENT_ADDED, in.id), "no ADDED " + c.within());
                 alive.remove(in.id);  // from now on it only ages
-                check(r.wait(MUSTER_EVENT_REMOVED, in.id, c.ttl_ms + 5000),
-                      "no REMOVED within ttl + 5 s of the last heartbeat");
+                check(r.wait(c.ttl_ms + c.patience_ms(), MUSTER_EVENT_REMOVED, in.id),
+                      "no REMOVED within the ttl + " + std::to_string(c.patience_ms()) + " ms of the last heartbeat");
                 w.reset();
             }}};
 
@@ -152,14 +153,14 @@ AddRule w5{{"W5", "a watch of one role sees nothing of another, also of one it i
                 std::string mine = c.fresh_role("w5"), other = mine + "-admin";
                 Recorder r;
                 auto w = start(*b, mine, r);
-                check(r.wait(MUSTER_EVENT_SYNCED), "no SYNCED event within 5 s");
+                check(r.wait(c.patience_ms(), MUSTER_EVENT_SYNCED), "no SYNCED event " + c.within());
                 auto theirs = c.instance(other, 7206), ours = c.instance(mine, 7207);
                 KeepAlive alive(*b, c.ttl_ms);
                 must(b->register_instance(theirs), "register");
                 must(b->register_instance(ours), "register");
                 alive.add(theirs.id);
                 alive.add(ours.id);
-                check(r.wait(MUSTER_EVENT_ADDED, ours.id), "no ADDED for the watched role");
+                check(r.wait(c.patience_ms(), MUSTER_EVENT_ADDED, ours.id), "no ADDED for the watched role");
                 for (const auto& e : r.snapshot())
                     check(!e.instance || e.instance->role == mine,
                           "an event of role " + (e.instance ? e.instance->role : "") + " arrived");

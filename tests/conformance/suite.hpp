@@ -6,6 +6,7 @@
 #include <muster/core/plugin_loader.hpp>
 #include <muster/core/registry.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -40,6 +41,12 @@ struct Context {
     std::int64_t unreachable_within_ms = 10000;
 
     const muster_backend_v1& vt() const { return *plugin->backend; }
+    // How long a rule waits for something the store should do soon (an
+    // event, a change seen): 5 s, or 5 ttls when --ttl is longer, so a slow
+    // but correct store is given time in proportion.
+    std::int64_t patience_ms() const { return std::max<std::int64_t>(5000, 5 * ttl_ms); }
+    // "within 5000 ms", for failure messages.
+    std::string within() const { return "within " + std::to_string(patience_ms()) + " ms"; }
     // A fresh backend on the configured store.
     std::shared_ptr<muster::core::BackendClient> backend() const;
     // A role no other rule or run uses, so that rules share a store safely.

@@ -16,7 +16,7 @@ using muster::sdk::Instance;
 
 class HelloBackend : public muster::sdk::Backend {
 public:
-    static constexpr const char* kName = "hello-backend";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "example backend from the muster SDK";
     static constexpr std::uint64_t kCapabilities = 0;
     static std::span<const muster_option_spec> options() {

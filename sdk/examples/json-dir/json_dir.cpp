@@ -25,7 +25,7 @@ using muster::sdk::Instance;
 
 class JsonDir : public muster::sdk::Backend {
 public:
-    static constexpr const char* kName = "json-dir";
+    static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // muster_add_plugin(... NAME ...)
     static constexpr const char* kDescription = "each instance a JSON file in a shared directory";
     static constexpr std::uint64_t kCapabilities =
         MUSTER_BACKEND_CAP_WATCH | MUSTER_BACKEND_CAP_SHARED | MUSTER_BACKEND_CAP_REAP;

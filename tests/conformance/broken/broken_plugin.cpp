@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -173,7 +174,9 @@ bool load_inner(const muster_negotiation* in) {
 
 MUSTER_PLUGIN_EXPORT muster_status muster_plugin_negotiate(const muster_negotiation* in,
                                                            const muster_plugin_descriptor** out, muster_error* err) {
-#if defined(BREAK_ABI_NEWER)
+#if defined(BREAK_CRASH_LOAD)
+    std::raise(SIGSEGV);  // the suite must report L1 failed, not die with the plugin
+#elif defined(BREAK_ABI_NEWER)
     descriptor.abi_major = MUSTER_ABI_MAJOR + 1;
 #elif defined(BREAK_ABI_OLDER)
     descriptor.abi_major = MUSTER_ABI_MAJOR - 1;

@@ -2,7 +2,7 @@
 //
 //   class MyBackend : public muster::sdk::Backend {
 //   public:
-//       static constexpr const char* kName = "my-store";
+//       static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // from muster_add_plugin(... NAME ...)
 //       static constexpr const char* kDescription = "one line";
 //       static constexpr std::uint64_t kCapabilities = MUSTER_BACKEND_CAP_WATCH;
 //       static std::span<const muster_option_spec> options();

@@ -2,7 +2,7 @@
 //
 //   class MyCheck : public muster::sdk::HealthCheck {
 //   public:
-//       static constexpr const char* kName = "my-check";
+//       static constexpr const char* kName = MUSTER_PLUGIN_NAME;  // from muster_add_plugin(... NAME ...)
 //       static constexpr const char* kDescription = "one line";
 //       static std::span<const muster_option_spec> options();
 //       explicit MyCheck(const muster::sdk::HealthContext&);

@@ -73,7 +73,8 @@ inline muster_status negotiate(const muster_negotiation* in, const muster_plugin
 
 // Exports a plugin that provides one kind, named and described by its class
 // (T::kName, T::kDescription): one name and one description, in one place.
-// Build the file with the same name (muster_add_plugin(... NAME <kName>)).
+// muster_add_plugin(... NAME <name>) names the file and defines
+// MUSTER_PLUGIN_NAME "<name>"; write kName = MUSTER_PLUGIN_NAME.
 //   MUSTER_EXPORT_BACKEND(MemoryBackend, "1.0.0")
 #define MUSTER_EXPORT_BACKEND(CLASS, VERSION) \
     MUSTER_EXPORT_PLUGIN(CLASS::kName, VERSION, CLASS::kDescription, ::muster::sdk::backend_kind<CLASS>())
