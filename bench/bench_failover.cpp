@@ -54,7 +54,7 @@ void hang_cycles(PluginLoader& loader, int runs) {
     opt.heartbeat_interval = 1000ms;
     opt.ttl = 3000ms;
     Registry registry(chain, opt);
-    auto reg = registry.register_instance({"hung", "10.0.0.1:1", "", {}, {}});
+    auto reg = registry.register_instance({"hung", "10.0.0.1:1", "", {}, {}, {}});
     const std::string role = "hung";
     std::vector<double> open_ms, read_ms, fresh_ms, gap_ms;
     for (int run = 0; run < runs; ++run) {
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     std::vector<Registration> regs;
     std::set<std::string> ids;
     for (int i = 0; i < 20; ++i) {
-        regs.push_back(registry.register_instance({"svc", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        regs.push_back(registry.register_instance({"svc", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
         ids.insert(regs.back().id());
     }
     registry.resolve("svc");

@@ -23,7 +23,7 @@ int main() {
     Registry registry(chain, opt);
     std::vector<Registration> regs;
     for (int i = 0; i < 100; ++i)
-        regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
     auto sub = registry.watch(std::string("querier"), [](const TopologyEvent&) {});
     while (registry.resolve("querier")->instances.size() != 100)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));

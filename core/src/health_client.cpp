@@ -2,6 +2,7 @@
 #include <muster/core/host_services.hpp>
 #include <muster/core/plugin_config.hpp>
 #include <muster/cpp/error.hpp>
+#include <muster/cpp/validate.hpp>
 
 namespace muster::core {
 
@@ -30,7 +31,8 @@ HealthResult HealthClient::check(const sdk::Instance& instance, std::int64_t tim
     muster_health h = MUSTER_HEALTH_CRITICAL;
     muster_error err{};
     muster_status st = vt_->check(check_, view.get(), timeout_ms, &h, &err);
-    std::string reason = plugin_message(err);
+    // A plugin's reason is stored with the instance: one line of UTF-8.
+    std::string reason = sdk::utf8_line(plugin_message(err));
     if (st != MUSTER_OK) return {MUSTER_HEALTH_CRITICAL, name_ + " could not run: " + reason};
     if (h > MUSTER_HEALTH_CRITICAL) return {MUSTER_HEALTH_CRITICAL, name_ + " returned an unknown verdict"};
     return {h, reason};

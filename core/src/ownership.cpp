@@ -29,6 +29,12 @@ std::vector<Owned> Ownership::all() const {
     return out;
 }
 
+std::shared_ptr<HealthState> Ownership::health_of(const std::string& id) const {
+    std::lock_guard lk(mu_);
+    auto it = owned_.find(id);
+    return it == owned_.end() ? nullptr : it->second.health;
+}
+
 std::optional<Outcome> Ownership::remove(const std::string& id, const Write& stop) {
     std::lock_guard w(write_mu_);
     sdk::Instance gone;

@@ -1,6 +1,8 @@
 #include <muster/core/cache_set.hpp>
+#include <muster/core/check_scheduler.hpp>
 #include <muster/core/ownership.hpp>
 #include <muster/core/registry.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
@@ -29,6 +31,42 @@ struct Parts {
     std::shared_ptr<Chain> chain;
     std::shared_ptr<Ownership> owned;
     CacheSet caches;
+
+    // Writes instance `id`'s health verdict when it changed, in the
+    // instance's write order; one log line per change.
+    Outcome publish(const std::string& id) {
+        auto health = owned->health_of(id);
+        if (!health) return {MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
+        HealthState::Verdict v = health->verdict(sdk::system_ms());
+        std::optional<Outcome> o = owned->update(
+            id, [&](sdk::Instance& inst) { return HealthState::apply(v, inst); },
+            [&](const sdk::Instance& inst) {
+                spdlog::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(v.health),
+                             v.reason.empty() ? "" : ": ", v.reason);
+                return chain->register_instance(inst);
+            });
+        return o ? *o : Outcome{MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
+    }
+
+    // Why `deps` are not met by the cached roles (nullopt: they are). An
+    // instance counts when its own checks pass (MUSTER_META_HEALTH_OWN, or
+    // its health when absent), so dependencies in a cycle cannot feed back.
+    std::optional<std::string> dependency_problem(const std::vector<Dependency>& deps) {
+        std::string why;
+        for (const auto& d : deps) {
+            int passing = 0;
+            for (const auto& inst : caches.get(d.role)->load()->instances) {
+                auto own = inst.metadata.find(MUSTER_META_HEALTH_OWN);
+                auto h = own == inst.metadata.end() ? std::optional(inst.health) : sdk::parse_health(own->second);
+                passing += h == MUSTER_HEALTH_PASSING;
+            }
+            if (passing < d.min_passing)
+                why += (why.empty() ? "" : "; ") + std::string("dependency ") + d.role + ": " +
+                       std::to_string(passing) + " of " + std::to_string(d.min_passing) +
+                       " required passing instance(s)";
+        }
+        return why.empty() ? std::nullopt : std::optional(why);
+    }
 
     // A graceful stop: no longer owned, our caches told (so the removal is
     // explained, whichever way it reaches them), then written.
@@ -70,6 +108,19 @@ Outcome Registration::stop() {
     }
 }
 
+Outcome Registration::set_health(muster_health health, std::string reason, std::chrono::milliseconds ttl) {
+    if (!parts_) return {MUSTER_NOT_FOUND, "the registration was stopped"};
+    if (health > MUSTER_HEALTH_CRITICAL) return {MUSTER_INVALID_ARGUMENT, "health is passing, warning or critical"};
+    auto state = parts_->owned->health_of(id_);
+    if (!state) return {MUSTER_NOT_FOUND, "instance " + id_ + " is not registered by this process"};
+    state->push(health, std::move(reason), ttl.count(), sdk::system_ms());
+    try {
+        return parts_->publish(id_);
+    } catch (const std::exception& e) {
+        return {MUSTER_INTERNAL, e.what()};
+    }
+}
+
 Subscription& Subscription::operator=(Subscription&& other) noexcept {
     if (this != &other) {
         cancel();
@@ -100,11 +151,15 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
     options_.jitter = std::clamp(options_.jitter, 0.0, 0.5);
     parts_ = std::make_shared<detail::Parts>(chain_, options_);
     chain_->adopt(parts_->owned);
+    checks_ = std::make_unique<CheckScheduler>(
+        options_.check_workers,
+        [this](const std::string& id, std::size_t check, const HealthResult& r) { checked(id, check, r); });
     heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
     maintenance_thread_ = std::thread([this] { maintenance_loop(); });
 }
 
 Registry::~Registry() {
+    checks_.reset();
     stop_.stop();
     heartbeat_thread_.join();
     maintenance_thread_.join();
@@ -148,43 +203,27 @@ void Registry::heartbeat_loop() {
     }
 }
 
+// Each round: the caches' upkeep, then the health that changes without a
+// check (dependencies, a pushed report's ttl).
 void Registry::maintenance_loop() {
-    auto next_check = std::chrono::steady_clock::now();
     while (stop_.sleep(options_.cache_refresh)) {
         parts_->caches.maintain();
-        if (std::chrono::steady_clock::now() >= next_check) {
-            run_checks();
-            next_check = std::chrono::steady_clock::now() + options_.check_interval;
+        for (const Owned& o : parts_->owned->all()) {
+            if (!o.depends_on.empty()) o.health->set_dependency_problem(parts_->dependency_problem(o.depends_on));
+            if (!o.depends_on.empty() || o.health->expires()) parts_->publish(o.instance.id);
         }
     }
 }
 
-// Each owned instance with checks gets the worst of their verdicts; a
-// change is written in that instance's write order.
-void Registry::run_checks() {
-    for (const Owned& o : parts_->owned->all()) {
-        if (o.checks.empty()) continue;
-        muster_health worst = MUSTER_HEALTH_PASSING;
-        std::string why;
-        for (const auto& c : o.checks) {
-            HealthResult r = c->check(o.instance, options_.check_timeout.count());
-            if (r.health > worst) {
-                worst = r.health;
-                why = c->name() + ": " + r.reason;
-            }
-        }
-        parts_->owned->update(
-            o.instance.id,
-            [worst](sdk::Instance& inst) {
-                if (inst.health == worst) return false;
-                inst.health = worst;
-                return true;
-            },
-            [&](const sdk::Instance& inst) {
-                spdlog::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(worst),
-                             why.empty() ? "" : ": ", why);
-                return chain_->register_instance(inst);
-            });
+void Registry::checked(const std::string& id, std::size_t check, const HealthResult& r) {
+    auto health = parts_->owned->health_of(id);
+    if (!health) return;  // stopped meanwhile
+    std::int64_t now = sdk::system_ms();
+    health->record(check, r, now);
+    parts_->publish(id);
+    if (auto name = health->overdue(now)) {
+        spdlog::warn("{}: check {} critical for longer than its deregister_critical_after; deregistering", id, *name);
+        parts_->deregister(id);
     }
 }
 
@@ -194,15 +233,33 @@ Registration Registry::register_instance(InstanceSpec spec) {
     inst.role = std::move(spec.role);
     inst.address = std::move(spec.address);
     inst.metadata = std::move(spec.metadata);
-    sdk::CView view(inst);
-    if (auto problem = sdk::check_instance(view.get()); !problem.empty())
+    if (auto problem = sdk::check_own_metadata(inst.metadata); !problem.empty())
         throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    for (const auto& d : spec.depends_on)
+        if (auto problem = sdk::check_role(d.role); !problem.empty())
+            throw sdk::Error(MUSTER_INVALID_ARGUMENT, "depends_on: " + problem);
+    auto check = [](const sdk::Instance& i) {
+        sdk::CView view(i);
+        if (auto problem = sdk::check_instance(view.get()); !problem.empty())
+            throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    };
+    check(inst);
     if (parts_->owned->owns(inst.id))
         throw sdk::Error(MUSTER_CONFLICT, "instance " + inst.id + " is already registered by this process");
+    // The first verdicts before the first write: an instance appears with
+    // its real health, not passing until a check says otherwise.
+    auto health = std::make_shared<HealthState>(spec.checks, options_.dependency_severity);
+    std::int64_t now = sdk::system_ms();
+    auto first = checks_->run_once(inst, spec.checks);
+    for (std::size_t i = 0; i < first.size(); ++i) health->record(i, first[i], now);
+    if (!spec.depends_on.empty()) health->set_dependency_problem(parts_->dependency_problem(spec.depends_on));
+    HealthState::apply(health->verdict(now), inst);
+    check(inst);  // with the reserved keys
     Outcome o = chain_->register_instance(inst);
     if (!o.ok()) throw sdk::Error(o.status, o.message);
-    parts_->owned->add(Owned{inst, std::move(spec.checks)});
-    spdlog::info("registered {} {} at {}", inst.role, inst.id, inst.address);
+    parts_->owned->add(Owned{inst, health, std::move(spec.depends_on)});
+    if (!spec.checks.empty()) checks_->add(inst, health);
+    spdlog::info("registered {} {} at {} ({})", inst.role, inst.id, inst.address, sdk::health_name(inst.health));
     return Registration(parts_, inst.id);
 }
 

@@ -96,23 +96,40 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup) {
     return rt;
 }
 
-std::shared_ptr<muster::core::HealthClient> make_check(Runtime& rt, const Settings& s, const std::string& name) {
-    auto p = load(rt, name);
-    if (!p->health) throw HostError(kPlugin, "plugin '" + name + "' provides no health check");
-    auto it = s.health_options.find(name);
-    try {
-        return muster::core::HealthClient::create(p,
-                                                  it == s.health_options.end() ? decltype(it->second){} : it->second);
-    } catch (const muster::sdk::Error& e) {
-        throw HostError(kConfig, e.what());
+muster::core::CheckSpec make_check(Runtime& rt, const Settings& s, const std::string& name) {
+    muster::core::CheckSpec spec;
+    spec.name = name;
+    std::string plugin = name;
+    std::vector<std::pair<std::string, std::string>> options;
+    if (auto def = s.checks.find(name); def != s.checks.end()) {
+        const CheckDef& d = def->second;
+        plugin = d.plugin;
+        options = d.options;
+        spec.interval = d.interval;
+        spec.timeout = d.timeout;
+        spec.success_before_passing = d.success_before_passing;
+        spec.failures_before_critical = d.failures_before_critical;
+        spec.deregister_critical_after = d.deregister_critical_after;
+    } else {
+        if (auto it = s.health_options.find(name); it != s.health_options.end()) options = it->second;
+        spec.interval = s.check_interval;
+        spec.timeout = s.check_timeout;
     }
+    auto p = load(rt, plugin);
+    if (!p->health) throw HostError(kPlugin, "plugin '" + plugin + "' provides no health check");
+    try {
+        spec.client = muster::core::HealthClient::create(p, options);
+    } catch (const muster::sdk::Error& e) {
+        throw HostError(kConfig, (name == plugin ? "" : "check " + name + ": ") + std::string(e.what()));
+    }
+    return spec;
 }
 
 muster::core::RegistryOptions registry_options(const Settings& s) {
     muster::core::RegistryOptions o;
     o.heartbeat_interval = s.heartbeat_interval;
     o.ttl = s.ttl;
-    o.check_interval = s.check_interval;
+    o.dependency_severity = s.dependency_severity;
     o.reap_interval = s.reap_interval;
     o.reap_retain = s.reap_retain;
     o.guard_fraction = s.guard_fraction;

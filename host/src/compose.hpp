@@ -35,8 +35,11 @@ enum class Startup { fail_fast, keep_trying };
 // only).
 std::unique_ptr<Runtime> compose(const Settings& s, Startup startup);
 
-// Loads a health-check plugin with its [health.NAME] options.
-std::shared_ptr<muster::core::HealthClient> make_check(Runtime& rt, const Settings& s, const std::string& name);
+// The check a service names: a [check.NAME] definition, else a health-check
+// plugin of that name with its [health.NAME] options, check_interval and
+// check_timeout. Loads and creates the plugin; throws HostError (kPlugin,
+// kConfig).
+muster::core::CheckSpec make_check(Runtime& rt, const Settings& s, const std::string& name);
 
 muster::core::RegistryOptions registry_options(const Settings& s);
 

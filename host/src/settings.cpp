@@ -1,8 +1,10 @@
 #include "settings.hpp"
 
+#include "check_settings.hpp"
 #include "config_file.hpp"
 #include "exit_codes.hpp"
 
+#include <muster/cpp/instance.hpp>
 #include <muster/cpp/options.hpp>
 
 #include <cstdlib>
@@ -51,7 +53,13 @@ constexpr Known kKnown[] = {
      "a directory searched for plugins by name, before lib/muster/plugins beside bin/; repeatable (a comma-separated "
      "list in the file or environment)"},
     {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)"},
-    {"check-interval", "discovery", "check_interval", "time between health checks (default 10s)"},
+    {"check-interval", "discovery", "check_interval",
+     "time between runs of a check named by its plugin (--check, [health.PLUGIN]) (default 10s)"},
+    {"check-timeout", "discovery", "check_timeout",
+     "longest wait for a check named by its plugin; shorter than check_interval (default 2s)"},
+    {"dependency-severity", "discovery", "dependency_severity",
+     "what a service publishes while a role it depends on is short of passing instances: warning or critical "
+     "(default warning)"},
     {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)"},
     {"reap-retain", "discovery", "reap_retain", "keep stopped/stale rows this long before reaping (default 1h)"},
     {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info)"},
@@ -183,7 +191,7 @@ Settings load_settings(const po::variables_map& cli) {
     if (!config_path.empty()) file = read_config_file(config_path);
 
     // 1. The file: known keys, then the plugin and service sections.
-    std::vector<ConfigEntry> backend_entries, health_entries, service_entries;
+    std::vector<ConfigEntry> backend_entries, health_entries, service_entries, check_entries;
     for (const auto& e : file) {
         std::string where = config_path + ":" + std::to_string(e.line);
         if (e.section.rfind("backend.", 0) == 0) {
@@ -198,6 +206,10 @@ Settings load_settings(const po::variables_map& cli) {
             service_entries.push_back(e);
             continue;
         }
+        if (e.section.rfind("check.", 0) == 0) {
+            check_entries.push_back(e);
+            continue;
+        }
         const Known* k = nullptr;
         bool section_known = false;
         for (const auto& cand : kKnown) {
@@ -207,7 +219,8 @@ Settings load_settings(const po::variables_map& cli) {
         if (!section_known)
             throw HostError(kConfig,
                             where + ": unknown section [" + e.section +
-                                "] (known: discovery, log, database, queue, backend.NAME, health.NAME, service.NAME)");
+                                "] (known: discovery, log, database, queue, backend.NAME, health.NAME, check.NAME, "
+                                "service.NAME)");
         if (!k) throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [" + e.section + "]");
         flat[k->name] = {e.value, where};
     }
@@ -227,6 +240,18 @@ Settings load_settings(const po::variables_map& cli) {
     bool ttl_given = flat.count("ttl") > 0;
     s.ttl = duration(flat, "ttl", s.heartbeat_interval * 3, false);
     s.check_interval = duration(flat, "check-interval", s.check_interval, false);
+    s.check_timeout = duration(flat, "check-timeout", s.check_timeout, false);
+    if (s.check_timeout >= s.check_interval)
+        throw HostError(kConfig, "check_timeout (" + std::to_string(s.check_timeout.count()) +
+                                     "ms) must be shorter than check_interval (" +
+                                     std::to_string(s.check_interval.count()) + "ms)");
+    if (auto it = flat.find("dependency-severity"); it != flat.end()) {
+        auto h = muster::sdk::parse_health(it->second.value);
+        if (!h || *h == MUSTER_HEALTH_PASSING)
+            throw HostError(kConfig, it->second.origin + ": dependency_severity must be warning or critical");
+        s.dependency_severity = *h;
+    }
+    s.checks = parse_checks(check_entries, config_path, s.check_interval, s.check_timeout);
     s.reap_interval = duration(flat, "reap-interval", s.reap_interval, true);
     s.reap_retain = duration(flat, "reap-retain", s.reap_retain, true);
     if (ttl_given && s.heartbeat_interval >= s.ttl)
@@ -349,7 +374,7 @@ Settings load_settings(const po::variables_map& cli) {
         for (auto& x : s.services)
             if (x.name == name) svc = &x;
         if (!svc) {
-            s.services.push_back({name, {}, {}, {}, {}, {}, config_path + " [service." + name + "]"});
+            s.services.push_back({name, {}, {}, {}, {}, {}, {}, config_path + " [service." + name + "]"});
             svc = &s.services.back();
         }
         if (e.key == "role")
@@ -360,11 +385,13 @@ Settings load_settings(const po::variables_map& cli) {
             svc->id = e.value;
         else if (e.key == "checks")
             svc->checks = split_list(e.value);
+        else if (e.key == "depends_on")
+            svc->depends_on = parse_depends_on(e.value, where);
         else if (e.key.rfind("meta.", 0) == 0)
             svc->metadata[e.key.substr(5)] = e.value;
         else
             throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [service." + name +
-                                         "] (role, address, id, checks, meta.KEY)");
+                                         "] (role, address, id, checks, depends_on, meta.KEY)");
     }
     for (const auto& svc : s.services)
         if (svc.role.empty() || svc.address.empty())

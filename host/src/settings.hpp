@@ -5,6 +5,8 @@
 // in the environment.
 #pragma once
 
+#include <muster/core/check_spec.hpp>
+
 #include <boost/program_options.hpp>
 
 #include <chrono>
@@ -29,11 +31,27 @@ struct BackendSpec {
     std::map<std::string, std::string> origins;  // option -> where it was set
 };
 
+// A named check, [check.NAME] (docs/operations.md, Health checks).
+struct CheckDef {
+    std::string name;
+    std::string plugin;
+    std::chrono::milliseconds interval{10000};
+    std::chrono::milliseconds timeout{2000};
+    int success_before_passing = 1;
+    int failures_before_critical = 1;
+    std::chrono::milliseconds deregister_critical_after{0};
+    std::vector<std::pair<std::string, std::string>> options;  // the plugin's
+    std::string origin;
+};
+
 struct ServiceSpec {
     std::string name;
     std::string role, address, id;
     std::map<std::string, std::string> metadata;
-    std::vector<std::string> checks;  // health-check plugin names
+    // [check.NAME] names, or health-check plugin names (run with
+    // [health.PLUGIN]'s options, check_interval and check_timeout).
+    std::vector<std::string> checks;
+    std::vector<muster::core::Dependency> depends_on;
     std::string origin;
 };
 
@@ -42,6 +60,9 @@ struct Settings {
     std::chrono::milliseconds heartbeat_interval{10000};
     std::chrono::milliseconds ttl{30000};
     std::chrono::milliseconds check_interval{10000};
+    std::chrono::milliseconds check_timeout{2000};
+    muster_health dependency_severity = MUSTER_HEALTH_WARNING;
+    std::map<std::string, CheckDef> checks;  // [check.NAME]
     std::chrono::milliseconds reap_interval{300000};
     std::chrono::milliseconds reap_retain{3600000};
     bool enabled = true;

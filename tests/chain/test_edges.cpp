@@ -90,10 +90,10 @@ void hang_case(bool pg) {
     auto watcher_stores = stores.peer(false);
     Registry watcher(chain_of({pg ? watcher_stores->pg : watcher_stores->nats, watcher_stores->lite}), one_second());
     Events mine, theirs;
-    auto reg = registry.register_instance({"lone", "10.0.0.1:1", "", {}, {}});
-    auto gone = registry.register_instance({"brief", "10.0.0.1:2", "", {}, {}});
+    auto reg = registry.register_instance({"lone", "10.0.0.1:1", "", {}, {}, {}});
+    auto gone = registry.register_instance({"brief", "10.0.0.1:2", "", {}, {}, {}});
     // Two stay: heartbeats go as a batch (pipelined puts for nats-kv).
-    auto companion = registry.register_instance({"pair", "10.0.0.1:3", "", {}, {}});
+    auto companion = registry.register_instance({"pair", "10.0.0.1:3", "", {}, {}, {}});
     auto sub = registry.watch(std::string("lone"), mine.cb());
     auto other = watcher.watch(std::string("lone"), theirs.cb());
     REQUIRE(eventually([&] { return theirs.count(MUSTER_EVENT_ADDED, reg.id()) == 1; }, 5s));
@@ -176,7 +176,7 @@ TEST_CASE("a store that comes back empty is repaired by the processes that use i
     Stores stores(false);
     auto chain = chain_of({stores.nats, stores.pg, stores.lite});
     Registry registry(chain, one_second());
-    auto reg = registry.register_instance({"phoenix", "10.0.0.1:1", "", {}, {}});
+    auto reg = registry.register_instance({"phoenix", "10.0.0.1:1", "", {}, {}, {}});
     REQUIRE(
         eventually([&] { return lists(*stores.nats, "phoenix", reg.id()) && lists(*stores.pg, "phoenix", reg.id()); }));
     // Judged after two heartbeats and a half by a reader of its own that
@@ -217,7 +217,7 @@ TEST_CASE("a store absent at start-up joins the chain when it comes, and gets th
     CHECK_FALSE(opened[0].ok());
     CHECK(opened[1].ok());
     Registry registry(chain, one_second());
-    auto reg = registry.register_instance({"early", "10.0.0.1:1", "", {}, {}});
+    auto reg = registry.register_instance({"early", "10.0.0.1:1", "", {}, {}, {}});
     CHECK(lists(*stores.lite, "early", reg.id()));
     starting.run();
     auto reader = stores.peer(false);
@@ -234,9 +234,9 @@ TEST_CASE("a stop made while a store is away is not undone by its return, though
     };
     auto a = host(), b = host();
     auto c = std::make_optional(host());
-    auto ra = a.second->register_instance({"svc", "10.0.0.1:1", "", {}, {}});
-    auto rb = b.second->register_instance({"svc", "10.0.0.1:2", "", {}, {}});
-    auto rc = c->second->register_instance({"svc", "10.0.0.1:3", "", {}, {}});
+    auto ra = a.second->register_instance({"svc", "10.0.0.1:1", "", {}, {}, {}});
+    auto rb = b.second->register_instance({"svc", "10.0.0.1:2", "", {}, {}, {}});
+    auto rc = c->second->register_instance({"svc", "10.0.0.1:3", "", {}, {}, {}});
     std::string stopped_id = rc.id();
     REQUIRE(eventually([&] { return Stores::ids(*stores.nats, "svc").value_or(std::set<std::string>{}).size() == 3; }));
     run_env_command("MUSTER_TEST_NATS_KILL");
@@ -262,7 +262,7 @@ TEST_CASE("a store back after an outage longer than the ttl does not answer empt
     Stores stores(false);
     auto chain = chain_of({stores.nats, stores.lite});
     Registry registry(chain, one_second());
-    auto reg = registry.register_instance({"steady", "10.0.0.1:1", "", {}, {}});
+    auto reg = registry.register_instance({"steady", "10.0.0.1:1", "", {}, {}, {}});
     REQUIRE(eventually([&] { return lists(*stores.nats, "steady", reg.id()); }));
     run_env_command("MUSTER_TEST_NATS_KILL");
     Undo starting{"MUSTER_TEST_NATS_START"};

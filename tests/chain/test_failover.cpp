@@ -59,7 +59,7 @@ void fault_run(const std::vector<std::string>& steps) {
     std::vector<Registration> regs;
     std::set<std::string> alive, stopped;
     for (int i = 0; i < 6; ++i) {
-        regs.push_back(registry.register_instance({role, "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        regs.push_back(registry.register_instance({role, "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
         alive.insert(regs.back().id());
     }
     REQUIRE(eventually([&] { return registry.resolve(role)->instances.size() == 6; }));
@@ -94,7 +94,7 @@ void fault_run(const std::vector<std::string>& steps) {
         for (int n = 0; !stop; ++n) {
             std::this_thread::sleep_for(250ms);
             try {
-                auto r = registry.register_instance({role, "10.0.1.1:" + std::to_string(8000 + n), "", {}, {}});
+                auto r = registry.register_instance({role, "10.0.1.1:" + std::to_string(8000 + n), "", {}, {}, {}});
                 std::lock_guard lk(mu);
                 alive.insert(r.id());
                 regs.push_back(std::move(r));

@@ -49,7 +49,7 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         Registry registry(chain, fast());
         std::vector<Registration> regs;
         for (int i = 0; i < 5; ++i)
-            regs.push_back(registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+            regs.push_back(registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
         Events ev;
         auto sub = registry.watch(std::string("writer"), ev.cb());
         REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
@@ -59,7 +59,7 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         run_env_command("MUSTER_TEST_NATS_START");
         auto other = backend(bucket);
         Registry other_registry(std::make_shared<Chain>(std::vector<Link>{{other, true}}), fast());
-        auto late = other_registry.register_instance({"writer", "10.0.0.2:7100", "", {}, {}});
+        auto late = other_registry.register_instance({"writer", "10.0.0.2:7100", "", {}, {}, {}});
         CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, late.id()) == 1; }));
         CHECK(eventually([&] { return live(*other, "writer") == 6; }));
         std::this_thread::sleep_for(fast().ttl + 500ms);

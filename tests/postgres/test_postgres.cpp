@@ -55,7 +55,7 @@ TEST_CASE("a server restart mid-run loses nothing, resumes heartbeats and resync
     Registry registry(chain, opt);
     std::vector<Registration> regs;
     for (int i = 0; i < 5; ++i)
-        regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}}));
+        regs.push_back(registry.register_instance({"querier", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
     Events ev;
     auto sub = registry.watch(std::string("querier"), ev.cb());
     REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
@@ -69,7 +69,7 @@ TEST_CASE("a server restart mid-run loses nothing, resumes heartbeats and resync
     Registration late;
     REQUIRE(eventually([&] {
         try {
-            late = other_registry.register_instance({"querier", "10.0.0.2:7100", "", {}, {}});
+            late = other_registry.register_instance({"querier", "10.0.0.2:7100", "", {}, {}, {}});
             return true;
         } catch (const muster::sdk::Error&) {
             return false;  // the server is still starting

@@ -180,7 +180,7 @@ TEST_CASE("a genuine mass stop empties the cache promptly") {
     TwoMemory t(1000);
     auto& registry = t.registry;
     std::vector<Registration> regs;
-    for (int k = 0; k < 6; ++k) regs.push_back(registry.register_instance({"acceptor", "10.0.0.2:1", "", {}, {}}));
+    for (int k = 0; k < 6; ++k) regs.push_back(registry.register_instance({"acceptor", "10.0.0.2:1", "", {}, {}, {}}));
     REQUIRE(registry.resolve("acceptor")->instances.size() == 6);
     regs.clear();  // every one deregisters
     CHECK(eventually([&] { return registry.resolve("acceptor")->instances.empty(); }, 2s));

@@ -64,13 +64,13 @@ RegistryOptions fast() { return quick_options(100ms, 1000ms, 50ms); }
 TEST_CASE("a returning link gets what it missed before it serves: new registrations in, stopped ones out") {
     TwoLinks t;
     Registry registry(t.chain, fast());
-    auto kept = registry.register_instance({"writer", "10.0.0.1:1", "", {}, {}});
-    auto stopped = registry.register_instance({"writer", "10.0.0.1:2", "", {}, {}});
+    auto kept = registry.register_instance({"writer", "10.0.0.1:1", "", {}, {}, {}});
+    auto stopped = registry.register_instance({"writer", "10.0.0.1:2", "", {}, {}, {}});
     REQUIRE(TwoLinks::live(*t.b).size() == 2);
 
     t.take_b_down();
     REQUIRE(eventually([&] { return t.b_state() != "closed"; }));
-    auto added = registry.register_instance({"writer", "10.0.0.1:3", "", {}, {}});
+    auto added = registry.register_instance({"writer", "10.0.0.1:3", "", {}, {}, {}});
     REQUIRE(stopped.stop().ok());  // taken by a; b remembers it
     CHECK(t.chain->status()[1].pending >= 1);
 
@@ -84,9 +84,9 @@ TEST_CASE("a returning link gets what it missed before it serves: new registrati
 TEST_CASE("a write a link failed without opening its breaker is settled while the link is up") {
     TwoLinks t(1000);  // the breaker never opens in this test
     Registry registry(t.chain, fast());
-    auto before = registry.register_instance({"router", "10.0.0.2:1", "", {}, {}});
+    auto before = registry.register_instance({"router", "10.0.0.2:1", "", {}, {}, {}});
     t.take_b_down();
-    auto missed = registry.register_instance({"router", "10.0.0.2:2", "", {}, {}});  // a takes it, b fails
+    auto missed = registry.register_instance({"router", "10.0.0.2:2", "", {}, {}, {}});  // a takes it, b fails
     REQUIRE(before.stop().ok());
     REQUIRE(t.b_state() == "closed");
     t.bring_b_back();
@@ -96,8 +96,8 @@ TEST_CASE("a write a link failed without opening its breaker is settled while th
 TEST_CASE("an instance one link lost while up is written to that link again, not resurrected elsewhere") {
     TwoLinks t;
     Registry registry(t.chain, fast());
-    auto reg = registry.register_instance({"querier", "10.0.0.3:1", "", {}, {}});
-    auto gone = registry.register_instance({"querier", "10.0.0.3:2", "", {}, {}});
+    auto reg = registry.register_instance({"querier", "10.0.0.3:1", "", {}, {}, {}});
+    auto gone = registry.register_instance({"querier", "10.0.0.3:2", "", {}, {}, {}});
     REQUIRE(gone.stop().ok());
     // b loses reg behind our back: its heartbeat there answers NOT_FOUND
     // while a still knows it.
@@ -113,7 +113,7 @@ TEST_CASE("a registration no link took is not written to the links when they ret
     Registry registry(t.chain, fast());
     TwoLinks::take_down(t.down_a);
     t.take_b_down();
-    CHECK_THROWS(registry.register_instance({"writer", "10.0.0.4:2", "", {}, {}}));
+    CHECK_THROWS(registry.register_instance({"writer", "10.0.0.4:2", "", {}, {}, {}}));
     CHECK(t.chain->status()[0].pending == 1);  // remembered, to be settled against what we own
     std::filesystem::remove(t.down_a);
     t.bring_b_back();
@@ -161,7 +161,7 @@ TEST_CASE("a registration another link refused is not settled on the link that m
     TwoLinks::take_down(t.down_a);
     registry.resolve("acceptor");  // a read finds a down
     REQUIRE(eventually([&] { return t.state(0) != "closed"; }));
-    CHECK_THROWS(registry.register_instance({"writer", "10.0.0.6:2", theirs.id, {}, {}}));  // b: CONFLICT
+    CHECK_THROWS(registry.register_instance({"writer", "10.0.0.6:2", theirs.id, {}, {}, {}}));  // b: CONFLICT
     std::filesystem::remove(t.down_a);
     REQUIRE(eventually([&] { return t.state(0) == "closed"; }));
     CHECK(TwoLinks::live(*t.a) == std::set<std::string>{theirs.id});  // not deregistered by the settling

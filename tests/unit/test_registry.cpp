@@ -27,7 +27,7 @@ RegistryOptions fast() { return quick_options(200ms, 1000ms, 100ms); }
 TEST_CASE("register, resolve from the cache, deregister on stop") {
     auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
     Registry registry(chain, fast());
-    auto reg = registry.register_instance({"querier", "127.0.0.1:7001", "", {{"zone", "a"}}, {}});
+    auto reg = registry.register_instance({"querier", "127.0.0.1:7001", "", {{"zone", "a"}}, {}, {}});
     auto snap = registry.resolve("querier");
     REQUIRE(snap->instances.size() == 1);
     CHECK(snap->instances[0].id == reg.id());
@@ -42,7 +42,7 @@ TEST_CASE("heartbeats keep an instance alive past the ttl; the destructor deregi
     auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
     Registry registry(chain, fast());
     {
-        auto reg = registry.register_instance({"writer", "127.0.0.1:7002", "", {}, {}});
+        auto reg = registry.register_instance({"writer", "127.0.0.1:7002", "", {}, {}, {}});
         std::this_thread::sleep_for(1500ms);
         CHECK(registry.resolve("writer")->instances.size() == 1);
     }
@@ -52,11 +52,11 @@ TEST_CASE("heartbeats keep an instance alive past the ttl; the destructor deregi
 TEST_CASE("watch gives the current set, then added and removed events") {
     auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
     Registry registry(chain, fast());
-    auto first = registry.register_instance({"router", "127.0.0.1:7003", "", {}, {}});
+    auto first = registry.register_instance({"router", "127.0.0.1:7003", "", {}, {}, {}});
     Events ev;
     auto sub = registry.watch(std::string("router"), ev.cb());
     CHECK(ev.count(MUSTER_EVENT_ADDED) == 1);
-    auto second = registry.register_instance({"router", "127.0.0.1:7004", "", {}, {}});
+    auto second = registry.register_instance({"router", "127.0.0.1:7004", "", {}, {}, {}});
     CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED) == 2; }));
     second.stop();
     CHECK(eventually([&] { return ev.count(MUSTER_EVENT_REMOVED) == 1; }));
@@ -78,11 +78,11 @@ TEST_CASE("bad input is refused before anything is written") {
         }
         return false;
     };
-    CHECK(refused({"Bad Role", "127.0.0.1:1", "", {}, {}}));
-    CHECK(refused({"ok", "no-port", "", {}, {}}));
-    CHECK(refused({"ok", "127.0.0.1:1", "not-a-uuid", {}, {}}));
-    CHECK(refused({"ok", "127.0.0.1:1", "", {{"bad key", "v"}}, {}}));
-    CHECK(refused({"ok", "127.0.0.1:1", "", {{"k", "\xff"}}, {}}));
+    CHECK(refused({"Bad Role", "127.0.0.1:1", "", {}, {}, {}}));
+    CHECK(refused({"ok", "no-port", "", {}, {}, {}}));
+    CHECK(refused({"ok", "127.0.0.1:1", "not-a-uuid", {}, {}, {}}));
+    CHECK(refused({"ok", "127.0.0.1:1", "", {{"bad key", "v"}}, {}, {}}));
+    CHECK(refused({"ok", "127.0.0.1:1", "", {{"k", "\xff"}}, {}, {}}));
     std::vector<muster::sdk::Instance> all;
     REQUIRE(backend->list(nullptr, MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE, all).ok());
     CHECK(all.empty());
@@ -92,16 +92,16 @@ TEST_CASE("bad input is refused before anything is written") {
 TEST_CASE("an uppercase id is normalised; a duplicate registration in one process is a conflict") {
     auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
     Registry registry(chain, fast());
-    auto reg = registry.register_instance({"q", "h:1", "3F2B8C1E-0D4A-4C55-9E1A-6B7F0C2D9E11", {}, {}});
+    auto reg = registry.register_instance({"q", "h:1", "3F2B8C1E-0D4A-4C55-9E1A-6B7F0C2D9E11", {}, {}, {}});
     CHECK(reg.id() == "3f2b8c1e-0d4a-4c55-9e1a-6b7f0c2d9e11");
-    CHECK_THROWS_AS(registry.register_instance({"q", "h:1", reg.id(), {}, {}}), muster::sdk::Error);
+    CHECK_THROWS_AS(registry.register_instance({"q", "h:1", reg.id(), {}, {}, {}}), muster::sdk::Error);
 }
 
 TEST_CASE("an owned instance the store lost is registered again at the next heartbeat") {
     auto backend = memory();
     auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});
     Registry registry(chain, fast());
-    auto reg = registry.register_instance({"acceptor", "127.0.0.1:7005", "", {}, {}});
+    auto reg = registry.register_instance({"acceptor", "127.0.0.1:7005", "", {}, {}, {}});
     // Someone deregisters and reaps it behind our back.
     REQUIRE(backend->deregister(reg.id()).ok());
     std::uint64_t n = 0;
@@ -132,7 +132,7 @@ TEST_CASE("a chain serves one registry at a time") {
         }
     }
     Registry next(chain, fast());  // the first is gone: the chain is free again
-    CHECK(next.register_instance({"querier", "127.0.0.1:7001", "", {}, {}}).stop().ok());
+    CHECK(next.register_instance({"querier", "127.0.0.1:7001", "", {}, {}, {}}).stop().ok());
 }
 
 TEST_CASE("resolve is safe from many threads while the role changes") {
@@ -152,7 +152,7 @@ TEST_CASE("resolve is safe from many threads while the role changes") {
         });
     std::vector<Registration> regs;
     for (int i = 0; i < 20; ++i)
-        regs.push_back(registry.register_instance({"querier", "h:" + std::to_string(7100 + i), "", {}, {}}));
+        regs.push_back(registry.register_instance({"querier", "h:" + std::to_string(7100 + i), "", {}, {}, {}}));
     regs.clear();
     CHECK(eventually([&] { return reads > 1000; }));  // the readers really ran alongside
     stop = true;

@@ -2,6 +2,7 @@
 // logs topology changes of watched roles, deregisters on SIGINT/SIGTERM.
 #include "commands.hpp"
 
+#include "../check_settings.hpp"
 #include "../compose.hpp"
 #include "../exit_codes.hpp"
 #include "../output.hpp"
@@ -24,7 +25,9 @@ po::options_description run_options() {
         "address", po::value<std::string>(), "host:port of that service")(
         "id", po::value<std::string>(), "its instance id (a UUID; default: a new one)")(
         "meta", po::value<std::vector<std::string>>()->composing(), "key=value metadata; repeatable")(
-        "check", po::value<std::vector<std::string>>()->composing(), "health-check plugin to run on it; repeatable")(
+        "check", po::value<std::vector<std::string>>()->composing(),
+        "a check to run on it: a [check.NAME] or a health-check plugin; repeatable")(
+        "depends-on", po::value<std::string>(), "roles it needs, e.g. \"querier, writer:2\" (role[:fewest passing])")(
         "watch", po::value<std::vector<std::string>>()->composing(),
         "log topology changes of this role ('*': every role); repeatable")(
         "status-file", po::value<std::string>(),
@@ -39,10 +42,11 @@ std::vector<ServiceSpec> services_of(const po::variables_map& vm, const Settings
     std::vector<ServiceSpec> out = s.services;
     bool has_role = vm.count("role"), has_address = vm.count("address");
     if (has_role != has_address) throw HostError(kUsage, "--role and --address go together: give both, or neither");
-    if (!has_role && (vm.count("id") || vm.count("meta") || vm.count("check")))
-        throw HostError(kUsage, "--id, --meta and --check describe a service given with --role and --address");
+    if (!has_role && (vm.count("id") || vm.count("meta") || vm.count("check") || vm.count("depends-on")))
+        throw HostError(kUsage,
+                        "--id, --meta, --check and --depends-on describe a service given with --role and --address");
     if (has_role) {
-        ServiceSpec svc{"command-line", vm["role"].as<std::string>(), vm["address"].as<std::string>(), {}, {}, {},
+        ServiceSpec svc{"command-line", vm["role"].as<std::string>(), vm["address"].as<std::string>(), {}, {}, {}, {},
                         "command line"};
         if (vm.count("id")) svc.id = vm["id"].as<std::string>();
         if (vm.count("meta"))
@@ -53,6 +57,8 @@ std::vector<ServiceSpec> services_of(const po::variables_map& vm, const Settings
                     throw HostError(kUsage, "--meta key '" + kv.substr(0, eq) + "' is given twice");
             }
         if (vm.count("check")) svc.checks = vm["check"].as<std::vector<std::string>>();
+        if (vm.count("depends-on"))
+            svc.depends_on = parse_depends_on(vm["depends-on"].as<std::string>(), "command line --depends-on");
         out.push_back(std::move(svc));
     }
     return out;
@@ -68,8 +74,9 @@ void validate(const ServiceSpec& svc) {
     inst.address = svc.address;
     inst.metadata = svc.metadata;
     muster::sdk::CView view(inst);
-    if (auto p = muster::sdk::check_instance(view.get()); !p.empty())
-        throw HostError(svc.origin == "command line" ? kUsage : kConfig, svc.origin + ": " + p);
+    std::string p = muster::sdk::check_instance(view.get());
+    if (p.empty()) p = muster::sdk::check_own_metadata(inst.metadata);
+    if (!p.empty()) throw HostError(svc.origin == "command line" ? kUsage : kConfig, svc.origin + ": " + p);
 }
 
 void log_event(const muster::core::TopologyEvent& e) {
@@ -83,15 +90,16 @@ void log_event(const muster::core::TopologyEvent& e) {
 // (exit 5) or a signal comes (false: whatever was registered is
 // deregistered by the caller's handles).
 bool register_all(muster::core::Registry& registry, const std::vector<ServiceSpec>& services,
-                  const std::vector<std::vector<std::shared_ptr<muster::core::HealthClient>>>& checks,
-                  const Settings& s, std::vector<muster::core::Registration>& regs) {
+                  const std::vector<std::vector<muster::core::CheckSpec>>& checks, const Settings& s,
+                  std::vector<muster::core::Registration>& regs) {
     auto started = std::chrono::steady_clock::now();
     std::chrono::milliseconds backoff{250};
     for (std::size_t i = 0; i < services.size(); ++i) {
         const auto& svc = services[i];
         for (;;) {
             try {
-                regs.push_back(registry.register_instance({svc.role, svc.address, svc.id, svc.metadata, checks[i]}));
+                regs.push_back(registry.register_instance(
+                    {svc.role, svc.address, svc.id, svc.metadata, checks[i], svc.depends_on}));
                 break;
             } catch (const muster::sdk::Error& e) {
                 if (e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT)
@@ -130,7 +138,7 @@ int run(const po::variables_map& vm, const Settings& s) {
         throw HostError(kUsage, "nothing to run: give --role and --address, [service.NAME] sections, or --watch ROLE");
 
     auto rt = compose(s, Startup::keep_trying);
-    std::vector<std::vector<std::shared_ptr<muster::core::HealthClient>>> checks;
+    std::vector<std::vector<muster::core::CheckSpec>> checks;
     for (const auto& svc : services) {
         checks.emplace_back();
         for (const auto& name : svc.checks) checks.back().push_back(make_check(*rt, s, name));

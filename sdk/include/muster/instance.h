@@ -23,6 +23,18 @@ typedef enum muster_health {
 #define MUSTER_META_VALUE_MAX 4096
 #define MUSTER_META_TOTAL_MAX 16384
 
+/* Metadata keys muster itself writes (docs/abi.md, "Reserved metadata").
+ * A plugin stores them like any other; an application's own keys may not
+ * start with the prefix. */
+#define MUSTER_META_RESERVED_PREFIX "muster."
+/* Why the instance's health is what it is (the worst check's reason, a
+ * dependency that is short); absent when passing with nothing to say. */
+#define MUSTER_META_HEALTH_REASON "muster.health.reason"
+/* The verdict of the instance's own checks alone ("passing", "warning",
+ * "critical"), without what its dependencies add: dependency health is
+ * derived from it, so a cycle of dependencies cannot feed back. */
+#define MUSTER_META_HEALTH_OWN "muster.health.own"
+
 /* One metadata entry. Keys are unique within an instance.
  * OWNERSHIP: as the instance that holds it. */
 typedef struct muster_kv {

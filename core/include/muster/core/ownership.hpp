@@ -5,7 +5,7 @@
 #pragma once
 
 #include <muster/core/chain.hpp>
-#include <muster/core/health_client.hpp>
+#include <muster/core/health_state.hpp>
 
 #include <functional>
 #include <map>
@@ -18,11 +18,12 @@
 
 namespace muster::core {
 
-// One owned registration: the instance as this process last wrote it and
-// the checks that judge its health.
+// One owned registration: the instance as this process last wrote it, its
+// health (checks, pushed report, dependencies) and the roles it needs.
 struct Owned {
     sdk::Instance instance;
-    std::vector<std::shared_ptr<HealthClient>> checks;
+    std::shared_ptr<HealthState> health;
+    std::vector<Dependency> depends_on;
 };
 
 // THREADING: every method may be called from any thread. Writes about one
@@ -38,8 +39,10 @@ public:
 
     // The ids owned now.
     std::vector<std::string> ids() const;
-    // A copy of every owned registration (the checks run on copies).
+    // A copy of every owned registration.
     std::vector<Owned> all() const;
+    // The health of owned instance `id`, or nullptr.
+    std::shared_ptr<HealthState> health_of(const std::string& id) const;
 
     // Stops owning `id` and runs `stop` (the deregistration) in the write
     // order of that id. nullopt when it was not owned (stopped already).

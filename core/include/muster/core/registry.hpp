@@ -10,7 +10,7 @@
 #pragma once
 
 #include <muster/core/chain.hpp>
-#include <muster/core/health_client.hpp>
+#include <muster/core/check_spec.hpp>
 #include <muster/core/role_cache.hpp>
 #include <muster/core/stop_signal.hpp>
 
@@ -29,8 +29,11 @@ struct RegistryOptions {
     std::chrono::milliseconds ttl{30000};
     double jitter = 0.1;                            // each heartbeat waits interval * (1 +- jitter)
     std::chrono::milliseconds cache_refresh{1000};  // poll for roles no backend watches
-    std::chrono::milliseconds check_interval{10000};
-    std::chrono::milliseconds check_timeout{2000};
+    // Threads that run health checks (more stand in while one hangs).
+    std::size_t check_workers = 4;
+    // What an instance publishes while a dependency is short of passing
+    // instances (InstanceSpec::depends_on).
+    muster_health dependency_severity = MUSTER_HEALTH_WARNING;
     std::chrono::milliseconds reap_interval{0};  // 0: never reap by itself
     std::chrono::milliseconds reap_retain{0};
     // The removal guard of each cached role (role_cache.hpp): 1 turns it
@@ -38,16 +41,19 @@ struct RegistryOptions {
     double guard_fraction = 0.5;
 };
 
-// What to register. An empty id gets a new random UUID.
+// What to register. An empty id gets a new random UUID. Metadata keys may
+// not start with "muster." (the keys muster writes itself).
 struct InstanceSpec {
     std::string role;
     std::string address;
     std::string id;
     std::map<std::string, std::string> metadata;
-    std::vector<std::shared_ptr<HealthClient>> checks;
+    std::vector<CheckSpec> checks;
+    std::vector<Dependency> depends_on;
 };
 
 class Registry;
+class CheckScheduler;
 namespace detail {
 struct Parts;
 }
@@ -64,6 +70,11 @@ public:
     const std::string& id() const { return id_; }
     // Graceful deregistration; idempotent.
     Outcome stop();
+    // The application's own verdict on its health (Consul's TTL check),
+    // combined with its checks (the worst wins). With ttl > 0 it turns
+    // critical unless pushed again within ttl. NOT_FOUND once stopped.
+    Outcome set_health(muster_health health, std::string reason = {},
+                       std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
 
 private:
     friend class Registry;
@@ -92,8 +103,8 @@ private:
 
 // The parts (docs/architecture.md): the registrations this process owns
 // (Ownership, which the chain adopts to write back what a link missed), the
-// role caches (CacheSet), and two threads: one heartbeats and reaps, one
-// keeps the caches and runs the health checks.
+// role caches (CacheSet), the health checks' scheduler, and two threads:
+// one heartbeats and reaps, one keeps the caches and the dependencies.
 class Registry {
 public:
     // Adopts `chain` (Chain::adopt): throws sdk::Error CONFLICT when another
@@ -104,9 +115,10 @@ public:
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    // Validates (rules F1-F5), writes through the chain, and starts
-    // heartbeating. Throws sdk::Error with the status on failure; nothing is
-    // written when the input is invalid.
+    // Validates (rules F1-F5), runs each check once (the first verdicts,
+    // taken as they come), writes through the chain, and starts
+    // heartbeating and checking. Throws sdk::Error with the status on
+    // failure; nothing is written when the input is invalid.
     Registration register_instance(InstanceSpec spec);
 
     // The live instances of `role`, from the cache. The first call for a
@@ -133,11 +145,13 @@ private:
     std::chrono::milliseconds jittered(std::chrono::milliseconds base) const;
     void heartbeat_loop();
     void maintenance_loop();
-    void run_checks();
+    // One check's result reached the instance's health.
+    void checked(const std::string& id, std::size_t check, const HealthResult& r);
 
     std::shared_ptr<Chain> chain_;
     RegistryOptions options_;
     std::shared_ptr<detail::Parts> parts_;
+    std::unique_ptr<CheckScheduler> checks_;
     StopSignal stop_;
     std::thread heartbeat_thread_, maintenance_thread_;
 };

@@ -111,38 +111,62 @@ inline std::string check_address(std::string_view a) {
     return {};
 }
 
-// True when `s` is well-formed UTF-8 (no overlongs, no surrogates).
-inline bool valid_utf8(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t n;
-        std::uint32_t cp;
-        if ((c >> 5) == 0x6) {
-            n = 1;
-            cp = c & 0x1Fu;
-        } else if ((c >> 4) == 0xE) {
-            n = 2;
-            cp = c & 0x0Fu;
-        } else if ((c >> 3) == 0x1E) {
-            n = 3;
-            cp = c & 0x07u;
-        } else
-            return false;
-        if (i + n >= s.size()) return false;
-        for (std::size_t k = 1; k <= n; ++k) {
-            unsigned char cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc >> 6) != 0x2) return false;
-            cp = (cp << 6) | (cc & 0x3Fu);
-        }
-        static constexpr std::uint32_t min_cp[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        i += n + 1;
+// The length of the well-formed UTF-8 character at s[i] (no overlongs, no
+// surrogates), or 0 when the bytes there are not one.
+inline std::size_t utf8_char_at(std::string_view s, std::size_t i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) return 1;
+    std::size_t n;
+    std::uint32_t cp;
+    if ((c >> 5) == 0x6) {
+        n = 1;
+        cp = c & 0x1Fu;
+    } else if ((c >> 4) == 0xE) {
+        n = 2;
+        cp = c & 0x0Fu;
+    } else if ((c >> 3) == 0x1E) {
+        n = 3;
+        cp = c & 0x07u;
+    } else {
+        return 0;
     }
+    if (i + n >= s.size()) return 0;
+    for (std::size_t k = 1; k <= n; ++k) {
+        unsigned char cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc >> 6) != 0x2) return 0;
+        cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    static constexpr std::uint32_t min_cp[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n + 1;
+}
+
+// True when `s` is well-formed UTF-8.
+inline bool valid_utf8(std::string_view s) {
+    for (std::size_t i = 0, n; i < s.size(); i += n)
+        if ((n = utf8_char_at(s, i)) == 0) return false;
     return true;
+}
+
+// `s` as well-formed UTF-8 text on one line: a byte that starts no valid
+// character becomes '?', a control character a space. For text from
+// outside (a check's output, a response body) that is stored or shown.
+inline std::string utf8_line(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t n = utf8_char_at(s, i);
+        if (n == 0) {
+            out += '?';
+            ++i;
+        } else if (n == 1 && static_cast<unsigned char>(s[i]) < 0x20) {
+            out += ' ';
+            ++i;
+        } else {
+            out.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
 }
 
 // F4: metadata keys are [A-Za-z0-9][A-Za-z0-9._/-]{0,127}.
@@ -190,6 +214,17 @@ inline std::string check_instance(const muster_instance* in) {
                 return "metadata key " + detail::quote(kv.key) + " appears twice";
     }
     if (total > MUSTER_META_TOTAL_MAX) return "metadata is larger than 16384 bytes in all";
+    return {};
+}
+
+// An application's metadata may not use the keys muster writes itself
+// (MUSTER_META_RESERVED_PREFIX, instance.h).
+template <class Map>
+std::string check_own_metadata(const Map& metadata) {
+    for (const auto& [key, value] : metadata)
+        if (std::string_view(key).rfind(MUSTER_META_RESERVED_PREFIX, 0) == 0)
+            return "metadata key " + detail::quote(key) + " is reserved: keys starting with '" +
+                   MUSTER_META_RESERVED_PREFIX + "' are written by muster itself";
     return {};
 }
 

@@ -1,0 +1,96 @@
+#include "check_settings.hpp"
+
+#include "exit_codes.hpp"
+
+#include <muster/cpp/options.hpp>
+#include <muster/cpp/validate.hpp>
+
+namespace host {
+
+namespace {
+
+std::chrono::milliseconds duration_of(const ConfigEntry& e, const std::string& where, bool allow_zero) {
+    auto ms = muster::sdk::parse_duration_ms(e.value);
+    if (!ms || (*ms == 0 && !allow_zero))
+        throw HostError(kConfig, where + ": " + e.key + " = '" + e.value + "' is not a duration (use e.g. 500ms, 30s" +
+                                     (allow_zero ? ", or 0 for never" : "") + ")");
+    return std::chrono::milliseconds(*ms);
+}
+
+int count_of(const ConfigEntry& e, const std::string& where) {
+    auto n = muster::sdk::parse_int(e.value);
+    if (!n || *n < 1 || *n > 100)
+        throw HostError(kConfig, where + ": " + e.key + " = '" + e.value + "' is not a whole number from 1 to 100");
+    return static_cast<int>(*n);
+}
+
+}  // namespace
+
+std::map<std::string, CheckDef> parse_checks(const std::vector<ConfigEntry>& entries, const std::string& config_path,
+                                             std::chrono::milliseconds default_interval,
+                                             std::chrono::milliseconds default_timeout) {
+    std::map<std::string, CheckDef> out;
+    for (const auto& e : entries) {
+        std::string name = e.section.substr(6), where = config_path + ":" + std::to_string(e.line);
+        CheckDef& c = out[name];
+        if (c.name.empty()) {
+            c.name = name;
+            c.interval = default_interval;
+            c.timeout = default_timeout;
+            c.origin = config_path + " [check." + name + "]";
+        }
+        if (e.key == "plugin")
+            c.plugin = e.value;
+        else if (e.key == "interval")
+            c.interval = duration_of(e, where, false);
+        else if (e.key == "timeout")
+            c.timeout = duration_of(e, where, false);
+        else if (e.key == "success_before_passing")
+            c.success_before_passing = count_of(e, where);
+        else if (e.key == "failures_before_critical")
+            c.failures_before_critical = count_of(e, where);
+        else if (e.key == "deregister_critical_after")
+            c.deregister_critical_after = duration_of(e, where, true);
+        else
+            c.options.emplace_back(e.key, e.value);
+    }
+    for (const auto& [name, c] : out) {
+        if (c.plugin.empty())
+            throw HostError(kConfig, c.origin + ": a check needs plugin = \"NAME\" (e.g. health-http)");
+        if (c.timeout >= c.interval)
+            throw HostError(kConfig, c.origin + ": timeout (" + std::to_string(c.timeout.count()) +
+                                         "ms) must be shorter than interval (" + std::to_string(c.interval.count()) +
+                                         "ms)");
+    }
+    return out;
+}
+
+std::vector<muster::core::Dependency> parse_depends_on(const std::string& value, const std::string& origin) {
+    std::vector<muster::core::Dependency> out;
+    std::string item;
+    for (char ch : value + ",") {
+        if (ch != ',') {
+            item += ch;
+            continue;
+        }
+        auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+        std::string text = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+        item.clear();
+        if (text.empty()) continue;
+        muster::core::Dependency d{text, 1};
+        if (auto colon = text.find(':'); colon != std::string::npos) {
+            d.role = text.substr(0, colon);
+            auto n = muster::sdk::parse_int(text.substr(colon + 1));
+            if (!n || *n < 1 || *n > 10000)
+                throw HostError(kConfig, origin + ": depends_on '" + text +
+                                             "': the count after ':' must be a whole number from 1 (role:N)");
+            d.min_passing = static_cast<int>(*n);
+        }
+        if (auto p = muster::sdk::check_role(d.role); !p.empty())
+            throw HostError(kConfig, origin + ": depends_on '" + text + "': " + p);
+        out.push_back(d);
+    }
+    return out;
+}
+
+}  // namespace host

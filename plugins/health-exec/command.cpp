@@ -1,0 +1,140 @@
+#include "command.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace health_exec {
+
+std::optional<std::vector<std::string>> split_words(const std::string& line) {
+    std::vector<std::string> out;
+    std::string word;
+    bool in_word = false;
+    char quote = 0;
+    for (char c : line) {
+        if (quote) {
+            if (c == quote)
+                quote = 0;
+            else
+                word += c;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            in_word = true;
+        } else if (c == ' ' || c == '\t') {
+            if (in_word) out.push_back(std::move(word));
+            word.clear();
+            in_word = false;
+        } else {
+            word += c;
+            in_word = true;
+        }
+    }
+    if (quote) return std::nullopt;
+    if (in_word) out.push_back(std::move(word));
+    return out;
+}
+
+namespace {
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+}  // namespace
+
+Finished run(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::size_t output_limit,
+             std::chrono::milliseconds timeout) {
+    Finished f;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        f.error = std::string("pipe: ") + std::strerror(errno);
+        return f;
+    }
+    // posix_spawn, not fork: safe in a threaded host. The child gets the
+    // pipe as stdout and stderr, /dev/null as stdin, no other descriptor,
+    // and a process group of its own so the timeout kills all it started.
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);  // the host blocks SIGTERM; the child must not
+    posix_spawnattr_setsigdefault(&attr, &all);
+    auto args = c_strings(argv), envp = c_strings(env);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        f.error = "cannot run " + argv[0] + ": " + std::strerror(rc);
+        return f;
+    }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            f.timed_out = true;
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        int n = poll(&p, 1, static_cast<int>(left.count()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) {
+            f.timed_out = true;
+            break;
+        }
+        ssize_t got = read(fds[0], buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;  // every writer closed: the command is done (or detached its output)
+        std::size_t keep =
+            std::min(static_cast<std::size_t>(got), output_limit - std::min(output_limit, f.output.size()));
+        f.output.append(buf, keep);
+    }
+    close(fds[0]);
+    if (f.timed_out) kill(-pid, SIGKILL);
+    // The output closed before the deadline; the exit itself may still be
+    // a moment away, or never (a child that closed its output and hangs).
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, f.timed_out ? 0 : WNOHANG);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) break;
+        if (w == 0) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+                f.timed_out = true;
+                kill(-pid, SIGKILL);
+                continue;
+            }
+            usleep(1000);
+        }
+    }
+    if (f.timed_out) return f;
+    kill(-pid, SIGKILL);  // anything it left running in its group
+    if (WIFEXITED(status))
+        f.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        f.signal = WTERMSIG(status);
+    return f;
+}
+
+}  // namespace health_exec
