@@ -35,7 +35,25 @@ nlohmann::json instance_json(const muster::sdk::Instance& i, const std::string& 
             {"last_seen", ts(i.last_seen_ms)},
             {"stopped_at", ts(i.stopped_at_ms)},
             {"health", muster::sdk::health_name(i.health)},
+            {"health_reason", health_reason(i)},
             {"backend", backend}};
+}
+
+std::string health_reason(const muster::sdk::Instance& i) {
+    auto it = i.metadata.find(MUSTER_META_HEALTH_REASON);
+    return it == i.metadata.end() ? "" : it->second;
+}
+
+std::string health_text(const muster::sdk::Instance& i) {
+    std::string reason = health_reason(i);
+    return muster::sdk::health_name(i.health) + (reason.empty() ? "" : " (" + reason + ")");
+}
+
+std::string own_metadata_text(const muster::sdk::Instance& i) {
+    std::string out;
+    for (const auto& [k, v] : i.metadata)
+        if (k.rfind(MUSTER_META_RESERVED_PREFIX, 0) != 0) out += (out.empty() ? "" : ",") + k + "=" + v;
+    return out;
 }
 
 const char* event_name(muster_event_type t) {

@@ -52,9 +52,7 @@ int list(const po::variables_map& vm, const Settings& s) {
     std::vector<std::vector<std::string>> rows{{"ROLE", "ID", "ADDRESS", "HEALTH", "LAST SEEN", "METADATA"}};
     if (all) rows[0].push_back("STATE");
     for (const auto& i : read.instances) {
-        std::string meta;
-        for (const auto& [k, v] : i.metadata) meta += (meta.empty() ? "" : ",") + k + "=" + v;
-        rows.push_back({i.role, i.id, i.address, muster::sdk::health_name(i.health), rfc3339(i.last_seen_ms), meta});
+        rows.push_back({i.role, i.id, i.address, health_text(i), rfc3339(i.last_seen_ms), own_metadata_text(i)});
         if (all) rows.back().push_back(state_of(i, now, s.ttl.count()));
     }
     print_table(rows);
@@ -85,8 +83,8 @@ int watch(const po::variables_map& vm, const Settings& s) {
                       << std::endl;
         } else {
             std::cout << rfc3339(muster::sdk::system_ms()) << " " << event_name(e.type) << " " << e.instance.role << " "
-                      << e.instance.id << " " << e.instance.address << " "
-                      << muster::sdk::health_name(e.instance.health) << " via " << e.backend << std::endl;
+                      << e.instance.id << " " << e.instance.address << " " << health_text(e.instance) << " via "
+                      << e.backend << std::endl;
         }
     });
     wait_for_signal();

@@ -81,7 +81,7 @@ void validate(const ServiceSpec& svc) {
 
 void log_event(const muster::core::TopologyEvent& e) {
     spdlog::info("topology: {} {} {} {} ({}, via {})", event_name(e.type), e.instance.role, e.instance.id,
-                 e.instance.address, muster::sdk::health_name(e.instance.health), e.backend);
+                 e.instance.address, health_text(e.instance), e.backend);
 }
 
 // Registers every service. While no backend takes a registration (the
