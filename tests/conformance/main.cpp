@@ -60,7 +60,9 @@ nlohmann::json describe(const muster::core::LoadedPlugin& p) {
             {"version", p.descriptor->version},
             {"path", p.path.string()},
             {"abi", std::to_string(p.descriptor->abi_major) + "." + std::to_string(p.descriptor->abi_minor)},
-            {"capabilities", p.backend->capabilities}};
+            {"backend", p.backend != nullptr},
+            {"health", p.health != nullptr},
+            {"capabilities", p.backend ? p.backend->capabilities : 0}};
 }
 
 }  // namespace
@@ -153,7 +155,9 @@ int main(int argc, char** argv) {
         std::string load_error;
         try {
             ctx.plugin = loader.load(plugin_arg);
-            if (!ctx.plugin->backend) load_error = "the plugin provides no " MUSTER_KIND_BACKEND " kind";
+            if (!ctx.plugin->backend && !ctx.plugin->health)
+                load_error =
+                    "the plugin provides neither the " MUSTER_KIND_BACKEND " nor the " MUSTER_KIND_HEALTH " kind";
         } catch (const std::exception& e) {
             load_error = e.what();
         }
@@ -189,6 +193,7 @@ int main(int argc, char** argv) {
     // hangs fails it, and the suite reports that.
     std::string load_error;
     std::uint64_t capabilities = 0;
+    bool is_backend = false, is_health = false;
     {
         Verdict v = run_isolated(ctx.self_exe, child_args, "L1", rule_limit);
         auto d = nlohmann::json::parse(v.detail, nullptr, false);
@@ -196,8 +201,11 @@ int main(int argc, char** argv) {
             load_error = v.detail;
         else if (d.is_discarded())
             load_error = "the load's process printed an unreadable description";
-        else
+        else {
             capabilities = d.value("capabilities", std::uint64_t{0});
+            is_backend = d.value("backend", false);
+            is_health = d.value("health", false);
+        }
         if (!json && load_error.empty())
             std::cout << "muster-conformance: " << d.value("name", "") << " " << d.value("version", "") << " ("
                       << d.value("path", "") << "), ABI " << d.value("abi", "")
@@ -217,6 +225,12 @@ int main(int argc, char** argv) {
         if (!selected(rule.id)) continue;
         if (!load_error.empty()) {
             report(rule.id, rule.title, "skip", "the plugin did not load");
+            continue;
+        }
+        if ((rule.backend_only && !is_backend) || (rule.health_only && !is_health)) {
+            report(rule.id, rule.title, "skip",
+                   std::string("for plugins of the ") + (rule.health_only ? MUSTER_KIND_HEALTH : MUSTER_KIND_BACKEND) +
+                       " kind");
             continue;
         }
         if (rule.needs_unreachable && ctx.unreachable.empty()) {

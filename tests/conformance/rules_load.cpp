@@ -39,11 +39,11 @@ AddRule l3{{"L3", "the backend struct is complete for ABI 1.0 and its capabiliti
             }}};
 
 AddRule o1{{"O1", "the option schema is well-formed: unique names, known types, help, defaults of the right type", 0,
-            true, [](Context& c) {
-                const auto& v = c.vt();
+            false, [](Context& c) {
+                auto [specs, count] = c.schema();
                 std::set<std::string> names;
-                for (std::size_t i = 0; i < v.option_count; ++i) {
-                    const muster_option_spec& s = v.options[i];
+                for (std::size_t i = 0; i < count; ++i) {
+                    const muster_option_spec& s = specs[i];
                     check(s.struct_size >= sizeof(muster_option_spec),
                           "option " + std::to_string(i) + " struct_size too small");
                     check(s.name && *s.name, "option " + std::to_string(i) + " has no name");
@@ -64,40 +64,30 @@ AddRule o1{{"O1", "the option schema is well-formed: unique names, known types, 
                 }
             }}};
 
-muster_status raw_create(Context& c, Options opts, muster_error& err) {
-    std::vector<muster_option> raw;
-    for (auto& [k, v] : opts) raw.push_back({k.c_str(), v.c_str()});
-    muster_backend_config cfg{sizeof cfg, 0, nullptr, raw.data(), raw.size(), c.ttl_ms};
-    muster_backend* b = nullptr;
-    muster_status st = c.vt().create(&cfg, &b, &err);
-    if (b) c.vt().destroy(b);
-    return st;
-}
-
 AddRule o2{
-    {"O2", "create refuses an option the plugin did not declare, with INVALID_ARGUMENT", 0, true, [](Context& c) {
+    {"O2", "create refuses an option the plugin did not declare, with INVALID_ARGUMENT", 0, false, [](Context& c) {
          Options opts = c.options;
          opts.emplace_back("no_such_option_xyz", "1");
          muster_error err{};
-         muster_status st = raw_create(c, opts, err);
+         muster_status st = c.raw_create(opts, err);
          check(st == MUSTER_INVALID_ARGUMENT,
                std::string("create with an undeclared option returned ") + muster_status_name(st));
          check(std::string(err.message).find("no_such_option_xyz") != std::string::npos,
                "the error does not name the option");
      }}};
 
-AddRule o3{{"O3", "create refuses a value of the wrong type, with INVALID_ARGUMENT", 0, true, [](Context& c) {
-                const auto& v = c.vt();
+AddRule o3{{"O3", "create refuses a value of the wrong type, with INVALID_ARGUMENT", 0, false, [](Context& c) {
+                auto [specs, count] = c.schema();
                 const muster_option_spec* typed = nullptr;
-                for (std::size_t i = 0; i < v.option_count; ++i)
-                    if (v.options[i].type != MUSTER_OPT_STRING) typed = &v.options[i];
+                for (std::size_t i = 0; i < count; ++i)
+                    if (specs[i].type != MUSTER_OPT_STRING) typed = &specs[i];
                 if (!typed) return;  // nothing typed to get wrong
                 Options opts;
                 for (auto& kv : c.options)
                     if (kv.first != typed->name) opts.push_back(kv);
                 opts.emplace_back(typed->name, "not-a-value");
                 muster_error err{};
-                muster_status st = raw_create(c, opts, err);
+                muster_status st = c.raw_create(opts, err);
                 check(st == MUSTER_INVALID_ARGUMENT,
                       "create with " + std::string(typed->name) + "=not-a-value returned " + muster_status_name(st));
             }}};

@@ -17,6 +17,23 @@ std::shared_ptr<muster::core::BackendClient> Context::backend() const {
     return muster::core::BackendClient::create(plugin, options, ttl_ms);
 }
 
+muster_status Context::raw_create(const Options& opts, muster_error& err) const {
+    std::vector<muster_option> raw;
+    for (const auto& [k, v] : opts) raw.push_back({k.c_str(), v.c_str()});
+    if (plugin->backend) {
+        muster_backend_config cfg{sizeof cfg, 0, nullptr, raw.data(), raw.size(), ttl_ms};
+        muster_backend* b = nullptr;
+        muster_status st = vt().create(&cfg, &b, &err);
+        if (b) vt().destroy(b);
+        return st;
+    }
+    muster_health_config cfg{sizeof cfg, 0, nullptr, raw.data(), raw.size()};
+    muster_health_check* h = nullptr;
+    muster_status st = hvt().create(&cfg, &h, &err);
+    if (h) hvt().destroy(h);
+    return st;
+}
+
 std::string Context::fresh_role(const std::string& hint) const {
     static std::mt19937_64 rng{std::random_device{}()};
     static const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";

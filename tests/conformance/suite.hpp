@@ -41,6 +41,15 @@ struct Context {
     std::int64_t unreachable_within_ms = 10000;
 
     const muster_backend_v1& vt() const { return *plugin->backend; }
+    const muster_health_v1& hvt() const { return *plugin->health; }
+    // The option schema of the kind under test (the backend's if both).
+    std::pair<const muster_option_spec*, std::size_t> schema() const {
+        return plugin->backend ? std::pair(vt().options, vt().option_count)
+                               : std::pair(hvt().options, hvt().option_count);
+    }
+    // Creates the kind under test with `opts` and destroys it again: the
+    // status and message of create.
+    muster_status raw_create(const Options& opts, muster_error& err) const;
     // How long a rule waits for something the store should do soon (an
     // event, a change seen): 5 s, or 5 ttls when --ttl is longer, so a slow
     // but correct store is given time in proportion.
@@ -57,10 +66,11 @@ struct Context {
 struct Rule {
     std::string id;  // e.g. "B4", cited in docs/abi.md
     std::string title;
-    std::uint64_t needs = 0;  // capability bits; unclaimed ones skip the rule
-    bool needs_backend = true;
+    std::uint64_t needs = 0;   // capability bits; unclaimed ones skip the rule
+    bool backend_only = true;  // skipped for a plugin without the backend kind
     std::function<void(Context&)> run;
     bool needs_unreachable = false;  // skipped without --unreachable-option
+    bool health_only = false;        // skipped for a plugin without the health kind
 };
 
 // Each rules_*.cpp adds its rules here.
