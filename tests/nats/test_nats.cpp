@@ -49,7 +49,8 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         Registry registry(chain, fast());
         std::vector<Registration> regs;
         for (int i = 0; i < 5; ++i)
-            regs.push_back(registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
+            regs.push_back(
+                registry.register_instance({"writer", "10.0.0.1:" + std::to_string(7000 + i), "", {}, {}, {}}));
         Events ev;
         auto sub = registry.watch(std::string("writer"), ev.cb());
         REQUIRE(ev.count(MUSTER_EVENT_ADDED) == 5);
