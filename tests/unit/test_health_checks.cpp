@@ -272,6 +272,27 @@ TEST_CASE("registry: dependencies in a cycle do not feed back") {
         5s));
 }
 
+TEST_CASE("registry: a check that hangs past its timeout is critical, and delays no other check or heartbeat") {
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    CheckSpec hang;
+    hang.name = "hang";
+    hang.client = HealthClient::create(loader().load(std::string(MUSTER_BROKEN_DIR) + "/broken-health-hang.so"), {});
+    hang.interval = 300ms;
+    hang.timeout = 200ms;
+    Switch sw(0);
+    auto stuck = registry.register_instance({"stuck", "127.0.0.1:7001", "", {}, {hang}, {}});
+    auto reason = registry.resolve("stuck")->instances.at(0).metadata.at(MUSTER_META_HEALTH_REASON);
+    CHECK(reason.find("no verdict within 1200 ms") != std::string::npos);
+    auto other = registry.register_instance({"other", "127.0.0.1:7002", "", {}, {sw.spec(1, 1, 100ms)}, {}});
+    sw.set(2);  // the other check goes on while the hung one holds a worker
+    CHECK(eventually([&] { return health_of(registry, "other", other.id()) == MUSTER_HEALTH_CRITICAL; }, 3s));
+    sw.set(0);
+    CHECK(eventually([&] { return health_of(registry, "other", other.id()) == MUSTER_HEALTH_PASSING; }, 3s));
+    std::this_thread::sleep_for(1500ms);  // longer than the ttl: heartbeats went on
+    CHECK(registry.resolve("stuck")->instances.size() == 1);
+    CHECK(registry.resolve("other")->instances.size() == 1);
+}
+
 TEST_CASE("registry: metadata keys starting with muster. are refused") {
     Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
     CHECK_THROWS_AS(registry.register_instance({"api", "127.0.0.1:1", "", {{"muster.health.reason", "fine"}}, {}, {}}),

@@ -56,6 +56,8 @@ muster_status check(muster_health_check* h, const muster_instance* in, int64_t t
     std::snprintf(err->message, sizeof err->message, "nothing there");
 #if defined(BREAK_HEALTH_SLOW)
     std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms + 400));  // ignores its timeout
+#elif defined(BREAK_HEALTH_HANG)
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // hangs, whatever the timeout
 #elif defined(BREAK_HEALTH_VERDICT)
     *health = static_cast<muster_health>(7);
 #elif defined(BREAK_HEALTH_RACE)
