@@ -9,8 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -177,6 +180,65 @@ TEST_CASE("health-http: a server that accepts and never answers is critical with
     auto r = check_of("health-http", {{"url", "http://{address}/"}})->check(in, 300);
     CHECK(r.health == MUSTER_HEALTH_CRITICAL);
     CHECK(std::chrono::steady_clock::now() - started < 1300ms);
+}
+
+// An HTTPS server: openssl s_server -www with a self-signed certificate for
+// muster.test, on a free port, killed at the end.
+struct HttpsServer {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("muster-https-" + std::to_string(getpid()));
+    pid_t pid = 0;
+    int port = 0;
+    HttpsServer() {
+        std::filesystem::create_directories(dir);
+        std::string cmd =
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=muster.test -addext "
+            "subjectAltName=DNS:muster.test -keyout " +
+            (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        {
+            HttpStub probe;  // a free port, released again
+            port = probe.port();
+        }
+        std::fflush(nullptr);  // nothing buffered is written twice
+        pid = fork();
+        if (pid == 0) {
+            std::string p = std::to_string(port), cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+            std::freopen("/dev/null", "w", stdout);
+            std::freopen("/dev/null", "w", stderr);
+            execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", p.c_str(), "-cert", cert.c_str(),
+                   "-key", key.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        REQUIRE(eventually(
+            [&] {
+                return check_of("health-exec",
+                                {{"command", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "'"}})
+                           ->check(instance_at("127.0.0.1:1"), 500)
+                           .health == MUSTER_HEALTH_PASSING;
+            },
+            10s));
+    }
+    ~HttpsServer() {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        std::filesystem::remove_all(dir);
+    }
+};
+
+TEST_CASE("health-http: TLS verifies the server by ca_file and server_name; insecure only when asked") {
+    HttpsServer server;
+    auto in = instance_at("127.0.0.1:" + std::to_string(server.port));
+    std::string ca = (server.dir / "cert.pem").string();
+    auto https = [&](std::vector<std::pair<std::string, std::string>> extra) {
+        extra.emplace_back("url", "https://{address}/");
+        return check_of("health-http", extra)->check(in, 3000);
+    };
+    auto ok = https({{"ca_file", ca}, {"server_name", "muster.test"}});
+    CHECK(ok.health == MUSTER_HEALTH_PASSING);
+    CHECK(https({{"ca_file", ca}}).health == MUSTER_HEALTH_CRITICAL);  // the name is an IP, not muster.test
+    CHECK(https({{"ca_file", ca}, {"server_name", "other.test"}}).health == MUSTER_HEALTH_CRITICAL);
+    CHECK(https({}).health == MUSTER_HEALTH_CRITICAL);  // not signed by a CA the system knows
+    CHECK(https({{"insecure", "true"}}).health == MUSTER_HEALTH_PASSING);
 }
 
 TEST_CASE("registry: the first verdict is published with the registration; thresholds damp what follows") {
