@@ -121,6 +121,29 @@ Outcome Registration::set_health(muster_health health, std::string reason, std::
     }
 }
 
+Outcome Registration::drain(bool on) {
+    if (!parts_) return {MUSTER_NOT_FOUND, "the registration was stopped"};
+    try {
+        std::optional<Outcome> o = parts_->owned->update(
+            id_,
+            [on](sdk::Instance& inst) {
+                if (inst.metadata.count(MUSTER_META_DRAIN) == (on ? 1u : 0u)) return false;
+                if (on)
+                    inst.metadata[MUSTER_META_DRAIN] = "true";
+                else
+                    inst.metadata.erase(MUSTER_META_DRAIN);
+                return true;
+            },
+            [&](const sdk::Instance& inst) {
+                spdlog::info("{} {} {}", inst.role, inst.id, on ? "draining: no new calls" : "no longer draining");
+                return parts_->chain->register_instance(inst);
+            });
+        return o ? *o : Outcome{MUSTER_NOT_FOUND, "instance " + id_ + " is not registered by this process"};
+    } catch (const std::exception& e) {
+        return {MUSTER_INTERNAL, e.what()};
+    }
+}
+
 Subscription& Subscription::operator=(Subscription&& other) noexcept {
     if (this != &other) {
         cancel();
@@ -275,6 +298,11 @@ Subscription Registry::watch(const std::optional<std::string>& role, TopologyCal
     auto cache = parts_->caches.get(role);
     std::uint64_t token = cache->subscribe(std::move(callback));
     return Subscription(cache, token);
+}
+
+std::shared_ptr<Picker> Registry::picker(const std::string& role, PickerOptions options) {
+    if (auto problem = sdk::check_role(role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    return std::make_shared<Picker>(parts_->caches.get(role), std::move(options));
 }
 
 Outcome Registry::reap(std::chrono::milliseconds retain, std::uint64_t& removed) {

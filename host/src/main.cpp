@@ -15,11 +15,12 @@
 namespace host {
 
 extern const Command run_command, list_command, watch_command, deregister_command, reap_command, status_command,
-    plugins_command;
+    plugins_command, pick_command, drain_command;
 
 const std::vector<Command>& commands() {
-    static const std::vector<Command> all = {run_command,  list_command,   watch_command,  deregister_command,
-                                             reap_command, status_command, plugins_command};
+    static const std::vector<Command> all = {run_command,        list_command, watch_command,
+                                             deregister_command, reap_command, status_command,
+                                             plugins_command,    pick_command, drain_command};
     return all;
 }
 

@@ -47,6 +47,8 @@ constexpr Known kKnown[] = {
      "a backend quiet for this long gets a probe read, so a hung store is noticed while idle; 0 = off (default 500ms)"},
     {"startup-timeout", "discovery", "startup_timeout",
      "run: give up (exit 5) if no backend takes the registrations within this; 0 = keep trying (default 0)"},
+    {"drain-grace", "discovery", "drain_grace",
+     "run: on SIGTERM, drain the services this long (listed, never picked) before deregistering (default 0)"},
     {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)"},
     {"ttl", "discovery", "ttl", "an instance not seen for this long is stale (default: 3 x heartbeat_interval, 30s)"},
     {"plugin-dir", "discovery", "plugin_dir",
@@ -264,6 +266,7 @@ Settings load_settings(const po::variables_map& cli) {
     s.write_timeout = duration(flat, "write-timeout", s.write_timeout, false);
     s.keepalive = duration(flat, "keepalive", s.keepalive, true);
     s.startup_timeout = duration(flat, "startup-timeout", s.startup_timeout, true);
+    s.drain_grace = duration(flat, "drain-grace", s.drain_grace, true);
     s.breaker_backoff = duration(flat, "breaker-backoff", s.breaker_backoff, false);
     s.breaker_max_backoff = duration(flat, "breaker-max-backoff", s.breaker_max_backoff, false);
     if (s.breaker_max_backoff < s.breaker_backoff)

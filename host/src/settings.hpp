@@ -75,6 +75,7 @@ struct Settings {
     std::chrono::milliseconds write_timeout{1000};
     std::chrono::milliseconds keepalive{500};
     std::chrono::milliseconds startup_timeout{0};  // 0: run keeps trying
+    std::chrono::milliseconds drain_grace{0};      // run: drained this long on SIGTERM before deregistering
     std::vector<std::string> plugin_dirs;          // searched in order, before the one beside the program
     std::string log_level = "info";
     std::vector<ServiceSpec> services;

@@ -161,6 +161,13 @@ int run(const po::variables_map& vm, const Settings& s) {
             }
         });
     int sig = wait_for_signal();
+    if (s.drain_grace.count() > 0 && !regs.empty()) {
+        // Callers stop picking these instances before they stop listening;
+        // a second signal cuts the grace short.
+        for (auto& r : regs) r.drain();
+        spdlog::info("signal {}: draining for {} ms before deregistering", sig, s.drain_grace.count());
+        if (int again = wait_for_signal(s.drain_grace)) sig = again;
+    }
     stopping = true;
     if (publisher.joinable()) publisher.join();
     spdlog::info("signal {}: deregistering", sig);

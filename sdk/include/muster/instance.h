@@ -34,6 +34,9 @@ typedef enum muster_health {
  * "critical"), without what its dependencies add: dependency health is
  * derived from it, so a cycle of dependencies cannot feed back. */
 #define MUSTER_META_HEALTH_OWN "muster.health.own"
+/* Present ("true") while the instance is drained: still listed, never
+ * picked for new calls (docs/routing.md). */
+#define MUSTER_META_DRAIN "muster.drain"
 
 /* One metadata entry. Keys are unique within an instance.
  * OWNERSHIP: as the instance that holds it. */

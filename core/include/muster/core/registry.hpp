@@ -11,6 +11,7 @@
 
 #include <muster/core/chain.hpp>
 #include <muster/core/check_spec.hpp>
+#include <muster/core/picker.hpp>
 #include <muster/core/role_cache.hpp>
 #include <muster/core/stop_signal.hpp>
 
@@ -75,6 +76,10 @@ public:
     // critical unless pushed again within ttl. NOT_FOUND once stopped.
     Outcome set_health(muster_health health, std::string reason = {},
                        std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
+    // Drains the instance (or ends the drain): still listed, with
+    // MUSTER_META_DRAIN, but never picked for new calls by any process's
+    // Picker. NOT_FOUND once stopped.
+    Outcome drain(bool on = true);
 
 private:
     friend class Registry;
@@ -132,6 +137,11 @@ public:
     // callback first gets ADDED for every known instance; it runs on a
     // background thread and must not call watch() or cancel() itself.
     Subscription watch(const std::optional<std::string>& role, TopologyCallback callback);
+
+    // A picker over `role` (docs/routing.md); the role is cached and watched
+    // like resolve()'s. The picker must outlive its Calls. Throws
+    // sdk::Error for an invalid role name.
+    std::shared_ptr<Picker> picker(const std::string& role, PickerOptions options = {});
 
     // Deletes registrations stopped or stale for longer than retain.
     Outcome reap(std::chrono::milliseconds retain, std::uint64_t& removed);
