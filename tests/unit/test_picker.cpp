@@ -1,0 +1,282 @@
+// Client-side routing: each policy's distribution, health eligibility and
+// the panic threshold, drain, outlier ejection and re-admission under the
+// share limit, Maglev's stickiness, and locality spillover.
+#include <muster/core/registry.hpp>
+
+#include "../support/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+using namespace muster::core;
+using namespace std::chrono_literals;
+using namespace test_support;
+
+namespace {
+
+struct Fixture {
+    PluginLoader loader;
+    Registry registry{std::make_shared<Chain>(std::vector<Link>{
+                          {BackendClient::create(loader.load("memory"), {{"sweep", "100ms"}}, 1000), true}}),
+                      quick_options(200ms, 1000ms, 100ms)};
+    std::vector<Registration> regs;
+
+    // n instances of `role`; metadata per instance from `meta(i)`.
+    void add(
+        const std::string& role, int n, const std::function<std::map<std::string, std::string>(int)>& meta = [](int) {
+            return std::map<std::string, std::string>{};
+        }) {
+        for (int i = 0; i < n; ++i)
+            regs.push_back(registry.register_instance(
+                {role, "10.0.0." + std::to_string(regs.size() + 1) + ":80", "", meta(i), {}, {}}));
+    }
+    void settle(const std::string& role, std::size_t n) {
+        REQUIRE(eventually([&] { return registry.resolve(role)->instances.size() == n; }));
+    }
+};
+
+PickerOptions opts(PickPolicy policy, double panic = 0.5) {
+    PickerOptions o;
+    o.policy = policy;
+    o.panic_threshold = panic;
+    return o;
+}
+
+PickerOptions with_outlier(PickPolicy policy, OutlierOptions outlier) {
+    PickerOptions o = opts(policy);
+    o.outlier = outlier;
+    return o;
+}
+
+std::map<std::string, int> histogram(Picker& p, int picks, std::string_view key = {}) {
+    std::map<std::string, int> h;
+    for (int i = 0; i < picks; ++i) {
+        auto c = p.pick(key);
+        REQUIRE(c);
+        h[c.instance().address]++;
+    }
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("picker: round robin, random and least_outstanding spread evenly") {
+    Fixture f;
+    f.add("web", 4);
+    f.settle("web", 4);
+    auto rr = histogram(*f.registry.picker("web", opts(PickPolicy::round_robin)), 4000);
+    REQUIRE(rr.size() == 4);
+    for (const auto& [a, n] : rr) CHECK(n == 1000);  // exactly even
+    for (auto policy : {PickPolicy::random, PickPolicy::least_outstanding}) {
+        auto h = histogram(*f.registry.picker("web", opts(policy)), 40000);
+        REQUIRE(h.size() == 4);
+        for (const auto& [a, n] : h) CHECK(std::abs(n - 10000) < 600);  // > 6 standard deviations
+    }
+}
+
+TEST_CASE("picker: least_outstanding avoids the instance with calls in flight") {
+    Fixture f;
+    f.add("web", 2);
+    f.settle("web", 2);
+    auto p = f.registry.picker("web", opts(PickPolicy::least_outstanding));
+    std::vector<Call> held;
+    auto first = p->pick();
+    std::string busy = first.instance().address;
+    for (int i = 0; i < 10; ++i) {  // pile calls onto the busy one
+        auto c = p->pick();
+        if (c.instance().address == busy) held.push_back(std::move(c));
+    }
+    held.push_back(std::move(first));
+    int to_busy = 0;
+    for (int i = 0; i < 200; ++i) to_busy += p->pick().instance().address == busy;
+    CHECK(to_busy == 0);  // two choices of two: always the idle one
+}
+
+TEST_CASE("picker: weighted follows metadata weight") {
+    Fixture f;
+    f.add("web", 3, [](int i) { return std::map<std::string, std::string>{{"weight", std::to_string(i + 1)}}; });
+    f.settle("web", 3);
+    auto h = histogram(*f.registry.picker("web", opts(PickPolicy::weighted)), 60000);
+    std::vector<int> counts;
+    for (const auto& [a, n] : h) counts.push_back(n);  // addresses sort as registered
+    REQUIRE(counts.size() == 3);
+    CHECK(std::abs(counts[0] - 10000) < 600);
+    CHECK(std::abs(counts[1] - 20000) < 800);
+    CHECK(std::abs(counts[2] - 30000) < 800);
+}
+
+TEST_CASE("picker: maglev keeps a key on one instance, and moves about 1/N of the keys when one of N leaves") {
+    Fixture f;
+    f.add("cache", 10);
+    f.settle("cache", 10);
+    auto p = f.registry.picker("cache", opts(PickPolicy::maglev));
+    std::map<std::string, std::string> before;
+    for (int k = 0; k < 5000; ++k) {
+        std::string key = "user-" + std::to_string(k);
+        before[key] = p->pick(key).instance().address;
+        CHECK(p->pick(key).instance().address == before[key]);
+    }
+    std::string leaving_address = "10.0.0.4:80";
+    f.regs[3].stop();
+    f.settle("cache", 9);
+    int moved = 0, moved_elsewhere = 0;
+    for (const auto& [key, addr] : before) {
+        std::string now = p->pick(key).instance().address;
+        if (now != addr) {
+            ++moved;
+            if (addr != leaving_address) ++moved_elsewhere;
+        }
+    }
+    // Maglev moves the leaving instance's keys and a few more (its table is
+    // refilled; the paper's "minimal disruption"): about 1/N in all.
+    CHECK(moved > 5000 / 10 * 7 / 10);
+    CHECK(moved < 5000 / 10 * 14 / 10);
+    CHECK(moved_elsewhere < 5000 / 20);
+}
+
+TEST_CASE("picker: passing first, warning only when none passes, critical never; panic below the threshold") {
+    Fixture f;
+    f.add("svc", 4);
+    f.settle("svc", 4);
+    f.regs[0].set_health(MUSTER_HEALTH_WARNING);
+    f.regs[1].set_health(MUSTER_HEALTH_CRITICAL);
+    REQUIRE(eventually([&] {
+        int bad = 0;
+        for (const auto& i : f.registry.resolve("svc")->instances) bad += i.health != MUSTER_HEALTH_PASSING;
+        return bad == 2;
+    }));
+    auto p = f.registry.picker("svc", opts(PickPolicy::random, 0.5));
+    auto h = histogram(*p, 2000);
+    CHECK(h.size() == 2);  // the two passing ones (2 of 4 = at the threshold)
+    CHECK(h.count("10.0.0.1:80") == 0);
+    CHECK(h.count("10.0.0.2:80") == 0);
+    f.regs[2].set_health(MUSTER_HEALTH_CRITICAL);  // 1 of 4 passing: below 0.5, panic
+    REQUIRE(eventually([&] { return histogram(*p, 400).size() == 4; }));
+    auto strict = f.registry.picker("svc", opts(PickPolicy::random, 0.0));
+    auto hs = histogram(*strict, 1000);
+    CHECK(hs.size() == 1);                         // no panic: the one passing instance
+    f.regs[3].set_health(MUSTER_HEALTH_CRITICAL);  // none passing: the warning one
+    REQUIRE(eventually([&] {
+        auto x = histogram(*strict, 200);
+        return x.size() == 1 && x.count("10.0.0.1:80") == 1;
+    }));
+}
+
+TEST_CASE("picker: a drained instance is never picked, and is again once the drain ends") {
+    Fixture f;
+    f.add("svc", 3);
+    f.settle("svc", 3);
+    auto p = f.registry.picker("svc", opts(PickPolicy::round_robin));
+    CHECK(f.regs[1].drain().ok());
+    REQUIRE(eventually([&] { return histogram(*p, 30).count("10.0.0.2:80") == 0; }));
+    CHECK(f.registry.resolve("svc")->instances.size() == 3);  // still listed
+    CHECK(histogram(*p, 3000).count("10.0.0.2:80") == 0);
+    CHECK(f.regs[1].drain(false).ok());
+    REQUIRE(eventually([&] { return histogram(*p, 30).count("10.0.0.2:80") > 0; }));
+}
+
+TEST_CASE("picker: consecutive failures eject an instance; it is re-admitted after a successful trial") {
+    Fixture f;
+    f.add("svc", 10);
+    f.settle("svc", 10);
+    OutlierOptions o;
+    o.consecutive_failures = 3;
+    o.base_ejection = 300ms;
+    auto p = f.registry.picker("svc", with_outlier(PickPolicy::round_robin, o));
+    const std::string bad = "10.0.0.5:80";
+    int picks_of_bad = 0;
+    for (int i = 0; i < 100; ++i) {
+        auto c = p->pick();
+        if (c.instance().address == bad) {
+            ++picks_of_bad;
+            c.failure();
+        } else {
+            c.success();
+        }
+    }
+    CHECK(picks_of_bad == 3);  // ejected on its third failure
+    CHECK(p->ejected() == 1);
+    CHECK(histogram(*p, 200).count(bad) == 0);
+    std::this_thread::sleep_for(350ms);
+    bool tried = false;
+    for (int i = 0; i < 20 && !tried; ++i) {
+        auto c = p->pick();
+        if (c.instance().address == bad) {
+            tried = true;
+            c.success();  // the trial call works: re-admitted
+        }
+    }
+    CHECK(tried);
+    CHECK(p->ejected() == 0);
+    CHECK(histogram(*p, 100)[bad] == 10);
+}
+
+TEST_CASE("picker: a failed trial ejects again, for longer; never more than the share at once") {
+    Fixture f;
+    f.add("svc", 10);
+    f.settle("svc", 10);
+    OutlierOptions o;
+    o.consecutive_failures = 1;
+    o.base_ejection = 200ms;
+    o.max_ejected_share = 0.2;  // 2 of 10
+    auto p = f.registry.picker("svc", with_outlier(PickPolicy::round_robin, o));
+    for (int i = 0; i < 100; ++i) p->pick().failure();  // everything fails
+    CHECK(p->ejected() == 2);                           // the share holds
+    CHECK(histogram(*p, 80).size() == 8);
+}
+
+TEST_CASE("picker: a failure rate over the window ejects") {
+    Fixture f;
+    f.add("svc", 2);
+    f.settle("svc", 2);
+    OutlierOptions o;
+    o.consecutive_failures = 0;  // off
+    o.failure_rate = 0.5;
+    o.min_calls = 10;
+    o.max_ejected_share = 0.5;
+    auto p = f.registry.picker("svc", with_outlier(PickPolicy::round_robin, o));
+    int calls_to_flaky = 0;
+    for (int i = 0; i < 40 && p->ejected() == 0; ++i) {
+        auto c = p->pick();
+        // every other call to 10.0.0.1 fails: 50%, never 2 in a row
+        if (c.instance().address == "10.0.0.1:80" && calls_to_flaky++ % 2 == 0)
+            c.failure();
+        else
+            c.success();
+    }
+    CHECK(p->ejected() == 1);
+}
+
+TEST_CASE("picker: the local zone first, spilling to the region and the rest as it loses health") {
+    Fixture f;
+    // 0-3 zone a (region r), 4-7 zone b (region r), 8-11 zone c (region s)
+    f.add("svc", 12, [](int i) {
+        return std::map<std::string, std::string>{{"zone", i < 4   ? "a"
+                                                           : i < 8 ? "b"
+                                                                   : "c"},
+                                                  {"region", i < 8 ? "r" : "s"}};
+    });
+    f.settle("svc", 12);
+    auto p = f.registry.picker("svc", [] {
+        PickerOptions o = opts(PickPolicy::random);
+        o.locality = {"a", "r", 1.4};
+        return o;
+    }());
+    std::map<std::string, int> where;
+    for (int i = 0; i < 4000; ++i) where[p->pick().locality()]++;
+    CHECK(where["zone"] == 4000);
+    f.regs[0].set_health(MUSTER_HEALTH_CRITICAL);
+    f.regs[1].set_health(MUSTER_HEALTH_CRITICAL);  // zone a: 2 of 4 healthy, 0.5 x 1.4 = 70% stays
+    REQUIRE(eventually([&] {
+        int bad = 0;
+        for (const auto& i : f.registry.resolve("svc")->instances) bad += i.health != MUSTER_HEALTH_PASSING;
+        return bad == 2;
+    }));
+    where.clear();
+    for (int i = 0; i < 20000; ++i) where[p->pick().locality()]++;
+    CHECK(std::abs(where["zone"] - 14000) < 500);
+    CHECK(std::abs(where["region"] - 6000) < 500);  // the region takes the rest: it is healthy
+    CHECK(where["other"] == 0);
+}
