@@ -280,3 +280,16 @@ TEST_CASE("picker: the local zone first, spilling to the region and the rest as 
     CHECK(std::abs(where["region"] - 6000) < 500);  // the region takes the rest: it is healthy
     CHECK(where["other"] == 0);
 }
+
+TEST_CASE("picker: drain travels through a plugin built against the frozen ABI 1.0 headers") {
+    PluginLoader loader;
+    Registry registry(std::make_shared<Chain>(
+                          std::vector<Link>{{BackendClient::create(loader.load(MUSTER_C_PLUGIN), {}, 1000), true}}),
+                      quick_options(200ms, 1000ms, 100ms));
+    auto a = registry.register_instance({"svc", "10.0.0.1:80", "", {}, {}, {}});
+    auto b = registry.register_instance({"svc", "10.0.0.2:80", "", {}, {}, {}});
+    auto p = registry.picker("svc", opts(PickPolicy::round_robin));
+    CHECK(b.drain().ok());
+    REQUIRE(eventually([&] { return histogram(*p, 20).count("10.0.0.2:80") == 0; }));
+    CHECK(registry.resolve("svc")->instances.size() == 2);
+}
