@@ -28,14 +28,16 @@ HealthClient::~HealthClient() { vt_->destroy(check_); }
 
 HealthResult HealthClient::check(const sdk::Instance& instance, std::int64_t timeout_ms) {
     sdk::CView view(instance);
-    muster_health h = MUSTER_HEALTH_CRITICAL;
+    // Read back as raw bytes: a plugin may write a value that is no
+    // muster_health, and loading that as the enum is undefined.
+    std::uint32_t h = MUSTER_HEALTH_CRITICAL;
     muster_error err{};
-    muster_status st = vt_->check(check_, view.get(), timeout_ms, &h, &err);
+    muster_status st = vt_->check(check_, view.get(), timeout_ms, reinterpret_cast<muster_health*>(&h), &err);
     // A plugin's reason is stored with the instance: one line of UTF-8.
     std::string reason = sdk::utf8_line(plugin_message(err));
     if (st != MUSTER_OK) return {MUSTER_HEALTH_CRITICAL, name_ + " could not run: " + reason};
     if (h > MUSTER_HEALTH_CRITICAL) return {MUSTER_HEALTH_CRITICAL, name_ + " returned an unknown verdict"};
-    return {h, reason};
+    return {static_cast<muster_health>(h), reason};
 }
 
 }  // namespace muster::core

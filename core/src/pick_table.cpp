@@ -65,14 +65,42 @@ std::string meta(const sdk::Instance& i, const char* key) {
     return it == i.metadata.end() ? "" : it->second;
 }
 
-std::vector<double> cumulative(const std::vector<std::size_t>& members, const std::vector<double>& weight) {
-    std::vector<double> out;
-    double sum = 0;
-    for (auto m : members) out.push_back(sum += weight[m]);
-    return out;
+AliasTable weights_of(const std::vector<std::size_t>& members, const std::vector<double>& weight) {
+    std::vector<double> w;
+    for (auto m : members) w.push_back(weight[m]);
+    return AliasTable::build(w);
 }
 
 }  // namespace
+
+AliasTable AliasTable::build(const std::vector<double>& weights) {
+    AliasTable t;
+    std::size_t n = weights.size();
+    if (n == 0) return t;
+    t.prob.assign(n, 1.0);
+    t.alias.resize(n);
+    double sum = 0;
+    for (double w : weights) sum += w;
+    std::vector<double> scaled;
+    std::vector<std::size_t> small, large;
+    for (std::size_t i = 0; i < n; ++i) {
+        scaled.push_back(weights[i] * static_cast<double>(n) / sum);
+        (scaled[i] < 1.0 ? small : large).push_back(i);
+        t.alias[i] = static_cast<std::uint32_t>(i);
+    }
+    while (!small.empty() && !large.empty()) {
+        std::size_t s = small.back(), l = large.back();
+        small.pop_back();
+        t.prob[s] = scaled[s];
+        t.alias[s] = static_cast<std::uint32_t>(l);
+        scaled[l] -= 1.0 - scaled[s];
+        if (scaled[l] < 1.0) {
+            large.pop_back();
+            small.push_back(l);
+        }
+    }
+    return t;  // what is left has probability 1 (rounding)
+}
 
 std::shared_ptr<const PickTable> PickTable::build(
     std::uint64_t version, std::shared_ptr<const RoleSnapshot> snapshot, const PickerOptions& options,
@@ -131,9 +159,9 @@ std::shared_ptr<const PickTable> PickTable::build(
         if (pt.all.empty()) continue;
         end += share[i] / total;
         pt.share_end = end;
-        pt.cum_passing = cumulative(pt.passing, weight);
-        pt.cum_warning = cumulative(pt.warning, weight);
-        pt.cum_all = cumulative(pt.all, weight);
+        pt.weighted_passing = weights_of(pt.passing, weight);
+        pt.weighted_warning = weights_of(pt.warning, weight);
+        pt.weighted_all = weights_of(pt.all, weight);
         if (options.policy == PickPolicy::maglev) {
             std::vector<std::string> names;
             for (auto k : pt.all) names.push_back(t->instances[k]->id);

@@ -32,21 +32,38 @@ struct Endpoint {
     // exactly one trial call through (the thread that moves the time on by
     // `trial_ns` takes it); if that call never reports, another trial
     // follows `trial_ns` later.
-    bool available(std::int64_t now_ns, std::int64_t trial_ns) {
+    // `now_ns` is asked only for an ejected one: reading the clock costs
+    // as much as the rest of a pick.
+    template <class Now>
+    bool available(const Now& now_ns, std::int64_t trial_ns) {
         std::int64_t until = ejected_until.load(std::memory_order_acquire);
         if (until == 0) return true;
-        if (now_ns < until) return false;
-        if (!ejected_until.compare_exchange_strong(until, now_ns + trial_ns)) return false;
+        std::int64_t now = now_ns();
+        if (now < until) return false;
+        if (!ejected_until.compare_exchange_strong(until, now + trial_ns)) return false;
         trial_out.store(true, std::memory_order_release);
         return true;
+    }
+};
+
+// Walker's alias method (Vose's construction): a weighted choice in O(1),
+// with one uniform index and one uniform number.
+struct AliasTable {
+    std::vector<double> prob;
+    std::vector<std::uint32_t> alias;
+    static AliasTable build(const std::vector<double>& weights);
+    // A position in [0, weights.size()), from two random numbers in [0, 1).
+    std::size_t pick(std::uint64_t r, double u) const {
+        std::size_t i = r % prob.size();
+        return u < prob[i] ? i : alias[i];
     }
 };
 
 struct PickTier {
     const char* name = "any";                        // zone, region, other, any
     std::vector<std::size_t> passing, warning, all;  // indices into PickTable::instances
-    // Cumulative weights over passing, warning and all (weighted policy).
-    std::vector<double> cum_passing, cum_warning, cum_all;
+    // The weights of passing, warning and all (weighted policy).
+    AliasTable weighted_passing, weighted_warning, weighted_all;
     std::vector<std::uint32_t> maglev;  // indices into `all`'s members (maglev policy)
     double share_end = 0;               // cumulative share of calls, up to 1
 };

@@ -63,6 +63,7 @@ Call& Call::operator=(Call&& o) noexcept {
         index_ = o.index_;
         locality_ = o.locality_;
         picker_ = o.picker_;
+        counted_ = o.counted_;
     }
     return *this;
 }
@@ -76,7 +77,7 @@ void Call::failure() { finish(0); }
 // outcome: 1 success, 0 failure, -1 none (the call just ends).
 void Call::finish(int outcome) {
     if (!endpoint_) return;
-    endpoint_->outstanding.fetch_sub(1, std::memory_order_relaxed);
+    if (counted_) endpoint_->outstanding.fetch_sub(1, std::memory_order_relaxed);
     if (outcome >= 0) picker_->report(*endpoint_, *table_->instances[index_], outcome == 1);
     endpoint_ = nullptr;
     table_.reset();
@@ -125,20 +126,20 @@ namespace {
 
 // The candidates of a tier by health: passing; warning only when nothing
 // passes; everything not drained below the panic threshold.
-const std::vector<std::size_t>& group_of(const PickTier& t, double panic, const std::vector<double>** cum,
+const std::vector<std::size_t>& group_of(const PickTier& t, double panic, const detail::AliasTable** weights,
                                          int* health) {
     double all = static_cast<double>(t.all.size());
     if (!t.passing.empty() && static_cast<double>(t.passing.size()) >= panic * all) {
-        *cum = &t.cum_passing;
+        *weights = &t.weighted_passing;
         *health = MUSTER_HEALTH_PASSING;
         return t.passing;
     }
     if (t.passing.empty() && !t.warning.empty() && static_cast<double>(t.warning.size()) >= panic * all) {
-        *cum = &t.cum_warning;
+        *weights = &t.weighted_warning;
         *health = MUSTER_HEALTH_WARNING;
         return t.warning;
     }
-    *cum = &t.cum_all;
+    *weights = &t.weighted_all;
     *health = -1;  // panic: any
     return t.all;
 }
@@ -159,13 +160,12 @@ Call Picker::pick(std::string_view key) {
             tier = &pt;
             break;
         }
-    const std::vector<double>* cum = nullptr;
+    const detail::AliasTable* weights = nullptr;
     int health = -1;
-    const auto& group = group_of(*tier, options_.panic_threshold, &cum, &health);
-    std::int64_t now = now_ns();
+    const auto& group = group_of(*tier, options_.panic_threshold, &weights, &health);
     std::int64_t trial_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.outlier.base_ejection).count();
-    auto usable = [&](std::size_t k) { return t->endpoints[k]->available(now, trial_ns); };
+    auto usable = [&](std::size_t k) { return t->endpoints[k]->available(now_ns, trial_ns); };
     std::size_t n = group.size();
     std::optional<std::size_t> chosen;
     switch (options_.policy) {
@@ -189,9 +189,7 @@ Call Picker::pick(std::string_view key) {
         break;
     }
     case PickPolicy::weighted: {
-        double x = unit_random() * cum->back();
-        std::size_t i = static_cast<std::size_t>(std::upper_bound(cum->begin(), cum->end(), x) - cum->begin());
-        i = std::min(i, n - 1);
+        std::size_t i = weights->pick(next_random(), unit_random());
         if (usable(group[i])) chosen = group[i];
         break;
     }
@@ -225,7 +223,10 @@ Call Picker::pick(std::string_view key) {
     call.table_ = std::move(t);
     call.index_ = *chosen;
     call.endpoint_ = call.table_->endpoints[*chosen].get();
-    call.endpoint_->outstanding.fetch_add(1, std::memory_order_relaxed);
+    // Calls in flight are counted for the policy that reads them only: the
+    // count is a write both threads make to one cache line.
+    call.counted_ = options_.policy == PickPolicy::least_outstanding;
+    if (call.counted_) call.endpoint_->outstanding.fetch_add(1, std::memory_order_relaxed);
     call.locality_ = tier->name;
     call.picker_ = this;
     return call;

@@ -58,7 +58,7 @@ public:
     }
     struct Result {
         muster_status status;
-        muster_health health;
+        std::uint32_t health;  // as the plugin wrote it: not trusted to be a muster_health
         std::string message;
         std::int64_t took_ms;
     };
@@ -67,10 +67,13 @@ public:
         return run_raw(view.get(), timeout_ms);
     }
     Result run_raw(const muster_instance* in, std::int64_t timeout_ms, bool null_health = false) {
-        muster_health h = static_cast<muster_health>(77);
+        // Read back as raw bytes: a broken plugin may write a value that is
+        // no muster_health, and loading that as the enum is undefined.
+        std::uint32_t h = 77;
         muster_error err{};
         auto start = std::chrono::steady_clock::now();
-        muster_status st = vt_.check(check_, in, timeout_ms, null_health ? nullptr : &h, &err);
+        muster_status st =
+            vt_.check(check_, in, timeout_ms, null_health ? nullptr : reinterpret_cast<muster_health*>(&h), &err);
         auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
         return {st, h, std::string(err.message, strnlen(err.message, sizeof err.message)), took.count()};
     }

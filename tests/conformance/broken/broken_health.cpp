@@ -59,7 +59,8 @@ muster_status check(muster_health_check* h, const muster_instance* in, int64_t t
 #elif defined(BREAK_HEALTH_HANG)
     std::this_thread::sleep_for(std::chrono::seconds(3));  // hangs, whatever the timeout
 #elif defined(BREAK_HEALTH_VERDICT)
-    *health = static_cast<muster_health>(7);
+    const std::uint32_t seven = 7;  // no muster_health: written as bytes, as a C plugin could
+    std::memcpy(health, &seven, sizeof seven);
 #elif defined(BREAK_HEALTH_RACE)
     if (before > 0) {  // not safe to call from two threads at once
         c->inside.fetch_sub(1);

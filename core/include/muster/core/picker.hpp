@@ -5,7 +5,7 @@
 // Outcomes reported through the Call guard eject failing instances for a
 // while (outlier detection, local to this process).
 //
-//   auto picker = registry.picker("querier", {.policy = PickPolicy::least_outstanding});
+//   auto picker = registry.picker("querier");  // PickerOptions: policy, panic, outlier, locality
 //   if (auto call = picker->pick()) {
 //       bool ok = send(call.instance().address);
 //       ok ? call.success() : call.failure();
@@ -105,6 +105,7 @@ private:
     std::size_t index_ = 0;
     const char* locality_ = "any";
     Picker* picker_ = nullptr;
+    bool counted_ = false;  // in the instance's calls in flight
 };
 
 class Picker {
