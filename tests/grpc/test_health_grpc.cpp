@@ -4,6 +4,8 @@
 #include <muster/core/health_client.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/self_signed.hpp"
+
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -91,29 +93,18 @@ TEST_CASE("health-grpc: a server that is gone is critical within the timeout") {
 }
 
 TEST_CASE("health-grpc: TLS verifies the server's certificate by server_name") {
-    auto dir = std::filesystem::temp_directory_path() / ("muster-grpc-tls-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    std::string cmd =
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=muster.test -addext "
-        "subjectAltName=DNS:muster.test -keyout " +
-        (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
-    REQUIRE(std::system(cmd.c_str()) == 0);
+    test_support::SelfSigned cert("grpc-tls");
     grpc::SslServerCredentialsOptions o;
-    o.pem_key_cert_pairs.push_back({slurp(dir / "key.pem"), slurp(dir / "cert.pem")});
+    o.pem_key_cert_pairs.push_back({slurp(cert.key()), slurp(cert.cert())});
     Server s(grpc::SslServerCredentials(o));
     s.serving("querier", true);
-    auto tls = grpc_check({{"service", "querier"},
-                           {"tls", "true"},
-                           {"ca_file", (dir / "cert.pem").string()},
-                           {"server_name", "muster.test"}});
-    CHECK(tls.get()->check(at(s.port), 3000).health == MUSTER_HEALTH_PASSING);
-    auto wrong_name = grpc_check({{"service", "querier"},
-                                  {"tls", "true"},
-                                  {"ca_file", (dir / "cert.pem").string()},
-                                  {"server_name", "other.test"}});
+    auto tls = grpc_check(
+        {{"service", "querier"}, {"tls", "true"}, {"ca_file", cert.cert().string()}, {"server_name", "muster.test"}});
+    CHECK(tls->check(at(s.port), 3000).health == MUSTER_HEALTH_PASSING);
+    auto wrong_name = grpc_check(
+        {{"service", "querier"}, {"tls", "true"}, {"ca_file", cert.cert().string()}, {"server_name", "other.test"}});
     CHECK(wrong_name->check(at(s.port), 3000).health == MUSTER_HEALTH_CRITICAL);
     auto plain = grpc_check({{"service", "querier"}});
     CHECK(plain->check(at(s.port), 3000).health == MUSTER_HEALTH_CRITICAL);
-    CHECK_THROWS_AS(grpc_check({{"ca_file", (dir / "cert.pem").string()}}), muster::sdk::Error);  // needs tls
-    std::filesystem::remove_all(dir);
+    CHECK_THROWS_AS(grpc_check({{"ca_file", cert.cert().string()}}), muster::sdk::Error);  // needs tls
 }

@@ -5,6 +5,7 @@
 #include <muster/cpp/error.hpp>
 
 #include "../support/http_stub.hpp"
+#include "../support/self_signed.hpp"
 #include "../support/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -185,16 +186,10 @@ TEST_CASE("health-http: a server that accepts and never answers is critical with
 // An HTTPS server: openssl s_server -www with a self-signed certificate for
 // muster.test, on a free port, killed at the end.
 struct HttpsServer {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("muster-https-" + std::to_string(getpid()));
+    SelfSigned tls{"https"};
     pid_t pid = 0;
     int port = 0;
     HttpsServer() {
-        std::filesystem::create_directories(dir);
-        std::string cmd =
-            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=muster.test -addext "
-            "subjectAltName=DNS:muster.test -keyout " +
-            (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
-        REQUIRE(std::system(cmd.c_str()) == 0);
         {
             HttpStub probe;  // a free port, released again
             port = probe.port();
@@ -202,7 +197,7 @@ struct HttpsServer {
         std::fflush(nullptr);  // nothing buffered is written twice
         pid = fork();
         if (pid == 0) {
-            std::string p = std::to_string(port), cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+            std::string p = std::to_string(port), cert = tls.cert().string(), key = tls.key().string();
             std::freopen("/dev/null", "w", stdout);
             std::freopen("/dev/null", "w", stderr);
             execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", p.c_str(), "-cert", cert.c_str(),
@@ -221,14 +216,13 @@ struct HttpsServer {
     ~HttpsServer() {
         kill(pid, SIGKILL);
         waitpid(pid, nullptr, 0);
-        std::filesystem::remove_all(dir);
     }
 };
 
 TEST_CASE("health-http: TLS verifies the server by ca_file and server_name; insecure only when asked") {
     HttpsServer server;
     auto in = instance_at("127.0.0.1:" + std::to_string(server.port));
-    std::string ca = (server.dir / "cert.pem").string();
+    std::string ca = server.tls.cert().string();
     auto https = [&](std::vector<std::pair<std::string, std::string>> extra) {
         extra.emplace_back("url", "https://{address}/");
         return check_of("health-http", extra)->check(in, 3000);
