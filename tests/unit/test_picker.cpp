@@ -7,8 +7,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
+
+#include <unistd.h>
 
 using namespace muster::core;
 using namespace std::chrono_literals;
@@ -292,4 +296,56 @@ TEST_CASE("picker: drain travels through a plugin built against the frozen ABI 1
     CHECK(b.drain().ok());
     REQUIRE(eventually([&] { return histogram(*p, 20).count("10.0.0.2:80") == 0; }));
     CHECK(registry.resolve("svc")->instances.size() == 2);
+}
+
+TEST_CASE("picker: another process's drain: zero picks of the instance once its event arrives") {
+    auto dir = std::filesystem::temp_directory_path() / ("muster-drain-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    std::string db = (dir / "shared.db").string(), host = MUSTER_HOST_BIN;
+    std::string common = " --backend-option catalog-sqlite.path=" + db + " --heartbeat-interval 500ms";
+    struct Reaper {  // the services die with the test, pass or fail
+        std::filesystem::path dir;
+        ~Reaper() {
+            std::system(("kill $(cat " + (dir / "pids").string() + ") 2>/dev/null; sleep 0.5").c_str());
+            std::filesystem::remove_all(dir);
+        }
+    } reaper{dir};
+    for (int i = 1; i <= 3; ++i)  // three services in processes of their own
+        REQUIRE(std::system((host + " run --role svc --address 10.0.0." + std::to_string(i) + ":80" + common + " > " +
+                             (dir / ("q" + std::to_string(i) + ".log")).string() + " 2>&1 & echo $! >> " +
+                             (dir / "pids").string())
+                                .c_str()) == 0);
+    PluginLoader loader;
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{
+                          {BackendClient::create(loader.load("catalog-sqlite"), {{"path", db}}, 1500), true}}),
+                      quick_options(500ms, 1500ms, 100ms));
+    REQUIRE(eventually([&] { return registry.resolve("svc")->instances.size() == 3; }));
+    auto p = registry.picker("svc", opts(PickPolicy::round_robin));
+    std::string drained_id;
+    for (const auto& i : registry.resolve("svc")->instances)
+        if (i.address == "10.0.0.2:80") drained_id = i.id;
+    std::atomic<bool> seen{false};
+    auto sub = registry.watch(std::string("svc"), [&](const TopologyEvent& e) {
+        if (e.type == MUSTER_EVENT_CHANGED && e.instance.metadata.count(MUSTER_META_DRAIN)) seen = true;
+    });
+    std::atomic<bool> stop{false};
+    std::atomic<int> after_event{0}, total{0};
+    std::thread picking([&] {
+        while (!stop) {
+            bool before = seen.load();
+            auto c = p->pick();
+            ++total;
+            if (before && c.instance().address == "10.0.0.2:80") ++after_event;
+        }
+    });
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(std::system(
+                (host + " drain --id " + drained_id + " --backend-option catalog-sqlite.path=" + db + " > /dev/null")
+                    .c_str()) == 0);
+    CHECK(eventually([&] { return seen.load(); }, 5s));
+    std::this_thread::sleep_for(500ms);
+    stop = true;
+    picking.join();
+    CHECK(total > 1000);
+    CHECK(after_event == 0);
 }
