@@ -274,8 +274,12 @@ void Picker::report(Endpoint& e, const sdk::Instance& instance, bool ok) {
     if (!by_count && !by_rate) return;
     std::size_t role_size = std::max<std::size_t>(1, latest_size_.load(std::memory_order_relaxed));
     std::size_t limit = std::max<std::size_t>(1, static_cast<std::size_t>(o.max_ejected_share * role_size));
-    if (ejected_.load() >= limit) return;  // the share is used up: it keeps serving
-    ejected_.fetch_add(1);
+    // Taken under the share, or not at all: two instances failing at once
+    // cannot both slip past the limit.
+    std::size_t now_ejected = ejected_.load();
+    do {
+        if (now_ejected >= limit) return;  // the share is used up: it keeps serving
+    } while (!ejected_.compare_exchange_weak(now_ejected, now_ejected + 1));
     e.ejected = true;
     eject(by_count ? "consecutive failures" : "failure rate");
 }
