@@ -55,7 +55,8 @@ struct Parts {
         std::string why;
         for (const auto& d : deps) {
             int passing = 0;
-            for (const auto& inst : caches.get(d.role)->load()->instances) {
+            auto snapshot = caches.get(d.role)->load();  // kept: the loop reads it
+            for (const auto& inst : snapshot->instances) {
                 auto own = inst.metadata.find(MUSTER_META_HEALTH_OWN);
                 auto h = own == inst.metadata.end() ? std::optional(inst.health) : sdk::parse_health(own->second);
                 passing += h == MUSTER_HEALTH_PASSING;

@@ -140,7 +140,8 @@ void fault_run(const std::vector<std::string>& steps) {
         }
         CHECK(eventually(
             [&] {
-                for (auto& i : registry.resolve(role)->instances)
+                auto snapshot = registry.resolve(role);
+                for (auto& i : snapshot->instances)
                     if (gone.count(i.id)) return false;
                 return true;
             },

@@ -44,7 +44,8 @@ struct TwoMemory {
 
 std::set<std::string> ids(const RoleCache& c) {
     std::set<std::string> s;
-    for (auto& i : c.load()->instances) s.insert(i.id);
+    auto snapshot = c.load();
+    for (auto& i : snapshot->instances) s.insert(i.id);
     return s;
 }
 

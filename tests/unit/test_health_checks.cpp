@@ -72,7 +72,8 @@ std::shared_ptr<BackendClient> memory() {
 RegistryOptions fast() { return quick_options(200ms, 1000ms, 100ms); }
 
 muster_health health_of(Registry& r, const std::string& role, const std::string& id) {
-    for (const auto& i : r.resolve(role)->instances)
+    auto snapshot = r.resolve(role);  // held while the loop reads it
+    for (const auto& i : snapshot->instances)
         if (i.id == id) return i.health;
     return static_cast<muster_health>(99);
 }

@@ -148,7 +148,8 @@ TEST_CASE("picker: passing first, warning only when none passes, critical never;
     f.regs[1].set_health(MUSTER_HEALTH_CRITICAL);
     REQUIRE(eventually([&] {
         int bad = 0;
-        for (const auto& i : f.registry.resolve("svc")->instances) bad += i.health != MUSTER_HEALTH_PASSING;
+        auto snapshot = f.registry.resolve("svc");
+        for (const auto& i : snapshot->instances) bad += i.health != MUSTER_HEALTH_PASSING;
         return bad == 2;
     }));
     auto p = f.registry.picker("svc", opts(PickPolicy::random, 0.5));
@@ -275,7 +276,8 @@ TEST_CASE("picker: the local zone first, spilling to the region and the rest as 
     f.regs[1].set_health(MUSTER_HEALTH_CRITICAL);  // zone a: 2 of 4 healthy, 0.5 x 1.4 = 70% stays
     REQUIRE(eventually([&] {
         int bad = 0;
-        for (const auto& i : f.registry.resolve("svc")->instances) bad += i.health != MUSTER_HEALTH_PASSING;
+        auto snapshot = f.registry.resolve("svc");
+        for (const auto& i : snapshot->instances) bad += i.health != MUSTER_HEALTH_PASSING;
         return bad == 2;
     }));
     where.clear();
@@ -322,7 +324,8 @@ TEST_CASE("picker: another process's drain: zero picks of the instance once its 
     REQUIRE(eventually([&] { return registry.resolve("svc")->instances.size() == 3; }));
     auto p = registry.picker("svc", opts(PickPolicy::round_robin));
     std::string drained_id;
-    for (const auto& i : registry.resolve("svc")->instances)
+    auto snapshot = registry.resolve("svc");
+    for (const auto& i : snapshot->instances)
         if (i.address == "10.0.0.2:80") drained_id = i.id;
     std::atomic<bool> seen{false};
     auto sub = registry.watch(std::string("svc"), [&](const TopologyEvent& e) {
