@@ -36,6 +36,10 @@ std::atomic<std::uint64_t> picker_serials{1};
 struct Seen {
     std::uint64_t picker = 0, version = 0;
     std::shared_ptr<const PickTable> table;
+    // This thread's round-robin turn for the picker: each thread goes
+    // round on its own (from a random start), so no two threads write one
+    // counter; every thread's picks, and so their sum, stay even.
+    std::uint64_t turn = 0;
 };
 thread_local std::array<Seen, 8> seen;
 
@@ -90,13 +94,17 @@ Picker::Picker(std::shared_ptr<RoleCache> cache, PickerOptions options)
 
 Picker::~Picker() = default;
 
-std::shared_ptr<const PickTable> Picker::table() {
+std::shared_ptr<const PickTable> Picker::table(std::uint64_t** turn) {
     std::uint64_t v = cache_->version();
     Seen& s = seen[serial_ % seen.size()];
+    *turn = &s.turn;
     if (s.picker == serial_ && s.version == v) return s.table;
     std::lock_guard lk(mu_);
     if (!latest_ || latest_->version != v) latest_ = build(v);
-    s = {serial_, v, latest_};
+    if (s.picker != serial_) s.turn = next_random();
+    s.picker = serial_;
+    s.version = v;
+    s.table = latest_;
     return latest_;
 }
 
@@ -148,7 +156,8 @@ const std::vector<std::size_t>& group_of(const PickTier& t, double panic, const 
 
 Call Picker::pick(std::string_view key) {
     Call call;
-    auto t = table();
+    std::uint64_t* turn = nullptr;
+    auto t = table(&turn);
     if (t->tiers.empty()) return call;
     std::uint64_t key_h = key.empty() ? 0 : detail::key_hash(key);
     bool by_key = options_.policy == PickPolicy::maglev && !key.empty();
@@ -170,7 +179,7 @@ Call Picker::pick(std::string_view key) {
     std::optional<std::size_t> chosen;
     switch (options_.policy) {
     case PickPolicy::round_robin: {
-        std::uint64_t start = next_.fetch_add(1, std::memory_order_relaxed);
+        std::uint64_t start = (*turn)++;
         for (std::size_t i = 0; i < n && !chosen; ++i)
             if (usable(group[(start + i) % n])) chosen = group[(start + i) % n];
         break;

@@ -129,7 +129,8 @@ public:
 
 private:
     friend class Call;
-    std::shared_ptr<const detail::PickTable> table();
+    // The current table, and this thread's round-robin turn for this picker.
+    std::shared_ptr<const detail::PickTable> table(std::uint64_t** turn);
     std::shared_ptr<const detail::PickTable> build(std::uint64_t version);
     void report(detail::Endpoint& e, const sdk::Instance& instance, bool ok);
 
@@ -137,7 +138,6 @@ private:
     PickerOptions options_;
     std::uint64_t serial_;                     // names this picker in the threads' remembered tables
     std::atomic<std::size_t> latest_size_{0};  // instances that may be picked, for the ejection share
-    std::atomic<std::uint64_t> next_{0};       // round robin
     std::atomic<std::size_t> ejected_{0};      // instances ejected now
     std::mutex mu_;                            // guards what follows: taken only to rebuild
     std::shared_ptr<const detail::PickTable> latest_;
