@@ -27,6 +27,8 @@ struct Endpoint {
     int ejections = 0;
     std::int64_t window_start = 0;
     int window_calls = 0, window_failures = 0;
+    std::uint64_t successes = 0, failures = 0;
+    double latency_ms = 0;  // moving average (alpha 0.2) of reported latencies
 
     // May a new call go to it now? An ejected one whose time is up lets
     // exactly one trial call through (the thread that moves the time on by

@@ -61,7 +61,7 @@ Call::Call(Call&& o) noexcept { *this = std::move(o); }
 
 Call& Call::operator=(Call&& o) noexcept {
     if (this != &o) {
-        finish(-1);
+        finish(-1, {});
         table_ = std::move(o.table_);
         endpoint_ = std::exchange(o.endpoint_, nullptr);
         index_ = o.index_;
@@ -72,17 +72,17 @@ Call& Call::operator=(Call&& o) noexcept {
     return *this;
 }
 
-Call::~Call() { finish(-1); }
+Call::~Call() { finish(-1, {}); }
 
 const sdk::Instance& Call::instance() const { return *table_->instances[index_]; }
-void Call::success() { finish(1); }
-void Call::failure() { finish(0); }
+void Call::success(std::chrono::nanoseconds latency) { finish(1, latency); }
+void Call::failure(std::chrono::nanoseconds latency) { finish(0, latency); }
 
 // outcome: 1 success, 0 failure, -1 none (the call just ends).
-void Call::finish(int outcome) {
+void Call::finish(int outcome, std::chrono::nanoseconds latency) {
     if (!endpoint_) return;
     if (counted_) endpoint_->outstanding.fetch_sub(1, std::memory_order_relaxed);
-    if (outcome >= 0) picker_->report(*endpoint_, *table_->instances[index_], outcome == 1);
+    if (outcome >= 0) picker_->report(*endpoint_, *table_->instances[index_], outcome == 1, latency);
     endpoint_ = nullptr;
     table_.reset();
 }
@@ -128,6 +128,19 @@ std::shared_ptr<const PickTable> Picker::build(std::uint64_t version) {
     endpoints_ = std::move(kept);
     latest_size_.store(t->instances.size(), std::memory_order_relaxed);
     return t;
+}
+
+std::vector<Picker::InstanceStats> Picker::stats() {
+    std::uint64_t* turn = nullptr;
+    auto t = table(&turn);
+    std::vector<InstanceStats> out;
+    for (std::size_t k = 0; k < t->instances.size(); ++k) {
+        Endpoint& e = *t->endpoints[k];
+        std::lock_guard lk(e.mu);
+        out.push_back({t->instances[k]->id, t->instances[k]->address, e.outstanding.load(), e.successes, e.failures,
+                       e.latency_ms, e.ejected, e.ejections});
+    }
+    return out;
 }
 
 namespace {
@@ -241,10 +254,15 @@ Call Picker::pick(std::string_view key) {
     return call;
 }
 
-void Picker::report(Endpoint& e, const sdk::Instance& instance, bool ok) {
+void Picker::report(Endpoint& e, const sdk::Instance& instance, bool ok, std::chrono::nanoseconds latency) {
     const OutlierOptions& o = options_.outlier;
     std::int64_t now = now_ns();
     std::lock_guard lk(e.mu);
+    (ok ? e.successes : e.failures)++;
+    if (latency.count() > 0) {
+        double ms = static_cast<double>(latency.count()) / 1e6;
+        e.latency_ms = e.latency_ms == 0 ? ms : 0.8 * e.latency_ms + 0.2 * ms;
+    }
     auto eject = [&](const char* why) {
         e.ejections++;
         auto span = std::min(o.base_ejection * e.ejections, o.max_ejection);

@@ -203,6 +203,12 @@ TEST_CASE("picker: consecutive failures eject an instance; it is re-admitted aft
     }
     CHECK(picks_of_bad == 3);  // ejected on its third failure
     CHECK(p->ejected() == 1);
+    for (const auto& st : p->stats())
+        if (st.address == bad) {
+            CHECK(st.ejected);
+            CHECK(st.ejections == 1);
+            CHECK(st.failures == 3);
+        }
     CHECK(histogram(*p, 200).count(bad) == 0);
     std::this_thread::sleep_for(350ms);
     bool tried = false;
@@ -216,6 +222,11 @@ TEST_CASE("picker: consecutive failures eject an instance; it is re-admitted aft
     CHECK(tried);
     CHECK(p->ejected() == 0);
     CHECK(histogram(*p, 100)[bad] == 10);
+    auto c = p->pick();
+    std::string addr = c.instance().address;
+    c.success(std::chrono::milliseconds(8));
+    for (const auto& st : p->stats())
+        if (st.address == addr) CHECK(st.latency_ms == Approx(8.0));
 }
 
 TEST_CASE("picker: a failed trial ejects again, for longer; never more than the share at once") {

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace muster::core {
 
@@ -94,12 +95,14 @@ public:
     const sdk::Instance& instance() const;
     // "zone", "region" or "other": which locality answered ("any" without one).
     const char* locality() const { return locality_; }
-    void success();
-    void failure();
+    // The outcome, with the call's latency when the caller measured it
+    // (kept per instance as a moving average; see Picker::stats()).
+    void success(std::chrono::nanoseconds latency = std::chrono::nanoseconds(0));
+    void failure(std::chrono::nanoseconds latency = std::chrono::nanoseconds(0));
 
 private:
     friend class Picker;
-    void finish(int outcome);
+    void finish(int outcome, std::chrono::nanoseconds latency);
     std::shared_ptr<const detail::PickTable> table_;  // keeps the instance alive
     detail::Endpoint* endpoint_ = nullptr;
     std::size_t index_ = 0;
@@ -127,12 +130,24 @@ public:
     // Instances ejected now.
     std::size_t ejected() const { return ejected_.load(std::memory_order_relaxed); }
 
+    // What this picker knows of each instance of the role now.
+    struct InstanceStats {
+        std::string id, address;
+        int in_flight = 0;  // counted for least_outstanding only
+        std::uint64_t successes = 0, failures = 0;
+        double latency_ms = 0;  // moving average of reported latencies (0: none)
+        bool ejected = false;
+        int ejections = 0;
+    };
+    // THREADING: any thread; takes the picker's lock.
+    std::vector<InstanceStats> stats();
+
 private:
     friend class Call;
     // The current table, and this thread's round-robin turn for this picker.
     std::shared_ptr<const detail::PickTable> table(std::uint64_t** turn);
     std::shared_ptr<const detail::PickTable> build(std::uint64_t version);
-    void report(detail::Endpoint& e, const sdk::Instance& instance, bool ok);
+    void report(detail::Endpoint& e, const sdk::Instance& instance, bool ok, std::chrono::nanoseconds latency);
 
     std::shared_ptr<RoleCache> cache_;
     PickerOptions options_;
