@@ -130,6 +130,7 @@ muster::core::RegistryOptions registry_options(const Settings& s) {
     o.heartbeat_interval = s.heartbeat_interval;
     o.ttl = s.ttl;
     o.dependency_severity = s.dependency_severity;
+    o.check_workers = static_cast<std::size_t>(s.check_workers);
     o.reap_interval = s.reap_interval;
     o.reap_retain = s.reap_retain;
     o.guard_fraction = s.guard_fraction;

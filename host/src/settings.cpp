@@ -59,6 +59,8 @@ constexpr Known kKnown[] = {
      "time between runs of a check named by its plugin (--check, [health.PLUGIN]) (default 10s)"},
     {"check-timeout", "discovery", "check_timeout",
      "longest wait for a check named by its plugin; shorter than check_interval (default 2s)"},
+    {"check-workers", "discovery", "check_workers",
+     "threads that run health checks (1 to 256; more stand in while one hangs) (default 4)"},
     {"dependency-severity", "discovery", "dependency_severity",
      "what a service publishes while a role it depends on is short of passing instances: warning or critical "
      "(default warning)"},
@@ -254,6 +256,13 @@ Settings load_settings(const po::variables_map& cli) {
         s.dependency_severity = *h;
     }
     s.checks = parse_checks(check_entries, config_path, s.check_interval, s.check_timeout);
+    if (auto it = flat.find("check-workers"); it != flat.end()) {
+        auto n = muster::sdk::parse_int(it->second.value);
+        if (!n || *n < 1 || *n > 256)
+            throw HostError(kConfig, it->second.origin + ": check_workers = '" + it->second.value +
+                                         "' is not a whole number from 1 to 256");
+        s.check_workers = static_cast<int>(*n);
+    }
     s.reap_interval = duration(flat, "reap-interval", s.reap_interval, true);
     s.reap_retain = duration(flat, "reap-retain", s.reap_retain, true);
     if (ttl_given && s.heartbeat_interval >= s.ttl)

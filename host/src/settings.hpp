@@ -62,6 +62,7 @@ struct Settings {
     std::chrono::milliseconds check_interval{10000};
     std::chrono::milliseconds check_timeout{2000};
     muster_health dependency_severity = MUSTER_HEALTH_WARNING;
+    int check_workers = 4;                   // threads that run health checks
     std::map<std::string, CheckDef> checks;  // [check.NAME]
     std::chrono::milliseconds reap_interval{300000};
     std::chrono::milliseconds reap_retain{3600000};

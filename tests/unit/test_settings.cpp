@@ -158,6 +158,35 @@ TEST_CASE("bad configuration is refused with the key and its line") {
     CHECK(code_of({"--log-level", "loud"}, &m) == kConfig);
 }
 
+TEST_CASE("health settings: named checks, their thresholds, workers and dependency severity") {
+    auto s = load({"--config", write_file("[discovery]\ncheck_workers = 8\ndependency_severity = \"critical\"\n"
+                                          "[check.api]\nplugin = \"health-http\"\nurl = \"http://{address}/\"\n"
+                                          "interval = \"2s\"\ntimeout = \"1s\"\nsuccess_before_passing = 2\n"
+                                          "failures_before_critical = 3\nderegister_critical_after = \"5m\"\n"
+                                          "[service.q]\nrole = \"querier\"\naddress = \"127.0.0.1:7001\"\n"
+                                          "checks = \"api\"\ndepends_on = \"router, writer:2\"\n")});
+    CHECK(s.check_workers == 8);
+    CHECK(s.dependency_severity == MUSTER_HEALTH_CRITICAL);
+    const auto& api = s.checks.at("api");
+    CHECK(api.plugin == "health-http");
+    CHECK(api.interval == std::chrono::milliseconds(2000));
+    CHECK(api.timeout == std::chrono::milliseconds(1000));
+    CHECK(api.success_before_passing == 2);
+    CHECK(api.failures_before_critical == 3);
+    CHECK(api.deregister_critical_after == std::chrono::minutes(5));
+    CHECK(api.options == std::vector<std::pair<std::string, std::string>>{{"url", "http://{address}/"}});
+    REQUIRE(s.services.at(0).depends_on.size() == 2);
+    CHECK(s.services[0].depends_on[1].role == "writer");
+    CHECK(s.services[0].depends_on[1].min_passing == 2);
+    std::string m;
+    CHECK(code_of({"--check-workers", "0"}, &m) == kConfig);
+    CHECK(code_of({"--dependency-severity", "passing"}, &m) == kConfig);
+    CHECK(code_of({"--check-timeout", "20s"}, &m) == kConfig);  // not shorter than check_interval
+    CHECK(code_of({"--config", write_file("[check.x]\nplugin = \"health-tcp\"\nfailures_before_critical = 0\n")}, &m) ==
+          kConfig);
+    CHECK(m.find("failures_before_critical") != std::string::npos);
+}
+
 TEST_CASE("the breakers and the mass-removal guard are settings, checked like the others") {
     auto s = load({"--config", write_file("[discovery]\nbreaker_threshold = 5\nbreaker_backoff = \"100ms\"\n"
                                           "breaker_max_backoff = \"2s\"\nguard_fraction = 0.8\n")});
