@@ -29,14 +29,14 @@ typedef struct muster_watch muster_watch;
 
 /* Capability bits: a plugin claims what it implements; the host and the
  * conformance suite skip what is not claimed. */
-#define MUSTER_BACKEND_CAP_WATCH (1ull << 0) /* watch/unwatch work */
-#define MUSTER_BACKEND_CAP_SHARED                                    \
-    (1ull << 1)                             /* several processes may \
-                                               share one store */
-#define MUSTER_BACKEND_CAP_REAP (1ull << 2) /* reap deletes rows */
-#define MUSTER_BACKEND_CAP_SERVER_CLOCK \
-    (1ull << 3) /* timestamps come from \
-                   the store's clock */
+/* watch/unwatch work */
+#define MUSTER_BACKEND_CAP_WATCH (1ull << 0)
+/* several processes may share one store */
+#define MUSTER_BACKEND_CAP_SHARED (1ull << 1)
+/* reap deletes rows */
+#define MUSTER_BACKEND_CAP_REAP (1ull << 2)
+/* timestamps come from the store's clock */
+#define MUSTER_BACKEND_CAP_SERVER_CLOCK (1ull << 3)
 
 /* list() flags. By default only live instances are listed: not stopped and
  * last_seen within the ttl. */
