@@ -1,7 +1,9 @@
 #include <muster/core/cache_set.hpp>
 #include <muster/cpp/clock.hpp>
 
+#include <algorithm>
 #include <array>
+#include <thread>
 
 namespace muster::core {
 
@@ -64,6 +66,23 @@ void CacheSet::note_stopped(const std::string& role, const std::string& id) {
     if (const Map* m = map_.load(std::memory_order_acquire))
         for (const std::string& key : {role, kAllRoles})
             if (auto c = m->find(key); c != m->end()) c->second->note_stopped(id, sdk::system_ms());
+}
+
+void CacheSet::await_listed(const sdk::Instance& inst, std::chrono::milliseconds limit) const {
+    const Map* m = map_.load(std::memory_order_acquire);
+    if (!m) return;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (const std::string& key : {inst.role, kAllRoles}) {
+        auto c = m->find(key);
+        if (c == m->end()) continue;
+        auto listed = [&] {
+            auto snapshot = c->second->load();
+            return snapshot && std::any_of(snapshot->instances.begin(), snapshot->instances.end(),
+                                           [&](const sdk::Instance& i) { return i.id == inst.id; });
+        };
+        while (!listed() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 void CacheSet::maintain() {

@@ -62,6 +62,13 @@ std::optional<Outcome> Ownership::update(const std::string& id, const std::funct
     return write(now);
 }
 
+bool Ownership::amend(const std::string& id, const std::function<bool(sdk::Instance&)>& change) {
+    std::lock_guard w(write_mu_);
+    std::lock_guard lk(mu_);
+    auto it = owned_.find(id);
+    return it != owned_.end() && change(it->second.instance);
+}
+
 // Each id is settled in its write order against what is owned then, so a
 // write-back cannot overtake the stop of the same instance and revive it.
 Outcome Ownership::reconcile(const Chain::LinkCall& call, const std::set<std::string>* ids) const {

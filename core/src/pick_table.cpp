@@ -22,10 +22,11 @@ std::uint64_t key_hash(std::string_view key, std::uint64_t seed) {
 
 namespace {
 
-// Prime table sizes for Maglev, at least 100 entries per instance.
+// Prime table sizes for Maglev, at least 1000 entries per instance: the
+// larger the table, the fewer keys move beyond the leaving instance's.
 std::uint32_t maglev_size(std::size_t n) {
     for (std::uint32_t m : {251u, 509u, 1021u, 2039u, 4093u, 8191u, 16381u, 32749u, 65521u})
-        if (m >= 100 * n) return m;
+        if (m >= 1000 * n) return m;
     return 65521u;
 }
 

@@ -1,5 +1,6 @@
 #include <muster/core/cache_set.hpp>
 #include <muster/core/check_scheduler.hpp>
+#include <muster/core/drain_mark.hpp>
 #include <muster/core/ownership.hpp>
 #include <muster/core/registry.hpp>
 #include <muster/cpp/clock.hpp>
@@ -39,13 +40,31 @@ struct Parts {
         if (!health) return {MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
         HealthState::Verdict v = health->verdict(sdk::system_ms());
         std::optional<Outcome> o = owned->update(
-            id, [&](sdk::Instance& inst) { return HealthState::apply(v, inst); },
+            id,
+            [&](sdk::Instance& inst) {
+                bool adopted = adopt_outside_drain(inst);
+                return HealthState::apply(v, inst) || adopted;
+            },
             [&](const sdk::Instance& inst) {
                 spdlog::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(v.health),
                              v.reason.empty() ? "" : ": ", v.reason);
                 return chain->register_instance(inst);
             });
         return o ? *o : Outcome{MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
+    }
+
+    // Takes into `inst` (owned) a drain mark another process changed later
+    // (`muster-host drain`), as this process's cache of its role lists it,
+    // so that writing `inst` does not undo that drain.
+    bool adopt_outside_drain(sdk::Instance& inst) {
+        auto snapshot = caches.find(inst.role);
+        if (!snapshot) return false;
+        auto it = std::find_if(snapshot->instances.begin(), snapshot->instances.end(),
+                               [&](const sdk::Instance& i) { return i.id == inst.id; });
+        if (it == snapshot->instances.end() || !adopt_drain(inst, *it)) return false;
+        spdlog::info("{} {} {} (marked by another process)", inst.role, inst.id,
+                     drained(inst) ? "draining: no new calls" : "no longer draining");
+        return true;
     }
 
     // Why `deps` are not met by the cached roles (nullopt: they are). An
@@ -126,15 +145,7 @@ Outcome Registration::drain(bool on) {
     if (!parts_) return {MUSTER_NOT_FOUND, "the registration was stopped"};
     try {
         std::optional<Outcome> o = parts_->owned->update(
-            id_,
-            [on](sdk::Instance& inst) {
-                if (inst.metadata.count(MUSTER_META_DRAIN) == (on ? 1u : 0u)) return false;
-                if (on)
-                    inst.metadata[MUSTER_META_DRAIN] = "true";
-                else
-                    inst.metadata.erase(MUSTER_META_DRAIN);
-                return true;
-            },
+            id_, [on](sdk::Instance& inst) { return set_drain(inst, on, sdk::system_ms()); },
             [&](const sdk::Instance& inst) {
                 spdlog::info("{} {} {}", inst.role, inst.id, on ? "draining: no new calls" : "no longer draining");
                 return parts_->chain->register_instance(inst);
@@ -227,12 +238,15 @@ void Registry::heartbeat_loop() {
     }
 }
 
-// Each round: the caches' upkeep, then the health that changes without a
-// check (dependencies, a pushed report's ttl).
+// Each round: the caches' upkeep, drain marks set from outside, then the
+// health that changes without a check (dependencies, a pushed report's
+// ttl).
 void Registry::maintenance_loop() {
     while (stop_.sleep(options_.cache_refresh)) {
         parts_->caches.maintain();
         for (const Owned& o : parts_->owned->all()) {
+            parts_->owned->amend(o.instance.id,
+                                 [this](sdk::Instance& inst) { return parts_->adopt_outside_drain(inst); });
             if (!o.depends_on.empty()) o.health->set_dependency_problem(parts_->dependency_problem(o.depends_on));
             if (!o.depends_on.empty() || o.health->expires()) parts_->publish(o.instance.id);
         }
@@ -283,6 +297,11 @@ Registration Registry::register_instance(InstanceSpec spec) {
     if (!o.ok()) throw sdk::Error(o.status, o.message);
     parts_->owned->add(Owned{inst, health, std::move(spec.depends_on)});
     if (!spec.checks.empty()) checks_->add(inst, health);
+    // This process watches its own role: a drain mark another process sets
+    // on the instance reaches it there (adopt_outside_drain). A resolve
+    // after this returns lists the instance.
+    parts_->caches.get(inst.role);
+    parts_->caches.await_listed(inst, 2 * options_.cache_refresh);
     spdlog::info("registered {} {} at {} ({})", inst.role, inst.id, inst.address, sdk::health_name(inst.health));
     return Registration(parts_, inst.id);
 }

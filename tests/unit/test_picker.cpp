@@ -1,6 +1,7 @@
 // Client-side routing: each policy's distribution, health eligibility and
 // the panic threshold, drain, outlier ejection and re-admission under the
 // share limit, Maglev's stickiness, and locality spillover.
+#include <muster/core/drain_mark.hpp>
 #include <muster/core/registry.hpp>
 
 #include "../support/test_support.hpp"
@@ -306,6 +307,7 @@ TEST_CASE("picker: drain travels through a plugin built against the frozen ABI 1
     auto a = registry.register_instance({"svc", "10.0.0.1:80", "", {}, {}, {}});
     auto b = registry.register_instance({"svc", "10.0.0.2:80", "", {}, {}, {}});
     auto p = registry.picker("svc", opts(PickPolicy::round_robin));
+    REQUIRE(eventually([&] { return histogram(*p, 20).count("10.0.0.2:80") > 0; }));
     CHECK(b.drain().ok());
     REQUIRE(eventually([&] { return histogram(*p, 20).count("10.0.0.2:80") == 0; }));
     CHECK(registry.resolve("svc")->instances.size() == 2);
@@ -362,4 +364,62 @@ TEST_CASE("picker: another process's drain: zero picks of the instance once its 
     picking.join();
     CHECK(total > 1000);
     CHECK(after_event == 0);
+}
+
+TEST_CASE("picker: the latest change of the drain mark wins, whichever clock made it") {
+    muster::sdk::Instance mine, seen;
+    CHECK(set_drain(seen, true, 5000));  // another process drains it
+    CHECK(adopt_drain(mine, seen));
+    CHECK(drained(mine));
+    CHECK_FALSE(adopt_drain(mine, seen));  // nothing newer
+    CHECK(set_drain(mine, false, 1000));   // the owner's clock is behind: stamped after 5000 all the same
+    CHECK(drain_changed_at(mine) == 5001);
+    CHECK_FALSE(adopt_drain(mine, seen));  // its own end of the drain is the latest
+    CHECK_FALSE(set_drain(mine, false, 9000));
+    seen.metadata[MUSTER_META_DRAIN_AT] = "garbage";  // unreadable: never newer
+    CHECK_FALSE(adopt_drain(mine, seen));
+}
+
+TEST_CASE("picker: a drain made from outside survives the owner's later writes; --undo too") {
+    auto dir = std::filesystem::temp_directory_path() / ("muster-drain-own-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    struct Cleanup {
+        std::filesystem::path dir;
+        ~Cleanup() { std::filesystem::remove_all(dir); }
+    } cleanup{dir};
+    std::string db = (dir / "shared.db").string();
+    PluginLoader loader;
+    Registry owner(std::make_shared<Chain>(std::vector<Link>{
+                       {BackendClient::create(loader.load("catalog-sqlite"), {{"path", db}}, 1500), true}}),
+                   quick_options(500ms, 1500ms, 100ms));
+    auto reg = owner.register_instance({"svc", "10.0.0.1:80", "", {}, {}, {}});
+    auto drain = [&](const std::string& extra) {
+        return std::system((std::string(MUSTER_HOST_BIN) + " drain --id " + reg.id() + extra +
+                            " --heartbeat-interval 500ms --backend-option catalog-sqlite.path=" + db + " > /dev/null")
+                               .c_str());
+    };
+    // What a store lists now, read by a chain of its own (another process's view).
+    auto stored = [&]() {
+        auto chain = std::make_shared<Chain>(
+            std::vector<Link>{{BackendClient::create(loader.load("catalog-sqlite"), {{"path", db}}, 1500), true}});
+        auto read = chain->list(nullptr, 0);
+        REQUIRE(read.outcome.ok());
+        REQUIRE(read.instances.size() == 1);
+        return read.instances.front();
+    };
+    REQUIRE(drain("") == 0);
+    // The owner writes the instance for its own reasons: a new verdict.
+    CHECK(reg.set_health(MUSTER_HEALTH_WARNING, "busy").ok());
+    CHECK(reg.set_health(MUSTER_HEALTH_PASSING).ok());
+    auto now = stored();
+    CHECK(now.health == MUSTER_HEALTH_PASSING);
+    CHECK(drained(now));
+    REQUIRE(drain(" --undo") == 0);
+    CHECK(reg.set_health(MUSTER_HEALTH_WARNING, "busy").ok());
+    now = stored();
+    CHECK(now.health == MUSTER_HEALTH_WARNING);
+    CHECK_FALSE(drained(now));
+    // The owner's own drain is the latest change again.
+    CHECK(reg.drain().ok());
+    CHECK(drained(stored()));
 }

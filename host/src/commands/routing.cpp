@@ -5,11 +5,15 @@
 #include "../exit_codes.hpp"
 #include "../output.hpp"
 
+#include <muster/core/drain_mark.hpp>
 #include <muster/core/registry.hpp>
+#include <muster/cpp/clock.hpp>
 #include <muster/cpp/validate.hpp>
 
 #include <iostream>
 #include <map>
+#include <optional>
+#include <thread>
 
 namespace host {
 
@@ -78,29 +82,46 @@ po::options_description drain_options() {
     return d;
 }
 
-// Rewrites the instance with the drain mark in every store. The process
-// that owns it keeps its own copy: a change it writes later (a new health
-// verdict) ends a drain set from outside (docs/routing.md).
+// The live instance `id` as the chain lists it now.
+std::optional<muster::sdk::Instance> find_live(Runtime& rt, const std::string& id) {
+    auto read = rt.chain->list(nullptr, 0);
+    if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
+    for (auto& inst : read.instances)
+        if (inst.id == id) return std::move(inst);
+    return std::nullopt;
+}
+
+// Writes the drain mark in every store. The owning process adopts it from
+// its cache of the role; a write of its own that it made before its cache
+// saw the mark (a new health verdict) can still undo it, so the mark is
+// read again after two of the owner's cache rounds and written again if it
+// did not hold (docs/routing.md, "Drain").
 int drain(const po::variables_map& vm, const Settings& s) {
     if (!vm.count("id")) throw HostError(kUsage, "drain needs --id ID");
     std::string id = muster::sdk::normalised_id(vm["id"].as<std::string>());
     if (auto p = muster::sdk::check_id(id); !p.empty()) throw HostError(kUsage, "--id: " + p);
     bool on = !vm.count("undo");
+    const char* done = on ? "draining " : "no longer draining ";
     auto rt = compose(s, Startup::fail_fast);
-    auto read = rt->chain->list(nullptr, 0);
-    if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
-    for (auto inst : read.instances) {
-        if (inst.id != id) continue;
-        if (on)
-            inst.metadata[MUSTER_META_DRAIN] = "true";
-        else
-            inst.metadata.erase(MUSTER_META_DRAIN);
-        auto o = rt->chain->register_instance(inst);
+    auto settle = 2 * registry_options(s).cache_refresh;
+    std::int64_t stamp = 0;
+    for (int writes = 0;; ++writes) {
+        auto inst = find_live(*rt, id);
+        if (!inst) throw HostError(kFailure, "no live instance with id " + id);
+        if (muster::core::drained(*inst) == on && muster::core::drain_changed_at(*inst) >= stamp) {
+            std::cout << (stamp ? done : (on ? "already draining " : "not draining ")) << id << "\n";
+            return kOk;
+        }
+        if (writes == 3) break;
+        muster::core::set_drain(*inst, on, muster::sdk::system_ms());
+        stamp = muster::core::drain_changed_at(*inst);
+        auto o = rt->chain->register_instance(*inst);
         if (!o.ok()) throw HostError(kUnavailable, "drain failed: " + o.message);
-        std::cout << (on ? "draining " : "no longer draining ") << id << "\n";
-        return kOk;
+        std::this_thread::sleep_for(settle);
     }
-    throw HostError(kFailure, "no live instance with id " + id);
+    throw HostError(kFailure, "the drain mark of " + id +
+                                  " was written over each time: its owner keeps writing it (is it running an "
+                                  "older muster?)");
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ typedef enum muster_health {
 /* Present ("true") while the instance is drained: still listed, never
  * picked for new calls (docs/routing.md). */
 #define MUSTER_META_DRAIN "muster.drain"
+/* When the drain mark last changed (set or ended), in wall-clock ms since
+ * the epoch: the latest change wins, whichever process made it. */
+#define MUSTER_META_DRAIN_AT "muster.drain.at"
 
 /* One metadata entry. Keys are unique within an instance.
  * OWNERSHIP: as the instance that holds it. */

@@ -9,6 +9,7 @@
 #include <muster/core/role_cache.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -38,6 +39,12 @@ public:
     // This process is stopping instance `id` of `role`: the caches of that
     // role and of every role take its removal as explained.
     void note_stopped(const std::string& role, const std::string& id);
+
+    // This process has just registered `inst`: waits until the caches of
+    // its role and of every role list it (a watch's event, or the next
+    // poll), at most `limit`, so that a resolve after a registration sees
+    // it. THREADING: any thread.
+    void await_listed(const sdk::Instance& inst, std::chrono::milliseconds limit) const;
 
     // One round of upkeep for every cache. THREADING: one thread (the
     // registry's maintenance thread).

@@ -55,6 +55,12 @@ public:
     std::optional<Outcome> update(const std::string& id, const std::function<bool(sdk::Instance&)>& change,
                                   const Write& write);
 
+    // Changes the owned instance `id` without writing it, for a change
+    // the stores hold already (a drain mark set from outside), in the write
+    // order of that id. False when `change` changed nothing or `id` is not
+    // owned.
+    bool amend(const std::string& id, const std::function<bool(sdk::Instance&)>& change);
+
     // Brings one link up to date (the chain's write-back, Chain::adopt).
     // ids == nullptr: writes every owned registration (a recovering link).
     // Otherwise for each id: registers it if owned, else deregisters it
