@@ -38,7 +38,7 @@ void check_backend_options(const BackendSpec& b, const muster_backend_v1& vt) {
 
 }  // namespace
 
-muster::core::PluginLoader make_loader(const Settings& s) {
+muster::core::PluginLoader make_loader(const Settings& s, const std::filesystem::path& builtin) {
     std::vector<std::filesystem::path> dirs;
     for (const auto& d : s.plugin_dirs) {
         std::error_code ec;
@@ -46,12 +46,12 @@ muster::core::PluginLoader make_loader(const Settings& s) {
             throw HostError(kConfig, "plugin directory '" + d + "' does not exist (fix plugin_dir or --plugin-dir)");
         dirs.push_back(d);
     }
-    dirs.push_back(muster::core::PluginLoader::default_plugin_dir());  // the built-in plugins, last
+    dirs.push_back(builtin);  // the bundled plugins, last
     return muster::core::PluginLoader(dirs);
 }
 
-std::unique_ptr<Runtime> compose(const Settings& s, Startup startup) {
-    auto rt = std::make_unique<Runtime>(make_loader(s));
+std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::filesystem::path& builtin) {
+    auto rt = std::make_unique<Runtime>(make_loader(s, builtin));
     std::vector<muster::core::Link> links;
     for (const auto& b : s.chain) {
         auto p = load(*rt, b.plugin);

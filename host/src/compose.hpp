@@ -10,6 +10,7 @@
 #include <muster/core/plugin_loader.hpp>
 #include <muster/core/registry.hpp>
 
+#include <filesystem>
 #include <memory>
 
 namespace host {
@@ -20,9 +21,12 @@ struct Runtime {
     std::shared_ptr<muster::core::Chain> chain;
 };
 
-// The loader for the configured (or default) plugin directory; throws
-// HostError(kConfig) if a configured directory does not exist.
-muster::core::PluginLoader make_loader(const Settings& s);
+// The loader for the configured plugin directories, then `builtin` (the
+// bundled plugins: lib/muster/plugins beside the program, or beside
+// libmuster); throws HostError(kConfig) if a configured directory does not
+// exist.
+muster::core::PluginLoader make_loader(
+    const Settings& s, const std::filesystem::path& builtin = muster::core::PluginLoader::default_plugin_dir());
 
 // What a command does when no backend is available at start-up: one-shot
 // commands (list, status, deregister, reap) fail at once with exit 5; run
@@ -33,7 +37,9 @@ enum class Startup { fail_fast, keep_trying };
 // (so bad configuration writes nothing), then creates the backends in
 // parallel. Throws HostError: kPlugin, kConfig, or kUnavailable (fail_fast
 // only).
-std::unique_ptr<Runtime> compose(const Settings& s, Startup startup);
+std::unique_ptr<Runtime> compose(
+    const Settings& s, Startup startup,
+    const std::filesystem::path& builtin = muster::core::PluginLoader::default_plugin_dir());
 
 // The check a service names: a [check.NAME] definition, else a health-check
 // plugin of that name with its [health.NAME] options, check_interval and

@@ -184,15 +184,21 @@ po::options_description common_options() {
     return d;
 }
 
-Settings load_settings(const po::variables_map& cli) {
+namespace {
+
+Settings load(const po::variables_map& cli, const std::optional<std::string>& config_text) {
     std::map<std::string, Sourced> flat;
     std::vector<ConfigEntry> file;
     std::string config_path;
-    if (cli.count("config"))
+    if (config_text) {
+        config_path = "config text";
+        file = parse_config(*config_text, config_path);
+    } else if (cli.count("config")) {
         config_path = cli["config"].as<std::string>();
-    else if (const char* e = std::getenv("MUSTER_CONFIG"))
+    } else if (const char* e = std::getenv("MUSTER_CONFIG")) {
         config_path = e;
-    if (!config_path.empty()) file = read_config_file(config_path);
+    }
+    if (!config_text && !config_path.empty()) file = read_config_file(config_path);
 
     // 1. The file: known keys, then the plugin and service sections.
     std::vector<ConfigEntry> backend_entries, health_entries, service_entries, check_entries;
@@ -409,6 +415,23 @@ Settings load_settings(const po::variables_map& cli) {
         if (svc.role.empty() || svc.address.empty())
             throw HostError(kConfig, svc.origin + ": a service needs both role and address");
     return s;
+}
+
+}  // namespace
+
+Settings load_settings(const po::variables_map& cli) { return load(cli, std::nullopt); }
+
+Settings load_settings(const std::vector<std::string>& args, const std::optional<std::string>& config_text) {
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(common_options()).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw HostError(kUsage, std::string(e.what()));
+    }
+    if (config_text && vm.count("config"))
+        throw HostError(kUsage, "give the configuration as a file or as text, not both");
+    return load(vm, config_text);
 }
 
 }  // namespace host

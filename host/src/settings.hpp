@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,5 +90,12 @@ boost::program_options::options_description common_options();
 // Merges file, environment and command line (already parsed into `cli`).
 // Throws HostError(kConfig) naming the key and its origin.
 Settings load_settings(const boost::program_options::variables_map& cli);
+
+// The same for an embedding application (libmuster): `config_text` when
+// given (else the file a "--config" in `args` names), then `args` as on
+// muster-host's command line ("--heartbeat-interval=500ms"). The
+// environment counts as for muster-host. Throws HostError (kUsage for an
+// unknown or malformed argument).
+Settings load_settings(const std::vector<std::string>& args, const std::optional<std::string>& config_text);
 
 }  // namespace host

@@ -53,23 +53,30 @@ inline Instance from_c(const muster_instance& c) {
 // Instance alive and unchanged while the view is in use.
 class CView {
 public:
-    explicit CView(const Instance& i) {
-        kv_.reserve(i.metadata.size());
-        for (const auto& [k, v] : i.metadata) kv_.push_back({k.c_str(), v.c_str()});
-        c_.struct_size = sizeof(muster_instance);
-        c_.health = static_cast<std::uint32_t>(i.health);
-        c_.id = i.id.c_str();
-        c_.role = i.role.c_str();
-        c_.address = i.address.c_str();
-        c_.metadata = kv_.data();
-        c_.metadata_count = kv_.size();
-        c_.registered_at_ms = i.registered_at_ms;
-        c_.last_seen_ms = i.last_seen_ms;
-        c_.stopped_at_ms = i.stopped_at_ms;
-    }
+    explicit CView(const Instance& i) { fill(i, kv_, c_); }
     CView(const CView&) = delete;
     CView& operator=(const CView&) = delete;
     const muster_instance* get() const { return &c_; }
+
+    // Writes the C view of `i` into `out`, its metadata into `kv` (which
+    // must then stay unchanged while `out` is in use), for views kept side
+    // by side in an array.
+    static void fill(const Instance& i, std::vector<muster_kv>& kv, muster_instance& out) {
+        kv.clear();
+        kv.reserve(i.metadata.size());
+        for (const auto& [k, v] : i.metadata) kv.push_back({k.c_str(), v.c_str()});
+        out = {};
+        out.struct_size = sizeof(muster_instance);
+        out.health = static_cast<std::uint32_t>(i.health);
+        out.id = i.id.c_str();
+        out.role = i.role.c_str();
+        out.address = i.address.c_str();
+        out.metadata = kv.data();
+        out.metadata_count = kv.size();
+        out.registered_at_ms = i.registered_at_ms;
+        out.last_seen_ms = i.last_seen_ms;
+        out.stopped_at_ms = i.stopped_at_ms;
+    }
 
 private:
     std::vector<muster_kv> kv_;

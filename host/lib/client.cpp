@@ -1,0 +1,74 @@
+// Opening and closing a client: settings as muster-host reads them, the
+// chain composed from them, and the registry on top.
+#include "handles.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <optional>
+
+namespace {
+
+// lib/muster/plugins beside this library, wherever it was installed (the
+// relative path is fixed at build time: MUSTER_PLUGIN_DIR_FROM_LIB).
+std::filesystem::path plugins_beside_library() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&muster_client_version), &info) == 0 || !info.dli_fname)
+        return muster::core::PluginLoader::default_plugin_dir();
+    std::error_code ec;
+    auto lib = std::filesystem::canonical(info.dli_fname, ec);
+    if (ec) return muster::core::PluginLoader::default_plugin_dir();
+    return (lib.parent_path() / MUSTER_PLUGIN_DIR_FROM_LIB).lexically_normal();
+}
+
+std::vector<std::string> arguments(const muster_client_config& c) {
+    std::vector<std::string> args;
+    if (c.config_path) args.push_back(std::string("--config=") + c.config_path);
+    for (std::size_t i = 0; i < c.settings_count; ++i) {
+        const muster_kv& kv = c.settings[i];
+        if (!kv.key || !kv.value)
+            throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT,
+                                     "settings[" + std::to_string(i) + "] has a NULL key or value");
+        args.push_back("--" + std::string(kv.key) + "=" + kv.value);
+    }
+    return args;
+}
+
+}  // namespace
+
+extern "C" {
+
+MUSTER_CLIENT_API uint32_t muster_client_version(void) {
+    return (MUSTER_CLIENT_VERSION_MAJOR << 16) | MUSTER_CLIENT_VERSION_MINOR;
+}
+
+MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* config, muster_client** out,
+                                                   muster_error* err) {
+    return client::guarded(err, [&] {
+        if (!out) return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "out is NULL");
+        *out = nullptr;
+        muster_client_config c = config ? client::versioned(config, "config") : muster_client_config{};
+        if (c.config_path && c.config_text)
+            return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "give config_path or config_text, not both");
+        auto cl = std::make_unique<muster_client>();
+        cl->settings =
+            host::load_settings(arguments(c), c.config_text ? std::optional<std::string>(c.config_text) : std::nullopt);
+        spdlog::set_level(spdlog::level::from_str(cl->settings.log_level));
+        cl->runtime = host::compose(cl->settings, host::Startup::keep_trying, plugins_beside_library());
+        cl->registry =
+            std::make_unique<muster::core::Registry>(cl->runtime->chain, host::registry_options(cl->settings));
+        *out = cl.release();
+        return MUSTER_OK;
+    });
+}
+
+MUSTER_CLIENT_API void muster_client_close(muster_client* client) {
+    try {
+        delete client;
+    } catch (...) {  // a destructor that throws must not cross into C
+    }
+}
+
+}  // extern "C"
