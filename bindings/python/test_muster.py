@@ -1,0 +1,81 @@
+"""The Python binding against catalog-sqlite: two clients (as two services
+would be) register, resolve each other's roles and hear each other's
+changes. Run: MUSTER_LIBRARY=/prefix/lib/libmuster.so.1 python3 -m unittest
+test_muster (the test command does)."""
+import os
+import tempfile
+import threading
+import time
+import unittest
+
+import muster
+
+
+def eventually(predicate, limit=10.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+class ClientTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        settings = {"backend-option": "catalog-sqlite.path=" + os.path.join(self.dir.name, "m.db"),
+                    "heartbeat-interval": "500ms", "log-level": "warn"}
+        self.a = muster.Client(settings)
+        self.b = muster.Client(settings)
+
+    def tearDown(self):
+        self.a.close()
+        self.b.close()
+        self.dir.cleanup()
+
+    def test_register_resolve_watch_pick(self):
+        events, lock = [], threading.Lock()
+
+        def on_event(event, inst, backend):
+            with lock:
+                events.append((event, inst.address, backend))
+
+        sub = self.a.subscribe("router", on_event)
+        router = self.b.register("router", "10.0.0.1:7000", metadata={"zone": "a"})
+        me = self.a.register("querier", "10.0.0.2:7001")
+        self.assertTrue(eventually(lambda: (muster.ADDED, "10.0.0.1:7000", "catalog-sqlite") in events))
+        routers = self.a.resolve("router")
+        self.assertEqual([r.address for r in routers], ["10.0.0.1:7000"])
+        self.assertEqual(routers[0].metadata["zone"], "a")
+        self.assertEqual(routers.backend, "catalog-sqlite")
+        self.assertFalse(routers.stale)
+        self.assertTrue(eventually(lambda: [q.id for q in self.b.resolve("querier")] == [me.id]))
+
+        call = self.a.picker("router", policy="random").pick()
+        self.assertEqual(call.instance.address, "10.0.0.1:7000")
+        call.success(250)
+
+        router.set_health(muster.WARNING, "busy")
+        self.assertTrue(eventually(lambda: self.a.resolve("router")[0].health == muster.WARNING))
+        router.drain()
+        self.assertTrue(eventually(lambda: self.a.picker("router").pick() is None))
+        router.deregister()
+        self.assertTrue(eventually(lambda: (muster.REMOVED, "10.0.0.1:7000", "catalog-sqlite") in events))
+        sub.cancel()
+        me.deregister()
+
+    def test_bad_input_is_an_error_with_a_status(self):
+        with self.assertRaises(muster.Error) as e:
+            self.a.resolve("Not A Role")
+        self.assertEqual(e.exception.status, "invalid_argument")
+        with self.assertRaises(muster.Error) as e:
+            muster.Client({"heartbeat-interval": "soon"})
+        self.assertEqual(e.exception.status, "invalid_argument")
+        self.assertIn("heartbeat", str(e.exception))
+        with self.assertRaises(muster.Error) as e:
+            self.a.picker("router", policy="fastest")
+        self.assertEqual(e.exception.status, "invalid_argument")
+
+
+if __name__ == "__main__":
+    unittest.main()
