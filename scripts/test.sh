@@ -4,9 +4,10 @@
 # 127.0.0.1 on free ports (stopped on exit, also on failure), and runs every
 # test: the format check, ctest on a normal build, ctest again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the core's threaded tests
-# under ThreadSanitizer, and the SDK example built
-# out of tree against the installed SDK and checked by the conformance
-# suite. Exits non-zero on the first failure.
+# under ThreadSanitizer, the SDK examples built out of tree against the
+# installed SDK and checked by the conformance suite, the embedding
+# examples and bindings against the installed libmuster, and the Debian
+# package. Exits non-zero on the first failure.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
@@ -29,7 +30,8 @@ set -a
 . "$servers/nats/env"
 set +a
 
-sh scripts/build.sh build
+# Configured for /usr, the Debian package's prefix (test-package.sh below).
+sh scripts/build.sh build -DCMAKE_INSTALL_PREFIX=/usr
 echo "== ctest (release build)"
 (cd build && ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
@@ -70,4 +72,9 @@ done
 "$prefix/bin/muster-host" list --chain "$prefix/json-dir-build/json-dir.so, memory" \
     --backend-option json-dir.dir="$prefix/json-dir-store" | grep -q "instance(s), from" ||
     { echo "the installed muster-host cannot chain an out-of-tree plugin by its path"; exit 1; }
+
+# Applications embed the installed muster: README's example, C, Python, Rust.
+sh scripts/test-embedding.sh "$prefix"
+# The Debian package: built, checked, and (as root) installed and used.
+sh scripts/test-package.sh build
 echo "== all tests passed"

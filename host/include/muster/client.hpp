@@ -144,16 +144,18 @@ private:
     std::unique_ptr<muster_picker, detail::Deleter<muster_picker, muster_picker_close>> p_;
 };
 
+// Every member has an initializer, so designated initialization may name
+// only some ({.role = "querier", .address = "..."}) without a warning.
 struct Service {
-    std::string role, address, id;
-    std::map<std::string, std::string> metadata;
-    std::vector<std::string> checks;      // [check.NAME] names or health-check plugins
-    std::vector<std::string> depends_on;  // "router" or "router:2"
+    std::string role{}, address{}, id{};
+    std::map<std::string, std::string> metadata{};
+    std::vector<std::string> checks{};      // [check.NAME] names or health-check plugins
+    std::vector<std::string> depends_on{};  // "router" or "router:2"
 };
 
 struct PickerOptions {
     std::string policy = "round_robin";
-    std::string zone, region;
+    std::string zone{}, region{};
     double panic_threshold = 0;  // 0: the default (0.5)
 };
 

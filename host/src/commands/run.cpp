@@ -6,6 +6,7 @@
 #include "../compose.hpp"
 #include "../exit_codes.hpp"
 #include "../output.hpp"
+#include "../service_manager.hpp"
 #include "../status_file.hpp"
 
 #include <muster/core/registry.hpp>
@@ -151,6 +152,7 @@ int run(const po::variables_map& vm, const Settings& s) {
     if (!register_all(registry, services, checks, s, regs)) return kOk;  // a signal came first; regs deregisters
     spdlog::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
                  rt->chain->names());
+    notify_ready("running " + std::to_string(regs.size()) + " service(s) on chain " + rt->chain->names());
     std::atomic<bool> stopping{false};
     std::thread publisher;
     if (vm.count("status-file"))
@@ -166,11 +168,13 @@ int run(const po::variables_map& vm, const Settings& s) {
         // a second signal cuts the grace short.
         for (auto& r : regs) r.drain();
         spdlog::info("signal {}: draining for {} ms before deregistering", sig, s.drain_grace.count());
+        notify_stopping("draining for " + std::to_string(s.drain_grace.count()) + " ms");
         if (int again = wait_for_signal(s.drain_grace)) sig = again;
     }
     stopping = true;
     if (publisher.joinable()) publisher.join();
     spdlog::info("signal {}: deregistering", sig);
+    notify_stopping("deregistering");
     regs.clear();
     subs.clear();
     return kOk;

@@ -1,0 +1,221 @@
+// libmuster's C API, through the C++ wrapper (client.hpp) and directly:
+// settings and their errors, register/resolve/watch/pick, callbacks never
+// after unsubscribe returns, the last good snapshot marked stale while the
+// backend is down, handles that outlive their client. Runs under the
+// sanitizers like every ctest program.
+#include <muster/client.hpp>
+
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using muster::client::Client;
+
+namespace {
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 15s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return f();
+}
+
+// A temporary directory, removed with the test.
+struct TempDir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("muster-client-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    TempDir() { std::filesystem::create_directories(path); }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+    static inline int counter = 0;
+};
+
+Client sqlite_client(const TempDir& dir) {
+    return Client({{"backend-option", "catalog-sqlite.path=" + (dir / "m.db")},
+                   {"heartbeat-interval", "300ms"},
+                   {"log-level", "warn"}});
+}
+
+}  // namespace
+
+TEST_CASE("client api: the loaded library says its version") {
+    CHECK(muster_client_version() >> 16 == MUSTER_CLIENT_VERSION_MAJOR);
+    CHECK((muster_client_version() & 0xffff) == MUSTER_CLIENT_VERSION_MINOR);  // built together
+}
+
+TEST_CASE("client api: a bad setting is INVALID_ARGUMENT naming it; nothing opens") {
+    auto open_error = [](std::vector<std::pair<std::string, std::string>> settings) {
+        try {
+            Client c(settings);
+        } catch (const muster::client::Error& e) {
+            return std::make_pair(e.status, std::string(e.what()));
+        }
+        return std::make_pair(MUSTER_OK, std::string());
+    };
+    auto [s1, m1] = open_error({{"heartbeat-interval", "soon"}});
+    CHECK(s1 == MUSTER_INVALID_ARGUMENT);
+    CHECK_THAT(m1, Catch::Contains("heartbeat-interval"));
+    auto [s2, m2] = open_error({{"no-such-setting", "1"}});
+    CHECK(s2 == MUSTER_INVALID_ARGUMENT);
+    CHECK_THAT(m2, Catch::Contains("no-such-setting"));
+    auto [s3, m3] = open_error({{"chain", "no-such-plugin"}});
+    CHECK(s3 == MUSTER_NOT_FOUND);
+    CHECK_THAT(m3, Catch::Contains("no-such-plugin"));
+
+    muster_error err{};
+    muster_client* c = nullptr;
+    muster_client_config both{sizeof both, 0, "/etc/muster/a.toml", "[discovery]\n", nullptr, 0};
+    CHECK(muster_client_open(&both, &c, &err) == MUSTER_INVALID_ARGUMENT);
+    CHECK(c == nullptr);
+    muster_client_config unset{};
+    CHECK(muster_client_open(&unset, &c, &err) == MUSTER_INVALID_ARGUMENT);
+    CHECK_THAT(err.message, Catch::Contains("struct_size"));
+}
+
+TEST_CASE("client api: configuration as text, register, resolve, pick, health and drain") {
+    TempDir dir;
+    std::string text = "[discovery]\nheartbeat_interval = \"300ms\"\n[backend.catalog-sqlite]\npath = \"" +
+                       (dir / "m.db") + "\"\n[log]\nlevel = \"warn\"\n";
+    muster_client_config config{sizeof config, 0, nullptr, text.c_str(), nullptr, 0};
+    muster_error err{};
+    muster_client* c = nullptr;
+    REQUIRE(muster_client_open(&config, &c, &err) == MUSTER_OK);
+
+    muster_kv meta[] = {{"zone", "a"}};
+    muster_service svc{sizeof svc, 0, "router", "10.0.0.1:80", nullptr, meta, 1, nullptr, 0, nullptr, 0};
+    muster_registration* r = nullptr;
+    REQUIRE(muster_register(c, &svc, &r, &err) == MUSTER_OK);
+    CHECK(std::string(muster_registration_id(r)).size() == 36);
+    muster_service dup = svc;
+    dup.id = muster_registration_id(r);
+    muster_registration* again = nullptr;
+    CHECK(muster_register(c, &dup, &again, &err) == MUSTER_CONFLICT);
+    muster_service bad = svc;
+    bad.role = "Not A Role";
+    CHECK(muster_register(c, &bad, &again, &err) == MUSTER_INVALID_ARGUMENT);
+
+    muster_snapshot* s = nullptr;
+    REQUIRE(muster_resolve(c, "router", &s, &err) == MUSTER_OK);
+    REQUIRE(s->count == 1);
+    CHECK(std::string(s->instances[0].address) == "10.0.0.1:80");
+    CHECK(std::string(s->backend) == "catalog-sqlite");
+    CHECK(s->stale == 0);
+    muster_snapshot_free(s);
+    CHECK(muster_resolve(c, "Not A Role", &s, &err) == MUSTER_INVALID_ARGUMENT);
+    CHECK(s == nullptr);
+
+    muster_picker* p = nullptr;
+    muster_picker_options po{sizeof po, 0, "maglev", nullptr, nullptr, 0};
+    REQUIRE(muster_picker_open(c, "router", &po, &p, &err) == MUSTER_OK);
+    muster_call* call = nullptr;
+    REQUIRE(muster_pick(p, "user-1", 6, &call, &err) == MUSTER_OK);
+    CHECK(std::string(muster_call_instance(call)->address) == "10.0.0.1:80");
+    muster_picker_close(p);  // a call in flight keeps what it needs
+    CHECK(std::string(muster_call_instance(call)->address) == "10.0.0.1:80");
+    muster_call_end(call, MUSTER_CALL_FAILURE, 1500);
+
+    CHECK(muster_set_health(r, MUSTER_HEALTH_WARNING, "busy", 0, &err) == MUSTER_OK);
+    REQUIRE(eventually([&] {
+        muster_snapshot* now = nullptr;
+        REQUIRE(muster_resolve(c, "router", &now, &err) == MUSTER_OK);
+        bool warning = now->count == 1 && now->instances[0].health == MUSTER_HEALTH_WARNING;
+        muster_snapshot_free(now);
+        return warning;
+    }));
+    CHECK(muster_set_health(r, MUSTER_HEALTH_PASSING, nullptr, -1, &err) == MUSTER_INVALID_ARGUMENT);
+    CHECK(muster_drain(r, 1, &err) == MUSTER_OK);
+    REQUIRE(muster_picker_open(c, "router", nullptr, &p, &err) == MUSTER_OK);
+    REQUIRE(eventually([&] {
+        muster_call* none = nullptr;
+        return muster_pick(p, nullptr, 0, &none, &err) == MUSTER_NOT_FOUND && none == nullptr;
+    }));
+    muster_picker_close(p);
+    CHECK(muster_deregister(r, &err) == MUSTER_OK);
+    muster_client_close(c);
+}
+
+TEST_CASE("client api: events arrive, and never after unsubscribe returns") {
+    TempDir dir;
+    auto a = sqlite_client(dir);
+    auto b = sqlite_client(dir);
+    std::atomic<int> added{0}, after_cancel{0};
+    std::atomic<bool> cancelled{false};
+    auto sub = a.watch("worker", [&](muster_event_type type, const muster_instance&, const char*) {
+        if (cancelled) ++after_cancel;
+        if (type == MUSTER_EVENT_ADDED) ++added;
+        std::this_thread::sleep_for(5ms);  // slow, so a cancel meets a callback in progress
+    });
+    std::vector<muster::client::Registration> regs;
+    std::thread writer([&] {
+        for (int i = 0; i < 20; ++i)
+            regs.push_back(
+                b.register_instance({.role = "worker", .address = "10.0.1." + std::to_string(i + 1) + ":80"}));
+    });
+    REQUIRE(eventually([&] { return added >= 3; }));
+    { auto gone = std::move(sub); }  // cancelled here
+    cancelled = true;
+    writer.join();
+    std::this_thread::sleep_for(500ms);
+    CHECK(after_cancel == 0);
+}
+
+TEST_CASE("client api: while the backend is down, resolve answers the last good snapshot, marked stale") {
+    TempDir dir;
+    std::string down = dir / "down";
+    Client c({{"chain", "memory"},
+              {"backend-option", "memory.down_while=" + down},
+              {"heartbeat-interval", "300ms"},
+              {"log-level", "off"}});
+    auto r = c.register_instance({.role = "router", .address = "10.0.0.1:80"});
+    auto fresh = c.resolve("router");
+    REQUIRE(fresh.size() == 1);
+    CHECK_FALSE(fresh.stale());
+    std::ofstream(down).put('x');
+    REQUIRE(eventually([&] { return c.resolve("router").stale(); }));
+    auto stale = c.resolve("router");
+    REQUIRE(stale.size() == 1);
+    CHECK(std::string(stale.begin()->address) == "10.0.0.1:80");
+    std::filesystem::remove(down);
+    REQUIRE(eventually([&] { return !c.resolve("router").stale(); }));
+}
+
+TEST_CASE("client api: handles may outlive their client") {
+    TempDir dir;
+    muster_client_config config{sizeof config, 0, nullptr, nullptr, nullptr, 0};
+    std::string path = "catalog-sqlite.path=" + (dir / "m.db");
+    muster_kv settings[] = {{"backend-option", path.c_str()}, {"log-level", "warn"}};
+    config.settings = settings;
+    config.settings_count = 2;
+    muster_error err{};
+    muster_client* c = nullptr;
+    REQUIRE(muster_client_open(&config, &c, &err) == MUSTER_OK);
+    muster_service svc{sizeof svc, 0, "router", "10.0.0.1:80", nullptr, nullptr, 0, nullptr, 0, nullptr, 0};
+    muster_registration* r = nullptr;
+    REQUIRE(muster_register(c, &svc, &r, &err) == MUSTER_OK);
+    muster_picker* p = nullptr;
+    REQUIRE(muster_picker_open(c, "router", nullptr, &p, &err) == MUSTER_OK);
+    muster_subscription* sub = nullptr;
+    REQUIRE(muster_subscribe(
+                c, nullptr, [](void*, uint32_t, const muster_instance*, const char*) {}, nullptr, &sub, &err) ==
+            MUSTER_OK);
+    muster_client_close(c);  // deregisters r
+    CHECK(muster_set_health(r, MUSTER_HEALTH_WARNING, nullptr, 0, &err) == MUSTER_NOT_FOUND);
+    muster_call* call = nullptr;
+    muster_pick(p, nullptr, 0, &call, &err);
+    muster_call_end(call, MUSTER_CALL_SUCCESS, -1);
+    muster_unsubscribe(sub);
+    muster_picker_close(p);
+    CHECK(muster_deregister(r, &err) == MUSTER_OK);  // stopped already: nothing to do
+}
