@@ -14,11 +14,14 @@ bool Breaker::probe_due() {
 }
 
 void Breaker::call_succeeded() {
+    ++counts_.successes;
     if (state_ == State::closed) failures_ = 0;
 }
 
 bool Breaker::success() {
     bool recovered = state_ != State::closed;
+    ++counts_.successes;
+    counts_.closed += recovered;
     state_ = State::closed;
     failures_ = 0;
     backoff_ = std::chrono::milliseconds(0);
@@ -27,7 +30,9 @@ bool Breaker::success() {
 
 bool Breaker::failure() {
     ++failures_;
+    ++counts_.failures;
     bool opened = state_ == State::closed && failures_ >= options_.threshold;
+    counts_.opened += opened;
     if (state_ == State::closed && !opened) return false;
     open();
     return opened;
@@ -35,6 +40,8 @@ bool Breaker::failure() {
 
 bool Breaker::trip() {
     if (state_ != State::closed) return false;
+    ++counts_.failures;
+    ++counts_.opened;
     failures_ = std::max(failures_, options_.threshold);
     open();
     return true;

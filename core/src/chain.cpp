@@ -332,7 +332,7 @@ std::vector<LinkStatus> Chain::status() const {
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
         out.push_back({links_[i].backend->name(), Breaker::name(st.breaker.state()), st.last_error, st.last_success_ms,
-                       st.pending.size()});
+                       st.pending.size(), st.breaker.counts()});
     }
     return out;
 }

@@ -331,4 +331,6 @@ Outcome Registry::reap(std::chrono::milliseconds retain, std::uint64_t& removed)
 
 std::vector<std::shared_ptr<const RoleSnapshot>> Registry::cached() const { return parts_->caches.snapshots(); }
 
+std::size_t Registry::owned_count() const { return parts_->owned->ids().size(); }
+
 }  // namespace muster::core

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <utility>
 
 namespace muster::core {
@@ -95,12 +96,16 @@ void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
     if (prev)
         for (const auto& i : prev->instances) before.emplace(i.id, i);
     for (const auto& i : next->instances) after.emplace(i.id, i);
-    std::string backend = next->backend;
-    store(std::move(next));
+    std::vector<TopologyEvent> events;
     sdk::diff(before, after, [&](muster_event_type t, const sdk::Instance& i) {
-        TopologyEvent ev{t, i, backend};
-        for (auto& [token, cb] : subscribers_) cb(ev);
+        events.push_back({t, i, next->backend});
     });
+    // One sequence for every cache, so an index never repeats across roles.
+    static std::atomic<std::uint64_t> changes{0};
+    next->index = events.empty() && prev ? prev->index : changes.fetch_add(1) + 1;
+    store(std::move(next));
+    for (const auto& ev : events)
+        for (auto& [token, cb] : subscribers_) cb(ev);
 }
 
 std::vector<std::string> RoleCache::held_ids() const {

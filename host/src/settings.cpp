@@ -67,6 +67,11 @@ constexpr Known kKnown[] = {
     {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)"},
     {"reap-retain", "discovery", "reap_retain", "keep stopped/stale rows this long before reaping (default 1h)"},
     {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info)"},
+    {"http", "agent", "http",
+     "run: serve the HTTP API and /metrics on HOST:PORT (a port alone binds 127.0.0.1) (default off)"},
+    {"http-token", "agent", "http_token",
+     "run: HTTP writes need 'Authorization: Bearer TOKEN'; a secret, never logged (prefer the file or "
+     "MUSTER_HTTP_TOKEN to the command line)"},
     {"database-url", "database", "url", "seed form: sqlite://FILE or postgresql://... selects a catalog backend"},
     {"queue-kind", "queue", "kind", "seed form: \"nats\" adds the nats-kv backend"},
     {"queue-url", "queue", "url", "seed form: the NATS server URL for nats-kv"},
@@ -134,6 +139,19 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
     if (out.empty())
         throw HostError(kConfig, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
     return out;
+}
+
+// "8500" -> "127.0.0.1:8500"; "HOST:PORT" and "[V6]:PORT" as given.
+std::string listen_address(const Sourced& v, const std::string& key) {
+    std::string a = v.value;
+    if (!a.empty() && a.find_first_not_of("0123456789") == std::string::npos) a = "127.0.0.1:" + a;
+    auto colon = a.rfind(':');
+    auto port = colon == std::string::npos ? std::nullopt : muster::sdk::parse_int(a.substr(colon + 1));
+    bool host_ok = colon != std::string::npos && colon > 0 && (a[0] != '[' || (colon > 1 && a[colon - 1] == ']'));
+    if (!host_ok || !port || *port < 0 || *port > 65535)
+        throw HostError(kConfig, v.origin + ": " + key + " = '" + v.value +
+                                     "' is not HOST:PORT or a port (e.g. 127.0.0.1:8500, [::1]:8500, 8500)");
+    return a;
 }
 
 BackendSpec* find_backend(std::vector<BackendSpec>& chain, const std::string& name) {
@@ -227,10 +245,10 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
             if (e.section == cand.section && e.key == cand.key) k = &cand;
         }
         if (!section_known)
-            throw HostError(kConfig,
-                            where + ": unknown section [" + e.section +
-                                "] (known: discovery, log, database, queue, backend.NAME, health.NAME, check.NAME, "
-                                "service.NAME)");
+            throw HostError(
+                kConfig, where + ": unknown section [" + e.section +
+                             "] (known: discovery, log, agent, database, queue, backend.NAME, health.NAME, check.NAME, "
+                             "service.NAME)");
         if (!k) throw HostError(kConfig, where + ": unknown key '" + e.key + "' in [" + e.section + "]");
         flat[k->name] = {e.value, where};
     }
@@ -317,6 +335,11 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
         s.plugin_dirs = cli["plugin-dir"].as<std::vector<std::string>>();
     else if (auto it = flat.find("plugin-dir"); it != flat.end())
         s.plugin_dirs = split_list(it->second.value);
+    if (auto it = flat.find("http"); it != flat.end()) s.http_listen = listen_address(it->second, "http");
+    if (auto it = flat.find("http-token"); it != flat.end()) {
+        if (it->second.value.empty()) throw HostError(kConfig, it->second.origin + ": http_token is empty");
+        s.http_token = it->second.value;
+    }
     if (auto it = flat.find("log-level"); it != flat.end()) {
         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
         if (!levels.count(it->second.value))

@@ -80,6 +80,8 @@ struct Settings {
     std::chrono::milliseconds drain_grace{0};      // run: drained this long on SIGTERM before deregistering
     std::vector<std::string> plugin_dirs;          // searched in order, before the one beside the program
     std::string log_level = "info";
+    std::string http_listen;  // [agent] http: HOST:PORT, empty = off
+    std::string http_token;   // [agent] http_token: a secret, never logged
     std::vector<ServiceSpec> services;
     std::map<std::string, std::vector<std::pair<std::string, std::string>>> health_options;
 };

@@ -2,6 +2,7 @@
 // logs topology changes of watched roles, deregisters on SIGINT/SIGTERM.
 #include "commands.hpp"
 
+#include "../agent/http_server.hpp"
 #include "../check_settings.hpp"
 #include "../compose.hpp"
 #include "../exit_codes.hpp"
@@ -16,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 namespace host {
@@ -135,8 +137,10 @@ int run(const po::variables_map& vm, const Settings& s) {
         if (!services.empty()) spdlog::warn("discovery is disabled ([discovery] enabled = false): registering nothing");
         services.clear();
     }
-    if (services.empty() && watches.empty())
-        throw HostError(kUsage, "nothing to run: give --role and --address, [service.NAME] sections, or --watch ROLE");
+    if (services.empty() && watches.empty() && s.http_listen.empty())
+        throw HostError(kUsage,
+                        "nothing to run: give --role and --address, [service.NAME] sections, --watch ROLE or --http "
+                        "ADDRESS");
 
     auto rt = compose(s, Startup::keep_trying);
     std::vector<std::vector<muster::core::CheckSpec>> checks;
@@ -148,6 +152,16 @@ int run(const po::variables_map& vm, const Settings& s) {
     std::vector<muster::core::Subscription> subs;
     for (const auto& w : watches)
         subs.push_back(registry.watch(w == "*" ? std::nullopt : std::optional<std::string>(w), log_event));
+    // The agent's listener comes up before the services register, so a bad
+    // address fails at once; it goes before the registry does.
+    std::optional<agent::HttpApi> api;
+    std::optional<agent::HttpServer> http;
+    if (!s.http_listen.empty()) {
+        api.emplace(registry, *rt, s);
+        http.emplace(s.http_listen, *api);
+        spdlog::info("HTTP API on http://{} (docs/agent.md){}", http->address(),
+                     s.http_token.empty() ? "" : "; writes need the bearer token");
+    }
     std::vector<muster::core::Registration> regs;
     if (!register_all(registry, services, checks, s, regs)) return kOk;  // a signal came first; regs deregisters
     spdlog::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
@@ -176,6 +190,8 @@ int run(const po::variables_map& vm, const Settings& s) {
     spdlog::info("signal {}: deregistering", sig);
     notify_stopping("deregistering");
     regs.clear();
+    http.reset();
+    api.reset();  // deregisters what was registered through the API
     subs.clear();
     return kOk;
 }

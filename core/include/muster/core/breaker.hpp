@@ -47,6 +47,15 @@ public:
     // when this opened it.
     bool trip();
 
+    // What the breaker has seen since it was made, for metrics.
+    struct Counts {
+        std::uint64_t successes = 0;  // calls and probes that succeeded
+        std::uint64_t failures = 0;   // calls and probes that failed, and trips
+        std::uint64_t opened = 0;     // closed -> open
+        std::uint64_t closed = 0;     // open or half-open -> closed
+    };
+    const Counts& counts() const { return counts_; }
+
     State state() const;
     int consecutive_failures() const;
     // The wait before the next probe of an open breaker (without jitter).
@@ -60,6 +69,7 @@ private:
     int failures_ = 0;
     std::chrono::milliseconds backoff_{0};
     Clock::time_point next_probe_{};
+    Counts counts_;
 };
 
 }  // namespace muster::core

@@ -57,6 +57,7 @@ struct LinkStatus {
     std::string last_error;            // masked; empty if none
     std::int64_t last_success_ms = 0;  // wall clock; 0 = never
     std::size_t pending = 0;           // ids it is out of date about
+    Breaker::Counts counts;            // calls, failures and breaker transitions so far
 };
 
 enum class WriteMode { all, first };

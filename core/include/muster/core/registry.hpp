@@ -150,6 +150,8 @@ public:
     const RegistryOptions& options() const { return options_; }
     // Age and origin of each cached role, for status output.
     std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
+    // How many instances this registry registered and still heartbeats.
+    std::size_t owned_count() const;
 
 private:
     std::chrono::milliseconds jittered(std::chrono::milliseconds base) const;

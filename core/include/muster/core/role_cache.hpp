@@ -29,6 +29,9 @@ struct RoleSnapshot {
     bool stale = false;                    // every backend failed since as_of_ms
     std::size_t held = 0;                  // instances kept by the mass-removal
                                            // guard against `backend`'s word
+    std::uint64_t index = 0;               // changes only when the instances do
+                                           // (a blocking query's index), unique
+                                           // across roles
 };
 
 // The removal guard (Eureka's self-preservation, per instance): a removal

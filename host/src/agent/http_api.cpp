@@ -1,0 +1,318 @@
+#include "http_api.hpp"
+
+#include "../check_settings.hpp"
+#include "../exit_codes.hpp"
+#include "../output.hpp"
+#include "../status_file.hpp"
+
+#include <muster/cpp/clock.hpp>
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/options.hpp>
+#include <muster/cpp/validate.hpp>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace host::agent {
+
+namespace {
+
+// The most roles the agent caches: each is a watch on the chain, so a
+// client asking for made-up names must not grow them without end.
+constexpr std::size_t kMaxRoles = 1024;
+constexpr std::int64_t kDefaultWaitMs = 300000, kMaxWaitMs = 600000;  // Consul's 5 min default, 10 min at most
+
+struct Target {
+    std::vector<std::string> path;  // "/v1/roles/x" -> {"v1", "roles", "x"}
+    std::map<std::string, std::string> query;
+};
+
+// Names in this API never need escapes; a '%' is refused rather than
+// decoded, so what is checked is what is used.
+std::optional<Target> parse_target(std::string_view t) {
+    if (t.empty() || t.front() != '/' || t.find('%') != std::string_view::npos) return std::nullopt;
+    Target out;
+    auto q = t.find('?');
+    std::string_view path = t.substr(0, q), query = q == std::string_view::npos ? "" : t.substr(q + 1);
+    for (std::size_t i = 1; i <= path.size();) {
+        auto slash = path.find('/', i);
+        if (slash == std::string_view::npos) slash = path.size();
+        if (slash > i) out.path.emplace_back(path.substr(i, slash - i));
+        i = slash + 1;
+    }
+    for (std::size_t i = 0; i < query.size();) {
+        auto amp = query.find('&', i);
+        if (amp == std::string_view::npos) amp = query.size();
+        auto kv = query.substr(i, amp - i);
+        auto eq = kv.find('=');
+        if (!kv.empty())
+            out.query[std::string(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : kv.substr(eq + 1);
+        i = amp + 1;
+    }
+    return out;
+}
+
+Response json_response(const Request& req, http::status status, const nlohmann::json& body) {
+    Response r{status, req.version()};
+    r.set(http::field::content_type, "application/json");
+    r.keep_alive(req.keep_alive());
+    r.body() = body.dump(2) + "\n";
+    r.prepare_payload();
+    return r;
+}
+
+// A 4xx or 5xx with {"error": message}, and one log line (the target is
+// cut short; no header is logged, so a token never is).
+Response error(const Request& req, http::status status, const std::string& message) {
+    std::string target(req.target().substr(0, 200));
+    spdlog::warn("http {} {}: {} {}", std::string(req.method_string()), muster::sdk::utf8_line(target),
+                 static_cast<unsigned>(status), message);
+    return json_response(req, status, {{"error", message}});
+}
+
+Response text_response(const Request& req, http::status status, std::string body, const char* type) {
+    Response r{status, req.version()};
+    r.set(http::field::content_type, type);
+    r.keep_alive(req.keep_alive());
+    r.body() = std::move(body);
+    r.prepare_payload();
+    return r;
+}
+
+Response not_allowed(const Request& req, const char* allow) {
+    auto r = error(req, http::status::method_not_allowed, std::string("use ") + allow);
+    r.set(http::field::allow, allow);
+    return r;
+}
+
+// Both compared in full, so the time taken says nothing about the token.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    return diff == 0;
+}
+
+http::status status_of(muster_status s) {
+    switch (s) {
+    case MUSTER_INVALID_ARGUMENT: return http::status::bad_request;
+    case MUSTER_NOT_FOUND: return http::status::not_found;
+    case MUSTER_CONFLICT: return http::status::conflict;
+    case MUSTER_UNAVAILABLE:
+    case MUSTER_TRY_AGAIN: return http::status::service_unavailable;
+    default: return http::status::internal_server_error;
+    }
+}
+
+std::vector<std::string> strings(const nlohmann::json& body, const char* key) {
+    std::vector<std::string> out;
+    if (!body.contains(key)) return out;
+    for (const auto& v : body.at(key)) out.push_back(v.get<std::string>());
+    return out;
+}
+
+}  // namespace
+
+HttpApi::HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings)
+        : registry_(registry), runtime_(runtime), settings_(settings), metrics_(registry) {}
+
+HttpApi::~HttpApi() {
+    std::lock_guard lk(mu_);
+    owned_.clear();  // each Registration deregisters
+}
+
+std::optional<Response> HttpApi::refused(const Request& req) const {
+    if (settings_.http_token.empty()) return std::nullopt;
+    auto auth = req[http::field::authorization];
+    if (auth.empty()) {
+        auto r = error(req, http::status::unauthorized, "this agent takes writes with 'Authorization: Bearer TOKEN'");
+        r.set(http::field::www_authenticate, "Bearer realm=\"muster\"");
+        return r;
+    }
+    std::string_view given(auth.data(), auth.size());
+    if (given.rfind("Bearer ", 0) != 0 || !same_secret(given.substr(7), settings_.http_token))
+        return error(req, http::status::forbidden, "the bearer token is not this agent's");
+    return std::nullopt;
+}
+
+Reply HttpApi::handle(const Request& req) {
+    auto t = parse_target(std::string_view(req.target().data(), req.target().size()));
+    if (!t) return {error(req, http::status::bad_request, "the target is not a path (and '%' escapes are not taken)")};
+    const auto& p = t->path;
+    auto method = req.method();
+    if (p == std::vector<std::string>{"healthz"}) {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        for (const auto& l : registry_.chain().status())
+            if (l.state == "closed") return {text_response(req, http::status::ok, "ok\n", "text/plain")};
+        return {text_response(req, http::status::service_unavailable, "no backend is up\n", "text/plain")};
+    }
+    if (p == std::vector<std::string>{"metrics"}) {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        return {text_response(req, http::status::ok, metrics_.text(), "text/plain; version=0.0.4")};
+    }
+    if (p.empty() || p[0] != "v1") return {error(req, http::status::not_found, "no such endpoint (see docs/agent.md)")};
+    if (p.size() == 2 && p[1] == "status") {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        return {json_response(req, http::status::ok, status_json(registry_))};
+    }
+    if (p.size() == 3 && p[1] == "roles") {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        const std::string& role = p[2];
+        if (auto problem = muster::sdk::check_role(role); !problem.empty())
+            return {error(req, http::status::bad_request, problem)};
+        auto cached = registry_.cached();
+        bool known = std::any_of(cached.begin(), cached.end(), [&](const auto& s) { return s->role == role; });
+        if (!known && cached.size() >= kMaxRoles)
+            return {error(req, http::status::service_unavailable,
+                          "this agent caches " + std::to_string(kMaxRoles) + " roles already")};
+        auto index = t->query.find("index");
+        if (index == t->query.end()) return {role_response(role, req)};
+        auto after = muster::sdk::parse_int(index->second);
+        if (!after || *after < 0) return {error(req, http::status::bad_request, "index is not a whole number")};
+        std::int64_t wait_ms = kDefaultWaitMs;
+        if (auto w = t->query.find("wait"); w != t->query.end()) {
+            auto ms = muster::sdk::parse_duration_ms(w->second);
+            if (!ms || *ms <= 0 || *ms > kMaxWaitMs)
+                return {error(req, http::status::bad_request, "wait is a duration up to 10m (e.g. 30s)")};
+            wait_ms = *ms;
+        }
+        if (index_of(role) > static_cast<std::uint64_t>(*after)) return {role_response(role, req)};
+        Reply r;
+        r.wait = Reply::Wait{role, static_cast<std::uint64_t>(*after),
+                             std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)};
+        return r;
+    }
+    if (p.size() == 2 && p[1] == "watch") {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        auto role = t->query.find("role");
+        if (role == t->query.end()) {
+            Reply r;
+            r.stream = std::optional<std::string>();
+            return r;
+        }
+        if (auto problem = muster::sdk::check_role(role->second); !problem.empty())
+            return {error(req, http::status::bad_request, problem)};
+        Reply r;
+        r.stream = std::optional<std::string>(role->second);
+        return r;
+    }
+    if (p.size() == 2 && p[1] == "instances") {
+        if (method != http::verb::put) return {not_allowed(req, "PUT")};
+        if (auto no = refused(req)) return {*no};
+        return {register_instance(req)};
+    }
+    if ((p.size() == 3 || (p.size() == 4 && p[3] == "health")) && p[1] == "instances") {
+        bool health = p.size() == 4;
+        if (method != (health ? http::verb::put : http::verb::delete_))
+            return {not_allowed(req, health ? "PUT" : "DELETE")};
+        if (auto no = refused(req)) return {*no};
+        std::string id = muster::sdk::normalised_id(p[2]);
+        if (auto problem = muster::sdk::check_id(id); !problem.empty())
+            return {error(req, http::status::bad_request, problem)};
+        return {health ? set_health(req, id) : deregister(req, id)};
+    }
+    return {error(req, http::status::not_found, "no such endpoint (see docs/agent.md)")};
+}
+
+Response HttpApi::role_response(const std::string& role, const Request& req) {
+    auto snap = registry_.resolve(role);  // kept: the loop reads it
+    nlohmann::json instances = nlohmann::json::array();
+    for (const auto& i : snap->instances) instances.push_back(instance_json(i, snap->backend));
+    std::int64_t now = muster::sdk::system_ms();
+    auto r = json_response(req, http::status::ok,
+                           {{"role", role},
+                            {"backend", snap->backend},
+                            {"as_of", rfc3339(snap->as_of_ms)},
+                            {"age_ms", snap->as_of_ms ? now - snap->as_of_ms : -1},
+                            {"stale", snap->stale},
+                            {"held", snap->held},
+                            {"index", snap->index},
+                            {"instances", instances}});
+    r.set("X-Muster-Index", std::to_string(snap->index));
+    return r;
+}
+
+std::uint64_t HttpApi::index_of(const std::string& role) { return registry_.resolve(role)->index; }
+
+muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb) {
+    return registry_.watch(role, std::move(cb));
+}
+
+std::string HttpApi::event_frame(const muster::core::TopologyEvent& e) {
+    // One line of JSON: a data field ends at a newline.
+    return std::string("event: ") + event_name(e.type) + "\ndata: " + instance_json(e.instance, e.backend).dump() +
+           "\n\n";
+}
+
+Response HttpApi::register_instance(const Request& req) {
+    nlohmann::json body;
+    try {
+        body = nlohmann::json::parse(req.body());
+        if (!body.is_object()) return error(req, http::status::bad_request, "the body is not a JSON object");
+        muster::core::InstanceSpec spec;
+        spec.role = body.at("role").get<std::string>();
+        spec.address = body.at("address").get<std::string>();
+        spec.id = body.value("id", "");
+        if (body.contains("metadata")) spec.metadata = body.at("metadata").get<std::map<std::string, std::string>>();
+        for (const auto& name : strings(body, "checks")) spec.checks.push_back(make_check(runtime_, settings_, name));
+        for (const auto& d : strings(body, "depends_on"))
+            for (auto& dep : parse_depends_on(d, "depends_on")) spec.depends_on.push_back(std::move(dep));
+        auto reg = registry_.register_instance(std::move(spec));
+        std::string id = reg.id();
+        std::lock_guard lk(mu_);
+        owned_.insert_or_assign(id, std::move(reg));
+        return json_response(req, http::status::ok, {{"id", id}});
+    } catch (const nlohmann::json::exception& e) {
+        return error(
+            req, http::status::bad_request,
+            std::string("the body is not an instance (role, address; id, metadata, checks, depends_on): ") + e.what());
+    } catch (const HostError& e) {
+        return error(req, http::status::bad_request, e.what());
+    } catch (const muster::sdk::Error& e) {
+        return error(req, status_of(e.status()), e.what());
+    }
+}
+
+Response HttpApi::set_health(const Request& req, const std::string& id) {
+    try {
+        auto body = nlohmann::json::parse(req.body());
+        if (!body.is_object()) return error(req, http::status::bad_request, "the body is not a JSON object");
+        auto health = muster::sdk::parse_health(body.at("status").get<std::string>());
+        if (!health) return error(req, http::status::bad_request, "status is passing, warning or critical");
+        std::int64_t ttl = 0;
+        if (body.contains("ttl")) {
+            auto ms = muster::sdk::parse_duration_ms(body.at("ttl").get<std::string>());
+            if (!ms) return error(req, http::status::bad_request, "ttl is a duration (e.g. 30s)");
+            ttl = *ms;
+        }
+        std::lock_guard lk(mu_);
+        auto it = owned_.find(id);
+        if (it == owned_.end())
+            return error(req, http::status::not_found, "instance " + id + " was not registered through this agent");
+        auto o = it->second.set_health(*health, body.value("reason", ""), std::chrono::milliseconds(ttl));
+        if (!o.ok()) return error(req, status_of(o.status), o.message);
+        return json_response(req, http::status::ok, {{"id", id}, {"health", muster::sdk::health_name(*health)}});
+    } catch (const nlohmann::json::exception& e) {
+        return error(req, http::status::bad_request,
+                     std::string("the body is not {\"status\", \"reason\", \"ttl\"}: ") + e.what());
+    }
+}
+
+Response HttpApi::deregister(const Request& req, const std::string& id) {
+    std::optional<muster::core::Registration> gone;
+    {
+        std::lock_guard lk(mu_);
+        auto it = owned_.find(id);
+        if (it == owned_.end())
+            return error(req, http::status::not_found, "instance " + id + " was not registered through this agent");
+        gone = std::move(it->second);
+        owned_.erase(it);
+    }
+    auto o = gone->stop();
+    if (!o.ok()) return error(req, status_of(o.status), o.message);
+    return json_response(req, http::status::ok, {{"id", id}, {"deregistered", true}});
+}
+
+}  // namespace host::agent

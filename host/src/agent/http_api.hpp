@@ -1,0 +1,78 @@
+// The agent's HTTP API as a function from a request to a reply, with no
+// I/O of its own (http_server.cpp does the sockets, the fuzzer calls it
+// directly): roles (with Consul-style blocking queries), server-sent
+// events, registrations made for processes that cannot embed, status,
+// health and metrics (docs/agent.md).
+#pragma once
+
+#include "../compose.hpp"
+#include "../settings.hpp"
+#include "metrics.hpp"
+
+#include <muster/core/registry.hpp>
+
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace host::agent {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// What to do with a request.
+struct Reply {
+    // Answer this now (when neither of the below is set).
+    Response response;
+    // A blocking query: answer role_response(role) once the role's index
+    // passes `after`, or at `deadline`.
+    struct Wait {
+        std::string role;
+        std::uint64_t after = 0;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::optional<Wait> wait{};
+    // Server-sent events of a role (nullopt inside: every role).
+    std::optional<std::optional<std::string>> stream{};
+};
+
+// THREADING: every method may be called from any thread.
+class HttpApi {
+public:
+    HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings);
+    // Deregisters what was registered through the API.
+    ~HttpApi();
+
+    Reply handle(const Request& req);
+
+    // The role's instances now, with the cache's provenance and index.
+    Response role_response(const std::string& role, const Request& req);
+    std::uint64_t index_of(const std::string& role);
+    muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
+    // One event as a server-sent-events frame.
+    static std::string event_frame(const muster::core::TopologyEvent& e);
+
+    Metrics& metrics() { return metrics_; }
+
+private:
+    Response register_instance(const Request& req);
+    Response set_health(const Request& req, const std::string& id);
+    Response deregister(const Request& req, const std::string& id);
+    // nullopt: the request may write; otherwise the 401/403 to answer.
+    std::optional<Response> refused(const Request& req) const;
+
+    muster::core::Registry& registry_;
+    Runtime& runtime_;
+    const Settings& settings_;
+    Metrics metrics_;
+    std::mutex mu_;  // guards owned_
+    std::map<std::string, muster::core::Registration> owned_;
+};
+
+}  // namespace host::agent
