@@ -69,6 +69,11 @@ constexpr Known kKnown[] = {
     {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info)"},
     {"http", "agent", "http",
      "run: serve the HTTP API and /metrics on HOST:PORT (a port alone binds 127.0.0.1) (default off)"},
+    {"dns", "agent", "dns", "run: answer DNS on HOST:PORT, UDP and TCP (a port alone binds 127.0.0.1) (default off)"},
+    {"dns-domain", "agent", "dns_domain", "the DNS domain: <role>.service.<domain>. (default muster)"},
+    {"dns-ttl", "agent", "dns_ttl", "the TTL of DNS answers (default 5s)"},
+    {"dns-stale-max", "agent", "dns_stale_max",
+     "while every backend is down, DNS answers the last good answer until it is this old (default 10m)"},
     {"http-token", "agent", "http_token",
      "run: HTTP writes need 'Authorization: Bearer TOKEN'; a secret, never logged (prefer the file or "
      "MUSTER_HTTP_TOKEN to the command line)"},
@@ -336,6 +341,19 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
     else if (auto it = flat.find("plugin-dir"); it != flat.end())
         s.plugin_dirs = split_list(it->second.value);
     if (auto it = flat.find("http"); it != flat.end()) s.http_listen = listen_address(it->second, "http");
+    if (auto it = flat.find("dns"); it != flat.end()) s.dns_listen = listen_address(it->second, "dns");
+    if (auto it = flat.find("dns-domain"); it != flat.end()) {
+        std::string d = it->second.value;
+        while (!d.empty() && d.back() == '.') d.pop_back();
+        bool ok = !d.empty() && d.size() <= 200 && d.front() != '.' && d.find("..") == std::string::npos &&
+                  d.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") == std::string::npos;
+        if (!ok)
+            throw HostError(kConfig, it->second.origin + ": dns_domain = '" + it->second.value +
+                                         "' is not a domain name (lowercase letters, digits, '-' and dots)");
+        s.dns_domain = d;
+    }
+    s.dns_ttl = duration(flat, "dns-ttl", s.dns_ttl, true);
+    s.dns_stale_max = duration(flat, "dns-stale-max", s.dns_stale_max, true);
     if (auto it = flat.find("http-token"); it != flat.end()) {
         if (it->second.value.empty()) throw HostError(kConfig, it->second.origin + ": http_token is empty");
         s.http_token = it->second.value;

@@ -82,6 +82,10 @@ struct Settings {
     std::string log_level = "info";
     std::string http_listen;  // [agent] http: HOST:PORT, empty = off
     std::string http_token;   // [agent] http_token: a secret, never logged
+    std::string dns_listen;   // [agent] dns: HOST:PORT, empty = off
+    std::string dns_domain = "muster";
+    std::chrono::milliseconds dns_ttl{5000};
+    std::chrono::milliseconds dns_stale_max{600000};
     std::vector<ServiceSpec> services;
     std::map<std::string, std::vector<std::pair<std::string, std::string>>> health_options;
 };

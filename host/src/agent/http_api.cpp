@@ -4,6 +4,7 @@
 #include "../exit_codes.hpp"
 #include "../output.hpp"
 #include "../status_file.hpp"
+#include "role_lookup.hpp"
 
 #include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
@@ -13,16 +14,12 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <vector>
 
 namespace host::agent {
 
 namespace {
 
-// The most roles the agent caches: each is a watch on the chain, so a
-// client asking for made-up names must not grow them without end.
-constexpr std::size_t kMaxRoles = 1024;
 constexpr std::int64_t kDefaultWaitMs = 300000, kMaxWaitMs = 600000;  // Consul's 5 min default, 10 min at most
 
 struct Target {
@@ -115,8 +112,8 @@ std::vector<std::string> strings(const nlohmann::json& body, const char* key) {
 
 }  // namespace
 
-HttpApi::HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings)
-        : registry_(registry), runtime_(runtime), settings_(settings), metrics_(registry) {}
+HttpApi::HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings, Metrics& metrics)
+        : registry_(registry), runtime_(runtime), settings_(settings), metrics_(metrics) {}
 
 HttpApi::~HttpApi() {
     std::lock_guard lk(mu_);
@@ -162,11 +159,9 @@ Reply HttpApi::handle(const Request& req) {
         const std::string& role = p[2];
         if (auto problem = muster::sdk::check_role(role); !problem.empty())
             return {error(req, http::status::bad_request, problem)};
-        auto cached = registry_.cached();
-        bool known = std::any_of(cached.begin(), cached.end(), [&](const auto& s) { return s->role == role; });
-        if (!known && cached.size() >= kMaxRoles)
+        if (!bounded_resolve(registry_, role))
             return {error(req, http::status::service_unavailable,
-                          "this agent caches " + std::to_string(kMaxRoles) + " roles already")};
+                          "this agent caches " + std::to_string(kMaxCachedRoles) + " roles already")};
         auto index = t->query.find("index");
         if (index == t->query.end()) return {role_response(role, req)};
         auto after = muster::sdk::parse_int(index->second);

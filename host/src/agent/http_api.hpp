@@ -45,7 +45,7 @@ struct Reply {
 // THREADING: every method may be called from any thread.
 class HttpApi {
 public:
-    HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings);
+    HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings, Metrics& metrics);
     // Deregisters what was registered through the API.
     ~HttpApi();
 
@@ -70,7 +70,7 @@ private:
     muster::core::Registry& registry_;
     Runtime& runtime_;
     const Settings& settings_;
-    Metrics metrics_;
+    Metrics& metrics_;
     std::mutex mu_;  // guards owned_
     std::map<std::string, muster::core::Registration> owned_;
 };

@@ -1,6 +1,6 @@
 #include "http_server.hpp"
 
-#include "../exit_codes.hpp"
+#include "listen_address.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -204,23 +204,10 @@ private:
     bool writing_ = false, closed_ = false;
 };
 
-namespace {
-
-tcp::endpoint endpoint_of(const std::string& address) {
-    auto colon = address.rfind(':');
-    std::string host = address.substr(0, colon), port = address.substr(colon + 1);
-    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    beast::error_code ec;
-    auto ip = net::ip::make_address(host, ec);
-    if (ec) throw HostError(kConfig, "http = '" + address + "': '" + host + "' is not an IP address");
-    return {ip, static_cast<unsigned short>(std::stoi(port))};
-}
-
-}  // namespace
-
 HttpServer::HttpServer(const std::string& address, HttpApi& api, HttpLimits limits)
         : api_(api), limits_(limits), acceptor_(ioc_) {
-    auto ep = endpoint_of(address);
+    auto at = listen_address(address, "http");
+    tcp::endpoint ep{at.ip, at.port};
     beast::error_code ec;
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -246,8 +233,7 @@ HttpServer::~HttpServer() {
 
 std::string HttpServer::address() const {
     auto ep = acceptor_.local_endpoint();
-    std::string host = ep.address().to_string();
-    return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+    return address_text(ep.address(), ep.port());
 }
 
 void HttpServer::accept() {

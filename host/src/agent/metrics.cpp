@@ -104,7 +104,15 @@ Metrics::Metrics(muster::core::Registry& registry)
                             .Help("time to answer an HTTP request (a blocking query's wait included)")
                             .Register(*metrics_)
                             .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
-                                                                             0.1, 0.5, 1, 5, 30, 300})) {}
+                                                                             0.1, 0.5, 1, 5, 30, 300})),
+          dns_queries_(prometheus::BuildCounter()
+                           .Name("muster_dns_queries_total")
+                           .Help("DNS queries answered, by protocol and response code")
+                           .Register(*metrics_)) {}
+
+void Metrics::dns_query(const std::string& proto, const std::string& rcode) {
+    dns_queries_.Add({{"proto", proto}, {"rcode", rcode}}).Increment();
+}
 
 void Metrics::http_request(const std::string& method, unsigned code, std::chrono::nanoseconds took) {
     http_requests_.Add({{"method", method}, {"code", std::to_string(code)}}).Increment();

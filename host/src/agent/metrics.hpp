@@ -27,6 +27,9 @@ public:
     // One HTTP request answered with `code` after `took`.
     void http_request(const std::string& method, unsigned code, std::chrono::nanoseconds took);
 
+    // One DNS query over `proto` ("udp", "tcp") answered with `rcode`.
+    void dns_query(const std::string& proto, const std::string& rcode);
+
     // Everything, in the text exposition format 0.0.4.
     std::string text() const;
 
@@ -36,6 +39,7 @@ private:
     std::shared_ptr<RegistryCollector> collector_;
     prometheus::Family<prometheus::Counter>& http_requests_;
     prometheus::Histogram& http_seconds_;
+    prometheus::Family<prometheus::Counter>& dns_queries_;
 };
 
 }  // namespace host::agent

@@ -2,7 +2,9 @@
 // logs topology changes of watched roles, deregisters on SIGINT/SIGTERM.
 #include "commands.hpp"
 
+#include "../agent/dns_server.hpp"
 #include "../agent/http_server.hpp"
+#include "../agent/role_lookup.hpp"
 #include "../check_settings.hpp"
 #include "../compose.hpp"
 #include "../exit_codes.hpp"
@@ -137,10 +139,10 @@ int run(const po::variables_map& vm, const Settings& s) {
         if (!services.empty()) spdlog::warn("discovery is disabled ([discovery] enabled = false): registering nothing");
         services.clear();
     }
-    if (services.empty() && watches.empty() && s.http_listen.empty())
+    if (services.empty() && watches.empty() && s.http_listen.empty() && s.dns_listen.empty())
         throw HostError(kUsage,
-                        "nothing to run: give --role and --address, [service.NAME] sections, --watch ROLE or --http "
-                        "ADDRESS");
+                        "nothing to run: give --role and --address, [service.NAME] sections, --watch ROLE, --http "
+                        "ADDRESS or --dns ADDRESS");
 
     auto rt = compose(s, Startup::keep_trying);
     std::vector<std::vector<muster::core::CheckSpec>> checks;
@@ -154,13 +156,22 @@ int run(const po::variables_map& vm, const Settings& s) {
         subs.push_back(registry.watch(w == "*" ? std::nullopt : std::optional<std::string>(w), log_event));
     // The agent's listener comes up before the services register, so a bad
     // address fails at once; it goes before the registry does.
+    agent::Metrics metrics(registry);
     std::optional<agent::HttpApi> api;
     std::optional<agent::HttpServer> http;
+    std::optional<agent::DnsServer> dns;
     if (!s.http_listen.empty()) {
-        api.emplace(registry, *rt, s);
+        api.emplace(registry, *rt, s, metrics);
         http.emplace(s.http_listen, *api);
         spdlog::info("HTTP API on http://{} (docs/agent.md){}", http->address(),
                      s.http_token.empty() ? "" : "; writes need the bearer token");
+    }
+    if (!s.dns_listen.empty()) {
+        agent::DnsOptions o{s.dns_domain, static_cast<std::uint32_t>(s.dns_ttl.count() / 1000), s.dns_stale_max};
+        dns.emplace(
+            s.dns_listen, o, [&registry](const std::string& role) { return agent::bounded_resolve(registry, role); },
+            metrics);
+        spdlog::info("DNS on {} (UDP and TCP): <role>.service.{}.", dns->address(), s.dns_domain);
     }
     std::vector<muster::core::Registration> regs;
     if (!register_all(registry, services, checks, s, regs)) return kOk;  // a signal came first; regs deregisters
@@ -190,6 +201,7 @@ int run(const po::variables_map& vm, const Settings& s) {
     spdlog::info("signal {}: deregistering", sig);
     notify_stopping("deregistering");
     regs.clear();
+    dns.reset();
     http.reset();
     api.reset();  // deregisters what was registered through the API
     subs.clear();

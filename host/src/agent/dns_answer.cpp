@@ -1,0 +1,250 @@
+#include "dns_answer.hpp"
+
+#include <muster/core/drain_mark.hpp>
+#include <muster/cpp/clock.hpp>
+
+#include <ldns/ldns.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <random>
+
+namespace host::agent {
+
+namespace {
+
+using boost::asio::ip::address;
+
+struct PktFree {
+    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// "0a000001" for 10.0.0.1, 32 digits for an IPv6 address: SRV targets.
+std::string hex_of(const address& a) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    auto add = [&](const auto& bytes) {
+        for (unsigned char b : bytes) out += {digits[b >> 4], digits[b & 15]};
+    };
+    a.is_v4() ? add(a.to_v4().to_bytes()) : add(a.to_v6().to_bytes());
+    return out;
+}
+
+std::optional<address> from_hex(const std::string& h) {
+    if ((h.size() != 8 && h.size() != 32) || h.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return std::nullopt;
+    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(std::stoi(h.substr(2 * i, 2), nullptr, 16)); };
+    if (h.size() == 8) return address(boost::asio::ip::address_v4({byte(0), byte(1), byte(2), byte(3)}));
+    boost::asio::ip::address_v6::bytes_type b{};
+    for (std::size_t i = 0; i < 16; ++i) b[i] = byte(i);
+    return address(boost::asio::ip::address_v6(b));
+}
+
+// An instance's address as DNS answers it: an IP or a host name, and a port.
+struct Endpoint {
+    std::string host;
+    std::optional<address> ip;
+    unsigned port = 0;
+};
+
+std::optional<Endpoint> endpoint_of(const std::string& addr) {
+    auto colon = addr.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    Endpoint e;
+    e.host = addr.substr(0, colon);
+    if (e.host.size() > 2 && e.host.front() == '[') e.host = e.host.substr(1, e.host.size() - 2);
+    try {
+        e.port = static_cast<unsigned>(std::stoul(addr.substr(colon + 1)));
+    } catch (...) {
+        return std::nullopt;
+    }
+    boost::system::error_code ec;
+    auto ip = boost::asio::ip::make_address(e.host, ec);
+    if (!ec) e.ip = ip;
+    return e;
+}
+
+// Passing instances; the warning ones only when none passes; never a
+// critical or drained one. Shuffled: clients that take the first spread.
+std::vector<Endpoint> eligible(const muster::core::RoleSnapshot& s) {
+    std::vector<Endpoint> passing, warning;
+    for (const auto& i : s.instances) {
+        if (muster::core::drained(i)) continue;
+        auto e = endpoint_of(i.address);
+        if (!e) continue;
+        if (i.health == MUSTER_HEALTH_PASSING) passing.push_back(*e);
+        if (i.health == MUSTER_HEALTH_WARNING) warning.push_back(*e);
+    }
+    auto& out = passing.empty() ? warning : passing;
+    thread_local std::mt19937 rng{std::random_device{}()};
+    std::shuffle(out.begin(), out.end(), rng);
+    return out;
+}
+
+// The records of a reply, as zone-file lines ldns parses.
+struct Records {
+    std::vector<std::string> answer, authority, additional;
+};
+
+bool push(ldns_pkt* p, ldns_pkt_section section, const std::string& line) {
+    ldns_rr* rr = nullptr;
+    if (ldns_rr_new_frm_str(&rr, line.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return false;
+    return ldns_pkt_push_rr(p, section, rr);
+}
+
+std::vector<std::uint8_t> wire(const ldns_pkt* p) {
+    std::uint8_t* buf = nullptr;
+    std::size_t size = 0;
+    if (ldns_pkt2wire(&buf, p, &size) != LDNS_STATUS_OK) return {};
+    std::vector<std::uint8_t> out(buf, buf + size);
+    LDNS_FREE(buf);
+    return out;
+}
+
+const char* rcode_name(ldns_pkt_rcode r) {
+    switch (r) {
+    case LDNS_RCODE_NOERROR: return "NOERROR";
+    case LDNS_RCODE_FORMERR: return "FORMERR";
+    case LDNS_RCODE_SERVFAIL: return "SERVFAIL";
+    case LDNS_RCODE_NXDOMAIN: return "NXDOMAIN";
+    case LDNS_RCODE_NOTIMPL: return "NOTIMP";
+    case LDNS_RCODE_REFUSED: return "REFUSED";
+    default: return "OTHER";
+    }
+}
+
+// A reply to a header that could be read but not the rest.
+DnsReply header_only(const std::uint8_t* query, ldns_pkt_rcode rcode) {
+    Pkt r(ldns_pkt_new());
+    ldns_pkt_set_id(r.get(), static_cast<std::uint16_t>(query[0] << 8 | query[1]));
+    ldns_pkt_set_qr(r.get(), true);
+    ldns_pkt_set_rcode(r.get(), rcode);
+    return {wire(r.get()), rcode_name(rcode)};
+}
+
+}  // namespace
+
+DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const DnsOptions& options,
+                    const RoleLookup& lookup) {
+    if (size < LDNS_HEADER_SIZE) return {};
+    if (query[2] & 0x80) return {};  // a response: never answer one
+    ldns_pkt* raw = nullptr;
+    if (ldns_wire2pkt(&raw, query, size) != LDNS_STATUS_OK) return header_only(query, LDNS_RCODE_FORMERR);
+    Pkt q(raw);
+    if (ldns_pkt_get_opcode(q.get()) != LDNS_PACKET_QUERY) return header_only(query, LDNS_RCODE_NOTIMPL);
+    if (ldns_pkt_qdcount(q.get()) != 1) return header_only(query, LDNS_RCODE_FORMERR);
+    const ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(q.get()), 0);
+    char* owner = ldns_rdf2str(ldns_rr_owner(question));
+    std::string qname = lower(owner ? owner : "");
+    LDNS_FREE(owner);
+    ldns_rr_type qtype = ldns_rr_get_type(question);
+    std::string ttl = std::to_string(options.ttl), zone = options.domain + ".";
+    std::string soa = zone + " " + ttl + " IN SOA ns." + zone + " hostmaster." + zone + " 1 3600 600 86400 " + ttl;
+
+    ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
+    Records rec;
+    auto in_zone = qname.size() > zone.size() && qname.compare(qname.size() - zone.size(), zone.size(), zone) == 0 &&
+                   qname[qname.size() - zone.size() - 1] == '.';
+    if (ldns_rr_get_class(question) != LDNS_RR_CLASS_IN || (!in_zone && qname != zone)) {
+        rcode = LDNS_RCODE_REFUSED;  // not ours, and no recursion
+    } else {
+        std::vector<std::string> labels;
+        std::string rest = in_zone ? qname.substr(0, qname.size() - zone.size() - 1) : "";
+        for (std::size_t i = 0; i <= rest.size() && !rest.empty();) {
+            auto dot = std::min(rest.find('.', i), rest.size());
+            labels.push_back(rest.substr(i, dot - i));
+            i = dot + 1;
+        }
+        std::optional<std::string> role;
+        bool srv_name = false;
+        if (labels.size() == 2 && labels[1] == "service") role = labels[0];
+        if (labels.size() == 3 && labels[2] == "service" && labels[1] == "_tcp" && labels[0].size() > 1 &&
+            labels[0][0] == '_') {
+            role = labels[0].substr(1);
+            srv_name = true;
+        }
+        bool want_a = qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_ANY;
+        bool want_aaaa = qtype == LDNS_RR_TYPE_AAAA || qtype == LDNS_RR_TYPE_ANY;
+        bool want_srv = qtype == LDNS_RR_TYPE_SRV;
+        auto address_record = [&](const std::string& name, const address& ip) {
+            return name + " " + ttl + (ip.is_v4() ? " IN A " : " IN AAAA ") + ip.to_string();
+        };
+        if (rest.empty()) {
+            if (qtype == LDNS_RR_TYPE_SOA)
+                rec.answer.push_back(soa);
+            else
+                rec.authority.push_back(soa);  // NODATA at the apex
+        } else if (labels.size() == 2 && labels[1] == "addr") {
+            auto ip = from_hex(labels[0]);
+            if (!ip) {
+                rcode = LDNS_RCODE_NXDOMAIN;
+            } else if ((ip->is_v4() && want_a) || (ip->is_v6() && want_aaaa)) {
+                rec.answer.push_back(address_record(qname, *ip));
+            }
+        } else if (role) {
+            auto snapshot = lookup(*role);
+            std::int64_t age = snapshot ? muster::sdk::system_ms() - snapshot->as_of_ms : 0;
+            if (!snapshot || (snapshot->stale && age > options.stale_max.count())) {
+                rcode = LDNS_RCODE_SERVFAIL;
+            } else if (auto targets = eligible(*snapshot); targets.empty()) {
+                rcode = LDNS_RCODE_NXDOMAIN;
+            } else {
+                bool any_ip = std::any_of(targets.begin(), targets.end(), [](const Endpoint& e) { return e.ip; });
+                for (const auto& t : targets) {
+                    if (want_srv) {
+                        std::string target = t.ip ? hex_of(*t.ip) + ".addr." + zone : t.host + ".";
+                        rec.answer.push_back(qname + " " + ttl + " IN SRV 1 1 " + std::to_string(t.port) + " " +
+                                             target);
+                        if (t.ip) rec.additional.push_back(address_record(target, *t.ip));
+                    } else if (!srv_name && t.ip && ((t.ip->is_v4() && want_a) || (t.ip->is_v6() && want_aaaa))) {
+                        rec.answer.push_back(address_record(qname, *t.ip));
+                    }
+                }
+                // A host name is answered as a CNAME to it, when no
+                // instance has an IP (a name cannot hold both).
+                if (!srv_name && !want_srv && !any_ip && (want_a || want_aaaa))
+                    rec.answer.push_back(qname + " " + ttl + " IN CNAME " + targets.front().host + ".");
+            }
+        } else {
+            rcode = LDNS_RCODE_NXDOMAIN;
+        }
+        if ((rcode == LDNS_RCODE_NXDOMAIN || (rcode == LDNS_RCODE_NOERROR && rec.answer.empty())) &&
+            rec.authority.empty())
+            rec.authority.push_back(soa);  // negative answers carry the SOA (RFC 2308)
+    }
+
+    bool edns = ldns_pkt_edns(q.get());
+    std::size_t limit = tcp ? 65535 : edns ? std::clamp<std::size_t>(ldns_pkt_edns_udp_size(q.get()), 512, 4096) : 512;
+    auto build = [&](bool with_records) {
+        Pkt r(ldns_pkt_new());
+        ldns_pkt_set_id(r.get(), ldns_pkt_id(q.get()));
+        ldns_pkt_set_qr(r.get(), true);
+        ldns_pkt_set_aa(r.get(), rcode != LDNS_RCODE_REFUSED);
+        ldns_pkt_set_rd(r.get(), ldns_pkt_rd(q.get()));
+        ldns_pkt_set_ra(r.get(), false);
+        ldns_pkt_set_rcode(r.get(), rcode);
+        ldns_pkt_push_rr(r.get(), LDNS_SECTION_QUESTION, ldns_rr_clone(question));
+        if (edns) ldns_pkt_set_edns_udp_size(r.get(), 4096);
+        if (with_records) {
+            for (const auto& l : rec.answer) push(r.get(), LDNS_SECTION_ANSWER, l);
+            for (const auto& l : rec.authority) push(r.get(), LDNS_SECTION_AUTHORITY, l);
+            for (const auto& l : rec.additional) push(r.get(), LDNS_SECTION_ADDITIONAL, l);
+        } else {
+            ldns_pkt_set_tc(r.get(), true);
+        }
+        return wire(r.get());
+    };
+    auto out = build(true);
+    if (out.size() > limit) out = build(false);
+    return {std::move(out), rcode_name(rcode)};
+}
+
+}  // namespace host::agent
