@@ -56,6 +56,10 @@ TSAN_OPTIONS=$tsan build-tsan/bin/muster-unit-tests
 TSAN_OPTIONS=$tsan MUSTER_HOST="$PWD/build-tsan/bin/muster-host" build-tsan/bin/muster-chain-tests
 TSAN_OPTIONS=$tsan build-tsan/bin/muster-edge-tests
 
+# The DNS and HTTP request paths and the configuration parser under
+# libFuzzer, briefly (docs/agent.md has the longer runs and their results).
+sh scripts/fuzz.sh 20
+
 echo "== SDK examples, out of tree against the installed SDK"
 cmake --install build --prefix "$prefix" >/dev/null
 for example in hello-backend json-dir; do

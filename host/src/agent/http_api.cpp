@@ -56,7 +56,9 @@ Response json_response(const Request& req, http::status status, const nlohmann::
     Response r{status, req.version()};
     r.set(http::field::content_type, "application/json");
     r.keep_alive(req.keep_alive());
-    r.body() = body.dump(2) + "\n";
+    // Text from a request (a name in an error) may not be UTF-8: replaced,
+    // never thrown over.
+    r.body() = body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     r.prepare_payload();
     return r;
 }
@@ -65,9 +67,10 @@ Response json_response(const Request& req, http::status status, const nlohmann::
 // cut short; no header is logged, so a token never is).
 Response error(const Request& req, http::status status, const std::string& message) {
     std::string target(req.target().substr(0, 200));
-    spdlog::warn("http {} {}: {} {}", std::string(req.method_string()), muster::sdk::utf8_line(target),
-                 static_cast<unsigned>(status), message);
-    return json_response(req, status, {{"error", message}});
+    std::string line = muster::sdk::utf8_line(message);
+    spdlog::warn("http {} {}: {} {}", muster::sdk::utf8_line(std::string(req.method_string())),
+                 muster::sdk::utf8_line(target), static_cast<unsigned>(status), line);
+    return json_response(req, status, {{"error", line}});
 }
 
 Response text_response(const Request& req, http::status status, std::string body, const char* type) {
@@ -237,8 +240,8 @@ muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role
 
 std::string HttpApi::event_frame(const muster::core::TopologyEvent& e) {
     // One line of JSON: a data field ends at a newline.
-    return std::string("event: ") + event_name(e.type) + "\ndata: " + instance_json(e.instance, e.backend).dump() +
-           "\n\n";
+    return std::string("event: ") + event_name(e.type) + "\ndata: " +
+           instance_json(e.instance, e.backend).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }
 
 Response HttpApi::register_instance(const Request& req) {

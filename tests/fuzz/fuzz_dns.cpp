@@ -1,0 +1,40 @@
+// libFuzzer: any bytes as a DNS query, over UDP and TCP, against a role
+// with IPv4, IPv6 and host-name instances. The reply must be a DNS
+// message (or nothing) no longer than the transport allows.
+#include "agent/dns_answer.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+
+namespace {
+
+std::shared_ptr<const muster::core::RoleSnapshot> snapshot() {
+    auto s = std::make_shared<muster::core::RoleSnapshot>();
+    s->role = "router";
+    s->backend = "fuzz";
+    int n = 0;
+    for (const char* a : {"10.0.0.1:80", "[::1]:443", "db.example.com:5432", "10.0.0.2:81"}) {
+        muster::sdk::Instance i;
+        i.id = "00000000-0000-4000-8000-00000000000" + std::to_string(n++);
+        i.role = "router";
+        i.address = a;
+        s->instances.push_back(i);
+    }
+    return s;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const auto snap = snapshot();
+    static const host::agent::DnsOptions options;
+    static const host::agent::RoleLookup lookup = [](const std::string& role) {
+        return role == "router" ? snap : std::make_shared<muster::core::RoleSnapshot>();
+    };
+    for (bool tcp : {false, true}) {
+        auto reply = host::agent::dns_answer(data, size, tcp, options, lookup);
+        if (reply.message.size() > (tcp ? 65535u : 4096u)) std::abort();
+        if (!reply.message.empty() && reply.message.size() < 12) std::abort();
+    }
+    return 0;
+}

@@ -1,0 +1,49 @@
+// libFuzzer: any bytes as an HTTP request, parsed by Beast as the agent's
+// server does (with its body limit) and handled by the agent's API over a
+// memory backend, with a bearer token set. Every answer must be a
+// response: no crash, no exception.
+#include "agent/http_api.hpp"
+
+#include <muster/core/plugin_loader.hpp>
+
+#include <boost/beast/http/read.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdint>
+
+namespace {
+
+struct World {
+    World() {
+        spdlog::set_level(spdlog::level::off);
+        settings.http_token = "fuzz-token";
+        settings.chain = {{"memory", "memory", false, {}, {}}};
+        runtime = host::compose(settings, host::Startup::fail_fast);
+        registry = std::make_unique<muster::core::Registry>(runtime->chain, host::registry_options(settings));
+        metrics = std::make_unique<host::agent::Metrics>(*registry);
+        api = std::make_unique<host::agent::HttpApi>(*registry, *runtime, settings, *metrics);
+        registered = registry->register_instance({"router", "10.0.0.1:80", "", {}, {}, {}});
+    }
+    host::Settings settings;
+    std::unique_ptr<host::Runtime> runtime;
+    std::unique_ptr<muster::core::Registry> registry;
+    std::unique_ptr<host::agent::Metrics> metrics;
+    std::unique_ptr<host::agent::HttpApi> api;
+    muster::core::Registration registered;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static World w;
+    boost::beast::http::request_parser<boost::beast::http::string_body> parser;
+    parser.body_limit(64 * 1024);
+    parser.eager(true);
+    boost::beast::error_code ec;
+    parser.put(boost::asio::buffer(data, size), ec);
+    if (ec || !parser.is_done()) return 0;
+    auto reply = w.api->handle(parser.get());
+    if (!reply.wait && !reply.stream && reply.response.result_int() < 200) std::abort();
+    return 0;
+}
