@@ -110,6 +110,13 @@ std::vector<std::shared_ptr<const RoleSnapshot>> CacheSet::snapshots() const {
     return out;
 }
 
+std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> CacheSet::events() const {
+    std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> out;
+    if (const Map* m = map_.load(std::memory_order_acquire))
+        for (const auto& [key, cache] : *m) out.emplace_back(cache->role().value_or("*"), cache->events());
+    return out;
+}
+
 void CacheSet::refresh(RoleCache& cache) {
     const std::string* role = cache.role() ? &*cache.role() : nullptr;
     std::uint64_t ticket = cache.poll_ticket();

@@ -54,11 +54,12 @@ void CheckScheduler::Pool::work(const std::shared_ptr<Pool>& p) {
     p->cv.notify_all();
 }
 
-CheckScheduler::CheckScheduler(std::size_t workers, Deliver deliver)
+CheckScheduler::CheckScheduler(std::size_t workers, Deliver deliver, std::shared_ptr<CheckStats> stats)
         : workers_(std::max<std::size_t>(1, workers)),
           deliver_(std::move(deliver)),
           pool_(std::make_shared<Pool>()),
-          link_(std::make_shared<Link>()) {
+          link_(std::make_shared<Link>()),
+          stats_(std::move(stats)) {
     link_->self = this;
     for (std::size_t i = 0; i < workers_; ++i) Pool::grow(pool_);
     thread_ = std::thread([this] { loop(); });
@@ -81,12 +82,16 @@ CheckScheduler::~CheckScheduler() {
     pool_->cv.notify_all();
 }
 
-HealthResult CheckScheduler::run_check(const CheckSpec& spec, const sdk::Instance& instance) {
+HealthResult CheckScheduler::run_check(const CheckSpec& spec, const sdk::Instance& instance, CheckStats& stats) {
+    auto started = Clock::now();
+    HealthResult r;
     try {
-        return spec.client->check(instance, spec.timeout.count());
+        r = spec.client->check(instance, spec.timeout.count());
     } catch (const std::exception& e) {
-        return {MUSTER_HEALTH_CRITICAL, spec.name + " could not run: " + e.what()};
+        r = {MUSTER_HEALTH_CRITICAL, spec.name + " could not run: " + e.what()};
     }
+    stats.record(spec.name, r.health, Clock::now() - started);
+    return r;
 }
 
 std::vector<HealthResult> CheckScheduler::run_once(const sdk::Instance& instance,
@@ -104,8 +109,8 @@ std::vector<HealthResult> CheckScheduler::run_once(const sdk::Instance& instance
     auto deadline = Clock::now();
     for (std::size_t i = 0; i < checks.size(); ++i) {
         deadline = std::max(deadline, Clock::now() + checks[i].timeout + kGrace);
-        pool_->post([results, inst, spec = checks[i], i] {
-            HealthResult r = run_check(spec, *inst);
+        pool_->post([results, inst, spec = checks[i], i, stats = stats_] {
+            HealthResult r = run_check(spec, *inst, *stats);
             std::lock_guard lk(results->mu);
             results->got[i] = std::move(r);
             --results->left;
@@ -144,8 +149,8 @@ void CheckScheduler::start(const Key& key, Entry& e, Clock::time_point now) {
     e.started = now;
     e.due = now + e.spec.interval;
     std::uint64_t run = ++e.run;
-    pool_->post([link = link_, key, run, spec = e.spec, inst = e.instance] {
-        HealthResult r = run_check(spec, *inst);
+    pool_->post([link = link_, key, run, spec = e.spec, inst = e.instance, stats = stats_] {
+        HealthResult r = run_check(spec, *inst, *stats);
         std::lock_guard lk(link->mu);
         if (link->self) link->self->finished(key, run, r);
     });

@@ -188,7 +188,8 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
     chain_->adopt(parts_->owned);
     checks_ = std::make_unique<CheckScheduler>(
         options_.check_workers,
-        [this](const std::string& id, std::size_t check, const HealthResult& r) { checked(id, check, r); });
+        [this](const std::string& id, std::size_t check, const HealthResult& r) { checked(id, check, r); },
+        check_stats_);
     heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
     maintenance_thread_ = std::thread([this] { maintenance_loop(); });
 }
@@ -330,6 +331,10 @@ Outcome Registry::reap(std::chrono::milliseconds retain, std::uint64_t& removed)
 }
 
 std::vector<std::shared_ptr<const RoleSnapshot>> Registry::cached() const { return parts_->caches.snapshots(); }
+
+std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> Registry::events() const {
+    return parts_->caches.events();
+}
 
 std::size_t Registry::owned_count() const { return parts_->owned->ids().size(); }
 

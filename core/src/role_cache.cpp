@@ -104,8 +104,10 @@ void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
     static std::atomic<std::uint64_t> changes{0};
     next->index = events.empty() && prev ? prev->index : changes.fetch_add(1) + 1;
     store(std::move(next));
-    for (const auto& ev : events)
+    for (const auto& ev : events) {
+        if (ev.type <= MUSTER_EVENT_REMOVED) events_[ev.type]++;
         for (auto& [token, cb] : subscribers_) cb(ev);
+    }
 }
 
 std::vector<std::string> RoleCache::held_ids() const {

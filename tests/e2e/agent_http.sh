@@ -9,7 +9,9 @@ command -v curl >/dev/null || fail "curl is needed"
 DB="--backend-option catalog-sqlite.path=$WORK/shared.db --heartbeat-interval 500ms"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 A="http://127.0.0.1:$PORT"
-start agent run --http "$PORT" --http-token s3cret-token $DB
+# The agent checks itself (its own port), so check metrics have something to count.
+start agent run --http "$PORT" --http-token s3cret-token --role agent --address "127.0.0.1:$PORT" --check health-tcp \
+    --check-interval 1s --check-timeout 500ms $DB
 wait_for agent.log "HTTP API on http://127.0.0.1:$PORT" 10 || fail "the agent did not listen on 127.0.0.1:$PORT"
 AUTH="Authorization: Bearer s3cret-token"
 
@@ -97,7 +99,12 @@ else
 fi
 curl -s "$A/metrics" | grep -q '^muster_http_requests_total{code="401",method="PUT"} 1' || fail "no 401 in the request counts"
 curl -s "$A/metrics" | grep -q '^muster_link_up{backend="catalog-sqlite"} 1' || fail "no link_up"
-pass "/metrics counts requests and links"
+curl -s "$A/metrics" | grep -Eq '^muster_check_runs_total\{check="health-tcp",verdict="passing"\} [1-9]' ||
+    fail "no passing health-tcp runs counted"
+curl -s "$A/metrics" | grep -q '^muster_check_duration_seconds_count{check="health-tcp"}' || fail "no check durations"
+curl -s "$A/metrics" | grep -Eq '^muster_watch_events_total\{role="router",type="added"\} [1-9]' ||
+    fail "no watch events counted"
+pass "/metrics counts requests, links, check runs and durations, watch events"
 
 # Stale answers while the only backend is down (memory, taken down by a file).
 SPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -1,10 +1,12 @@
 #include "metrics.hpp"
 
 #include <muster/cpp/clock.hpp>
+#include <muster/cpp/instance.hpp>
 
 #include <prometheus/collectable.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <sstream>
 
 namespace host::agent {
@@ -82,10 +84,36 @@ public:
             stale.metric.push_back(sample(role, snap->stale, MetricType::Gauge));
             age.metric.push_back(sample(role, static_cast<double>(now - snap->as_of_ms) / 1000, MetricType::Gauge));
         }
+        MetricFamily events{"muster_watch_events_total",
+                            "topology changes the role's cache told its watchers",
+                            MetricType::Counter,
+                            {}};
+        static const char* kTypes[] = {"added", "changed", "removed"};
+        for (const auto& [role, counts] : registry_.events())
+            for (std::size_t t = 0; t < 3; ++t)
+                events.metric.push_back(
+                    sample({{"role", role}, {"type", kTypes[t]}}, static_cast<double>(counts[t]), MetricType::Counter));
+        MetricFamily runs{
+            "muster_check_runs_total", "health check runs, by check and verdict", MetricType::Counter, {}};
+        MetricFamily took{"muster_check_duration_seconds", "how long a health check took", MetricType::Histogram, {}};
+        for (const auto& c : registry_.check_stats()) {
+            for (std::size_t v = 0; v < 3; ++v)
+                runs.metric.push_back(
+                    sample({{"check", c.name}, {"verdict", muster::sdk::health_name(static_cast<muster_health>(v))}},
+                           static_cast<double>(c.runs[v]), MetricType::Counter));
+            ClientMetric h;
+            h.label = {{"check", c.name}};
+            h.histogram.sample_count = c.at_most.back();
+            h.histogram.sample_sum = c.seconds;
+            for (std::size_t i = 0; i < muster::core::CheckStats::kBuckets.size(); ++i)
+                h.histogram.bucket.push_back({c.at_most[i], muster::core::CheckStats::kBuckets[i]});
+            h.histogram.bucket.push_back({c.at_most.back(), std::numeric_limits<double>::infinity()});
+            took.metric.push_back(std::move(h));
+        }
         MetricFamily owned{
             "muster_registrations", "instances this process registered and heartbeats", MetricType::Gauge, {}};
         owned.metric.push_back(sample({}, static_cast<double>(registry_.owned_count()), MetricType::Gauge));
-        return {up, state, calls, transitions, pending, since, instances, held, stale, age, owned};
+        return {up, state, calls, transitions, pending, since, instances, held, stale, age, events, runs, took, owned};
     }
 
 private:

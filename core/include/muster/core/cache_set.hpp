@@ -54,6 +54,9 @@ public:
 
     // Every cache's snapshot, for status output.
     std::vector<std::shared_ptr<const RoleSnapshot>> snapshots() const;
+    // Every cache's topology events so far (RoleCache::events()), by role
+    // ("*": the cache of every role).
+    std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> events() const;
 
 private:
     using Map = std::unordered_map<std::string, std::shared_ptr<RoleCache>>;

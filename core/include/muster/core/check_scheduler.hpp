@@ -7,6 +7,7 @@
 // it is not started again until the hung call returns.
 #pragma once
 
+#include <muster/core/check_stats.hpp>
 #include <muster/core/health_state.hpp>
 
 #include <chrono>
@@ -31,7 +32,8 @@ public:
     // worker or the scheduler thread, never after the destructor returns.
     using Deliver = std::function<void(const std::string& id, std::size_t check, const HealthResult& result)>;
 
-    CheckScheduler(std::size_t workers, Deliver deliver);
+    // Every run is counted in `stats`.
+    CheckScheduler(std::size_t workers, Deliver deliver, std::shared_ptr<CheckStats> stats);
     // Stops; a worker still inside a hung check is left to finish on its
     // own (its result is dropped).
     ~CheckScheduler();
@@ -84,13 +86,14 @@ private:
     void loop();
     void start(const Key& key, Entry& e, Clock::time_point now);
     void finished(const Key& key, std::uint64_t run, const HealthResult& r);
-    static HealthResult run_check(const CheckSpec& spec, const sdk::Instance& instance);
+    static HealthResult run_check(const CheckSpec& spec, const sdk::Instance& instance, CheckStats& stats);
 
     std::size_t workers_;
     Deliver deliver_;
     std::shared_ptr<Pool> pool_;
     std::shared_ptr<Link> link_;
-    std::mutex mu_;  // guards what follows
+    std::shared_ptr<CheckStats> stats_;  // shared with tasks that may outlive the scheduler
+    std::mutex mu_;                      // guards what follows
     std::condition_variable cv_;
     std::map<Key, Entry> entries_;
     std::size_t spares_ = 0;  // workers standing in for ones inside a hung check

@@ -11,6 +11,7 @@
 
 #include <muster/core/chain.hpp>
 #include <muster/core/check_spec.hpp>
+#include <muster/core/check_stats.hpp>
 #include <muster/core/picker.hpp>
 #include <muster/core/role_cache.hpp>
 #include <muster/core/stop_signal.hpp>
@@ -152,6 +153,11 @@ public:
     std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
     // How many instances this registry registered and still heartbeats.
     std::size_t owned_count() const;
+    // Topology events each cached role has told so far: added, changed,
+    // removed.
+    std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> events() const;
+    // Runs of the health checks so far, by check name.
+    std::vector<CheckStats::Check> check_stats() const { return check_stats_->snapshot(); }
 
 private:
     std::chrono::milliseconds jittered(std::chrono::milliseconds base) const;
@@ -163,6 +169,7 @@ private:
     std::shared_ptr<Chain> chain_;
     RegistryOptions options_;
     std::shared_ptr<detail::Parts> parts_;
+    std::shared_ptr<CheckStats> check_stats_ = std::make_shared<CheckStats>();
     std::unique_ptr<CheckScheduler> checks_;
     StopSignal stop_;
     std::thread heartbeat_thread_, maintenance_thread_;

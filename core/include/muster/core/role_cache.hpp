@@ -6,6 +6,7 @@
 #include <muster/core/backend_client.hpp>
 #include <muster/cpp/diff.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -117,6 +118,10 @@ public:
     // event, which may come first, finds it.
     void note_stopped(const std::string& id, std::int64_t now_ms);
 
+    // Topology events this cache has told so far, by type: added, changed,
+    // removed (whether or not anyone subscribed).
+    std::array<std::uint64_t, 3> events() const { return {events_[0].load(), events_[1].load(), events_[2].load()}; }
+
     // The ids the guard holds now (empty: nothing to verify).
     std::vector<std::string> held_ids() const;
     // The verdict on the held ids: those in `live` (listed live by some
@@ -140,6 +145,7 @@ private:
 
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
     std::atomic<std::uint64_t> version_{0};
+    std::array<std::atomic<std::uint64_t>, 3> events_{};
     MassRemovalGuard guard_;
     mutable std::mutex delivery_mu_;  // orders publishes and subscriber calls; guards what follows
     std::map<std::uint64_t, TopologyCallback> subscribers_;
