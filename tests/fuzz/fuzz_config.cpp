@@ -13,7 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         host::parse_config(text, "fuzz.toml");
         host::load_settings(std::vector<std::string>{}, text);
-    } catch (const host::HostError&) {
-    }
+    } catch (const host::HostError&) {}
     return 0;
 }
