@@ -28,6 +28,12 @@ struct Chain::LinkState {
     std::int64_t last_success_ms = 0;
     LinkRunner::Clock::time_point last_answer{};  // the last call that finished, either way
     std::set<std::string> pending;                // ids the link may be out of date about
+    // Heartbeat calls that reached the link, by outcome. Shared with the
+    // calls themselves: one past its deadline finishes on its own.
+    struct Beats {
+        std::atomic<std::uint64_t> ok{0}, failed{0};
+    };
+    std::shared_ptr<Beats> beats = std::make_shared<Beats>();
     std::thread prober;
 };
 
@@ -250,9 +256,12 @@ Outcome Chain::heartbeat(const std::vector<std::string>& ids) {
     };
     auto lost = std::make_shared<Lost>();
     lost->ids.resize(links_.size());
-    Outcome o = write([ids, lost](BackendClient& b, std::size_t i) {
+    std::vector<std::shared_ptr<LinkState::Beats>> beats;
+    for (const auto& st : state_) beats.push_back(st->beats);
+    Outcome o = write([ids, lost, beats](BackendClient& b, std::size_t i) {
         std::vector<muster_status> one;
         Outcome r = b.heartbeat(ids, one);
+        ++(r.ok() ? beats[i]->ok : beats[i]->failed);
         std::lock_guard lk(lost->mu);
         if (r.ok())
             for (std::size_t k = 0; k < ids.size(); ++k)
@@ -332,7 +341,7 @@ std::vector<LinkStatus> Chain::status() const {
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
         out.push_back({links_[i].backend->name(), Breaker::name(st.breaker.state()), st.last_error, st.last_success_ms,
-                       st.pending.size(), st.breaker.counts()});
+                       st.pending.size(), st.breaker.counts(), st.beats->ok.load(), st.beats->failed.load()});
     }
     return out;
 }

@@ -4,9 +4,21 @@
 # events, the bearer token, bad requests (4xx, one log line, no crash), a
 # slow client that blocks nobody, /metrics through promtool, and stale
 # answers while the only backend is down.
+# On catalog-sqlite, or on nats-kv with AGENT_BACKEND=nats (skipped, 77,
+# without MUSTER_TEST_NATS_URL).
+if [ "${AGENT_BACKEND:-sqlite}" = nats ]; then
+    [ -n "${MUSTER_TEST_NATS_URL:-}" ] || exit 77
+fi
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is needed"
-DB="--backend-option catalog-sqlite.path=$WORK/shared.db --heartbeat-interval 500ms"
+if [ "${AGENT_BACKEND:-sqlite}" = nats ]; then
+    BACKEND=nats-kv
+    DB="--chain nats-kv --backend-option nats-kv.url=$MUSTER_TEST_NATS_URL --backend-option nats-kv.bucket=http$$"
+else
+    BACKEND=catalog-sqlite
+    DB="--backend-option catalog-sqlite.path=$WORK/shared.db"
+fi
+DB="$DB --heartbeat-interval 500ms"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 A="http://127.0.0.1:$PORT"
 # The agent checks itself (its own port), so check metrics have something to count.
@@ -98,13 +110,15 @@ else
     fail "promtool (Debian package prometheus) is needed"
 fi
 curl -s "$A/metrics" | grep -q '^muster_http_requests_total{code="401",method="PUT"} 1' || fail "no 401 in the request counts"
-curl -s "$A/metrics" | grep -q '^muster_link_up{backend="catalog-sqlite"} 1' || fail "no link_up"
+curl -s "$A/metrics" | grep -q "^muster_link_up{backend=\"$BACKEND\"} 1" || fail "no link_up"
+curl -s "$A/metrics" | grep -Eq "^muster_link_heartbeats_total\\{backend=\"$BACKEND\",outcome=\"success\"\\} [1-9]" ||
+    fail "no heartbeats counted"
 curl -s "$A/metrics" | grep -Eq '^muster_check_runs_total\{check="health-tcp",verdict="passing"\} [1-9]' ||
     fail "no passing health-tcp runs counted"
 curl -s "$A/metrics" | grep -q '^muster_check_duration_seconds_count{check="health-tcp"}' || fail "no check durations"
 curl -s "$A/metrics" | grep -Eq '^muster_watch_events_total\{role="router",type="added"\} [1-9]' ||
     fail "no watch events counted"
-pass "/metrics counts requests, links, check runs and durations, watch events"
+pass "/metrics counts requests, links, heartbeats, check runs and durations, watch events"
 
 # Stale answers while the only backend is down (memory, taken down by a file).
 SPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

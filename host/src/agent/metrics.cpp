@@ -42,6 +42,10 @@ public:
                            "calls to the link (reads, writes, heartbeats, probes)",
                            MetricType::Counter,
                            {}};
+        MetricFamily beats{"muster_link_heartbeats_total",
+                           "heartbeat calls (one per beat, for every id) to the link",
+                           MetricType::Counter,
+                           {}};
         MetricFamily transitions{"muster_link_breaker_transitions_total",
                                  "times the link's breaker opened or closed",
                                  MetricType::Counter,
@@ -62,6 +66,10 @@ public:
                                           static_cast<double>(l.counts.successes), MetricType::Counter));
             calls.metric.push_back(sample({{"backend", l.name}, {"outcome", "failure"}},
                                           static_cast<double>(l.counts.failures), MetricType::Counter));
+            beats.metric.push_back(sample({{"backend", l.name}, {"outcome", "success"}},
+                                          static_cast<double>(l.heartbeats), MetricType::Counter));
+            beats.metric.push_back(sample({{"backend", l.name}, {"outcome", "failure"}},
+                                          static_cast<double>(l.heartbeat_failures), MetricType::Counter));
             transitions.metric.push_back(sample({{"backend", l.name}, {"to", "open"}},
                                                 static_cast<double>(l.counts.opened), MetricType::Counter));
             transitions.metric.push_back(sample({{"backend", l.name}, {"to", "closed"}},
@@ -113,7 +121,8 @@ public:
         MetricFamily owned{
             "muster_registrations", "instances this process registered and heartbeats", MetricType::Gauge, {}};
         owned.metric.push_back(sample({}, static_cast<double>(registry_.owned_count()), MetricType::Gauge));
-        return {up, state, calls, transitions, pending, since, instances, held, stale, age, events, runs, took, owned};
+        return {up,   state, calls, beats,  transitions, pending, since, instances,
+                held, stale, age,   events, runs,        took,    owned};
     }
 
 private:

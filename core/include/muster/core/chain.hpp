@@ -58,6 +58,8 @@ struct LinkStatus {
     std::int64_t last_success_ms = 0;  // wall clock; 0 = never
     std::size_t pending = 0;           // ids it is out of date about
     Breaker::Counts counts;            // calls, failures and breaker transitions so far
+    std::uint64_t heartbeats = 0;      // heartbeat calls (of a batch of ids) the link took
+    std::uint64_t heartbeat_failures = 0;
 };
 
 enum class WriteMode { all, first };
