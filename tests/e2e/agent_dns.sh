@@ -51,6 +51,9 @@ $D router.service.test.muster TXT | grep -q "status: NOERROR, .*" || fail "NODAT
 $D router.service.test.muster TXT | grep -q "ANSWER: 0, AUTHORITY: 1" || fail "NODATA without the SOA"
 $D router.service.test.muster AAAA | grep -q "ANSWER: 0" || fail "AAAA of an IPv4 role is not NODATA"
 $D example.com A | grep -q "status: REFUSED" || fail "a name outside the domain is not REFUSED"
+$D 9-not-a-role.service.test.muster A | grep -q "status: NXDOMAIN" || fail "a name no role can have is not NXDOMAIN"
+$D +tcp 9-not-a-role.service.test.muster A | grep -q "status: NXDOMAIN" || fail "the same over TCP"
+[ "$($D +short router.service.test.muster A | wc -l)" -eq 2 ] || fail "the agent stopped answering after a bad name"
 pass "NXDOMAIN, NODATA (with the SOA), REFUSED outside the domain"
 
 # Enough instances that the answer exceeds 512 bytes: truncated over UDP,

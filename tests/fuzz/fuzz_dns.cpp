@@ -3,6 +3,9 @@
 // message (or nothing) no longer than the transport allows.
 #include "agent/dns_answer.hpp"
 
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/validate.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 
@@ -28,7 +31,9 @@ std::shared_ptr<const muster::core::RoleSnapshot> snapshot() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const auto snap = snapshot();
     static const host::agent::DnsOptions options;
+    // As the agent's lookup (Registry::resolve) does, an invalid role name throws.
     static const host::agent::RoleLookup lookup = [](const std::string& role) {
+        if (!muster::sdk::check_role(role).empty()) throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, role);
         return role == "router" ? snap : std::make_shared<muster::core::RoleSnapshot>();
     };
     for (bool tcp : {false, true}) {

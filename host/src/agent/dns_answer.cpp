@@ -2,6 +2,7 @@
 
 #include <muster/core/drain_mark.hpp>
 #include <muster/cpp/clock.hpp>
+#include <muster/cpp/validate.hpp>
 
 #include <ldns/ldns.h>
 
@@ -189,6 +190,8 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
             } else if ((ip->is_v4() && want_a) || (ip->is_v6() && want_aaaa)) {
                 rec.answer.push_back(address_record(qname, *ip));
             }
+        } else if (role && !muster::sdk::check_role(*role).empty()) {
+            rcode = LDNS_RCODE_NXDOMAIN;  // no role can have that name
         } else if (role) {
             auto snapshot = lookup(*role);
             std::int64_t age = snapshot ? muster::sdk::system_ms() - snapshot->as_of_ms : 0;

@@ -25,7 +25,8 @@ struct DnsOptions {
 };
 
 // A role's snapshot from the cache (nullptr: the role cannot be looked up,
-// e.g. the agent caches too many roles already).
+// e.g. the agent caches too many roles already). Called with valid role
+// names only. Must not throw.
 using RoleLookup = std::function<std::shared_ptr<const muster::core::RoleSnapshot>(const std::string& role)>;
 
 struct DnsReply {

@@ -46,8 +46,14 @@ private:
         net::async_read(
             socket_, net::buffer(message_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                 if (ec) return self->close();
-                auto reply =
-                    dns_answer(self->message_.data(), self->message_.size(), true, self->options_, self->lookup_);
+                DnsReply reply;
+                try {  // nothing may escape into the io_context's thread
+                    reply =
+                        dns_answer(self->message_.data(), self->message_.size(), true, self->options_, self->lookup_);
+                } catch (const std::exception& e) {
+                    spdlog::error("dns: a query over TCP failed: {}", e.what());
+                    return self->close();
+                }
                 self->metrics_.dns_query("tcp", reply.rcode);
                 if (reply.message.empty()) return self->read_length();
                 self->out_.assign({static_cast<std::uint8_t>(reply.message.size() >> 8),
@@ -113,10 +119,14 @@ void DnsServer::receive() {
     udp_.async_receive_from(net::buffer(in_), from_, [this](boost::system::error_code ec, std::size_t n) {
         if (ec == net::error::operation_aborted) return;
         if (!ec) {
-            auto reply = dns_answer(in_.data(), n, false, options_, lookup_);
-            metrics_.dns_query("udp", reply.rcode);
-            boost::system::error_code ignored;
-            if (!reply.message.empty()) udp_.send_to(net::buffer(reply.message), from_, 0, ignored);
+            try {  // nothing may escape into the io_context's thread
+                auto reply = dns_answer(in_.data(), n, false, options_, lookup_);
+                metrics_.dns_query("udp", reply.rcode);
+                boost::system::error_code ignored;
+                if (!reply.message.empty()) udp_.send_to(net::buffer(reply.message), from_, 0, ignored);
+            } catch (const std::exception& e) {
+                spdlog::error("dns: a query over UDP failed: {}", e.what());
+            }
         }
         receive();
     });

@@ -8,6 +8,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
+#include <muster/cpp/validate.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -60,10 +62,6 @@ private:
             return close();
         started_ = std::chrono::steady_clock::now();
         if (ec) {  // a malformed or oversized request: answer, then close
-            Request req;
-            req.version(11);
-            req.method_string(parser_->get().method_string());
-            req.target(parser_->get().target());
             bool too_big = ec == http::error::body_limit;
             auto status = too_big ? http::status::payload_too_large : http::status::bad_request;
             spdlog::warn("http: {} from {}: {}", static_cast<unsigned>(status), peer(), ec.message());
@@ -82,14 +80,22 @@ private:
         try {
             reply = api_.handle(request_);
         } catch (const std::exception& e) {
-            spdlog::error("http {} {}: {}", method_, std::string(request_.target()), e.what());
+            spdlog::error("http {} {}: {}", muster::sdk::utf8_line(method_),
+                          muster::sdk::utf8_line(std::string(request_.target())), e.what());
             reply = {};
             reply.response = {http::status::internal_server_error, request_.version()};
             reply.response.body() = "{\"error\": \"internal error\"}\n";
             reply.response.prepare_payload();
         }
         if (reply.wait) return wait(*reply.wait);
-        if (reply.stream) return stream(*reply.stream);
+        if (reply.stream) {
+            try {  // nothing may escape into the io_context's thread
+                return stream(*reply.stream);
+            } catch (const std::exception& e) {
+                spdlog::error("http event stream: {}", e.what());
+                return close();
+            }
+        }
         write(std::move(reply.response));
     }
 
@@ -100,9 +106,14 @@ private:
         timer_.expires_after(limits_.poll);
         timer_.async_wait([self = shared_from_this(), w](beast::error_code ec) {
             if (ec) return self->close();
-            bool changed = self->api_.index_of(w.role) > w.after;
-            if (!changed && std::chrono::steady_clock::now() < w.deadline) return self->wait(w);
-            self->write(self->api_.role_response(w.role, self->request_));
+            try {  // nothing may escape into the io_context's thread
+                bool changed = self->api_.index_of(w.role) > w.after;
+                if (!changed && std::chrono::steady_clock::now() < w.deadline) return self->wait(w);
+                self->write(self->api_.role_response(w.role, self->request_));
+            } catch (const std::exception& e) {
+                spdlog::error("http blocking query on {}: {}", w.role, e.what());
+                self->close();
+            }
         });
     }
 
