@@ -332,6 +332,10 @@ Outcome Registry::reap(std::chrono::milliseconds retain, std::uint64_t& removed)
 
 std::vector<std::shared_ptr<const RoleSnapshot>> Registry::cached() const { return parts_->caches.snapshots(); }
 
+std::shared_ptr<const RoleSnapshot> Registry::cached(const std::string& role) const {
+    return parts_->caches.find(role);
+}
+
 std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> Registry::events() const {
     return parts_->caches.events();
 }

@@ -7,6 +7,7 @@
 #include <muster/cpp/instance.hpp>
 #include <muster/cpp/options.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -98,6 +99,20 @@ std::chrono::milliseconds duration(const std::map<std::string, Sourced>& flat, c
                                      "' is not a duration (use e.g. 500ms, 30s, 2m" + (allow_zero ? ", or 0" : "") +
                                      ")");
     return std::chrono::milliseconds(*ms);
+}
+
+// A whole number from 1 to `most`; `fallback` when unset.
+int whole_number(const std::map<std::string, Sourced>& flat, const std::string& name, int fallback, int most) {
+    auto it = flat.find(name);
+    if (it == flat.end()) return fallback;
+    auto n = muster::sdk::parse_int(it->second.value);
+    if (!n || *n < 1 || *n > most) {
+        std::string key = name;
+        std::replace(key.begin(), key.end(), '-', '_');
+        throw HostError(kConfig, it->second.origin + ": " + key + " = '" + it->second.value +
+                                     "' is not a whole number from 1 to " + std::to_string(most));
+    }
+    return static_cast<int>(*n);
 }
 
 // "a [NOTFOUND=continue], b" -> links.
@@ -285,13 +300,7 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
         s.dependency_severity = *h;
     }
     s.checks = parse_checks(check_entries, config_path, s.check_interval, s.check_timeout);
-    if (auto it = flat.find("check-workers"); it != flat.end()) {
-        auto n = muster::sdk::parse_int(it->second.value);
-        if (!n || *n < 1 || *n > 256)
-            throw HostError(kConfig, it->second.origin + ": check_workers = '" + it->second.value +
-                                         "' is not a whole number from 1 to 256");
-        s.check_workers = static_cast<int>(*n);
-    }
+    s.check_workers = whole_number(flat, "check-workers", s.check_workers, 256);
     s.reap_interval = duration(flat, "reap-interval", s.reap_interval, true);
     s.reap_retain = duration(flat, "reap-retain", s.reap_retain, true);
     if (ttl_given && s.heartbeat_interval >= s.ttl)
@@ -311,13 +320,7 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
         throw HostError(kConfig, "breaker_max_backoff (" + std::to_string(s.breaker_max_backoff.count()) +
                                      "ms) must not be shorter than breaker_backoff (" +
                                      std::to_string(s.breaker_backoff.count()) + "ms)");
-    if (auto it = flat.find("breaker-threshold"); it != flat.end()) {
-        auto n = muster::sdk::parse_int(it->second.value);
-        if (!n || *n < 1 || *n > 1000)
-            throw HostError(kConfig, it->second.origin + ": breaker_threshold = '" + it->second.value +
-                                         "' is not a whole number from 1 to 1000");
-        s.breaker_threshold = static_cast<int>(*n);
-    }
+    s.breaker_threshold = whole_number(flat, "breaker-threshold", s.breaker_threshold, 1000);
     if (auto it = flat.find("guard-fraction"); it != flat.end()) {
         char* end = nullptr;
         double f = std::strtod(it->second.value.c_str(), &end);

@@ -6,7 +6,6 @@
 
 #include <muster/core/registry.hpp>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -18,9 +17,10 @@ constexpr std::size_t kMaxCachedRoles = 1024;
 // must be a valid role name.
 inline std::shared_ptr<const muster::core::RoleSnapshot> bounded_resolve(muster::core::Registry& registry,
                                                                          const std::string& role) {
-    auto cached = registry.cached();
-    bool known = std::any_of(cached.begin(), cached.end(), [&](const auto& s) { return s->role == role; });
-    if (!known && cached.size() >= kMaxCachedRoles) return nullptr;
+    // Every query asks: the cached role is found without a lock, and only a
+    // new one counts the caches.
+    if (auto snapshot = registry.cached(role)) return snapshot;
+    if (registry.cached().size() >= kMaxCachedRoles) return nullptr;
     return registry.resolve(role);
 }
 

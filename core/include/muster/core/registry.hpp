@@ -149,6 +149,9 @@ public:
 
     Chain& chain() { return *chain_; }
     const RegistryOptions& options() const { return options_; }
+    // The snapshot of `role` if it is cached already (nullptr otherwise),
+    // without reading through the chain. Lock-free. THREADING: any thread.
+    std::shared_ptr<const RoleSnapshot> cached(const std::string& role) const;
     // Age and origin of each cached role, for status output.
     std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
     // How many instances this registry registered and still heartbeats.
