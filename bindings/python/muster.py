@@ -14,6 +14,7 @@ libmuster.so.1.
 import ctypes
 import ctypes.util
 import os
+import threading
 import traceback
 
 __all__ = ["Client", "Error", "Instance", "PASSING", "WARNING", "CRITICAL", "ADDED", "CHANGED", "REMOVED"]
@@ -65,6 +66,7 @@ class _PickerOptions(ctypes.Structure):
 
 _TOPOLOGY_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.POINTER(_Instance), ctypes.c_char_p)
 _P = ctypes.c_void_p
+_CONFLICT = 6  # MUSTER_CONFLICT (status.h)
 
 
 def _load():
@@ -83,7 +85,7 @@ def _load():
         "muster_resolve": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(_Snapshot)), err]),
         "muster_snapshot_free": (None, [ctypes.POINTER(_Snapshot)]),
         "muster_subscribe": (ctypes.c_int, [_P, ctypes.c_char_p, _TOPOLOGY_FN, _P, ctypes.POINTER(_P), err]),
-        "muster_unsubscribe": (None, [_P]),
+        "muster_unsubscribe": (ctypes.c_int, [_P]),
         "muster_picker_open": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(_PickerOptions),
                                               ctypes.POINTER(_P), err]),
         "muster_picker_close": (None, [_P]),
@@ -179,7 +181,12 @@ class Subscription:
     def cancel(self):
         if self._h:
             h, self._h = self._h, None
-            _lib.muster_unsubscribe(h)
+            if _lib.muster_unsubscribe(h) == _CONFLICT:
+                # Inside its own callback, which the library cannot wait
+                # for: another thread unsubscribes once it has returned.
+                # The lambda holds the trampoline until then.
+                fn = self._trampoline
+                threading.Thread(target=lambda: (_lib.muster_unsubscribe(h), fn), daemon=True).start()
 
     __del__ = cancel
 

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -19,8 +20,11 @@ void RoleCache::store(std::shared_ptr<const RoleSnapshot> next) {
 }
 
 void RoleCache::publish(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
-    std::lock_guard lk(delivery_mu_);
-    publish_locked(std::move(instances), backend, now_ms);
+    {
+        std::lock_guard lk(delivery_mu_);
+        publish_locked(std::move(instances), backend, now_ms);
+    }
+    deliver();
 }
 
 std::uint64_t RoleCache::poll_ticket() {
@@ -30,9 +34,12 @@ std::uint64_t RoleCache::poll_ticket() {
 
 bool RoleCache::publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> instances, const std::string& backend,
                                std::int64_t now_ms) {
-    std::lock_guard lk(delivery_mu_);
-    if (ticket != publishes_) return false;
-    publish_locked(std::move(instances), backend, now_ms);
+    {
+        std::lock_guard lk(delivery_mu_);
+        if (ticket != publishes_) return false;
+        publish_locked(std::move(instances), backend, now_ms);
+    }
+    deliver();
     return true;
 }
 
@@ -106,8 +113,44 @@ void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
     store(std::move(next));
     for (const auto& ev : events) {
         if (ev.type <= MUSTER_EVENT_REMOVED) events_[ev.type]++;
-        for (auto& [token, cb] : subscribers_) cb(ev);
+        for (auto& [token, sub] : subscribers_) sub->pending.push_back(ev);
     }
+}
+
+void RoleCache::deliver(const std::shared_ptr<Subscriber>& wait_for) {
+    const auto me = std::this_thread::get_id();
+    std::unique_lock lk(delivery_mu_);
+    while (deliverer_ != std::thread::id{}) {
+        if (deliverer_ == me) return;  // a callback up this thread's stack: delivered after it returns
+        auto waited = std::find_if(subscribers_.begin(), subscribers_.end(),
+                                   [&](const auto& entry) { return entry.second == wait_for; });
+        if (!wait_for || waited == subscribers_.end() || (wait_for->pending.empty() && calling_ != waited->first))
+            return;  // the other thread delivers what is pending
+        delivered_.wait(lk);
+    }
+    deliverer_ = me;
+    for (;;) {
+        auto next = std::find_if(subscribers_.begin(), subscribers_.end(),
+                                 [](const auto& entry) { return !entry.second->pending.empty(); });
+        if (next == subscribers_.end()) break;
+        std::shared_ptr<Subscriber> sub = next->second;  // kept: it may unsubscribe in its callback
+        TopologyEvent ev = std::move(sub->pending.front());
+        sub->pending.pop_front();
+        calling_ = next->first;
+        lk.unlock();
+        try {
+            sub->callback(ev);
+        } catch (const std::exception& e) {
+            spdlog::error("{}: a topology callback threw: {}", role_name(), e.what());
+        } catch (...) {
+            spdlog::error("{}: a topology callback threw", role_name());
+        }
+        lk.lock();
+        calling_ = 0;
+        delivered_.notify_all();
+    }
+    deliverer_ = {};
+    delivered_.notify_all();
 }
 
 std::vector<std::string> RoleCache::held_ids() const {
@@ -118,7 +161,14 @@ std::vector<std::string> RoleCache::held_ids() const {
 }
 
 void RoleCache::verify_held(const std::set<std::string>& live) {
-    std::lock_guard lk(delivery_mu_);
+    {
+        std::lock_guard lk(delivery_mu_);
+        verify_held_locked(live);
+    }
+    deliver();
+}
+
+void RoleCache::verify_held_locked(const std::set<std::string>& live) {
     std::set<std::string> gone;
     for (const auto& [id, i] : held_)
         if (!live.count(id)) gone.insert(id);
@@ -158,17 +208,26 @@ void RoleCache::confirm(std::int64_t now_ms) {
 }
 
 std::uint64_t RoleCache::subscribe(TopologyCallback callback) {
-    std::lock_guard lk(delivery_mu_);
-    if (auto snap = current_.load(std::memory_order_acquire))
-        for (const auto& i : snap->instances) callback(TopologyEvent{MUSTER_EVENT_ADDED, i, snap->backend});
-    std::uint64_t token = next_token_++;
-    subscribers_.emplace(token, std::move(callback));
+    auto sub = std::make_shared<Subscriber>();
+    sub->callback = std::move(callback);
+    std::uint64_t token = 0;
+    {
+        std::lock_guard lk(delivery_mu_);
+        if (auto snap = current_.load(std::memory_order_acquire))
+            for (const auto& i : snap->instances) sub->pending.push_back({MUSTER_EVENT_ADDED, i, snap->backend});
+        token = next_token_++;
+        subscribers_.emplace(token, sub);
+    }
+    deliver(sub);
     return token;
 }
 
 void RoleCache::unsubscribe(std::uint64_t token) {
-    std::lock_guard lk(delivery_mu_);
-    subscribers_.erase(token);
+    std::unique_lock lk(delivery_mu_);
+    if (!subscribers_.erase(token)) return;
+    // A call in progress on another thread ends first; on this thread it is
+    // the caller itself.
+    if (deliverer_ != std::this_thread::get_id()) delivered_.wait(lk, [&] { return calling_ != token; });
 }
 
 void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError on_error) {
@@ -242,8 +301,11 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
     std::vector<sdk::Instance> all;
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);
-    std::lock_guard lk(delivery_mu_);
-    publish_locked(std::move(all), backend, now_ms);
+    {
+        std::lock_guard lk(delivery_mu_);
+        publish_locked(std::move(all), backend, now_ms);
+    }
+    deliver();
 }
 
 }  // namespace muster::core

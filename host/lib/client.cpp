@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 namespace {
 
@@ -25,6 +26,7 @@ std::filesystem::path plugins_beside_library() {
 
 std::vector<std::string> arguments(const muster_client_config& c) {
     std::vector<std::string> args;
+    client::check_array(c.settings, c.settings_count, "settings");
     if (c.config_path) args.push_back(std::string("--config=") + c.config_path);
     for (std::size_t i = 0; i < c.settings_count; ++i) {
         const muster_kv& kv = c.settings[i];
@@ -65,10 +67,15 @@ MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* c
 }
 
 MUSTER_CLIENT_API void muster_client_close(muster_client* client) {
-    try {
-        delete client;
-    } catch (...) {  // a destructor that throws must not cross into C
+    if (!client) return;
+    // From a callback, the client's watches cannot end here: the watch
+    // thread may be this one. Another thread closes it once the callback
+    // returns.
+    if (client::InCallback::of(nullptr)) {
+        std::thread([client] { delete client; }).detach();
+        return;
     }
+    delete client;
 }
 
 }  // extern "C"

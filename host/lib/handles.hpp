@@ -57,6 +57,24 @@ struct muster_call {
 
 namespace client {
 
+// Marks this thread as inside a subscription's callback for as long as it
+// lives: what muster_unsubscribe() and muster_client_close() ask, since
+// neither can wait for the callback they are called from.
+class InCallback {
+public:
+    explicit InCallback(const muster_subscription* sub) : outer_(current) { current = sub; }
+    ~InCallback() { current = outer_; }
+    InCallback(const InCallback&) = delete;
+    InCallback& operator=(const InCallback&) = delete;
+
+    // True inside `sub`'s callback (nullptr: inside any callback).
+    static bool of(const muster_subscription* sub) { return current && (!sub || current == sub); }
+
+private:
+    static inline thread_local const muster_subscription* current = nullptr;
+    const muster_subscription* outer_;
+};
+
 // The status a muster-host exit code stands for.
 inline muster_status status_of(host::ExitCode code) {
     switch (code) {
@@ -81,16 +99,28 @@ muster_status guarded(muster_error* err, F&& f) noexcept {
     });
 }
 
-// A caller's struct of `size` bytes read into the current layout: fields it
-// does not have (an older caller) stay zero.
+// A caller's struct read into the current layout: fields a caller built
+// against an older minor version does not have stay zero. `oldest` is the
+// struct's size in version 1.0 (each struct's first layout): anything
+// shorter is not a struct of this API, and reading it would tear a pointer.
 template <class T>
-T versioned(const T* in, const char* what) {
+T versioned(const T* in, const char* what, std::size_t oldest = sizeof(T)) {
     if (!in) throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, std::string(what) + " is NULL");
-    if (in->struct_size < 2 * sizeof(uint32_t))
-        throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, std::string(what) + "->struct_size is not set");
+    if (in->struct_size < oldest)
+        throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, std::string(what) + "->struct_size is " +
+                                                              std::to_string(in->struct_size) + ", less than " +
+                                                              std::to_string(oldest) + ": set it to sizeof the struct");
     T out{};
     std::memcpy(&out, in, std::min<std::size_t>(in->struct_size, sizeof out));
     return out;
+}
+
+// An array and its count from a caller: NULL with a count is refused.
+template <class T>
+void check_array(const T* items, std::size_t count, const char* what) {
+    if (!items && count > 0)
+        throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT,
+                                 std::string(what) + " is NULL but its count is " + std::to_string(count));
 }
 
 // An optional C string as a std::string ("" for NULL).

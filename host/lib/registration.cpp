@@ -10,6 +10,9 @@ muster::core::InstanceSpec spec_of(muster_client& c, const muster_service& s) {
     spec.role = client::text(s.role);
     spec.address = client::text(s.address);
     spec.id = client::text(s.id);
+    client::check_array(s.metadata, s.metadata_count, "metadata");
+    client::check_array(s.checks, s.checks_count, "checks");
+    client::check_array(s.depends_on, s.depends_on_count, "depends_on");
     for (std::size_t i = 0; i < s.metadata_count; ++i) {
         if (!s.metadata[i].key || !s.metadata[i].value)
             throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT,
@@ -17,7 +20,7 @@ muster::core::InstanceSpec spec_of(muster_client& c, const muster_service& s) {
         spec.metadata[s.metadata[i].key] = s.metadata[i].value;
     }
     for (std::size_t i = 0; i < s.checks_count; ++i)
-        spec.checks.push_back(host::make_check(*c.runtime, c.settings, client::text(s.checks[i])));
+        spec.checks.push_back(host::requested_check(*c.runtime, c.settings, client::text(s.checks[i]), spec.address));
     for (std::size_t i = 0; i < s.depends_on_count; ++i)
         for (auto& d : host::parse_depends_on(client::text(s.depends_on[i]), "depends_on[" + std::to_string(i) + "]"))
             spec.depends_on.push_back(std::move(d));

@@ -50,16 +50,23 @@ MUSTER_CLIENT_API muster_status muster_subscribe(muster_client* client, const ch
         if (!client || !fn || !out)
             return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "client, fn or out is NULL");
         *out = nullptr;
-        auto sub = client->registry->watch(role ? std::optional<std::string>(role) : std::nullopt,
-                                           [fn, user](const muster::core::TopologyEvent& e) {
-                                               muster::sdk::CView view(e.instance);
-                                               fn(user, static_cast<uint32_t>(e.type), view.get(), e.backend.c_str());
-                                           });
-        *out = new muster_subscription{std::move(sub)};
+        auto sub = std::make_unique<muster_subscription>();
+        sub->subscription =
+            client->registry->watch(role ? std::optional<std::string>(role) : std::nullopt,
+                                    [fn, user, self = sub.get()](const muster::core::TopologyEvent& e) {
+                                        muster::sdk::CView view(e.instance);
+                                        client::InCallback in(self);
+                                        fn(user, static_cast<uint32_t>(e.type), view.get(), e.backend.c_str());
+                                    });
+        *out = sub.release();
         return MUSTER_OK;
     });
 }
 
-MUSTER_CLIENT_API void muster_unsubscribe(muster_subscription* sub) { delete sub; }
+MUSTER_CLIENT_API muster_status muster_unsubscribe(muster_subscription* sub) {
+    if (sub && client::InCallback::of(sub)) return MUSTER_CONFLICT;  // it cannot wait for itself
+    delete sub;
+    return MUSTER_OK;
+}
 
 }  // extern "C"

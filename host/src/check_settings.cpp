@@ -1,5 +1,6 @@
 #include "check_settings.hpp"
 
+#include "address_pattern.hpp"
 #include "exit_codes.hpp"
 
 #include <muster/cpp/options.hpp>
@@ -22,6 +23,15 @@ int count_of(const ConfigEntry& e, const std::string& where) {
     if (!n || *n < 1 || *n > 100)
         throw HostError(kConfig, where + ": " + e.key + " = '" + e.value + "' is not a whole number from 1 to 100");
     return static_cast<int>(*n);
+}
+
+// "10.0.0.0/8, 10.0.1.5, [::1]:8080" (address_pattern.hpp).
+std::vector<std::string> address_patterns(const ConfigEntry& e, const std::string& where) {
+    auto out = split_list(e.value);
+    for (const auto& item : out)
+        if (auto p = address_pattern_problem(item); !p.empty())
+            throw HostError(kConfig, where + ": allow_addresses: " + p);
+    return out;
 }
 
 }  // namespace
@@ -51,6 +61,8 @@ std::map<std::string, CheckDef> parse_checks(const std::vector<ConfigEntry>& ent
             c.failures_before_critical = count_of(e, where);
         else if (e.key == "deregister_critical_after")
             c.deregister_critical_after = duration_of(e, where, true);
+        else if (e.key == "allow_addresses")
+            c.allow_addresses = address_patterns(e, where);
         else
             c.options.emplace_back(e.key, e.value);
     }
@@ -67,16 +79,7 @@ std::map<std::string, CheckDef> parse_checks(const std::vector<ConfigEntry>& ent
 
 std::vector<muster::core::Dependency> parse_depends_on(const std::string& value, const std::string& origin) {
     std::vector<muster::core::Dependency> out;
-    std::string item;
-    for (char ch : value + ",") {
-        if (ch != ',') {
-            item += ch;
-            continue;
-        }
-        auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
-        std::string text = b == std::string::npos ? "" : item.substr(b, e - b + 1);
-        item.clear();
-        if (text.empty()) continue;
+    for (const auto& text : split_list(value)) {
         muster::core::Dependency d{text, 1};
         if (auto colon = text.find(':'); colon != std::string::npos) {
             d.role = text.substr(0, colon);

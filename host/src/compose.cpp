@@ -1,9 +1,11 @@
 #include "compose.hpp"
 
+#include "address_pattern.hpp"
 #include "exit_codes.hpp"
 
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/options.hpp>
+#include <muster/cpp/validate.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -60,6 +62,11 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
         check_backend_options(b, *p->backend);
         links.push_back({muster::core::BackendClient::prepare(p, b.options, s.ttl.count()), b.return_on_empty});
     }
+    for (const auto& [name, def] : s.checks) {
+        auto p = load(*rt, def.plugin);
+        if (!p->health) throw HostError(kPlugin, def.origin + ": plugin '" + def.plugin + "' provides no health check");
+        rt->check_plugins.emplace(name, std::move(p));
+    }
     muster::core::ChainOptions o;
     o.write = s.write_first ? muster::core::WriteMode::first : muster::core::WriteMode::all;
     // A store that is down is probed at least once per heartbeat interval,
@@ -96,32 +103,73 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
     return rt;
 }
 
-muster::core::CheckSpec make_check(Runtime& rt, const Settings& s, const std::string& name) {
+namespace {
+
+// The spec of a check from its plugin and options; `name` is the check's
+// (a [check.NAME] or the plugin's).
+muster::core::CheckSpec check_of(const std::shared_ptr<const muster::core::LoadedPlugin>& p, const std::string& name,
+                                 const std::vector<std::pair<std::string, std::string>>& options) {
+    if (!p->health) throw HostError(kPlugin, "plugin '" + p->name() + "' provides no health check");
     muster::core::CheckSpec spec;
     spec.name = name;
-    std::string plugin = name;
-    std::vector<std::pair<std::string, std::string>> options;
-    if (auto def = s.checks.find(name); def != s.checks.end()) {
-        const CheckDef& d = def->second;
-        plugin = d.plugin;
-        options = d.options;
-        spec.interval = d.interval;
-        spec.timeout = d.timeout;
-        spec.success_before_passing = d.success_before_passing;
-        spec.failures_before_critical = d.failures_before_critical;
-        spec.deregister_critical_after = d.deregister_critical_after;
-    } else {
-        if (auto it = s.health_options.find(name); it != s.health_options.end()) options = it->second;
-        spec.interval = s.check_interval;
-        spec.timeout = s.check_timeout;
-    }
-    auto p = load(rt, plugin);
-    if (!p->health) throw HostError(kPlugin, "plugin '" + plugin + "' provides no health check");
     try {
         spec.client = muster::core::HealthClient::create(p, options);
     } catch (const muster::sdk::Error& e) {
-        throw HostError(kConfig, (name == plugin ? "" : "check " + name + ": ") + std::string(e.what()));
+        throw HostError(kConfig, (name == p->name() ? "" : "check " + name + ": ") + std::string(e.what()));
     }
+    return spec;
+}
+
+void take_timing(muster::core::CheckSpec& spec, const CheckDef& d) {
+    spec.interval = d.interval;
+    spec.timeout = d.timeout;
+    spec.success_before_passing = d.success_before_passing;
+    spec.failures_before_critical = d.failures_before_critical;
+    spec.deregister_critical_after = d.deregister_critical_after;
+}
+
+// True when one of the plugin's options that `options` sets is declared secret.
+bool sets_a_secret(const muster_health_v1& vt, const std::vector<std::pair<std::string, std::string>>& options) {
+    for (const auto& [key, value] : options)
+        for (std::size_t i = 0; i < vt.option_count; ++i)
+            if (key == vt.options[i].name && (vt.options[i].flags & MUSTER_OPT_SECRET)) return true;
+    return false;
+}
+
+}  // namespace
+
+muster::core::CheckSpec make_check(Runtime& rt, const Settings& s, const std::string& name) {
+    if (auto def = s.checks.find(name); def != s.checks.end()) {
+        auto spec = check_of(rt.check_plugins.at(name), name, def->second.options);
+        take_timing(spec, def->second);
+        return spec;
+    }
+    std::vector<std::pair<std::string, std::string>> options;
+    if (auto it = s.health_options.find(name); it != s.health_options.end()) options = it->second;
+    auto spec = check_of(load(rt, name), name, options);
+    spec.interval = s.check_interval;
+    spec.timeout = s.check_timeout;
+    return spec;
+}
+
+muster::core::CheckSpec requested_check(const Runtime& rt, const Settings& s, const std::string& name,
+                                        const std::string& address) {
+    auto def = s.checks.find(name);
+    auto plugin = rt.check_plugins.find(name);
+    if (def == s.checks.end() || plugin == rt.check_plugins.end()) {
+        std::string known;
+        for (const auto& [n, d] : s.checks) known += (known.empty() ? "" : ", ") + n;
+        throw HostError(kUsage, "check '" + muster::sdk::utf8_line(name.substr(0, 64)) +
+                                    "' is not a [check.NAME] this agent's operator configured (configured: " +
+                                    (known.empty() ? "none" : known) + ")");
+    }
+    const CheckDef& d = def->second;
+    if (sets_a_secret(*plugin->second->health, d.options) && !address_allowed(d.allow_addresses, address))
+        throw HostError(kUsage, "check '" + name + "' carries a secret and may only be attached to the addresses its " +
+                                    "allow_addresses lists; " + muster::sdk::utf8_line(address.substr(0, 64)) +
+                                    " is not among them");
+    auto spec = check_of(plugin->second, name, d.options);
+    take_timing(spec, d);
     return spec;
 }
 

@@ -121,4 +121,19 @@ std::vector<ConfigEntry> read_config_file(const std::string& path) {
     return parse_config(buf.str(), path);
 }
 
+std::vector<std::string> split_list(const std::string& value) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : value + ",") {
+        if (c == ',') {
+            auto b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
+            if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    return out;
+}
+
 }  // namespace host

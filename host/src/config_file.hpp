@@ -20,4 +20,7 @@ std::vector<ConfigEntry> read_config_file(const std::string& path);
 // Parses text (for tests); `name` is used in messages.
 std::vector<ConfigEntry> parse_config(const std::string& text, const std::string& name);
 
+// "a, b ,c" -> {a, b, c}: a list value, items trimmed, empty items dropped.
+std::vector<std::string> split_list(const std::string& value);
+
 }  // namespace host

@@ -78,6 +78,20 @@ constexpr Known kKnown[] = {
     {"http-token", "agent", "http_token",
      "run: HTTP writes need 'Authorization: Bearer TOKEN'; a secret, never logged (prefer the file or "
      "MUSTER_HTTP_TOKEN to the command line)"},
+    {"http-allow-anonymous-writes", "agent", "http_allow_anonymous_writes",
+     "run: true lets HTTP writes in without a token (logged as a warning); by default writes need http_token "
+     "(default false)"},
+    {"http-allowed-hosts", "agent", "http_allowed_hosts",
+     "run: host names the HTTP API answers to besides localhost and IP addresses, comma-separated (a request with "
+     "another Host is refused, against DNS rebinding)"},
+    {"http-max-connections", "agent", "http_max_connections",
+     "run: open HTTP connections at most (event streams and blocking queries included) (default 512)"},
+    {"http-max-connections-per-client", "agent", "http_max_connections_per_client",
+     "run: open HTTP connections at most from one client address (default 64)"},
+    {"max-roles", "discovery", "max_roles",
+     "roles cached at most; the least recently used idle role is dropped for a new one (default 1024)"},
+    {"role-idle", "discovery", "role_idle",
+     "a cached role nobody asked for, watches or registered in for this long may be dropped (default 5m)"},
     {"database-url", "database", "url", "seed form: sqlite://FILE or postgresql://... selects a catalog backend"},
     {"queue-kind", "queue", "kind", "seed form: \"nats\" adds the nats-kv backend"},
     {"queue-url", "queue", "url", "seed form: the NATS server URL for nats-kv"},
@@ -189,21 +203,6 @@ void set_option(BackendSpec& b, const std::string& key, const std::string& value
         }
     b.options.emplace_back(key, value);
     b.origins[key] = origin;
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s + ",") {
-        if (c == ',') {
-            auto b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
-            if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -358,9 +357,32 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
     s.dns_ttl = duration(flat, "dns-ttl", s.dns_ttl, true);
     s.dns_stale_max = duration(flat, "dns-stale-max", s.dns_stale_max, true);
     if (auto it = flat.find("http-token"); it != flat.end()) {
-        if (it->second.value.empty()) throw HostError(kConfig, it->second.origin + ": http_token is empty");
+        // Never the value in a message: only its length.
+        if (it->second.value.size() < kMinTokenBytes)
+            throw HostError(kConfig, it->second.origin + ": http_token is " + std::to_string(it->second.value.size()) +
+                                         " bytes; use at least " + std::to_string(kMinTokenBytes) +
+                                         " (e.g. openssl rand -hex 16)");
         s.http_token = it->second.value;
     }
+    if (auto it = flat.find("http-allow-anonymous-writes"); it != flat.end()) {
+        auto b = muster::sdk::parse_bool(it->second.value);
+        if (!b) throw HostError(kConfig, it->second.origin + ": http_allow_anonymous_writes must be true or false");
+        s.http_allow_anonymous_writes = *b;
+    }
+    if (auto it = flat.find("http-allowed-hosts"); it != flat.end()) {
+        s.http_allowed_hosts = split_list(it->second.value);
+        for (auto& h : s.http_allowed_hosts) {
+            std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+            if (h.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos)
+                throw HostError(kConfig, it->second.origin + ": http_allowed_hosts: '" + h +
+                                             "' is not a host name (no port, no scheme: e.g. muster.internal)");
+        }
+    }
+    s.http_max_connections = whole_number(flat, "http-max-connections", s.http_max_connections, 100000);
+    s.http_max_connections_per_client =
+        whole_number(flat, "http-max-connections-per-client", s.http_max_connections_per_client, 100000);
+    s.max_roles = whole_number(flat, "max-roles", s.max_roles, 1000000);
+    s.role_idle = duration(flat, "role-idle", s.role_idle, false);
     if (auto it = flat.find("log-level"); it != flat.end()) {
         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
         if (!levels.count(it->second.value))

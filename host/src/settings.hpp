@@ -42,6 +42,10 @@ struct CheckDef {
     int failures_before_critical = 1;
     std::chrono::milliseconds deregister_critical_after{0};
     std::vector<std::pair<std::string, std::string>> options;  // the plugin's
+    // Where a check with a secret option may be sent when a request attaches
+    // it: "10.0.0.0/8", "10.0.1.5", "10.0.1.5:8080" (compose.hpp,
+    // requested_check).
+    std::vector<std::string> allow_addresses;
     std::string origin;
 };
 
@@ -55,6 +59,9 @@ struct ServiceSpec {
     std::vector<muster::core::Dependency> depends_on;
     std::string origin;
 };
+
+// The shortest http_token taken: a guessable token is no credential.
+constexpr std::size_t kMinTokenBytes = 16;
 
 struct Settings {
     std::vector<BackendSpec> chain;
@@ -80,9 +87,15 @@ struct Settings {
     std::chrono::milliseconds drain_grace{0};      // run: drained this long on SIGTERM before deregistering
     std::vector<std::string> plugin_dirs;          // searched in order, before the one beside the program
     std::string log_level = "info";
-    std::string http_listen;  // [agent] http: HOST:PORT, empty = off
-    std::string http_token;   // [agent] http_token: a secret, never logged
-    std::string dns_listen;   // [agent] dns: HOST:PORT, empty = off
+    std::string http_listen;                      // [agent] http: HOST:PORT, empty = off
+    std::string http_token;                       // [agent] http_token: a secret, never logged
+    bool http_allow_anonymous_writes = false;     // writes without a token (an explicit opt-in)
+    std::vector<std::string> http_allowed_hosts;  // Host names besides localhost and IP addresses
+    int http_max_connections = 512;
+    int http_max_connections_per_client = 64;
+    int max_roles = 1024;                         // cached roles at most (RegistryOptions::max_roles)
+    std::chrono::milliseconds role_idle{300000};  // RegistryOptions::role_idle
+    std::string dns_listen;                       // [agent] dns: HOST:PORT, empty = off
     std::string dns_domain = "muster";
     std::chrono::milliseconds dns_ttl{5000};
     std::chrono::milliseconds dns_stale_max{600000};

@@ -3,6 +3,9 @@
 
 use std::os::raw::{c_char, c_int, c_void};
 
+/// MUSTER_CONFLICT (status.h): muster_unsubscribe from its own callback.
+pub const CONFLICT: c_int = 6;
+
 pub enum Client {}
 pub enum Registration {}
 pub enum Subscription {}
@@ -123,7 +126,7 @@ extern "C" {
         out: *mut *mut Subscription,
         err: *mut Error,
     ) -> c_int;
-    pub fn muster_unsubscribe(sub: *mut Subscription);
+    pub fn muster_unsubscribe(sub: *mut Subscription) -> c_int;
     pub fn muster_picker_open(
         client: *mut Client,
         role: *const c_char,

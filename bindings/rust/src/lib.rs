@@ -420,9 +420,23 @@ pub struct Subscription {
 
 unsafe impl Send for Subscription {}
 
+/// A subscription and its callback, handed to another thread when dropped
+/// inside its own callback (which muster_unsubscribe cannot wait for).
+struct Pending(*mut ffi::Subscription, Box<Box<dyn FnMut(Event, &Instance, &str) + Send>>);
+
+unsafe impl Send for Pending {}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
-        unsafe { ffi::muster_unsubscribe(self.raw) }
+        if unsafe { ffi::muster_unsubscribe(self.raw) } == ffi::CONFLICT {
+            let callback = std::mem::replace(&mut self._callback, Box::new(Box::new(|_, _, _| {})));
+            let pending = Pending(self.raw, callback);
+            std::thread::spawn(move || {
+                let pending = pending;
+                unsafe { ffi::muster_unsubscribe(pending.0) };
+                drop(pending.1);
+            });
+        }
     }
 }
 

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define MUSTER_CLIENT_VERSION_MAJOR 1
-#define MUSTER_CLIENT_VERSION_MINOR 0
+#define MUSTER_CLIENT_VERSION_MINOR 1
 
 #if defined(__GNUC__)
 #define MUSTER_CLIENT_API __attribute__((visibility("default")))
@@ -80,7 +80,10 @@ MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* c
 /* Deregisters every instance the client registered, ends its watches and
  * frees it. NULL is fine. Handles made from it may still be used and must
  * still be freed: registrations are then deregistered already, and
- * snapshots, pickers and subscriptions see no more changes. */
+ * snapshots, pickers and subscriptions see no more changes.
+ * THREADING: may be called from a subscription's callback: it then
+ *   returns at once and the client is closed on another thread after the
+ *   callback returns. */
 MUSTER_CLIENT_API void muster_client_close(muster_client* client);
 
 /* ---- Registering ------------------------------------------------------- */
@@ -173,8 +176,10 @@ typedef struct muster_subscription muster_subscription;
  * (backend.h); `backend` is the backend that reported it.
  * OWNERSHIP: `instance` and `backend` are valid during the call only.
  * THREADING: runs on a library thread, one event at a time per
- *   subscription; it must not call muster_unsubscribe() on its own
- *   subscription, and should return quickly. */
+ *   subscription, and should return quickly. It may call any function of
+ *   this API (deregister, subscribe, unsubscribe another subscription,
+ *   resolve, close the client) except muster_unsubscribe() of its own
+ *   subscription, which answers MUSTER_CONFLICT there. */
 typedef void (*muster_topology_fn)(void* user, uint32_t type, const muster_instance* instance, const char* backend);
 
 /* Calls `fn` first with ADDED for every instance already known, then with
@@ -184,8 +189,13 @@ MUSTER_CLIENT_API muster_status muster_subscribe(muster_client* client, const ch
                                                  void* user, muster_subscription** out, muster_error* err);
 
 /* Ends the subscription and frees it: once it returns, `fn` is never
- * called again. NULL is fine. */
-MUSTER_CLIENT_API void muster_unsubscribe(muster_subscription* sub);
+ * called again (a call in progress on another thread is waited for).
+ * NULL is fine.
+ * Errors: CONFLICT when called from `sub`'s own callback, which it cannot
+ *   wait for: nothing is freed; unsubscribe after the callback returns
+ *   (from another thread, say). (1.0 declared this function void; the
+ *   return value is new in 1.1 and a 1.0 caller may ignore it.) */
+MUSTER_CLIENT_API muster_status muster_unsubscribe(muster_subscription* sub);
 
 /* ---- Picking ----------------------------------------------------------- */
 

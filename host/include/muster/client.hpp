@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -93,19 +94,49 @@ private:
     std::unique_ptr<muster_snapshot, detail::Deleter<muster_snapshot, muster_snapshot_free>> s_;
 };
 
-// Cancels on destruction: the callback never runs after that.
+// Cancels on destruction: the callback never runs after that. Destroyed
+// inside its own callback, it cancels once that callback has returned.
 class Subscription {
 public:
     using Callback = std::function<void(muster_event_type, const Instance&, const char* backend)>;
 
+    Subscription() = default;
+    Subscription(Subscription&& other) noexcept
+            : callback_(std::move(other.callback_)), sub_(std::exchange(other.sub_, nullptr)) {}
+    Subscription& operator=(Subscription&& other) noexcept {
+        if (this != &other) {
+            cancel();
+            callback_ = std::move(other.callback_);
+            sub_ = std::exchange(other.sub_, nullptr);
+        }
+        return *this;
+    }
+    ~Subscription() { cancel(); }
+
 private:
     friend class Client;
-    static void trampoline(void* user, uint32_t type, const muster_instance* i, const char* backend) {
-        (*static_cast<Callback*>(user))(static_cast<muster_event_type>(type), *i, backend);
+    // An exception cannot cross the C library: one from the callback is
+    // dropped here.
+    static void trampoline(void* user, uint32_t type, const muster_instance* i, const char* backend) noexcept {
+        try {
+            (*static_cast<Callback*>(user))(static_cast<muster_event_type>(type), *i, backend);
+        } catch (...) {}
     }
-    // Declared first, destroyed last: the callback outlives the subscription.
+    void cancel() noexcept {
+        if (!sub_) return;
+        if (muster_unsubscribe(sub_) == MUSTER_CONFLICT) {
+            // Inside its own callback: another thread waits for the
+            // callback to return, then frees both.
+            std::thread([sub = sub_, callback = callback_.release()] {
+                muster_unsubscribe(sub);
+                delete callback;
+            }).detach();
+        }
+        sub_ = nullptr;
+        callback_.reset();
+    }
     std::unique_ptr<Callback> callback_;
-    std::unique_ptr<muster_subscription, detail::Deleter<muster_subscription, muster_unsubscribe>> sub_;
+    muster_subscription* sub_ = nullptr;
 };
 
 class Call {
@@ -214,7 +245,7 @@ public:
         detail::check(muster_subscribe(c_.get(), role ? role->c_str() : nullptr, &Subscription::trampoline,
                                        s.callback_.get(), &out, &err),
                       err);
-        s.sub_.reset(out);
+        s.sub_ = out;
         return s;
     }
 

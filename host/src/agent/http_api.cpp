@@ -4,6 +4,7 @@
 #include "../exit_codes.hpp"
 #include "../output.hpp"
 #include "../status_file.hpp"
+#include "listen_address.hpp"
 #include "role_lookup.hpp"
 
 #include <muster/cpp/clock.hpp>
@@ -14,12 +15,15 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <vector>
 
 namespace host::agent {
 
 namespace {
 
+constexpr std::size_t kMaxChecks = 16;
 constexpr std::int64_t kDefaultWaitMs = 300000, kMaxWaitMs = 600000;  // Consul's 5 min default, 10 min at most
 
 struct Target {
@@ -113,10 +117,45 @@ std::vector<std::string> strings(const nlohmann::json& body, const char* key) {
     return out;
 }
 
+// The checks a registration names: each a [check.NAME] at most once, and
+// no more than a service could use (each is a check running every interval).
+std::vector<std::string> check_names(const nlohmann::json& body) {
+    auto names = strings(body, "checks");
+    if (names.size() > kMaxChecks)
+        throw HostError(kUsage, "an instance takes at most " + std::to_string(kMaxChecks) + " checks");
+    for (std::size_t i = 0; i < names.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (names[i] == names[j])
+                throw HostError(kUsage,
+                                "check '" + muster::sdk::utf8_line(names[i].substr(0, 64)) + "' is named twice");
+    return names;
+}
+
+// "example.com:8500" -> "example.com"; "[::1]:8500" -> "::1".
+std::string_view host_of(std::string_view host_port) {
+    if (!host_port.empty() && host_port.front() == '[') {
+        auto close = host_port.find(']');
+        return close == std::string_view::npos ? host_port : host_port.substr(1, close - 1);
+    }
+    auto colon = host_port.find(':');
+    return colon == std::string_view::npos ? host_port : host_port.substr(0, colon);
+}
+
+// "https://example.com:8500" -> "example.com" ("null" and the like stay as
+// they are, and match nothing).
+std::string_view origin_host(std::string_view origin) {
+    auto scheme = origin.find("://");
+    return scheme == std::string_view::npos ? origin : host_of(origin.substr(scheme + 3));
+}
+
 }  // namespace
 
 HttpApi::HttpApi(muster::core::Registry& registry, Runtime& runtime, const Settings& settings, Metrics& metrics)
-        : registry_(registry), runtime_(runtime), settings_(settings), metrics_(metrics) {}
+        : registry_(registry),
+          runtime_(runtime),
+          settings_(settings),
+          metrics_(metrics),
+          listen_ip_(listen_address(settings.http_listen.empty() ? "127.0.0.1:0" : settings.http_listen, "http").ip) {}
 
 HttpApi::~HttpApi() {
     std::lock_guard lk(mu_);
@@ -124,7 +163,19 @@ HttpApi::~HttpApi() {
 }
 
 std::optional<Response> HttpApi::refused(const Request& req) const {
-    if (settings_.http_token.empty()) return std::nullopt;
+    // A browser's cross-site request carries the page's origin: a page may
+    // read nothing of an answer, but a write would still be done.
+    auto origin = req[http::field::origin];
+    auto site = req["Sec-Fetch-Site"];
+    if ((!origin.empty() && !host_allowed(origin_host(std::string_view(origin.data(), origin.size())))) ||
+        site == "cross-site")
+        return error(req, http::status::forbidden, "cross-origin writes are refused");
+    if (settings_.http_token.empty()) {
+        if (settings_.http_allow_anonymous_writes) return std::nullopt;
+        return error(req, http::status::forbidden,
+                     "this agent takes no writes: its operator configured no http_token (or "
+                     "http_allow_anonymous_writes = true)");
+    }
     auto auth = req[http::field::authorization];
     if (auth.empty()) {
         auto r = error(req, http::status::unauthorized, "this agent takes writes with 'Authorization: Bearer TOKEN'");
@@ -137,7 +188,26 @@ std::optional<Response> HttpApi::refused(const Request& req) const {
     return std::nullopt;
 }
 
+bool HttpApi::host_allowed(std::string_view host) const {
+    std::string h(host);
+    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (h == "localhost") return true;
+    for (const auto& name : settings_.http_allowed_hosts)
+        if (h == name) return true;
+    // An IP address cannot be rebound to another server: the one listened
+    // on, or any when listening on every address.
+    boost::system::error_code ec;
+    auto ip = boost::asio::ip::make_address(h, ec);
+    if (ec) return false;
+    return listen_ip_.is_unspecified() || ip == listen_ip_;
+}
+
 Reply HttpApi::handle(const Request& req) {
+    if (auto host = req[http::field::host];
+        !host.empty() && !host_allowed(host_of(std::string_view(host.data(), host.size()))))
+        return {error(
+            req, http::status::forbidden,
+            "Host '" + std::string(host.substr(0, 100)) + "' is not this agent's (list it in http_allowed_hosts)")};
     auto t = parse_target(std::string_view(req.target().data(), req.target().size()));
     if (!t) return {error(req, http::status::bad_request, "the target is not a path (and '%' escapes are not taken)")};
     const auto& p = t->path;
@@ -254,7 +324,8 @@ Response HttpApi::register_instance(const Request& req) {
         spec.address = body.at("address").get<std::string>();
         spec.id = body.value("id", "");
         if (body.contains("metadata")) spec.metadata = body.at("metadata").get<std::map<std::string, std::string>>();
-        for (const auto& name : strings(body, "checks")) spec.checks.push_back(make_check(runtime_, settings_, name));
+        for (const auto& name : check_names(body))
+            spec.checks.push_back(requested_check(runtime_, settings_, name, spec.address));
         for (const auto& d : strings(body, "depends_on"))
             for (auto& dep : parse_depends_on(d, "depends_on")) spec.depends_on.push_back(std::move(dep));
         auto reg = registry_.register_instance(std::move(spec));

@@ -11,6 +11,7 @@
 
 #include <muster/core/registry.hpp>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http.hpp>
 
 #include <chrono>
@@ -66,11 +67,16 @@ private:
     Response deregister(const Request& req, const std::string& id);
     // nullopt: the request may write; otherwise the 401/403 to answer.
     std::optional<Response> refused(const Request& req) const;
+    // True when a request's Host (or a browser's Origin) names this agent:
+    // localhost, a name in http_allowed_hosts, or an IP address it listens
+    // on (DNS rebinding needs a name).
+    bool host_allowed(std::string_view host) const;
 
     muster::core::Registry& registry_;
     Runtime& runtime_;
     const Settings& settings_;
     Metrics& metrics_;
+    boost::asio::ip::address listen_ip_;
     std::mutex mu_;  // guards owned_
     std::map<std::string, muster::core::Registration> owned_;
 };

@@ -7,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace host::agent {
@@ -16,6 +17,8 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
+
+const std::string kOther = "other";  // a label value outside the fixed set
 
 ClientMetric sample(std::vector<ClientMetric::Label> labels, double value, MetricType type) {
     ClientMetric m;
@@ -152,7 +155,11 @@ void Metrics::dns_query(const std::string& proto, const std::string& rcode) {
 }
 
 void Metrics::http_request(const std::string& method, unsigned code, std::chrono::nanoseconds took) {
-    http_requests_.Add({{"method", method}, {"code", std::to_string(code)}}).Increment();
+    // Label values from fixed sets: no request can add a series.
+    static const std::set<std::string> methods = {"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"};
+    const std::string& m = methods.count(method) ? method : kOther;
+    std::string c = code >= 100 && code <= 599 ? std::to_string(code) : kOther;
+    http_requests_.Add({{"method", m}, {"code", c}}).Increment();
     http_seconds_.Observe(std::chrono::duration<double>(took).count());
 }
 

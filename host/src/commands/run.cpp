@@ -163,8 +163,15 @@ int run(const po::variables_map& vm, const Settings& s) {
     if (!s.http_listen.empty()) {
         api.emplace(registry, *rt, s, metrics);
         http.emplace(s.http_listen, *api);
-        spdlog::info("HTTP API on http://{} (docs/agent.md){}", http->address(),
-                     s.http_token.empty() ? "" : "; writes need the bearer token");
+        spdlog::info("HTTP API on http://{} (docs/agent.md); {}", http->address(),
+                     !s.http_token.empty()           ? "writes need the bearer token"
+                     : s.http_allow_anonymous_writes ? "writes need no token"
+                                                     : "writes are refused (no http_token)");
+        if (s.http_token.empty() && s.http_allow_anonymous_writes)
+            spdlog::warn(
+                "http_allow_anonymous_writes = true: any process that reaches {} can register instances that every "
+                "client of this registry will call (docs/security.md)",
+                http->address());
     }
     if (!s.dns_listen.empty()) {
         agent::DnsOptions o{s.dns_domain, static_cast<std::uint32_t>(s.dns_ttl.count() / 1000), s.dns_stale_max};

@@ -8,7 +8,9 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace muster::core {
@@ -85,9 +88,18 @@ public:
     void confirm(std::int64_t now_ms);
 
     // Adds a subscriber; it first gets ADDED for every instance already
-    // known. Returns a token for unsubscribe().
+    // known, before this returns (unless called from a callback of this
+    // cache: then right after that callback). Returns a token for
+    // unsubscribe().
+    //
+    // Callbacks run outside the cache's lock, one at a time per cache, in
+    // order, on whichever thread published (a watch's, the maintenance
+    // thread, a subscriber's): a callback may call anything of the registry
+    // (deregister, subscribe, unsubscribe, resolve) without deadlock.
     std::uint64_t subscribe(TopologyCallback callback);
-    // After it returns the callback never runs again.
+    // After it returns the callback never runs again: it waits for a call
+    // in progress on another thread. From the subscriber's own callback it
+    // only stops later calls (it cannot wait for itself).
     void unsubscribe(std::uint64_t token);
 
     // Applies one backend watch event to the working set; a publish follows
@@ -129,7 +141,17 @@ public:
     void verify_held(const std::set<std::string>& live);
 
 private:
+    struct Subscriber {
+        TopologyCallback callback;
+        std::deque<TopologyEvent> pending;  // told, not yet delivered
+    };
     void begin_resync();
+    // Delivers what is pending; returns when nothing is, or at once when a
+    // delivery runs already (on this thread up the stack, or on another,
+    // which will deliver what was added). With `wait_for`, waits until
+    // that subscriber's pending events have been delivered. Call without
+    // delivery_mu_ held.
+    void deliver(const std::shared_ptr<Subscriber>& wait_for = nullptr);
 
     std::optional<std::string> role_;
     // The watch feeding this cache (empty: polled) and the backend it runs
@@ -140,15 +162,21 @@ private:
     std::atomic<bool> watch_failed_{false};  // also set by the watch's own events
     void store(std::shared_ptr<const RoleSnapshot> next);
     void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
+    // Stores the snapshot and queues its differences for every subscriber
+    // (deliver() calls them, after the lock is released).
     void store_and_tell(std::shared_ptr<RoleSnapshot> next);
+    void verify_held_locked(const std::set<std::string>& live);
     std::string role_name() const;
 
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
     std::atomic<std::uint64_t> version_{0};
     std::array<std::atomic<std::uint64_t>, 3> events_{};
     MassRemovalGuard guard_;
-    mutable std::mutex delivery_mu_;  // orders publishes and subscriber calls; guards what follows
-    std::map<std::uint64_t, TopologyCallback> subscribers_;
+    mutable std::mutex delivery_mu_;     // orders publishes and queues their events; guards what follows
+    std::condition_variable delivered_;  // a callback returned, or a delivery ended
+    std::map<std::uint64_t, std::shared_ptr<Subscriber>> subscribers_;
+    std::thread::id deliverer_;  // the thread delivering now (none: nobody)
+    std::uint64_t calling_ = 0;  // the subscriber whose callback runs now (0: none)
     std::uint64_t next_token_ = 1;
     std::uint64_t publishes_ = 0;
     sdk::Snapshot held_;                        // removals the guard holds back

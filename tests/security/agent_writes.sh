@@ -1,0 +1,106 @@
+#!/bin/sh
+# docs/security.md, items 1, 2 and 5, against a real muster-host:
+# - a registration naming a plugin file or an unconfigured name loads
+#   nothing (a constructor that writes a file proves it) and answers 400
+#   with the same message for files that exist and files that do not;
+# - writes are refused without a token unless the operator opts in, a token
+#   under 16 bytes is refused at start, a foreign Host (DNS rebinding) and a
+#   browser's cross-origin write are 403;
+# - made-up HTTP methods do not add metric series.
+. "$(dirname "$0")/../e2e/lib.sh"
+command -v curl >/dev/null || fail "curl is needed"
+SO=${MUSTER_CONSTRUCTOR_SO:?MUSTER_CONSTRUCTOR_SO must name the constructor test library}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+DB="--backend-option catalog-sqlite.path=$WORK/m.db --heartbeat-interval 500ms"
+TOKEN=0123456789abcdef-token
+AUTH="Authorization: Bearer $TOKEN"
+export MUSTER_MARK="$WORK/mark"
+cat >"$WORK/agent.toml" <<EOF
+[check.web]
+plugin = "health-tcp"
+[check.secret-web]
+plugin = "health-http"
+url = "http://{address}/healthz"
+headers = "Authorization: Bearer do-not-leak-me"
+allow_addresses = "127.0.0.1, 10.1.0.0/16"
+EOF
+
+PORT=$(free_port)
+A="http://127.0.0.1:$PORT"
+start agent run --config "$WORK/agent.toml" --http "$PORT" --http-token "$TOKEN" $DB
+wait_for agent.log "HTTP API on" 10 || fail "the agent did not start"
+
+# 1. Checks a request names: configured sections only, nothing loaded.
+put() { curl -s -w '\n%{http_code}' -X PUT -H "$AUTH" -d "$1" "$A/v1/instances"; }
+cp "$SO" "$WORK/x.so"
+for name in "$WORK/x.so" "$WORK/missing.so" "constructor" "health-tcp" "../x"; do
+    out=$(put "{\"role\":\"worker\",\"address\":\"127.0.0.1:9\",\"checks\":[\"$name\"]}")
+    [ "$(echo "$out" | tail -1)" = 400 ] || fail "a check named '$name' was not 400: $out"
+    echo "$out" | head -1 | sed "s|$name|NAME|" >>"$WORK/answers"
+done
+[ ! -e "$MUSTER_MARK" ] || fail "a request made the agent load a shared object"
+[ "$(sort -u "$WORK/answers" | wc -l)" = 1 ] || fail "the answers differ by what is on disk: $(cat "$WORK/answers")"
+pass "a check naming a path, a plugin or nothing configured loads nothing and answers 400, the same for every file"
+out=$(put '{"role":"worker","address":"127.0.0.1:9","checks":["web"]}')
+[ "$(echo "$out" | tail -1)" = 200 ] || fail "a configured check was refused: $out"
+pass "a configured [check.NAME] is taken"
+many=$(python3 -c 'print(",".join(["\"web\""] * 5000))')
+out=$(put "{\"role\":\"worker\",\"address\":\"127.0.0.1:9\",\"checks\":[$many]}")
+[ "$(echo "$out" | tail -1)" = 400 ] || fail "5000 copies of one check were not refused: $out"
+pass "a request naming one check thousands of times is refused"
+out=$(put '{"role":"worker","address":"10.9.9.9:80","checks":["secret-web"]}')
+[ "$(echo "$out" | tail -1)" = 400 ] && echo "$out" | grep -q allow_addresses ||
+    fail "a check with a secret was attached to an address its allow_addresses does not list: $out"
+out=$(put '{"role":"worker","address":"10.1.2.3:80","checks":["secret-web"]}')
+[ "$(echo "$out" | tail -1)" = 200 ] || fail "a check with a secret was refused for an allowed address: $out"
+pass "a check with a secret goes only to the addresses its operator allows"
+grep -q "do-not-leak-me" "$WORK"/*.log && fail "a check's secret header is in a log"
+
+# 2. Host and Origin.
+[ "$(code -H 'Host: evil.example' "$A/v1/roles/worker")" = 403 ] || fail "a foreign Host was not refused"
+[ "$(code -H "Host: localhost:$PORT" "$A/v1/roles/worker")" = 200 ] || fail "Host localhost was refused"
+[ "$(code -H "Host: 127.0.0.1:$PORT" "$A/v1/roles/worker")" = 200 ] || fail "the listening address was refused"
+[ "$(code -X PUT -H "$AUTH" -H 'Origin: http://evil.example' -d '{"role":"worker","address":"10.0.0.1:80"}' \
+    "$A/v1/instances")" = 403 ] || fail "a cross-origin write was not refused"
+[ "$(code -X PUT -H "$AUTH" -H 'Sec-Fetch-Site: cross-site' -d '{"role":"worker","address":"10.0.0.1:80"}' \
+    "$A/v1/instances")" = 403 ] || fail "a cross-site fetch was not refused"
+pass "a foreign Host (DNS rebinding) and cross-origin writes are 403"
+
+# 5. Made-up methods count as 'other'.
+python3 - "$PORT" <<'EOF'
+import socket, sys
+for i in range(300):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"M%dX /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % i)
+    s.recv(4096)
+    s.close()
+EOF
+series=$(curl -s "$A/metrics" | grep -c '^muster_http_requests_total{')
+[ "$series" -lt 20 ] || fail "made-up methods added metric series: $series"
+curl -s "$A/metrics" | grep -q 'method="other"' || fail "made-up methods are not counted as other"
+pass "300 made-up methods leave $series request series"
+kill "$PID_agent"
+
+# 2. Writes need a token by default; anonymous writes are an explicit opt-in.
+PORT=$(free_port)
+A="http://127.0.0.1:$PORT"
+start open run --http "$PORT" $DB
+wait_for open.log "HTTP API on" 10 || fail "the agent without a token did not start"
+grep -q "writes are refused" "$WORK/open.log" || fail "the start line does not say writes are refused"
+[ "$(code -X PUT -d '{"role":"worker","address":"10.0.0.1:80"}' "$A/v1/instances")" = 403 ] ||
+    fail "a write without a configured token was not refused"
+[ "$(code "$A/v1/roles/worker")" = 200 ] || fail "reads need no token"
+kill "$PID_open"
+PORT=$(free_port)
+A="http://127.0.0.1:$PORT"
+start anon run --http "$PORT" --http-allow-anonymous-writes true $DB
+wait_for anon.log "HTTP API on" 10 || fail "the anonymous agent did not start"
+grep -q "warn.*http_allow_anonymous_writes" "$WORK/anon.log" || fail "anonymous writes were not warned about"
+[ "$(code -X PUT -d '{"role":"worker","address":"10.0.0.1:80"}' "$A/v1/instances")" = 200 ] ||
+    fail "the operator's opt-in did not allow anonymous writes"
+kill "$PID_anon"
+pass "writes are refused without a token unless the operator opts in (with a warning)"
+expect 3 "use at least 16" run --http 0 --http-token short-token $DB
+grep -q "short-token" "$WORK/expect.err" && fail "the refused token was printed"
+pass "a token under 16 bytes is refused at start, unprinted"
