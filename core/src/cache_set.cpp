@@ -1,9 +1,13 @@
 #include <muster/core/cache_set.hpp>
 #include <muster/cpp/clock.hpp>
+#include <muster/cpp/error.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 #include <thread>
+#include <tuple>
 
 namespace muster::core {
 
@@ -22,18 +26,43 @@ struct Remembered {
 };
 thread_local std::array<Remembered, 8> remembered;
 
+// Unique across every set of the process, so a thread's view of a set that
+// is gone never matches a new set at the same address.
+std::atomic<std::uint64_t> generations{0};
+
 }  // namespace
 
-CacheSet::CacheSet(std::shared_ptr<Chain> chain, MassRemovalGuard guard) : chain_(std::move(chain)), guard_(guard) {}
+CacheSet::CacheSet(std::shared_ptr<Chain> chain, MassRemovalGuard guard, CacheLimits limits)
+        : chain_(std::move(chain)), guard_(guard), limits_(std::move(limits)) {
+    publish(std::make_shared<const Map>());
+}
 
 CacheSet::~CacheSet() { stop(); }
 
+const std::shared_ptr<const CacheSet::Map>& CacheSet::current() const {
+    struct View {
+        const CacheSet* owner = nullptr;
+        std::uint64_t generation = 0;
+        std::shared_ptr<const Map> map;
+    };
+    thread_local std::array<View, 4> views;
+    std::uint64_t generation = generation_.load(std::memory_order_acquire);
+    View& v = views[(reinterpret_cast<std::uintptr_t>(this) >> 6) % views.size()];
+    if (v.owner != this || v.generation != generation) v = {this, generation, map_.load(std::memory_order_acquire)};
+    return v.map;
+}
+
+void CacheSet::publish(std::shared_ptr<const Map> next) {
+    map_.store(std::move(next), std::memory_order_release);
+    generation_.store(generations.fetch_add(1) + 1, std::memory_order_release);
+}
+
 std::shared_ptr<const RoleSnapshot> CacheSet::find(const std::string& role) const {
-    const Map* m = map_.load(std::memory_order_acquire);
-    if (!m) return nullptr;
-    auto it = m->find(role);
-    if (it == m->end()) return nullptr;
+    const Map& m = *current();
+    auto it = m.find(role);
+    if (it == m.end()) return nullptr;
     const RoleCache* cache = it->second.get();
+    it->second->used_at(tick_.load(std::memory_order_relaxed));
     std::uint64_t version = cache->version();
     Remembered& r = remembered[(reinterpret_cast<std::uintptr_t>(cache) >> 6) % remembered.size()];
     if (r.cache == cache && r.version == version && r.snapshot) return r.snapshot;
@@ -44,33 +73,95 @@ std::shared_ptr<const RoleSnapshot> CacheSet::find(const std::string& role) cons
 
 std::shared_ptr<RoleCache> CacheSet::get(const std::optional<std::string>& role) {
     const std::string& key = role ? *role : kAllRoles;
-    std::lock_guard lk(mu_);
-    const Map* current = map_.load(std::memory_order_acquire);
-    if (current)
-        if (auto it = current->find(key); it != current->end()) return it->second;
-    auto cache = std::make_shared<RoleCache>(role, guard_);
-    refresh(*cache);
-    if (!cache->load()) {  // no backend answered: an empty answer, marked stale
-        cache->publish({}, "", sdk::system_ms());
-        cache->mark_stale(sdk::system_ms());
+    std::promise<std::shared_ptr<RoleCache>> made;
+    std::shared_future<std::shared_ptr<RoleCache>> waiting;
+    {
+        std::lock_guard lk(mu_);
+        auto m = map_.load(std::memory_order_acquire);
+        if (auto it = m->find(key); it != m->end()) {
+            it->second->used_at(tick_.load(std::memory_order_relaxed));
+            return it->second;
+        }
+        if (auto l = loading_.find(key); l != loading_.end()) {
+            waiting = l->second;
+        } else {
+            if (role && m->size() - m->count(kAllRoles) + loading_.size() >= limits_.max_roles) {
+                auto next = std::make_shared<Map>(*m);
+                evict(*next, 1);
+                if (next->size() - next->count(kAllRoles) + loading_.size() >= limits_.max_roles)
+                    throw sdk::Error(MUSTER_UNAVAILABLE, "cannot cache role '" + key +
+                                                             "': " + std::to_string(limits_.max_roles) +
+                                                             " roles are cached and in use (max_roles)");
+                publish(std::move(next));
+            }
+            loading_.emplace(key, made.get_future().share());
+        }
     }
-    route_watch(*cache);
-    auto next = std::make_unique<Map>(current ? *current : Map{});
-    next->emplace(key, cache);
-    map_.store(next.get(), std::memory_order_release);
-    maps_.push_back(std::move(next));
+    if (waiting.valid()) return waiting.get();
+    // The first read, outside the lock: a slow store delays only the callers
+    // of this role.
+    auto cache = std::make_shared<RoleCache>(role, guard_);
+    cache->used_at(tick_.load(std::memory_order_relaxed));
+    try {
+        refresh(*cache);
+        if (!cache->load()) {  // no backend answered: an empty answer, marked stale
+            cache->publish({}, "", sdk::system_ms());
+            cache->mark_stale(sdk::system_ms());
+        }
+        route_watch(*cache);
+    } catch (...) {
+        std::lock_guard lk(mu_);
+        loading_.erase(key);
+        made.set_exception(std::current_exception());
+        throw;
+    }
+    {
+        std::lock_guard lk(mu_);
+        auto next = std::make_shared<Map>(*map_.load(std::memory_order_acquire));
+        next->emplace(key, cache);
+        publish(std::move(next));
+        loading_.erase(key);
+    }
+    made.set_value(cache);
     return cache;
 }
 
+void CacheSet::evict(Map& map, std::size_t room) {
+    std::int64_t now = tick_.load(std::memory_order_relaxed);
+    std::set<std::string> held = limits_.held ? limits_.held() : std::set<std::string>{};
+    std::vector<std::pair<std::tuple<bool, std::int64_t>, std::string>> candidates;  // (non-empty, last used)
+    for (const auto& [key, cache] : map) {
+        if (key == kAllRoles || held.count(key) || cache->pinned() || cache->subscribers() > 0) continue;
+        auto snapshot = cache->load();
+        candidates.push_back({{snapshot && !snapshot->instances.empty(), cache->last_used()}, key});
+    }
+    // Idle ones go whatever the room; then the least recently used, empty
+    // ones (names nobody registered in: what a client makes up) first.
+    std::sort(candidates.begin(), candidates.end());
+    std::size_t roles = map.size() - map.count(kAllRoles) + loading_.size();
+    for (const auto& [rank, key] : candidates) {
+        bool idle = now - std::get<1>(rank) >= limits_.idle.count();
+        if (!idle && roles + room <= limits_.max_roles) continue;
+        auto it = map.find(key);
+        retired_.push_back(it->second);
+        map.erase(it);
+        --roles;
+    }
+}
+
+std::size_t CacheSet::size() const {
+    const Map& m = *current();
+    return m.size() - m.count(kAllRoles);
+}
+
 void CacheSet::note_stopped(const std::string& role, const std::string& id) {
-    if (const Map* m = map_.load(std::memory_order_acquire))
-        for (const std::string& key : {role, kAllRoles})
-            if (auto c = m->find(key); c != m->end()) c->second->note_stopped(id, sdk::system_ms());
+    auto m = current();
+    for (const std::string& key : {role, kAllRoles})
+        if (auto c = m->find(key); c != m->end()) c->second->note_stopped(id, sdk::system_ms());
 }
 
 void CacheSet::await_listed(const sdk::Instance& inst, std::chrono::milliseconds limit) const {
-    const Map* m = map_.load(std::memory_order_acquire);
-    if (!m) return;
+    auto m = current();
     auto deadline = std::chrono::steady_clock::now() + limit;
     for (const std::string& key : {inst.role, kAllRoles}) {
         auto c = m->find(key);
@@ -86,34 +177,50 @@ void CacheSet::await_listed(const sdk::Instance& inst, std::chrono::milliseconds
 }
 
 void CacheSet::maintain() {
-    if (const Map* m = map_.load(std::memory_order_acquire))
-        for (const auto& [key, cache] : *m) {
-            route_watch(*cache);
-            if (cache->polled())
-                refresh(*cache);
-            else
-                cache->confirm(sdk::system_ms());
-            verify_held(*cache);
-        }
+    tick_.store(sdk::system_ms(), std::memory_order_relaxed);
+    std::vector<std::shared_ptr<RoleCache>> retired;
+    {
+        std::lock_guard lk(mu_);
+        auto next = std::make_shared<Map>(*map_.load(std::memory_order_acquire));
+        std::size_t before = next->size();
+        evict(*next, 0);
+        if (next->size() != before) publish(std::move(next));
+        retired.swap(retired_);
+    }
+    // A dropped cache's watch ends here, on this thread, never inside a
+    // caller's get() (which may run in a watch's callback).
+    for (auto& cache : retired) cache->stop_watch();
+    if (!retired.empty()) spdlog::debug("dropped {} unused role cache(s)", retired.size());
+    auto map = current();  // held: a callback below may move this thread's view
+    for (const auto& [key, cache] : *map) {
+        route_watch(*cache);
+        if (cache->polled())
+            refresh(*cache);
+        else
+            cache->confirm(sdk::system_ms());
+        verify_held(*cache);
+    }
 }
 
 void CacheSet::stop() {
-    if (const Map* m = map_.load(std::memory_order_acquire))
-        for (const auto& [key, cache] : *m) cache->stop_watch();
+    std::lock_guard lk(mu_);
+    for (const auto& [key, cache] : *map_.load(std::memory_order_acquire)) cache->stop_watch();
+    for (auto& cache : retired_) cache->stop_watch();
+    retired_.clear();
 }
 
 std::vector<std::shared_ptr<const RoleSnapshot>> CacheSet::snapshots() const {
     std::vector<std::shared_ptr<const RoleSnapshot>> out;
-    if (const Map* m = map_.load(std::memory_order_acquire))
-        for (const auto& [key, cache] : *m)
-            if (auto s = cache->load()) out.push_back(s);
+    auto map = current();
+    for (const auto& [key, cache] : *map)
+        if (auto s = cache->load()) out.push_back(s);
     return out;
 }
 
 std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> CacheSet::events() const {
     std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> out;
-    if (const Map* m = map_.load(std::memory_order_acquire))
-        for (const auto& [key, cache] : *m) out.emplace_back(cache->role().value_or("*"), cache->events());
+    auto map = current();
+    for (const auto& [key, cache] : *map) out.emplace_back(cache->role().value_or("*"), cache->events());
     return out;
 }
 

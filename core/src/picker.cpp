@@ -90,9 +90,11 @@ void Call::finish(int outcome, std::chrono::nanoseconds latency) {
 // ---- Picker -----------------------------------------------------------
 
 Picker::Picker(std::shared_ptr<RoleCache> cache, PickerOptions options)
-        : cache_(std::move(cache)), options_(std::move(options)), serial_(picker_serials.fetch_add(1)) {}
+        : cache_(std::move(cache)), options_(std::move(options)), serial_(picker_serials.fetch_add(1)) {
+    cache_->pin();  // the role's cache stays while the picker reads it
+}
 
-Picker::~Picker() = default;
+Picker::~Picker() { cache_->unpin(); }
 
 std::shared_ptr<const PickTable> Picker::table(std::uint64_t** turn) {
     std::uint64_t v = cache_->version();

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 namespace muster::core {
 
@@ -27,7 +28,18 @@ struct Parts {
     Parts(std::shared_ptr<Chain> c, const RegistryOptions& opt)
             : chain(std::move(c)),
               owned(std::make_shared<Ownership>()),
-              caches(chain, MassRemovalGuard{opt.guard_fraction, opt.ttl.count()}) {}
+              caches(chain, MassRemovalGuard{opt.guard_fraction, opt.ttl.count()},
+                     CacheLimits{opt.max_roles, opt.role_idle, [o = owned] { return held_roles(*o); }}) {}
+
+    // The roles this process registered in or depends on: their caches stay.
+    static std::set<std::string> held_roles(const Ownership& owned) {
+        std::set<std::string> roles;
+        for (const auto& o : owned.all()) {
+            roles.insert(o.instance.role);
+            for (const auto& d : o.depends_on) roles.insert(d.role);
+        }
+        return roles;
+    }
 
     std::shared_ptr<Chain> chain;
     std::shared_ptr<Ownership> owned;
@@ -74,7 +86,13 @@ struct Parts {
         std::string why;
         for (const auto& d : deps) {
             int passing = 0;
-            auto snapshot = caches.get(d.role)->load();  // kept: the loop reads it
+            std::shared_ptr<const RoleSnapshot> snapshot;  // kept: the loop reads it
+            try {
+                snapshot = caches.get(d.role)->load();
+            } catch (const sdk::Error& e) {
+                why += (why.empty() ? "" : "; ") + std::string("dependency ") + d.role + ": " + e.what();
+                continue;
+            }
             for (const auto& inst : snapshot->instances) {
                 auto own = inst.metadata.find(MUSTER_META_HEALTH_OWN);
                 auto h = own == inst.metadata.end() ? std::optional(inst.health) : sdk::parse_health(own->second);

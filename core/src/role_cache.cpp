@@ -230,8 +230,23 @@ void RoleCache::unsubscribe(std::uint64_t token) {
     if (deliverer_ != std::this_thread::get_id()) delivered_.wait(lk, [&] { return calling_ != token; });
 }
 
+void RoleCache::stop_watch() {
+    std::lock_guard lk(watch_mu_);
+    retired_ = true;
+    watching_ = false;
+    watch_.reset();
+    watch_backend_.reset();  // a dropped cache a reader still holds keeps no backend
+}
+
+std::size_t RoleCache::subscribers() const {
+    std::lock_guard lk(delivery_mu_);
+    return subscribers_.size();
+}
+
 void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError on_error) {
-    if (source == watch_backend_ && watch_) return;
+    std::lock_guard lk(watch_mu_);
+    if (retired_ || (source == watch_backend_ && watch_)) return;
+    watching_ = false;
     watch_.reset();
     watch_backend_ = source;
     if (!source) {
@@ -251,6 +266,7 @@ void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError 
             self->apply(ev, name, sdk::system_ms());
         },
         watch_);
+    watching_ = watch_ != nullptr;
     if (!o.ok()) {
         spdlog::warn("cannot watch {} on {} ({}); polling instead", role_name(), name, o.message);
         watch_failed_ = true;

@@ -182,6 +182,8 @@ muster::core::RegistryOptions registry_options(const Settings& s) {
     o.reap_interval = s.reap_interval;
     o.reap_retain = s.reap_retain;
     o.guard_fraction = s.guard_fraction;
+    o.max_roles = static_cast<std::size_t>(s.max_roles);
+    o.role_idle = s.role_idle;
     o.cache_refresh = std::min(std::chrono::milliseconds(1000), s.heartbeat_interval);
     return o;
 }

@@ -164,3 +164,57 @@ TEST_CASE("secrets are masked in what the host logs") {
     HostServices::instance().add_secret("s3cr3t-token");
     CHECK(HostServices::instance().redact("auth failed for s3cr3t-token at host") == "auth failed for **** at host");
 }
+
+// docs/security.md, item 3: made-up role names cannot grow the caches or
+// lock out a new role.
+TEST_CASE("role caches are bounded: an unused cache makes room, empty ones first; held ones stay") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    auto options = fast();
+    options.max_roles = 4;
+    Registry registry(chain, options);
+    auto mine = registry.register_instance({"mine", "127.0.0.1:7001", "", {}, {}, {}});
+    auto other = registry.register_instance({"other", "127.0.0.1:7002", "", {}, {}, {}});
+    mine.stop();  // "mine" is still cached, with no instance: empty
+    Events ev;
+    auto sub = registry.watch(std::string("watched"), ev.cb());
+    auto picker = registry.picker("picked");
+    for (int i = 0; i < 200; ++i) registry.resolve("made-up-" + std::to_string(i));
+    CHECK(registry.cached().size() <= 5);  // 4 roles, and the every-role cache
+    // What is held stays: a registration's role, a watched and a picked one.
+    CHECK(registry.cached("other"));
+    CHECK(registry.cached("watched"));
+    CHECK(registry.cached("picked"));
+    // A newly registered role is answerable at once.
+    auto fresh = registry.register_instance({"fresh", "127.0.0.1:7003", "", {}, {}, {}});
+    CHECK(registry.resolve("fresh")->instances.size() == 1);
+    // With every cache held (other, fresh, watched, picked), a new role is
+    // refused rather than growing the set, on every path.
+    try {
+        registry.resolve("one-more");
+        FAIL("a fifth role was cached while four are held");
+    } catch (const muster::sdk::Error& e) {
+        CHECK(e.status() == MUSTER_UNAVAILABLE);
+    }
+    CHECK_THROWS_AS(registry.watch(std::string("one-more"), ev.cb()), muster::sdk::Error);
+    CHECK_THROWS_AS(registry.picker("one-more"), muster::sdk::Error);
+    sub.cancel();
+    CHECK(registry.resolve("one-more")->instances.empty());  // room again once unheld
+}
+
+TEST_CASE("role caches nobody uses are dropped after role_idle") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    auto options = fast();
+    options.role_idle = 300ms;
+    Registry registry(chain, options);
+    auto reg = registry.register_instance({"kept", "127.0.0.1:7001", "", {}, {}, {}});
+    registry.resolve("asked-once");
+    // Listing the caches (status) is not a use; cached(role) would be.
+    auto has = [&](const std::string& role) {
+        for (const auto& s : registry.cached())
+            if (s->role == role) return true;
+        return false;
+    };
+    CHECK(has("asked-once"));
+    CHECK(eventually([&] { return !has("asked-once"); }, 5s));
+    CHECK(has("kept"));
+}

@@ -41,6 +41,10 @@ struct RegistryOptions {
     // The removal guard of each cached role (role_cache.hpp): 1 turns it
     // off. This process's own stops count as explained for a ttl.
     double guard_fraction = 0.5;
+    // Roles cached at most, and how long an unused one stays (CacheLimits):
+    // names a client makes up cannot grow the process.
+    std::size_t max_roles = 1024;
+    std::chrono::milliseconds role_idle{300000};
 };
 
 // What to register. An empty id gets a new random UUID. Metadata keys may
@@ -131,12 +135,16 @@ public:
     // role reads through the chain and starts watching it. Never throws for
     // a backend failure: the last good answer comes back marked stale (or
     // an empty stale one if there never was an answer). Throws sdk::Error
-    // for an invalid role name.
+    // for an invalid role name (INVALID_ARGUMENT), or when max_roles roles
+    // are cached and in use (UNAVAILABLE).
     std::shared_ptr<const RoleSnapshot> resolve(const std::string& role);
 
     // Subscribes to the changes of `role` (nullopt: every role). The
     // callback first gets ADDED for every known instance; it runs on a
-    // background thread and must not call watch() or cancel() itself.
+    // background thread, one event at a time, and may call anything of the
+    // registry but destroy it (a cancel() of its own subscription only
+    // stops later calls). Throws sdk::Error INVALID_ARGUMENT for an invalid
+    // role, UNAVAILABLE when max_roles roles are cached and in use.
     Subscription watch(const std::optional<std::string>& role, TopologyCallback callback);
 
     // A picker over `role` (docs/routing.md); the role is cached and watched

@@ -115,15 +115,29 @@ public:
     // is published as one resync: subscribers get exactly the differences,
     // and its unexplained removals are held like any (the new backend may
     // not yet have what another process is writing back to it). `on_error`
-    // hears the watch's ERROR events. Called from one thread (the
-    // registry's maintenance thread); the cache must be owned by a
-    // shared_ptr.
+    // hears the watch's ERROR events. The cache must be owned by a
+    // shared_ptr. THREADING: any thread (serialised with stop_watch()),
+    // never from a callback of a watch.
     using WatchError = std::function<void(const BackendClient& source, const std::string& why)>;
     void follow(const std::shared_ptr<BackendClient>& source, WatchError on_error);
     // True while no healthy watch feeds the cache: the chain is polled then.
-    bool polled() const { return !watch_ || watch_failed_; }
-    // Ends the watch (the registry is shutting down).
-    void stop_watch() { watch_.reset(); }
+    bool polled() const { return !watching_ || watch_failed_; }
+    // Ends the watch for good (the registry is shutting down, or the cache
+    // was dropped): a later follow() does nothing. THREADING: any thread.
+    void stop_watch();
+
+    // What keeps the cache from being dropped (CacheSet): subscribers,
+    // pins (a Picker holds one), and when it was last asked for.
+    std::size_t subscribers() const;
+    void pin() { pins_.fetch_add(1, std::memory_order_relaxed); }
+    void unpin() { pins_.fetch_sub(1, std::memory_order_relaxed); }
+    bool pinned() const { return pins_.load(std::memory_order_relaxed) > 0; }
+    // `tick` is the set's coarse clock: written only when it moved, so
+    // readers on many threads do not share a written cache line.
+    void used_at(std::int64_t tick) {
+        if (last_used_.load(std::memory_order_relaxed) != tick) last_used_.store(tick, std::memory_order_relaxed);
+    }
+    std::int64_t last_used() const { return last_used_.load(std::memory_order_relaxed); }
 
     // This process is stopping `id`: its removal is explained, not held.
     // Called before the deregistration is written, so that the removal
@@ -155,7 +169,10 @@ private:
 
     std::optional<std::string> role_;
     // The watch feeding this cache (empty: polled) and the backend it runs
-    // on: follow() and stop_watch() only, on the maintenance thread.
+    // on: follow() and stop_watch() only, under watch_mu_.
+    std::mutex watch_mu_;
+    bool retired_ = false;               // stop_watch() was called: no watch again
+    std::atomic<bool> watching_{false};  // watch_ is set (for polled())
     std::unique_ptr<BackendWatch> watch_;
     std::shared_ptr<BackendClient> watch_backend_;
     int watches_started_ = 0;
@@ -170,6 +187,8 @@ private:
 
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
     std::atomic<std::uint64_t> version_{0};
+    std::atomic<int> pins_{0};
+    std::atomic<std::int64_t> last_used_{0};
     std::array<std::atomic<std::uint64_t>, 3> events_{};
     MassRemovalGuard guard_;
     mutable std::mutex delivery_mu_;     // orders publishes and queues their events; guards what follows
