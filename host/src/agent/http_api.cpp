@@ -5,7 +5,6 @@
 #include "../output.hpp"
 #include "../status_file.hpp"
 #include "listen_address.hpp"
-#include "role_lookup.hpp"
 
 #include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
@@ -23,7 +22,7 @@ namespace host::agent {
 
 namespace {
 
-constexpr std::size_t kMaxChecks = 16;
+constexpr std::size_t kMaxChecks = 16;                                // checks, and dependencies, of one instance
 constexpr std::int64_t kDefaultWaitMs = 300000, kMaxWaitMs = 600000;  // Consul's 5 min default, 10 min at most
 
 struct Target {
@@ -232,9 +231,11 @@ Reply HttpApi::handle(const Request& req) {
         const std::string& role = p[2];
         if (auto problem = muster::sdk::check_role(role); !problem.empty())
             return {error(req, http::status::bad_request, problem)};
-        if (!bounded_resolve(registry_, role))
-            return {error(req, http::status::service_unavailable,
-                          "this agent caches " + std::to_string(kMaxCachedRoles) + " roles already")};
+        if (!registry_.cached(role)) {
+            Reply r;
+            r.fill = role;
+            return r;
+        }
         auto index = t->query.find("index");
         if (index == t->query.end()) return {role_response(role, req)};
         auto after = muster::sdk::parse_int(index->second);
@@ -263,13 +264,18 @@ Reply HttpApi::handle(const Request& req) {
         if (auto problem = muster::sdk::check_role(role->second); !problem.empty())
             return {error(req, http::status::bad_request, problem)};
         Reply r;
-        r.stream = std::optional<std::string>(role->second);
+        if (!registry_.cached(role->second))
+            r.fill = role->second;
+        else
+            r.stream = std::optional<std::string>(role->second);
         return r;
     }
     if (p.size() == 2 && p[1] == "instances") {
         if (method != http::verb::put) return {not_allowed(req, "PUT")};
         if (auto no = refused(req)) return {*no};
-        return {register_instance(req)};
+        Reply r;
+        r.work = [this, req] { return register_instance(req); };
+        return r;
     }
     if ((p.size() == 3 || (p.size() == 4 && p[3] == "health")) && p[1] == "instances") {
         bool health = p.size() == 4;
@@ -279,7 +285,9 @@ Reply HttpApi::handle(const Request& req) {
         std::string id = muster::sdk::normalised_id(p[2]);
         if (auto problem = muster::sdk::check_id(id); !problem.empty())
             return {error(req, http::status::bad_request, problem)};
-        return {health ? set_health(req, id) : deregister(req, id)};
+        Reply r;
+        r.work = [this, req, id, health] { return health ? set_health(req, id) : deregister(req, id); };
+        return r;
     }
     return {error(req, http::status::not_found, "no such endpoint (see docs/agent.md)")};
 }
@@ -300,6 +308,15 @@ Response HttpApi::role_response(const std::string& role, const Request& req) {
                             {"instances", instances}});
     r.set("X-Muster-Index", std::to_string(snap->index));
     return r;
+}
+
+std::optional<Response> HttpApi::fill(const std::string& role, const Request& req) {
+    try {
+        registry_.resolve(role);
+        return std::nullopt;
+    } catch (const muster::sdk::Error& e) {
+        return error(req, status_of(e.status()), e.what());
+    }
 }
 
 std::uint64_t HttpApi::index_of(const std::string& role) { return registry_.resolve(role)->index; }
@@ -328,8 +345,11 @@ Response HttpApi::register_instance(const Request& req) {
             spec.checks.push_back(requested_check(runtime_, settings_, name, spec.address));
         for (const auto& d : strings(body, "depends_on"))
             for (auto& dep : parse_depends_on(d, "depends_on")) spec.depends_on.push_back(std::move(dep));
-        auto reg = registry_.register_instance(std::move(spec));
-        std::string id = reg.id();
+        if (spec.depends_on.size() > kMaxChecks)
+            return error(req, http::status::bad_request,
+                         "an instance depends on at most " + std::to_string(kMaxChecks) + " roles");
+        auto reg = std::make_shared<muster::core::Registration>(registry_.register_instance(std::move(spec)));
+        std::string id = reg->id();
         std::lock_guard lk(mu_);
         owned_.insert_or_assign(id, std::move(reg));
         return json_response(req, http::status::ok, {{"id", id}});
@@ -356,11 +376,15 @@ Response HttpApi::set_health(const Request& req, const std::string& id) {
             if (!ms) return error(req, http::status::bad_request, "ttl is a duration (e.g. 30s)");
             ttl = *ms;
         }
-        std::lock_guard lk(mu_);
-        auto it = owned_.find(id);
-        if (it == owned_.end())
+        std::shared_ptr<muster::core::Registration> reg;
+        {
+            std::lock_guard lk(mu_);
+            if (auto it = owned_.find(id); it != owned_.end()) reg = it->second;
+        }
+        if (!reg)
             return error(req, http::status::not_found, "instance " + id + " was not registered through this agent");
-        auto o = it->second.set_health(*health, body.value("reason", ""), std::chrono::milliseconds(ttl));
+        // Written outside mu_: a slow store delays this request alone.
+        auto o = reg->set_health(*health, body.value("reason", ""), std::chrono::milliseconds(ttl));
         if (!o.ok()) return error(req, status_of(o.status), o.message);
         return json_response(req, http::status::ok, {{"id", id}, {"health", muster::sdk::health_name(*health)}});
     } catch (const nlohmann::json::exception& e) {
@@ -370,7 +394,7 @@ Response HttpApi::set_health(const Request& req, const std::string& id) {
 }
 
 Response HttpApi::deregister(const Request& req, const std::string& id) {
-    std::optional<muster::core::Registration> gone;
+    std::shared_ptr<muster::core::Registration> gone;
     {
         std::lock_guard lk(mu_);
         auto it = owned_.find(id);

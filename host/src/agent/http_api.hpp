@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -29,8 +30,14 @@ using Response = http::response<http::string_body>;
 
 // What to do with a request.
 struct Reply {
-    // Answer this now (when neither of the below is set).
+    // Answer this now (when none of the below is set).
     Response response;
+    // Work that may wait on a backend (a write, its checks' first run): run
+    // it on the write pool and answer what it returns.
+    std::function<Response()> work{};
+    // The role is not cached yet: HttpApi::fill() it off the network
+    // threads, then handle the request again.
+    std::optional<std::string> fill{};
     // A blocking query: answer role_response(role) once the role's index
     // passes `after`, or at `deadline`.
     struct Wait {
@@ -50,7 +57,11 @@ public:
     // Deregisters what was registered through the API.
     ~HttpApi();
 
+    // Never waits on a backend: what might is returned as work or fill.
     Reply handle(const Request& req);
+    // Caches `role` (the first read through the chain); the answer to send
+    // instead when it cannot be cached (every cache is in use).
+    std::optional<Response> fill(const std::string& role, const Request& req);
 
     // The role's instances now, with the cache's provenance and index.
     Response role_response(const std::string& role, const Request& req);
@@ -78,7 +89,8 @@ private:
     Metrics& metrics_;
     boost::asio::ip::address listen_ip_;
     std::mutex mu_;  // guards owned_
-    std::map<std::string, muster::core::Registration> owned_;
+    // Shared, so a health push runs on its registration outside mu_.
+    std::map<std::string, std::shared_ptr<muster::core::Registration>> owned_;
 };
 
 }  // namespace host::agent

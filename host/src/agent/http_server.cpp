@@ -28,16 +28,39 @@ namespace {
 // the connection, so the connection (which cancels the subscription) is
 // never destroyed inside the callback.
 struct EventQueue {
-    std::mutex mu;
+    std::mutex mu;  // guards what follows
     std::deque<std::string> frames;
+    std::size_t limit = 1024;
+    bool overflowed = false;  // a resync was queued: nothing more
+
+    // False once the reader fell behind by `limit` frames: what it missed
+    // is dropped for one resync event, after which the stream ends.
+    bool push(std::string frame) {
+        std::lock_guard lk(mu);
+        if (overflowed) return false;
+        if (frames.size() >= limit) {
+            frames.clear();
+            frames.push_back("event: resync\ndata: {\"reason\": \"the reader fell behind; list the role again\"}\n\n");
+            overflowed = true;
+            return true;
+        }
+        frames.push_back(std::move(frame));
+        return true;
+    }
 };
 
 }  // namespace
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(tcp::socket socket, HttpApi& api, const HttpLimits& limits)
-            : stream_(std::move(socket)), api_(api), limits_(limits), timer_(stream_.get_executor()) {}
+    Connection(tcp::socket socket, HttpServer& server, net::ip::address peer)
+            : stream_(std::move(socket)),
+              server_(server),
+              api_(server.api_),
+              limits_(server.limits_),
+              peer_(std::move(peer)),
+              timer_(stream_.get_executor()) {}
+    ~Connection() { server_.release(peer_); }
 
     void start() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -64,51 +87,94 @@ private:
         if (ec) {  // a malformed or oversized request: answer, then close
             bool too_big = ec == http::error::body_limit;
             auto status = too_big ? http::status::payload_too_large : http::status::bad_request;
-            spdlog::warn("http: {} from {}: {}", static_cast<unsigned>(status), peer(), ec.message());
-            Response r{status, 11};
-            r.set(http::field::content_type, "application/json");
-            r.body() = std::string("{\"error\": \"") + (too_big ? "the body is over the limit" : "malformed request") +
-                       "\"}\n";
-            r.keep_alive(false);
-            r.prepare_payload();
+            spdlog::warn("http: {} from {}: {}", static_cast<unsigned>(status), peer_.to_string(), ec.message());
             method_ = "other";
-            return write(std::move(r));
+            return write(plain_error(status, too_big ? "the body is over the limit" : "malformed request", false));
         }
         request_ = parser_->release();
         method_ = std::string(request_.method_string());
+        handle(true);
+    }
+
+    // Hands the request to the API; `may_fill`: a role not cached yet may
+    // still be read (once per request).
+    void handle(bool may_fill) {
         Reply reply;
         try {
             reply = api_.handle(request_);
         } catch (const std::exception& e) {
             spdlog::error("http {} {}: {}", muster::sdk::utf8_line(method_),
                           muster::sdk::utf8_line(std::string(request_.target())), e.what());
-            reply = {};
-            reply.response = {http::status::internal_server_error, request_.version()};
-            reply.response.body() = "{\"error\": \"internal error\"}\n";
-            reply.response.prepare_payload();
+            return write(plain_error(http::status::internal_server_error, "internal error", request_.keep_alive()));
         }
+        if (reply.fill) {
+            if (!may_fill) return write(busy("the role could not be cached; try again"));
+            return off_thread(*server_.fills_, [self = shared_from_this(), role = *reply.fill] {
+                auto refused = self->api_.fill(role, self->request_);
+                net::post(self->stream_.get_executor(), [self, refused] {
+                    if (refused) return self->write(*refused);
+                    self->handle(false);
+                });
+            });
+        }
+        if (reply.work)
+            return off_thread(*server_.writes_, [self = shared_from_this(), work = std::move(reply.work)] {
+                Response r = work();
+                net::post(self->stream_.get_executor(),
+                          [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+            });
         if (reply.wait) return wait(*reply.wait);
         if (reply.stream) {
             try {  // nothing may escape into the io_context's thread
                 return stream(*reply.stream);
             } catch (const std::exception& e) {
                 spdlog::error("http event stream: {}", e.what());
-                return close();
+                return write(busy(e.what()));
             }
         }
         write(std::move(reply.response));
     }
 
+    // Runs `job` on `pool`, or answers 503 at once when its queue is full.
+    template <class Job>
+    void off_thread(WorkPool& pool, Job job) {
+        if (!pool.post(std::move(job))) write(busy("the agent is busy; try again"));
+    }
+
+    Response plain_error(http::status status, const std::string& message, bool keep_alive) {
+        Response r{status, request_.version() ? request_.version() : 11u};
+        r.set(http::field::content_type, "application/json");
+        r.body() = "{\"error\": \"" + message + "\"}\n";
+        r.keep_alive(keep_alive);
+        r.prepare_payload();
+        return r;
+    }
+    Response busy(const std::string& why) {
+        auto r = plain_error(http::status::service_unavailable, muster::sdk::utf8_line(why), request_.keep_alive());
+        r.set(http::field::retry_after, "1");
+        return r;
+    }
+
     // A blocking query: look at the role's index every poll until it
-    // passes `after` or the deadline comes; no thread waits.
+    // passes `after` or the deadline comes; no thread waits. A client that
+    // leaves meanwhile (its socket turns readable at end of stream) ends it.
     void wait(Reply::Wait w) {
         stream_.expires_never();
+        stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+            beast::error_code ignored;
+            if (!ec && self->stream_.socket().available(ignored) == 0) self->close();  // end of stream: gone
+        });
+        poll(std::move(w));
+    }
+
+    void poll(Reply::Wait w) {
         timer_.expires_after(limits_.poll);
         timer_.async_wait([self = shared_from_this(), w](beast::error_code ec) {
-            if (ec) return self->close();
+            if (ec || self->closed_) return self->close();
             try {  // nothing may escape into the io_context's thread
                 bool changed = self->api_.index_of(w.role) > w.after;
-                if (!changed && std::chrono::steady_clock::now() < w.deadline) return self->wait(w);
+                if (!changed && std::chrono::steady_clock::now() < w.deadline) return self->poll(w);
+                self->stream_.socket().cancel();  // the departure watch
                 self->write(self->api_.role_response(w.role, self->request_));
             } catch (const std::exception& e) {
                 spdlog::error("http blocking query on {}: {}", w.role, e.what());
@@ -118,6 +184,7 @@ private:
     }
 
     void write(Response r) {
+        if (closed_) return;
         response_ = std::make_shared<Response>(std::move(r));
         stream_.expires_after(limits_.write_timeout);
         http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -130,10 +197,13 @@ private:
 
     // Server-sent events: the header, then each event as it comes, and a
     // comment when nothing happened for a while (so a client that went away
-    // is noticed). Ends when the client does.
+    // is noticed). Ends when the client does. A reader too slow for
+    // stream_queue events gets a resync event and is closed, so it lists
+    // the role again rather than this process holding what it missed.
     void stream(const std::optional<std::string>& role) {
         api_.metrics().http_request(method_, 200, std::chrono::steady_clock::now() - started_);
         queue_ = std::make_shared<EventQueue>();
+        queue_->limit = limits_.stream_queue;
         queue_->frames.push_back(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
             "Connection: close\r\n\r\n");
@@ -141,10 +211,7 @@ private:
         auto queue = queue_;
         auto executor = stream_.get_executor();
         subscription_ = api_.watch(role, [queue, weak, executor](const muster::core::TopologyEvent& e) {
-            {
-                std::lock_guard lk(queue->mu);
-                queue->frames.push_back(HttpApi::event_frame(e));
-            }
+            if (!queue->push(HttpApi::event_frame(e))) return;  // overflowed already: closing
             net::post(executor, [weak] {
                 if (auto self = weak.lock()) self->flush();
             });
@@ -157,10 +224,7 @@ private:
         timer_.expires_after(limits_.keepalive);
         timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec || self->closed_) return;
-            {
-                std::lock_guard lk(self->queue_->mu);
-                self->queue_->frames.push_back(": keepalive\n\n");
-            }
+            self->queue_->push(": keepalive\n\n");
             self->flush();
             self->keepalive();
         });
@@ -168,19 +232,22 @@ private:
 
     void flush() {
         if (writing_ || closed_) return;
+        bool last = false;
         {
             std::lock_guard lk(queue_->mu);
             if (queue_->frames.empty()) return;
             out_ = std::move(queue_->frames.front());
             queue_->frames.pop_front();
+            last = queue_->overflowed && queue_->frames.empty();
         }
         writing_ = true;
         stream_.expires_after(limits_.write_timeout);
-        net::async_write(stream_, net::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->writing_ = false;
-            if (ec) return self->close();
-            self->flush();
-        });
+        net::async_write(stream_, net::buffer(out_),
+                         [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
+                             self->writing_ = false;
+                             if (ec || last) return self->close();
+                             self->flush();
+                         });
     }
 
     void close() {
@@ -193,15 +260,11 @@ private:
         stream_.close();
     }
 
-    std::string peer() {
-        beast::error_code ec;
-        auto ep = stream_.socket().remote_endpoint(ec);
-        return ec ? "?" : ep.address().to_string();
-    }
-
     beast::tcp_stream stream_;
+    HttpServer& server_;
     HttpApi& api_;
     const HttpLimits& limits_;
+    net::ip::address peer_;
     net::steady_timer timer_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -216,7 +279,13 @@ private:
 };
 
 HttpServer::HttpServer(const std::string& address, HttpApi& api, HttpLimits limits)
-        : api_(api), limits_(limits), acceptor_(ioc_) {
+        : api_(api),
+          limits_(limits),
+          busy_(ioc_.get_executor()),
+          acceptor_(net::make_strand(ioc_)),
+          accept_backoff_(acceptor_.get_executor()),
+          writes_(std::make_unique<WorkPool>("http writes", limits.write_threads, limits.write_queue)),
+          fills_(std::make_unique<WorkPool>("http role reads", limits.fill_threads, limits.fill_queue)) {
     auto at = listen_address(address, "http");
     tcp::endpoint ep{at.ip, at.port};
     beast::error_code ec;
@@ -230,15 +299,21 @@ HttpServer::HttpServer(const std::string& address, HttpApi& api, HttpLimits limi
 }
 
 // Every connection is closed on its strand (cancelling its subscription
-// there), after which the threads run out of work and return: nothing is
-// left to run while the io_context goes.
+// there); the pools finish what they hold, which posts back while the
+// threads still run; then the threads run out of work and return.
 HttpServer::~HttpServer() {
-    net::dispatch(acceptor_.get_executor(), [this] { acceptor_.close(); });
+    net::dispatch(acceptor_.get_executor(), [this] {
+        accept_backoff_.cancel();
+        acceptor_.close();
+    });
     {
         std::lock_guard lk(mu_);
         for (auto& weak : connections_)
             if (auto c = weak.lock()) c->shut();
     }
+    writes_.reset();
+    fills_.reset();
+    busy_.reset();
     for (auto& t : threads_) t.join();
 }
 
@@ -247,11 +322,49 @@ std::string HttpServer::address() const {
     return address_text(ep.address(), ep.port());
 }
 
+bool HttpServer::admit(const net::ip::address& peer) {
+    std::lock_guard lk(mu_);
+    std::size_t& mine = per_client_[peer];
+    if (open_ >= limits_.max_connections || mine >= limits_.max_connections_per_client) {
+        if (mine == 0) per_client_.erase(peer);
+        return false;
+    }
+    ++open_;
+    ++mine;
+    return true;
+}
+
+void HttpServer::release(const net::ip::address& peer) {
+    std::lock_guard lk(mu_);
+    --open_;
+    if (auto it = per_client_.find(peer); it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+}
+
+// Runs on the acceptor's strand. At a cap a connection is closed at once
+// (it holds a descriptor for no longer than that); when accept fails (out
+// of descriptors, say) the next one waits a moment instead of spinning.
 void HttpServer::accept() {
     acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (ec) return accept();
-        auto c = std::make_shared<Connection>(std::move(socket), api_, limits_);
+        if (ec) {
+            auto now = std::chrono::steady_clock::now();
+            if (now - accept_error_logged_ > std::chrono::seconds(10)) {
+                accept_error_logged_ = now;
+                spdlog::warn("http: cannot accept a connection ({}); backing off", ec.message());
+            }
+            accept_backoff_.expires_after(std::chrono::milliseconds(100));
+            accept_backoff_.async_wait([this](beast::error_code wait_ec) {
+                if (!wait_ec) accept();
+            });
+            return;
+        }
+        beast::error_code peer_ec;
+        auto peer = socket.remote_endpoint(peer_ec).address();
+        if (peer_ec || !admit(peer)) {
+            socket.close(peer_ec);
+            return accept();
+        }
+        auto c = std::make_shared<Connection>(std::move(socket), *this, peer);
         {
             std::lock_guard lk(mu_);
             std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });

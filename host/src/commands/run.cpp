@@ -4,7 +4,6 @@
 
 #include "../agent/dns_server.hpp"
 #include "../agent/http_server.hpp"
-#include "../agent/role_lookup.hpp"
 #include "../check_settings.hpp"
 #include "../compose.hpp"
 #include "../exit_codes.hpp"
@@ -162,7 +161,10 @@ int run(const po::variables_map& vm, const Settings& s) {
     std::optional<agent::DnsServer> dns;
     if (!s.http_listen.empty()) {
         api.emplace(registry, *rt, s, metrics);
-        http.emplace(s.http_listen, *api);
+        agent::HttpLimits limits;
+        limits.max_connections = static_cast<std::size_t>(s.http_max_connections);
+        limits.max_connections_per_client = static_cast<std::size_t>(s.http_max_connections_per_client);
+        http.emplace(s.http_listen, *api, limits);
         spdlog::info("HTTP API on http://{} (docs/agent.md); {}", http->address(),
                      !s.http_token.empty()           ? "writes need the bearer token"
                      : s.http_allow_anonymous_writes ? "writes need no token"
@@ -176,8 +178,8 @@ int run(const po::variables_map& vm, const Settings& s) {
     if (!s.dns_listen.empty()) {
         agent::DnsOptions o{s.dns_domain, static_cast<std::uint32_t>(s.dns_ttl.count() / 1000), s.dns_stale_max};
         dns.emplace(
-            s.dns_listen, o, [&registry](const std::string& role) { return agent::bounded_resolve(registry, role); },
-            metrics);
+            s.dns_listen, o, [&registry](const std::string& role) { return registry.cached(role); },
+            [&registry](const std::string& role) { registry.resolve(role); }, metrics);
         spdlog::info("DNS on {} (UDP and TCP): <role>.service.{}.", dns->address(), s.dns_domain);
     }
     std::vector<muster::core::Registration> regs;
