@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 
@@ -65,6 +66,9 @@ public:
     void start() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
     }
+    // True while it waits for a request (none under way): what is closed
+    // first to make room at the connection cap.
+    bool idle() const { return idle_.load(std::memory_order_relaxed); }
     // Ends the connection from any thread (the server is stopping).
     void shut() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
@@ -72,6 +76,7 @@ public:
 
 private:
     void read() {
+        idle_ = true;
         parser_.emplace();
         parser_->body_limit(limits_.body_limit);
         stream_.expires_after(limits_.read_timeout);
@@ -80,6 +85,7 @@ private:
     }
 
     void on_read(beast::error_code ec) {
+        idle_ = false;
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
             ec == net::error::connection_reset)
             return close();
@@ -160,11 +166,18 @@ private:
     // leaves meanwhile (its socket turns readable at end of stream) ends it.
     void wait(Reply::Wait w) {
         stream_.expires_never();
+        watch_departure();
+        poll(std::move(w));
+    }
+
+    // A client that sends nothing more while it waits for an answer (a
+    // blocking query, an event stream) and whose socket turns readable has
+    // left (end of stream): closed now, not at the next write.
+    void watch_departure() {
         stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
             beast::error_code ignored;
-            if (!ec && self->stream_.socket().available(ignored) == 0) self->close();  // end of stream: gone
+            if (!ec && self->stream_.socket().available(ignored) == 0) self->close();
         });
-        poll(std::move(w));
     }
 
     void poll(Reply::Wait w) {
@@ -216,6 +229,7 @@ private:
                 if (auto self = weak.lock()) self->flush();
             });
         });
+        watch_departure();
         keepalive();
         flush();
     }
@@ -276,6 +290,7 @@ private:
     muster::core::Subscription subscription_;
     std::string out_;
     bool writing_ = false, closed_ = false;
+    std::atomic<bool> idle_{false};
 };
 
 HttpServer::HttpServer(const std::string& address, HttpApi& api, HttpLimits limits)
@@ -306,11 +321,14 @@ HttpServer::~HttpServer() {
         accept_backoff_.cancel();
         acceptor_.close();
     });
+    std::vector<std::shared_ptr<Connection>> open;  // let go after mu_: a destructor takes mu_
     {
         std::lock_guard lk(mu_);
         for (auto& weak : connections_)
-            if (auto c = weak.lock()) c->shut();
+            if (auto c = weak.lock()) open.push_back(std::move(c));
     }
+    for (auto& c : open) c->shut();
+    open.clear();
     writes_.reset();
     fills_.reset();
     busy_.reset();
@@ -322,15 +340,30 @@ std::string HttpServer::address() const {
     return address_text(ep.address(), ep.port());
 }
 
+// At the cap, idle connections (keep-alives, or ones that sent nothing)
+// make room for a new one, oldest first: many clients each holding a few
+// idle connections cannot shut out the next request (a probe's /healthz).
+// Those in a request, a blocking query or an event stream are kept.
 bool HttpServer::admit(const net::ip::address& peer) {
-    std::lock_guard lk(mu_);
-    std::size_t& mine = per_client_[peer];
-    if (open_ >= limits_.max_connections || mine >= limits_.max_connections_per_client) {
-        if (mine == 0) per_client_.erase(peer);
-        return false;
+    std::shared_ptr<Connection> victim;  // let go after mu_: its destructor takes mu_
+    {
+        std::lock_guard lk(mu_);
+        std::size_t& mine = per_client_[peer];
+        if (mine < limits_.max_connections_per_client && open_ >= limits_.max_connections)
+            for (auto& weak : connections_)
+                if (auto c = weak.lock(); c && c->idle()) {
+                    victim = std::move(c);
+                    weak.reset();
+                    break;
+                }
+        if (mine >= limits_.max_connections_per_client || (open_ >= limits_.max_connections && !victim)) {
+            if (mine == 0) per_client_.erase(peer);
+            return false;
+        }
+        ++open_;
+        ++mine;
     }
-    ++open_;
-    ++mine;
+    if (victim) victim->shut();
     return true;
 }
 
