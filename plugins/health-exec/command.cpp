@@ -9,6 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 namespace health_exec {
 
@@ -49,10 +53,100 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
     return out;
 }
 
+// Every process descending from `root` (by parent pid, from /proc), so
+// that one that left the group (setsid) is found while `root` still runs.
+std::vector<pid_t> descendants(pid_t root) {
+    std::map<pid_t, std::vector<pid_t>> children;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) continue;
+        auto close = line.rfind(')');  // the name may hold anything: fields follow its last ')'
+        if (close == std::string::npos) continue;
+        std::istringstream fields(line.substr(close + 2));
+        char state = 0;
+        pid_t parent = 0;
+        if (fields >> state >> parent) children[parent].push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    std::vector<pid_t> out, todo{root};
+    while (!todo.empty()) {
+        pid_t p = todo.back();
+        todo.pop_back();
+        for (pid_t c : children[p]) {
+            out.push_back(c);
+            todo.push_back(c);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
+void kill_tree(pid_t pid) {
+    for (pid_t d : descendants(pid)) kill(d, SIGKILL);
+    kill(-pid, SIGKILL);
+}
+
+namespace {
+
+// Every Running of the process. Never destroyed: a Running may outlive
+// static destruction (a check held by a worker thread at exit).
+struct AllRunning {
+    std::mutex mu;  // guards all
+    std::set<Running*> all;
+};
+AllRunning& all_running() {
+    static auto* a = new AllRunning;
+    return *a;
+}
+
+// At exit (this library's static destruction), every command still
+// running is killed.
+struct KillAtExit {
+    ~KillAtExit() {
+        auto& a = all_running();
+        std::lock_guard lk(a.mu);
+        for (Running* r : a.all) r->kill_all();
+    }
+} kill_at_exit;
+
+}  // namespace
+
+Running::Running() {
+    auto& a = all_running();
+    std::lock_guard lk(a.mu);
+    a.all.insert(this);
+}
+
+Running::~Running() {
+    kill_all();
+    auto& a = all_running();
+    std::lock_guard lk(a.mu);
+    a.all.erase(this);
+}
+
+void Running::add(pid_t pid) {
+    std::lock_guard lk(mu_);
+    pids_.insert(pid);
+}
+
+pid_t Running::reap(pid_t pid, int* status, int options) {
+    std::lock_guard lk(mu_);  // a blocking wait only follows SIGKILL: it is short
+    pid_t w = waitpid(pid, status, options);
+    if (w == pid || (w < 0 && errno != EINTR)) pids_.erase(pid);
+    return w;
+}
+
+void Running::kill_all() {
+    std::lock_guard lk(mu_);
+    for (pid_t pid : pids_) kill_tree(pid);
+}
+
 Finished run(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::size_t output_limit,
-             std::chrono::milliseconds timeout) {
+             std::chrono::milliseconds timeout, Running& running) {
     Finished f;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -88,6 +182,7 @@ Finished run(const std::vector<std::string>& argv, const std::vector<std::string
         f.error = "cannot run " + argv[0] + ": " + std::strerror(rc);
         return f;
     }
+    running.add(pid);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     char buf[4096];
     for (;;) {
@@ -111,18 +206,18 @@ Finished run(const std::vector<std::string>& argv, const std::vector<std::string
         f.output.append(buf, keep);
     }
     close(fds[0]);
-    if (f.timed_out) kill(-pid, SIGKILL);
+    if (f.timed_out) kill_tree(pid);
     // The output closed before the deadline; the exit itself may still be
     // a moment away, or never (a child that closed its output and hangs).
     int status = 0;
     for (;;) {
-        pid_t w = waitpid(pid, &status, f.timed_out ? 0 : WNOHANG);
+        pid_t w = running.reap(pid, &status, f.timed_out ? 0 : WNOHANG);
         if (w == pid) break;
         if (w < 0 && errno != EINTR) break;
         if (w == 0) {
             if (std::chrono::steady_clock::now() >= deadline) {
                 f.timed_out = true;
-                kill(-pid, SIGKILL);
+                kill_tree(pid);
                 continue;
             }
             usleep(1000);

@@ -3,8 +3,11 @@
 // bound, and the whole group killed at the deadline. Never leaves a zombie.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,10 +26,37 @@ struct Finished {
     std::string error;   // it could not be started: why
 };
 
+// Kills `pid`'s process group and every process descending from it, also
+// those that left the group (setsid) while `pid` still runs. (A process
+// whose parent exited first is re-parented out of reach: only a cgroup
+// would hold it.)
+void kill_tree(pid_t pid);
+// The commands one check runs now (their pids), so that a check that goes
+// away, or a process that exits (muster-host stopping, with a check still
+// in progress on a worker), ends them rather than leaving them behind.
+class Running {
+public:
+    Running();
+    ~Running();
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+
+    void add(pid_t pid);
+    // Reaps `pid` (waitpid with `options`) and forgets it once reaped, under
+    // one lock: kill_all() never signals a pid the system gave to another
+    // process. Returns what waitpid returned.
+    pid_t reap(pid_t pid, int* status, int options);
+    void kill_all();
+
+private:
+    std::mutex mu_;  // guards pids_
+    std::set<pid_t> pids_;
+};
+
 // Runs argv[0] (searched in PATH) with `env` ("KEY=VALUE") as its whole
 // environment, collects up to `output_limit` bytes of its output, and kills
 // its process group once `timeout` passes.
 Finished run(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::size_t output_limit,
-             std::chrono::milliseconds timeout);
+             std::chrono::milliseconds timeout, Running& running);
 
 }  // namespace health_exec

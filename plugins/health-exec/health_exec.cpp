@@ -1,7 +1,8 @@
 // health-exec: runs a command per check (the Nagios/Consul convention):
 // exit 0 passing, 1 warning, anything else critical. The command is argv
 // with the instance's values filled in ({address}, {id}, {role}, {host},
-// {port}, {meta.KEY}); a shell only when asked. The environment is the
+// {port}, {meta.KEY}); a shell only when asked, with every value quoted as
+// one word. The environment is the
 // command's own (PATH, the instance's MUSTER_* values and what pass_env
 // names), never the host's, which may hold secrets.
 #include "command.hpp"
@@ -24,7 +25,7 @@ public:
         static const muster_option_spec specs[] = {
             muster::sdk::string_option("command", "the command and its arguments, with {address}-style placeholders")
                 .required(),
-            muster::sdk::bool_option("shell", "run the command with /bin/sh -c (placeholders are not quoted)")
+            muster::sdk::bool_option("shell", "run the command with /bin/sh -c (each placeholder's value is quoted)")
                 .defaults_to("false"),
             muster::sdk::int_option("output_limit", "bytes of output kept; the first line is the reason")
                 .defaults_to("4096"),
@@ -63,7 +64,10 @@ public:
         std::vector<std::string> argv;
         for (const auto& w : words_) {
             std::string missing;
-            auto filled = muster::sdk::fill_template(w, instance, missing);
+            // Under a shell every value is one quoted word: metadata is the
+            // registrant's to choose, and must not become shell syntax.
+            auto filled =
+                muster::sdk::fill_template(w, instance, missing, shell_ ? muster::sdk::shell_quoted : nullptr);
             if (!filled) return {MUSTER_HEALTH_CRITICAL, "the instance has no metadata '" + missing + "'"};
             argv.push_back(*filled);
         }
@@ -71,7 +75,7 @@ public:
         env.push_back("MUSTER_ID=" + instance.id);
         env.push_back("MUSTER_ROLE=" + instance.role);
         env.push_back("MUSTER_ADDRESS=" + instance.address);
-        auto f = health_exec::run(argv, env, output_limit_, std::chrono::milliseconds(timeout_ms));
+        auto f = health_exec::run(argv, env, output_limit_, std::chrono::milliseconds(timeout_ms), running_);
         if (!f.error.empty()) return {MUSTER_HEALTH_CRITICAL, f.error};
         if (f.timed_out)
             return {MUSTER_HEALTH_CRITICAL, "timed out after " + std::to_string(timeout_ms) + " ms (killed)"};
@@ -92,6 +96,7 @@ private:
     std::size_t output_limit_;
     std::vector<std::string> words_;
     std::vector<std::string> env_;
+    health_exec::Running running_;
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // health-grpc: the standard grpc.health.v1.Health/Check call per run, with
 // an optional service name: SERVING passing, anything else critical, as are
 // a failed call and a call past its deadline (the check's timeout). One
-// channel per address, kept and shared by the checks of that address.
+// channel per address, shared by the checks of that address and dropped
+// when the address is no longer checked.
 #include "health.grpc.pb.h"
 
 #include <muster/cpp/health.hpp>
@@ -9,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -73,7 +75,7 @@ public:
         HealthCheckRequest req;
         req.set_service(service_);
         HealthCheckResponse resp;
-        grpc::Status st = stub_for(instance.address).Check(&ctx, req, &resp);
+        grpc::Status st = stub_for(instance.address)->Check(&ctx, req, &resp);
         if (!st.ok())
             return {MUSTER_HEALTH_CRITICAL, "grpc " + status_name(st.error_code()) +
                                                 (st.error_message().empty() ? "" : ": " + st.error_message())};
@@ -82,16 +84,28 @@ public:
     }
 
 private:
-    Health::Stub& stub_for(const std::string& address) {
+    // The channel of `address`, made on first use. Channels of addresses
+    // not checked for kIdle go, and at most kMaxChannels stay (the least
+    // recently used goes first): instances come and go, and each address
+    // would otherwise keep a channel for the life of the process.
+    std::shared_ptr<Health::Stub> stub_for(const std::string& address) {
+        auto now = std::chrono::steady_clock::now();
         std::lock_guard lk(mu_);
-        auto& stub = stubs_[address];
-        if (!stub) {
+        std::erase_if(stubs_, [&](const auto& e) { return now - e.second.used > kIdle; });
+        if (stubs_.size() >= kMaxChannels && !stubs_.count(address))
+            stubs_.erase(std::min_element(stubs_.begin(), stubs_.end(),
+                                          [](const auto& a, const auto& b) { return a.second.used < b.second.used; }));
+        Channel& c = stubs_[address];
+        c.used = now;
+        if (!c.stub) {
             grpc::ChannelArguments args;
             if (!server_name_.empty()) args.SetSslTargetNameOverride(server_name_);
-            stub = Health::NewStub(grpc::CreateCustomChannel(address, credentials_, args));
+            c.stub = Health::NewStub(grpc::CreateCustomChannel(address, credentials_, args));
         }
-        return *stub;
+        return c.stub;
     }
+    static constexpr std::size_t kMaxChannels = 256;
+    static constexpr std::chrono::minutes kIdle{10};
     static std::string status_name(grpc::StatusCode c) {
         switch (c) {
         case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
@@ -105,8 +119,12 @@ private:
 
     std::string service_, server_name_;
     std::shared_ptr<grpc::ChannelCredentials> credentials_;
+    struct Channel {
+        std::shared_ptr<Health::Stub> stub;  // shared: a check in progress keeps it past its eviction
+        std::chrono::steady_clock::time_point used;
+    };
     std::mutex mu_;  // guards stubs_
-    std::map<std::string, std::unique_ptr<Health::Stub>> stubs_;
+    std::map<std::string, Channel> stubs_;
 };
 
 }  // namespace

@@ -104,6 +104,19 @@ TEST_CASE("health-exec: placeholders are filled as separate arguments, without a
     CHECK_THROWS_AS(check_of("health-exec", {{"command", "echo 'unclosed"}}), muster::sdk::Error);
 }
 
+// docs/security.md, item 8: metadata is the registrant's to choose.
+TEST_CASE("health-exec: under a shell, a placeholder's value is one quoted word, never shell syntax") {
+    auto marker = std::filesystem::temp_directory_path() / ("muster-exec-injected-" + std::to_string(getpid()));
+    std::filesystem::remove(marker);
+    auto in = instance_at("127.0.0.1:7001");
+    in.metadata["path"] = "x'; touch " + marker.string() + "; echo '$(touch " + marker.string() + ")";
+    auto r = check_of("health-exec", {{"command", "echo {meta.path} | wc -w"}, {"shell", "true"}})->check(in, 2000);
+    CHECK_FALSE(std::filesystem::exists(marker));
+    CHECK(r.health == MUSTER_HEALTH_PASSING);
+    auto echoed = check_of("health-exec", {{"command", "printf %s {meta.path}"}, {"shell", "true"}})->check(in, 2000);
+    CHECK(echoed.reason == in.metadata["path"]);  // the value arrives as written
+}
+
 TEST_CASE("health-exec: the command does not see the host's environment") {
     setenv("MUSTER_TEST_SECRET_TOKEN", "hunter2", 1);
     auto in = instance_at("127.0.0.1:1");
@@ -131,6 +144,19 @@ TEST_CASE("health-exec: a command past the timeout is killed with everything it 
     CHECK(took < 2s);
     std::this_thread::sleep_for(1500ms);
     CHECK_FALSE(std::filesystem::exists(marker));  // the background child died with its group
+}
+
+// docs/security.md, item 9.
+TEST_CASE("health-exec: a child that left the group (setsid) dies with a timed-out command") {
+    auto marker = std::filesystem::temp_directory_path() / ("muster-exec-setsid-" + std::to_string(getpid()));
+    std::filesystem::remove(marker);
+    auto in = instance_at("127.0.0.1:1");
+    auto r = check_of("health-exec", {{"command", "setsid sh -c 'sleep 1; touch " + marker.string() + "' & sleep 30"},
+                                      {"shell", "true"}})
+                 ->check(in, 300);
+    CHECK(r.reason.find("timed out") != std::string::npos);
+    std::this_thread::sleep_for(1500ms);
+    CHECK_FALSE(std::filesystem::exists(marker));
 }
 
 TEST_CASE("health-http: the status decides, the body is the reason, body_match is required when set") {

@@ -34,9 +34,23 @@ inline std::string check_template(std::string_view text) {
     return {};
 }
 
-// `text` (valid by check_template) with the instance's values in place;
-// nullopt with `missing` set when the instance has no such metadata key.
-inline std::optional<std::string> fill_template(std::string_view text, const Instance& in, std::string& missing) {
+// A placeholder's value as it goes into the text (identity by default).
+using TemplateQuote = std::string (*)(std::string_view value);
+
+// `value` as one word for /bin/sh, whatever it holds: in single quotes,
+// each ' written as '\''. For values that a registrant chose (metadata, an
+// address) pasted into a shell command.
+inline std::string shell_quoted(std::string_view value) {
+    std::string out = "'";
+    for (char c : value) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// `text` (valid by check_template) with the instance's values in place,
+// each passed through `quote` when given; nullopt with `missing` set when
+// the instance has no such metadata key.
+inline std::optional<std::string> fill_template(std::string_view text, const Instance& in, std::string& missing,
+                                                TemplateQuote quote = nullptr) {
     std::string out;
     auto colon = in.address.rfind(':');
     std::string host = in.address.substr(0, colon), port = in.address.substr(colon + 1);
@@ -53,22 +67,24 @@ inline std::optional<std::string> fill_template(std::string_view text, const Ins
         auto close = text.find('}', i);
         std::string name(text.substr(i + 1, close - i - 1));
         i = close;
+        std::string value;
         if (name == "id")
-            out += in.id;
+            value = in.id;
         else if (name == "role")
-            out += in.role;
+            value = in.role;
         else if (name == "address")
-            out += in.address;
+            value = in.address;
         else if (name == "host")
-            out += host;
+            value = host;
         else if (name == "port")
-            out += port;
+            value = port;
         else if (auto it = in.metadata.find(name.substr(5)); it != in.metadata.end())
-            out += it->second;
+            value = it->second;
         else {
             missing = name.substr(5);
             return std::nullopt;
         }
+        out += quote ? quote(value) : value;
     }
     return out;
 }
