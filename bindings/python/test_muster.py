@@ -76,6 +76,46 @@ class ClientTest(unittest.TestCase):
             self.a.picker("router", policy="fastest")
         self.assertEqual(e.exception.status, "invalid_argument")
 
+    # docs/security.md, item 7: a callback may call the API; each case
+    # finishes (run on a thread with a deadline) instead of hanging.
+    def finishes(self, f, limit=20.0):
+        done = threading.Event()
+        threading.Thread(target=lambda: (f(), done.set()), daemon=True).start()
+        return done.wait(limit)
+
+    def test_a_callback_that_deregisters_or_drops_its_subscription_does_not_hang(self):
+        mine = self.a.register("worker", "10.0.0.1:80")
+        state = {"stepped_down": False, "calls": 0}
+
+        def step_down(event, inst, backend):
+            state["calls"] += 1
+            if event == muster.REMOVED and inst.address == "10.0.0.2:80":
+                mine.deregister()  # my peer left, so I step down
+                state["stepped_down"] = True
+                state.pop("sub").cancel()  # and stop listening, from inside the callback
+
+        state["sub"] = self.a.subscribe("worker", step_down)
+        peer = self.b.register("worker", "10.0.0.2:80")
+        self.assertTrue(self.finishes(peer.deregister))
+        self.assertTrue(eventually(lambda: state["stepped_down"]))
+        calls = state["calls"]
+        time.sleep(0.5)
+        self.assertEqual(state["calls"], calls)  # never called after its cancel
+
+    def test_a_callback_that_closes_its_client_does_not_hang(self):
+        closed = threading.Event()
+
+        def close_on_peer(event, inst, backend):
+            if event == muster.ADDED and inst.address == "10.0.0.9:80" and not closed.is_set():
+                closed.set()
+                self.a.close()
+
+        sub = self.a.subscribe("worker", close_on_peer)  # kept: dropping it would cancel it
+        peer = self.b.register("worker", "10.0.0.9:80")
+        self.assertTrue(closed.wait(15))
+        self.assertTrue(self.finishes(peer.deregister))
+        sub.cancel()
+
 
 if __name__ == "__main__":
     unittest.main()

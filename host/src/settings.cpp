@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -78,6 +79,9 @@ constexpr Known kKnown[] = {
     {"http-token", "agent", "http_token",
      "run: HTTP writes need 'Authorization: Bearer TOKEN'; a secret, never logged (prefer the file or "
      "MUSTER_HTTP_TOKEN to the command line)"},
+    {"http-token-file", "agent", "http_token_file",
+     "run: read http_token from this file (mode 0600 or stricter; e.g. a systemd credential), instead of the "
+     "setting"},
     {"http-allow-anonymous-writes", "agent", "http_allow_anonymous_writes",
      "run: true lets HTTP writes in without a token (logged as a warning); by default writes need http_token "
      "(default false)"},
@@ -127,6 +131,24 @@ int whole_number(const std::map<std::string, Sourced>& flat, const std::string& 
                                      "' is not a whole number from 1 to " + std::to_string(most));
     }
     return static_cast<int>(*n);
+}
+
+// A secret kept in a file of its own (its first line): refused when others
+// than its owner may read it, as ssh refuses a private key.
+std::string read_secret_file(const Sourced& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    auto perms = fs::status(path.value, ec).permissions();
+    if (ec || !fs::is_regular_file(path.value, ec))
+        throw HostError(kConfig, path.origin + ": '" + path.value + "' is not a readable file");
+    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none)
+        throw HostError(kConfig, path.origin + ": '" + path.value +
+                                     "' may be read by others than its owner; chmod 600 it");
+    std::ifstream in(path.value);
+    std::string line;
+    if (!in || !std::getline(in, line)) throw HostError(kConfig, path.origin + ": cannot read '" + path.value + "'");
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return line;
 }
 
 // "a [NOTFOUND=continue], b" -> links.
@@ -356,6 +378,11 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
     }
     s.dns_ttl = duration(flat, "dns-ttl", s.dns_ttl, true);
     s.dns_stale_max = duration(flat, "dns-stale-max", s.dns_stale_max, true);
+    if (auto it = flat.find("http-token-file"); it != flat.end()) {
+        if (flat.count("http-token"))
+            throw HostError(kConfig, it->second.origin + ": give http_token or http_token_file, not both");
+        flat["http-token"] = {read_secret_file(it->second), it->second.origin + " (the file)"};
+    }
     if (auto it = flat.find("http-token"); it != flat.end()) {
         // Never the value in a message: only its length.
         if (it->second.value.size() < kMinTokenBytes)

@@ -103,3 +103,38 @@ fn bad_input_is_an_error_with_a_status() {
     assert!(e.message.contains("heartbeat"), "{}", e.message);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// docs/security.md, item 7: a callback may deregister, and drop its own
+/// subscription, without hanging; it is not called after that.
+#[test]
+fn a_callback_may_step_down_and_drop_its_own_subscription() {
+    let (a, b, dir) = clients("callbacks");
+    let mine = Arc::new(Mutex::new(Some(a.register(&Service::new("worker", "10.0.0.1:80")).unwrap())));
+    let own: Arc<Mutex<Option<muster::Subscription>>> = Arc::new(Mutex::new(None));
+    let calls = Arc::new(Mutex::new(0u32));
+    let (m, o, c) = (mine.clone(), own.clone(), calls.clone());
+    let sub = a
+        .subscribe(Some("worker"), move |e, i, _| {
+            *c.lock().unwrap() += 1;
+            if e == Event::Removed && i.address == "10.0.0.2:80" {
+                drop(m.lock().unwrap().take()); // my peer left, so I step down
+                drop(o.lock().unwrap().take()); // and stop listening, from inside the callback
+            }
+        })
+        .unwrap();
+    *own.lock().unwrap() = Some(sub);
+    let peer = b.register(&Service::new("worker", "10.0.0.2:80")).unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        peer.deregister().unwrap();
+        done_tx.send(()).unwrap();
+    });
+    done_rx.recv_timeout(Duration::from_secs(20)).expect("deregistering hung");
+    assert!(eventually(|| mine.lock().unwrap().is_none() && own.lock().unwrap().is_none()));
+    let seen = *calls.lock().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(*calls.lock().unwrap(), seen);
+    drop(a);
+    drop(b);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -103,8 +103,8 @@ typedef struct muster_service {
     const char* id;      /* a UUID, or NULL for a new one */
     const muster_kv* metadata;
     size_t metadata_count;
-    /* Checks by name, as a [service] section's `checks`: a [check.NAME] of
-     * the configuration, or a health-check plugin ("health-tcp"). */
+    /* Checks by name: a [check.NAME] of the configuration only (never a
+     * plugin name or a path: nothing is loaded because of a call). */
     const char* const* checks;
     size_t checks_count;
     /* Roles this instance needs, as `depends_on`: "router" or "router:2"
@@ -116,7 +116,7 @@ typedef struct muster_service {
 /* Registers an instance (after its checks' first verdicts); the client
  * heartbeats it until muster_deregister() or muster_client_close().
  * Errors: INVALID_ARGUMENT, CONFLICT (the id is registered by this client),
- * UNAVAILABLE (no backend took it), NOT_FOUND (a check's plugin). */
+ * UNAVAILABLE (no backend took it). */
 MUSTER_CLIENT_API muster_status muster_register(muster_client* client, const muster_service* service,
                                                 muster_registration** out, muster_error* err);
 
