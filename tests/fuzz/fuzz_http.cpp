@@ -1,7 +1,9 @@
 // libFuzzer: any bytes as an HTTP request, parsed by Beast as the agent's
 // server does (with its body limit) and handled by the agent's API over a
-// memory backend, with a bearer token set. Every answer must be a
-// response: no crash, no exception.
+// memory backend, with a bearer token and a [check.web] set, as the server
+// does it: a write's work and a role's first read run as the pools would
+// run them. Every answer must be a response: no crash, no exception, and
+// nothing loaded.
 #include "agent/http_api.hpp"
 
 #include <muster/core/plugin_loader.hpp>
@@ -17,8 +19,15 @@ namespace {
 struct World {
     World() {
         spdlog::set_level(spdlog::level::off);
-        settings.http_token = "fuzz-token";
+        settings.http_token = "fuzz-token-0123456789";
         settings.chain = {{"memory", "memory", false, {}, {}}};
+        host::CheckDef web;
+        web.name = "web";
+        web.plugin = "health-exec";  // no network: an address from the fuzzer is never dialled
+        web.options = {{"command", "true"}};
+        web.interval = std::chrono::seconds(60);
+        web.timeout = std::chrono::milliseconds(50);
+        settings.checks["web"] = web;
         runtime = host::compose(settings, host::Startup::fail_fast);
         registry = std::make_unique<muster::core::Registry>(runtime->chain, host::registry_options(settings));
         metrics = std::make_unique<host::agent::Metrics>(*registry);
@@ -43,7 +52,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     boost::beast::error_code ec;
     parser.put(boost::asio::buffer(data, size), ec);
     if (ec || !parser.is_done()) return 0;
-    auto reply = w.api->handle(parser.get());
+    const auto& req = parser.get();
+    auto reply = w.api->handle(req);
+    if (reply.fill) {
+        if (auto refused = w.api->fill(*reply.fill, req)) {
+            if (refused->result_int() < 400) std::abort();
+            return 0;
+        }
+        reply = w.api->handle(req);
+        if (reply.fill) std::abort();  // cached now: never asked to read again
+    }
+    if (reply.work) reply.response = reply.work();
     if (!reply.wait && !reply.stream && reply.response.result_int() < 200) std::abort();
     return 0;
 }
