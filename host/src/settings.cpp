@@ -142,8 +142,8 @@ std::string read_secret_file(const Sourced& path) {
     if (ec || !fs::is_regular_file(path.value, ec))
         throw HostError(kConfig, path.origin + ": '" + path.value + "' is not a readable file");
     if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none)
-        throw HostError(kConfig, path.origin + ": '" + path.value +
-                                     "' may be read by others than its owner; chmod 600 it");
+        throw HostError(kConfig,
+                        path.origin + ": '" + path.value + "' may be read by others than its owner; chmod 600 it");
     std::ifstream in(path.value);
     std::string line;
     if (!in || !std::getline(in, line)) throw HostError(kConfig, path.origin + ": cannot read '" + path.value + "'");
