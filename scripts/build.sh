@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-build}
 [ $# -gt 0 ] && shift
 echo "== building in $dir"
-cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON "$@" >/dev/null
+launcher=$(sh scripts/compiler-launcher.sh)
+# shellcheck disable=SC2086
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON $launcher "$@" >/dev/null
 cmake --build "$dir" -j "$(nproc)"

@@ -202,11 +202,17 @@ void CacheSet::maintain() {
     }
 }
 
+// The watches end outside mu_: ending one waits for its callback, which
+// may be in get() waiting for mu_.
 void CacheSet::stop() {
-    std::lock_guard lk(mu_);
-    for (const auto& [key, cache] : *map_.load(std::memory_order_acquire)) cache->stop_watch();
-    for (auto& cache : retired_) cache->stop_watch();
-    retired_.clear();
+    std::vector<std::shared_ptr<RoleCache>> caches;
+    {
+        std::lock_guard lk(mu_);
+        for (const auto& [key, cache] : *map_.load(std::memory_order_acquire)) caches.push_back(cache);
+        caches.insert(caches.end(), retired_.begin(), retired_.end());
+        retired_.clear();
+    }
+    for (auto& cache : caches) cache->stop_watch();
 }
 
 std::vector<std::shared_ptr<const RoleSnapshot>> CacheSet::snapshots() const {

@@ -5,6 +5,8 @@
 // sanitizers like every ctest program.
 #include <muster/client.hpp>
 
+#include "../support/eventually.hpp"
+
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
@@ -19,18 +21,9 @@
 
 using namespace std::chrono_literals;
 using muster::client::Client;
+using test_support::eventually;
 
 namespace {
-
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 15s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return f();
-}
 
 // A temporary directory, removed with the test.
 struct TempDir {

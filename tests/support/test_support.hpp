@@ -3,6 +3,8 @@
 // condition, and recording topology events.
 #pragma once
 
+#include "eventually.hpp"
+
 #include <muster/core/registry.hpp>
 #include <muster/core/role_cache.hpp>
 
@@ -28,17 +30,6 @@ inline void run_env_command(const char* name) {
     std::string cmd = env(name);
     REQUIRE_FALSE(cmd.empty());
     REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
-}
-
-// Polls `f` every few milliseconds until it is true or `limit` passes.
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return f();
 }
 
 // Registry options on a test's time scale: heartbeat, ttl and how often the
