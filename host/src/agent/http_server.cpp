@@ -1,5 +1,6 @@
 #include "http_server.hpp"
 
+#include "event_queue.hpp"
 #include "listen_address.hpp"
 
 #include <boost/asio/post.hpp>
@@ -13,7 +14,6 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <deque>
 #include <mutex>
 
 namespace host::agent {
@@ -21,36 +21,6 @@ namespace host::agent {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
-
-namespace {
-
-// Events a subscription hands over from a registry thread to the
-// connection's strand. The subscription's callback holds only this, never
-// the connection, so the connection (which cancels the subscription) is
-// never destroyed inside the callback.
-struct EventQueue {
-    std::mutex mu;  // guards what follows
-    std::deque<std::string> frames;
-    std::size_t limit = 1024;
-    bool overflowed = false;  // a resync was queued: nothing more
-
-    // False once the reader fell behind by `limit` frames: what it missed
-    // is dropped for one resync event, after which the stream ends.
-    bool push(std::string frame) {
-        std::lock_guard lk(mu);
-        if (overflowed) return false;
-        if (frames.size() >= limit) {
-            frames.clear();
-            frames.push_back("event: resync\ndata: {\"reason\": \"the reader fell behind; list the role again\"}\n\n");
-            overflowed = true;
-            return true;
-        }
-        frames.push_back(std::move(frame));
-        return true;
-    }
-};
-
-}  // namespace
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
@@ -215,9 +185,11 @@ private:
     // the role again rather than this process holding what it missed.
     void stream(const std::optional<std::string>& role) {
         api_.metrics().http_request(method_, 200, std::chrono::steady_clock::now() - started_);
-        queue_ = std::make_shared<EventQueue>();
-        queue_->limit = limits_.stream_queue;
-        queue_->frames.push_back(
+        // The subscription's callback holds only the queue, never the
+        // connection, so the connection (which cancels the subscription)
+        // is never destroyed inside the callback.
+        queue_ = std::make_shared<EventQueue>(limits_.stream_queue);
+        queue_->push(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
             "Connection: close\r\n\r\n");
         std::weak_ptr<Connection> weak = shared_from_this();
@@ -246,14 +218,10 @@ private:
 
     void flush() {
         if (writing_ || closed_) return;
-        bool last = false;
-        {
-            std::lock_guard lk(queue_->mu);
-            if (queue_->frames.empty()) return;
-            out_ = std::move(queue_->frames.front());
-            queue_->frames.pop_front();
-            last = queue_->overflowed && queue_->frames.empty();
-        }
+        auto frame = queue_->pop();
+        if (!frame) return;
+        out_ = std::move(frame->text);
+        bool last = frame->last;
         writing_ = true;
         stream_.expires_after(limits_.write_timeout);
         net::async_write(stream_, net::buffer(out_),
