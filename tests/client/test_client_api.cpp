@@ -6,6 +6,7 @@
 #include <muster/client.hpp>
 
 #include "../support/eventually.hpp"
+#include "../support/temp_dir.hpp"
 
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
@@ -22,18 +23,9 @@
 using namespace std::chrono_literals;
 using muster::client::Client;
 using test_support::eventually;
+using test_support::TempDir;
 
 namespace {
-
-// A temporary directory, removed with the test.
-struct TempDir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("muster-client-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    TempDir() { std::filesystem::create_directories(path); }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-    static inline int counter = 0;
-};
 
 Client sqlite_client(const TempDir& dir) {
     return Client({{"backend-option", "catalog-sqlite.path=" + (dir / "m.db")},

@@ -8,6 +8,7 @@
 #include <muster/client.hpp>
 
 #include "../support/eventually.hpp"
+#include "../support/temp_dir.hpp"
 
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
@@ -24,20 +25,12 @@
 
 using namespace std::chrono_literals;
 using test_support::eventually;
+using test_support::TempDir;
 
 namespace {
 
-// A temporary directory, removed with the test.
-struct TempDir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("muster-sec-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    TempDir() { std::filesystem::create_directories(path); }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    static inline int counter = 0;
-};
-
 muster_client* open_client(const TempDir& dir) {
-    std::string path = "catalog-sqlite.path=" + (dir.path / "m.db").string();
+    std::string path = "catalog-sqlite.path=" + (dir / "m.db");
     muster_kv settings[] = {{"backend-option", path.c_str()}, {"heartbeat-interval", "300ms"}, {"log-level", "off"}};
     muster_client_config config{sizeof config, 0, nullptr, nullptr, settings, 3};
     muster_error err{};
@@ -212,8 +205,7 @@ TEST_CASE("security 7: closing the client from a callback neither hangs nor ends
 
 TEST_CASE("security 7: the C++ wrapper: dropping a subscription inside its own callback, and a throwing callback") {
     TempDir dir;
-    muster::client::Client c(
-        {{"backend-option", "catalog-sqlite.path=" + (dir.path / "m.db").string()}, {"log-level", "off"}});
+    muster::client::Client c({{"backend-option", "catalog-sqlite.path=" + (dir / "m.db")}, {"log-level", "off"}});
     std::optional<muster::client::Subscription> sub;
     std::atomic<int> calls{0};
     // The role is empty: nothing is delivered before `sub` is set, and the
@@ -256,7 +248,7 @@ TEST_CASE("security 9: a struct_size shorter than the struct, and NULL arrays wi
 
 TEST_CASE("security 1: a registration through the C API names only configured checks; nothing is loaded") {
     TempDir dir;
-    std::string path = "catalog-sqlite.path=" + (dir.path / "m.db").string();
+    std::string path = "catalog-sqlite.path=" + (dir / "m.db");
     std::string config = "[check.web]\nplugin = \"health-tcp\"\n";
     muster_kv settings[] = {{"backend-option", path.c_str()}, {"log-level", "off"}};
     muster_client_config cc{sizeof cc, 0, nullptr, config.c_str(), settings, 2};
