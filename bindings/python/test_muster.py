@@ -96,6 +96,8 @@ class ClientTest(unittest.TestCase):
 
         state["sub"] = self.a.subscribe("worker", step_down)
         peer = self.b.register("worker", "10.0.0.2:80")
+        # a must have seen the peer come before it can see it go.
+        self.assertTrue(eventually(lambda: any(i.address == "10.0.0.2:80" for i in self.a.resolve("worker"))))
         self.assertTrue(self.finishes(peer.deregister))
         self.assertTrue(eventually(lambda: state["stepped_down"]))
         calls = state["calls"]

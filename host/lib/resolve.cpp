@@ -64,7 +64,12 @@ MUSTER_CLIENT_API muster_status muster_subscribe(muster_client* client, const ch
 }
 
 MUSTER_CLIENT_API muster_status muster_unsubscribe(muster_subscription* sub) {
-    if (sub && client::InCallback::of(sub)) return MUSTER_CONFLICT;  // it cannot wait for itself
+    if (sub && client::InCallback::of(sub)) {
+        // Its own callback runs: no later call, but the handle (which that
+        // callback is using) is freed by a second call after it returns.
+        sub->subscription.cancel();
+        return MUSTER_CONFLICT;
+    }
     delete sub;
     return MUSTER_OK;
 }

@@ -135,12 +135,12 @@ TEST_CASE("security 7: a callback may subscribe and unsubscribe other subscripti
     muster_client_close(c);
 }
 
-TEST_CASE("security 7: unsubscribing a callback's own subscription from it answers CONFLICT") {
+TEST_CASE("security 7: unsubscribing a callback's own subscription from it stops it and answers CONFLICT") {
     TempDir dir;
     muster_client* c = open_client(dir);
     struct State {
         muster_subscription* self = nullptr;
-        std::atomic<int> answer{-1};
+        std::atomic<int> answer{-1}, calls{0};
     } state;
     muster_registration* r = register_one(c, "worker", "10.0.0.1:80");
     muster_error err{};
@@ -150,6 +150,7 @@ TEST_CASE("security 7: unsubscribing a callback's own subscription from it answe
             c, "worker",
             [](void* user, uint32_t, const muster_instance*, const char*) {
                 auto* s = static_cast<State*>(user);
+                ++s->calls;
                 if (s->self && s->answer < 0) s->answer = muster_unsubscribe(s->self);
             },
             &state, &state.self, &err);
@@ -159,9 +160,14 @@ TEST_CASE("security 7: unsubscribing a callback's own subscription from it answe
     muster_registration* more = register_one(c, "worker", "10.0.0.2:80");
     REQUIRE(eventually([&] { return state.answer >= 0; }));
     CHECK(state.answer == MUSTER_CONFLICT);
-    CHECK(muster_unsubscribe(state.self) == MUSTER_OK);  // from outside it works
+    int calls = state.calls;
+    muster_registration* third = register_one(c, "worker", "10.0.0.3:80");
+    std::this_thread::sleep_for(300ms);
+    CHECK(state.calls == calls);                         // no call after it
+    CHECK(muster_unsubscribe(state.self) == MUSTER_OK);  // and the second call frees it
     muster_deregister(r, nullptr);
     muster_deregister(more, nullptr);
+    muster_deregister(third, nullptr);
     muster_client_close(c);
 }
 

@@ -124,6 +124,13 @@ fn a_callback_may_step_down_and_drop_its_own_subscription() {
         .unwrap();
     *own.lock().unwrap() = Some(sub);
     let peer = b.register(&Service::new("worker", "10.0.0.2:80")).unwrap();
+    // `a` must have seen the peer come before it can see it go.
+    assert!(eventually(|| a
+        .resolve("worker")
+        .unwrap()
+        .instances
+        .iter()
+        .any(|i| i.address == "10.0.0.2:80")));
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         peer.deregister().unwrap();

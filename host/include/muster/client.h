@@ -178,8 +178,9 @@ typedef struct muster_subscription muster_subscription;
  * THREADING: runs on a library thread, one event at a time per
  *   subscription, and should return quickly. It may call any function of
  *   this API (deregister, subscribe, unsubscribe another subscription,
- *   resolve, close the client) except muster_unsubscribe() of its own
- *   subscription, which answers MUSTER_CONFLICT there. */
+ *   resolve, close the client); muster_unsubscribe() of its own
+ *   subscription there stops later calls and answers MUSTER_CONFLICT
+ *   (see there). */
 typedef void (*muster_topology_fn)(void* user, uint32_t type, const muster_instance* instance, const char* backend);
 
 /* Calls `fn` first with ADDED for every instance already known, then with
@@ -191,10 +192,12 @@ MUSTER_CLIENT_API muster_status muster_subscribe(muster_client* client, const ch
 /* Ends the subscription and frees it: once it returns, `fn` is never
  * called again (a call in progress on another thread is waited for).
  * NULL is fine.
- * Errors: CONFLICT when called from `sub`'s own callback, which it cannot
- *   wait for: nothing is freed; unsubscribe after the callback returns
- *   (from another thread, say). (1.0 declared this function void; the
- *   return value is new in 1.1 and a 1.0 caller may ignore it.) */
+ * Errors: CONFLICT when called from `sub`'s own callback: `fn` is not
+ *   called again after that callback returns, but `sub` is not freed
+ *   (the callback is using it): call muster_unsubscribe(sub) again once
+ *   the callback has returned (from another thread, say). (1.0 declared
+ *   this function void; the return value is new in 1.1 and a 1.0 caller
+ *   may ignore it.) */
 MUSTER_CLIENT_API muster_status muster_unsubscribe(muster_subscription* sub);
 
 /* ---- Picking ----------------------------------------------------------- */
