@@ -177,14 +177,24 @@ void CacheSet::await_listed(const sdk::Instance& inst, std::chrono::milliseconds
 }
 
 void CacheSet::maintain() {
-    tick_.store(sdk::system_ms(), std::memory_order_relaxed);
+    std::int64_t now = sdk::system_ms();
+    tick_.store(now, std::memory_order_relaxed);
     std::vector<std::shared_ptr<RoleCache>> retired;
     {
         std::lock_guard lk(mu_);
-        auto next = std::make_shared<Map>(*map_.load(std::memory_order_acquire));
-        std::size_t before = next->size();
-        evict(*next, 0);
-        if (next->size() != before) publish(std::move(next));
+        // Copied and sifted (which lists the registry's held roles) only
+        // when some cache has been idle long enough: most rounds none has.
+        auto current = map_.load(std::memory_order_acquire);
+        const Map& map = *current;
+        bool any_idle = std::any_of(map.begin(), map.end(), [&](const auto& entry) {
+            return entry.first != kAllRoles && now - entry.second->last_used() >= limits_.idle.count();
+        });
+        if (any_idle) {
+            auto next = std::make_shared<Map>(map);
+            std::size_t before = next->size();
+            evict(*next, 0);
+            if (next->size() != before) publish(std::move(next));
+        }
         retired.swap(retired_);
     }
     // A dropped cache's watch ends here, on this thread, never inside a
