@@ -9,7 +9,8 @@ seconds=${1:-30}
 echo "== building the fuzz targets (clang, libFuzzer, ASan+UBSan) in build-fuzz"
 # shellcheck disable=SC2046
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_FUZZ=ON \
-    -DMUSTER_BUILD_TESTS=OFF -DMUSTER_BUILD_BENCH=OFF $(sh scripts/compiler-launcher.sh) >/dev/null
+    -DMUSTER_BUILD_TESTS=OFF -DMUSTER_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON \
+    $(sh scripts/compiler-launcher.sh) >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target muster-fuzz-dns muster-fuzz-http muster-fuzz-config
 for target in dns http config; do
     corpus="build-fuzz/corpus-$target"

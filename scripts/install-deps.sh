@@ -7,7 +7,7 @@ libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2 libpq-dev postgresql-15
 libnats-dev libcurl4-openssl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
 protobuf-compiler-grpc nats-server openssl procps e2fsprogs clang-format git libsystemd-dev
 dpkg-dev systemd python3 rustc cargo prometheus-cpp-dev prometheus curl libldns-dev bind9-dnsutils clang
-libclang-rt-14-dev ccache"
+libclang-rt-14-dev ccache faketime"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -9,7 +9,7 @@ dir=$1
 command -v nats-server >/dev/null || { echo "nats-start: nats-server not found: install nats-server" >&2; exit 1; }
 mkdir -p "$dir/store"
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    port=$(shuf -i 20000-60000 -n 1)
+    port=$(sh "$(dirname "$0")/free-port.sh")
     cat >"$dir/server.conf" <<CONF
 listen: 127.0.0.1:$port
 jetstream { store_dir: "$dir/store" }

@@ -16,7 +16,7 @@ fi
 as_owner "$bin/initdb" -D "$dir/data" -U muster --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    port=$(shuf -i 20000-60000 -n 1)
+    port=$(sh "$(dirname "$0")/free-port.sh")
     opts="-h 127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200"
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$opts" start >/dev/null 2>&1; then
         url="postgresql://muster@127.0.0.1:$port/postgres"

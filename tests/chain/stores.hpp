@@ -7,15 +7,10 @@
 
 #include "../support/test_support.hpp"
 
-#include <spdlog/spdlog.h>
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
@@ -85,18 +80,5 @@ struct Stores {
 private:
     bool owner;
 };
-
-// The main of a chain test program: exits 77 (skipped) unless every
-// variable in `needed` is set (scripts/test.sh sets them), then runs Catch.
-inline int run_tests(int argc, char** argv, std::initializer_list<const char*> needed) {
-    for (const char* v : needed)
-        if (test_support::env(v).empty()) {
-            std::printf("%s is not set: scripts/test.sh starts the servers these tests need\n", v);
-            return 77;
-        }
-    spdlog::set_level(spdlog::level::warn);
-    std::srand(static_cast<unsigned>(getpid()));
-    return Catch::Session().run(argc, argv);
-}
 
 }  // namespace chain_test

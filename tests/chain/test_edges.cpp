@@ -7,14 +7,13 @@
 // a 5 s statement), with a 1 s heartbeat and a 3 s ttl. Timings are
 // printed (bench/README.md quotes them), asserted only with generous
 // bounds. Exits 77 (skipped) without the servers.
-#define CATCH_CONFIG_RUNNER
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/required_environment.hpp"
 #include "../support/test_support.hpp"
 #include "stores.hpp"
 
-#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -26,6 +25,11 @@ using namespace std::chrono_literals;
 using namespace test_support;
 using chain_test::kTtlMs;
 using chain_test::Stores;
+
+// The servers scripts/test.sh starts; without them the program exits 77.
+static const test_support::RequiredEnvironment needs{{"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL",
+                                                      "MUSTER_TEST_NATS_FREEZE", "MUSTER_TEST_PG_FREEZE",
+                                                      "MUSTER_TEST_NATS_WIPE"}};
 
 namespace {
 
@@ -286,10 +290,4 @@ TEST_CASE("a store back after an outage longer than the ttl does not answer empt
     auto reader = stores.peer(false);
     CHECK(eventually([&] { return lists(*reader->nats, "steady", reg.id()); }, 5s));
     std::printf("store back after an outage > ttl: %d fresh lists in 3 s, %d empty\n", reads, empty);
-}
-
-int main(int argc, char** argv) {
-    return chain_test::run_tests(argc, argv,
-                                 {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_NATS_FREEZE",
-                                  "MUSTER_TEST_PG_FREEZE", "MUSTER_TEST_NATS_WIPE"});
 }

@@ -4,14 +4,13 @@
 // and brought back in a scripted order and in a random one (fixed seed).
 // Needs MUSTER_TEST_PG_* and MUSTER_TEST_NATS_* (scripts/test.sh); exits 77
 // (skipped) without them.
-#define CATCH_CONFIG_RUNNER
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/required_environment.hpp"
 #include "../support/test_support.hpp"
 #include "stores.hpp"
 
-#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include <spawn.h>
@@ -29,6 +28,10 @@
 using namespace muster::core;
 using namespace std::chrono_literals;
 using namespace test_support;
+
+// The servers scripts/test.sh starts; without them the program exits 77.
+static const test_support::RequiredEnvironment needs{
+    {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"}};
 
 namespace {
 
@@ -274,9 +277,4 @@ TEST_CASE("a host killed with -9 while a backend is down is expired everywhere o
     CHECK(eventually([&] { return Stores::ids(*stores.nats, role) == none; }, 5s));  // its client reconnects
     CHECK(Stores::ids(*stores.pg, role) == none);
     CHECK(Stores::ids(*stores.lite, role) == none);
-}
-
-int main(int argc, char** argv) {
-    return chain_test::run_tests(
-        argc, argv, {"MUSTER_TEST_PG_URL", "MUSTER_TEST_NATS_URL", "MUSTER_TEST_PG_KILL", "MUSTER_TEST_NATS_KILL"});
 }

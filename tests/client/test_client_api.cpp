@@ -8,7 +8,6 @@
 #include "../support/eventually.hpp"
 #include "../support/temp_dir.hpp"
 
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <atomic>

@@ -15,7 +15,7 @@ else
     B="--backend-option catalog-sqlite.path=$WORK/shared.db"
 fi
 B="$B --heartbeat-interval 500ms"
-PORT=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 start agent run --dns "$PORT" --dns-domain test.muster $B
 wait_for agent.log "DNS on 127.0.0.1:$PORT" 10 || fail "the agent did not listen on 127.0.0.1:$PORT"
 start r1 run --role router --address 10.0.0.1:80 $B
@@ -72,8 +72,8 @@ pass "truncation over UDP, the TCP retry, EDNS0 buffer size"
 
 # The only backend down (memory, taken down by a file): the last good
 # answer is served, until it is older than dns_stale_max; then SERVFAIL.
-SPORT=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPORT=$(free_port)
+HPORT=$(free_port)
 start solo run --dns "$SPORT" --http "$HPORT" --dns-stale-max 8s --role router --address 10.0.0.9:80 --chain memory \
     --backend-option memory.down_while="$WORK/down" --heartbeat-interval 300ms
 wait_for solo.log "running 1 service" 10 || fail "the memory agent did not start"

@@ -19,7 +19,7 @@ else
     DB="--backend-option catalog-sqlite.path=$WORK/shared.db"
 fi
 DB="$DB --heartbeat-interval 500ms"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 A="http://127.0.0.1:$PORT"
 # The agent checks itself (its own port), so check metrics have something to count.
 start agent run --http "$PORT" --http-token s3cret-token-0123456789 --role agent --address "127.0.0.1:$PORT" --check health-tcp \
@@ -121,7 +121,7 @@ curl -s "$A/metrics" | grep -Eq '^muster_watch_events_total\{role="router",type=
 pass "/metrics counts requests, links, heartbeats, check runs and durations, watch events"
 
 # Stale answers while the only backend is down (memory, taken down by a file).
-SPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPORT=$(free_port)
 start solo run --http "$SPORT" --role router --address 10.0.0.9:80 --chain memory \
     --backend-option memory.down_while="$WORK/down" --heartbeat-interval 300ms
 wait_for solo.log "running 1 service" 10 || fail "the memory agent did not start"

@@ -3,6 +3,7 @@
 # process it started is killed) when the test exits, pass or fail.
 set -u
 HOST=${MUSTER_HOST:?MUSTER_HOST must name the muster-host binary}
+MUSTER_SOURCE=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
 PIDS=""
 cleanup() {
@@ -34,6 +35,10 @@ wait_for() {
     done
     return 1
 }
+
+# free_port [COUNT]: a free loopback port (or the first of COUNT in a row),
+# below the ephemeral range (scripts/free-port.sh says why).
+free_port() { sh "$MUSTER_SOURCE/scripts/free-port.sh" "$@"; }
 
 # millis: the time now in ms, for measuring how soon something showed.
 millis() { echo $(( $(date +%s%N) / 1000000 )); }

@@ -7,9 +7,7 @@
 # docs/plugins/nats-kv.md, "A cluster losing a node".)
 command -v nats-server >/dev/null || exit 77
 . "$(dirname "$0")/lib.sh"
-# Below the ephemeral range (32768-60999), where any connection of another
-# test may hold the port as its source port.
-base=$(shuf -i 20000-32700 -n 1)
+base=$(free_port 6)
 routes="nats-route://127.0.0.1:$((base + 3)), nats-route://127.0.0.1:$((base + 4)), nats-route://127.0.0.1:$((base + 5))"
 for n in 0 1 2; do
     mkdir -p "n$n"

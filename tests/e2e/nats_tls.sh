@@ -9,9 +9,7 @@ openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -ou
 printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out server.pem >/dev/null 2>&1 \
     || fail "openssl could not sign the server certificate"
-# Below the ephemeral range (32768-60999), where any connection of another
-# test may hold the port as its source port.
-port=$(shuf -i 20000-32700 -n 1)
+port=$(free_port)
 cat >tls.conf <<CONF
 listen: 127.0.0.1:$port
 jetstream { store_dir: "$WORK/store" }

@@ -1,13 +1,12 @@
 // nats-kv against a real nats-server started by scripts/nats-start.sh
 // (MUSTER_TEST_NATS_URL, MUSTER_TEST_NATS_STOP/KILL/START). Exits 77 (ctest:
 // skipped) when no server was started.
-#define CATCH_CONFIG_RUNNER
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/required_environment.hpp"
 #include "../support/test_support.hpp"
 
-#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -16,6 +15,9 @@
 using namespace muster::core;
 using namespace std::chrono_literals;
 using namespace test_support;
+
+// The servers scripts/test.sh starts; without them the program exits 77.
+static const test_support::RequiredEnvironment needs{{"MUSTER_TEST_NATS_URL"}};
 
 namespace {
 
@@ -134,13 +136,4 @@ TEST_CASE("while no server answers, calls fail fast with unavailable") {
     CHECK(std::chrono::steady_clock::now() - t0 < 2s);
     run_env_command("MUSTER_TEST_NATS_START");
     CHECK(eventually([&] { return b->register_instance(in).ok(); }));
-}
-
-int main(int argc, char** argv) {
-    if (env("MUSTER_TEST_NATS_URL").empty()) {
-        std::puts("MUSTER_TEST_NATS_URL is not set: start a server with scripts/nats-start.sh (scripts/test.sh does)");
-        return 77;
-    }
-    spdlog::set_level(spdlog::level::warn);
-    return Catch::Session().run(argc, argv);
 }

@@ -1,14 +1,13 @@
 // catalog-postgres against a real server started by scripts/pg-start.sh
 // (MUSTER_TEST_PG_URL, MUSTER_TEST_PG_RESTART/STOP/START). Exits 77 (ctest:
 // skipped) when no server was started.
-#define CATCH_CONFIG_RUNNER
 #include <muster/core/host_services.hpp>
 #include <muster/core/registry.hpp>
 #include <muster/cpp/error.hpp>
 
+#include "../support/required_environment.hpp"
 #include "../support/test_support.hpp"
 
-#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -18,6 +17,9 @@
 using namespace muster::core;
 using namespace std::chrono_literals;
 using namespace test_support;
+
+// The servers scripts/test.sh starts; without them the program exits 77.
+static const test_support::RequiredEnvironment needs{{"MUSTER_TEST_PG_URL"}};
 
 namespace {
 
@@ -200,13 +202,4 @@ TEST_CASE("a schema migrated by a newer version is refused with a clear message"
         CHECK(e.status() == MUSTER_CONFLICT);
         CHECK(std::string(e.what()).find("version 99") != std::string::npos);
     }
-}
-
-int main(int argc, char** argv) {
-    if (env("MUSTER_TEST_PG_URL").empty()) {
-        std::puts("MUSTER_TEST_PG_URL is not set: start a server with scripts/pg-start.sh (scripts/test.sh does)");
-        return 77;
-    }
-    spdlog::set_level(spdlog::level::warn);
-    return Catch::Session().run(argc, argv);
 }

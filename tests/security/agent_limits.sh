@@ -11,7 +11,6 @@
 # - SIGTERM deregisters what was registered through the API.
 . "$(dirname "$0")/../e2e/lib.sh"
 command -v curl >/dev/null && command -v dig >/dev/null || fail "curl and dig are needed"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 DB="--backend-option catalog-sqlite.path=$WORK/m.db --heartbeat-interval 500ms"

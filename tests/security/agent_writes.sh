@@ -10,7 +10,6 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 command -v curl >/dev/null || fail "curl is needed"
 SO=${MUSTER_CONSTRUCTOR_SO:?MUSTER_CONSTRUCTOR_SO must name the constructor test library}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 DB="--backend-option catalog-sqlite.path=$WORK/m.db --heartbeat-interval 500ms"
 TOKEN=0123456789abcdef-token

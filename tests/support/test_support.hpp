@@ -43,6 +43,19 @@ inline muster::core::RegistryOptions quick_options(std::chrono::milliseconds hea
     return o;
 }
 
+// The registry's timing in the unit tests: a 200 ms heartbeat, a 1 s ttl,
+// the cache refreshed every 100 ms.
+inline muster::core::RegistryOptions fast_options() {
+    using namespace std::chrono_literals;
+    return quick_options(200ms, 1000ms, 100ms);
+}
+
+// A fresh store of the bundled memory plugin, swept every 100 ms.
+inline std::shared_ptr<muster::core::BackendClient> memory_backend(std::int64_t ttl_ms = 1000) {
+    static muster::core::PluginLoader loader;
+    return muster::core::BackendClient::create(loader.load("memory"), {{"sweep", "100ms"}}, ttl_ms);
+}
+
 // Collects the events of a Registry::watch subscription.
 struct Events {
     std::mutex mu;

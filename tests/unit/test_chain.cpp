@@ -1,16 +1,15 @@
 #include <muster/core/chain.hpp>
 #include <muster/core/registry.hpp>
 
+#include "../support/test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace muster::core;
+using test_support::memory_backend;
 
 namespace {
-std::shared_ptr<BackendClient> memory() {
-    static PluginLoader loader;
-    return BackendClient::create(loader.load("memory"), {}, 30000);
-}
-muster::sdk::Instance inst(const std::string& role) {
+muster::sdk::Instance instance_in(const std::string& role) {
     muster::sdk::Instance i;
     i.id = new_instance_id();
     i.role = role;
@@ -20,9 +19,9 @@ muster::sdk::Instance inst(const std::string& role) {
 }  // namespace
 
 TEST_CASE("writes go to every link; reads come from the first, which says who answered") {
-    auto a = memory(), b = memory();
+    auto a = memory_backend(30000), b = memory_backend(30000);
     Chain chain({{a, true}, {b, true}});
-    auto i = inst("querier");
+    auto i = instance_in("querier");
     REQUIRE(chain.register_instance(i).ok());
     std::vector<muster::sdk::Instance> got;
     REQUIRE(a->list(nullptr, 0, got).ok());
@@ -38,8 +37,8 @@ TEST_CASE("writes go to every link; reads come from the first, which says who an
 }
 
 TEST_CASE("an empty answer returns by default, and moves on with NOTFOUND=continue") {
-    auto a = memory(), b = memory();
-    auto only_in_b = inst("writer");
+    auto a = memory_backend(30000), b = memory_backend(30000);
+    auto only_in_b = instance_in("writer");
     REQUIRE(b->register_instance(only_in_b).ok());
     std::string role = "writer";
     Chain returning({{a, true}, {b, true}});
@@ -51,9 +50,9 @@ TEST_CASE("an empty answer returns by default, and moves on with NOTFOUND=contin
 }
 
 TEST_CASE("a refused input is returned as is and not written anywhere") {
-    auto a = memory(), b = memory();
+    auto a = memory_backend(30000), b = memory_backend(30000);
     Chain chain({{a, true}, {b, true}});
-    auto i = inst("querier");
+    auto i = instance_in("querier");
     i.role = "Not Valid";
     CHECK(chain.register_instance(i).status == MUSTER_INVALID_ARGUMENT);
 }

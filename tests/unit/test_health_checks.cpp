@@ -65,12 +65,6 @@ struct Switch {
     }
 };
 
-std::shared_ptr<BackendClient> memory() {
-    return BackendClient::create(loader().load("memory"), {{"sweep", "100ms"}}, 1000);
-}
-
-RegistryOptions fast() { return quick_options(200ms, 1000ms, 100ms); }
-
 muster_health health_of(Registry& r, const std::string& role, const std::string& id) {
     auto snapshot = r.resolve(role);  // held while the loop reads it
     for (const auto& i : snapshot->instances)
@@ -217,26 +211,29 @@ struct HttpsServer {
     pid_t pid = 0;
     int port = 0;
     HttpsServer() {
-        {
-            HttpStub probe;  // a free port, released again
-            port = probe.port();
-        }
+        // openssl picks the port itself (-accept :0) and prints it once it
+        // listens: a port chosen before the server binds it could be taken
+        // meanwhile by another test's connection.
+        auto out = tls.dir / "s_server.out";
         std::fflush(nullptr);  // nothing buffered is written twice
         pid = fork();
         if (pid == 0) {
-            std::string p = std::to_string(port), cert = tls.cert().string(), key = tls.key().string();
-            std::freopen("/dev/null", "w", stdout);
+            std::string cert = tls.cert().string(), key = tls.key().string();
+            std::freopen(out.c_str(), "w", stdout);
             std::freopen("/dev/null", "w", stderr);
-            execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", p.c_str(), "-cert", cert.c_str(),
-                   "-key", key.c_str(), static_cast<char*>(nullptr));
+            execlp("openssl", "openssl", "s_server", "-www", "-accept", "127.0.0.1:0", "-cert", cert.c_str(), "-key",
+                   key.c_str(), static_cast<char*>(nullptr));
             _exit(127);
         }
         REQUIRE(eventually(
             [&] {
-                return check_of("health-exec",
-                                {{"command", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "'"}})
-                           ->check(instance_at("127.0.0.1:1"), 500)
-                           .health == MUSTER_HEALTH_PASSING;
+                std::ifstream f(out);
+                for (std::string line; std::getline(f, line);)
+                    if (line.rfind("ACCEPT ", 0) == 0) {  // ACCEPT 127.0.0.1:PORT
+                        port = std::stoi(line.substr(line.rfind(':') + 1));
+                        return true;
+                    }
+                return false;
             },
             10s));
     }
@@ -263,7 +260,7 @@ TEST_CASE("health-http: TLS verifies the server by ca_file and server_name; inse
 }
 
 TEST_CASE("registry: the first verdict is published with the registration; thresholds damp what follows") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     Switch sw(2);
     auto reg = registry.register_instance({"api", "127.0.0.1:7001", "", {}, {sw.spec(2, 3)}, {}});
     CHECK(health_of(registry, "api", reg.id()) == MUSTER_HEALTH_CRITICAL);  // first verdict, no waiting
@@ -278,7 +275,7 @@ TEST_CASE("registry: the first verdict is published with the registration; thres
 }
 
 TEST_CASE("registry: a check alternating pass and fail on every run publishes no change") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     Switch sw(0);
     // Each run flips the file for the next: pass, fail, pass, ... by
     // invocation, however the runs are timed.
@@ -295,7 +292,7 @@ TEST_CASE("registry: a check alternating pass and fail on every run publishes no
 }
 
 TEST_CASE("registry: critical for deregister_critical_after deregisters the instance") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     Switch sw(0);
     auto reg = registry.register_instance({"doomed", "127.0.0.1:7001", "", {}, {sw.spec(1, 1, 100ms, 500ms)}, {}});
     sw.set(2);
@@ -304,7 +301,7 @@ TEST_CASE("registry: critical for deregister_critical_after deregisters the inst
 }
 
 TEST_CASE("registry: pushed health is published, and turns critical when its ttl passes") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     auto reg = registry.register_instance({"pushy", "127.0.0.1:7001", "", {}, {}, {}});
     CHECK(reg.set_health(MUSTER_HEALTH_WARNING, "backlog 900", 600ms).ok());
     CHECK(eventually([&] { return health_of(registry, "pushy", reg.id()) == MUSTER_HEALTH_WARNING; }, 5s));
@@ -316,7 +313,7 @@ TEST_CASE("registry: pushed health is published, and turns critical when its ttl
 }
 
 TEST_CASE("registry: a dependency short of passing instances warns, and recovers") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     auto router = registry.register_instance({"router", "127.0.0.1:7001", "", {}, {}, {{"querier", 2}}});
     CHECK(health_of(registry, "router", router.id()) == MUSTER_HEALTH_WARNING);
     auto reason = registry.resolve("router")->instances.at(0).metadata.at(MUSTER_META_HEALTH_REASON);
@@ -329,7 +326,7 @@ TEST_CASE("registry: a dependency short of passing instances warns, and recovers
 }
 
 TEST_CASE("registry: dependencies in a cycle do not feed back") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     Switch sw(0);
     auto a = registry.register_instance({"alpha", "127.0.0.1:7001", "", {}, {sw.spec(1, 1)}, {{"beta", 1}}});
     auto b = registry.register_instance({"beta", "127.0.0.1:7002", "", {}, {}, {{"alpha", 1}}});
@@ -356,7 +353,7 @@ TEST_CASE("registry: dependencies in a cycle do not feed back") {
 }
 
 TEST_CASE("registry: a check that hangs past its timeout is critical, and delays no other check or heartbeat") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     CheckSpec hang;
     hang.name = "hang";
     hang.client = HealthClient::create(loader().load(std::string(MUSTER_BROKEN_DIR) + "/broken-health-hang.so"), {});
@@ -377,7 +374,7 @@ TEST_CASE("registry: a check that hangs past its timeout is critical, and delays
 }
 
 TEST_CASE("registry: metadata keys starting with muster. are refused") {
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory(), true}}), fast());
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}}), fast_options());
     CHECK_THROWS_AS(registry.register_instance({"api", "127.0.0.1:1", "", {{"muster.health.reason", "fine"}}, {}, {}}),
                     muster::sdk::Error);
 }

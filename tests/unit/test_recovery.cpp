@@ -57,13 +57,13 @@ struct TwoLinks {
     }
 };
 
-RegistryOptions fast() { return quick_options(100ms, 1000ms, 50ms); }
+RegistryOptions recovery_options() { return quick_options(100ms, 1000ms, 50ms); }
 
 }  // namespace
 
 TEST_CASE("a returning link gets what it missed before it serves: new registrations in, stopped ones out") {
     TwoLinks t;
-    Registry registry(t.chain, fast());
+    Registry registry(t.chain, recovery_options());
     auto kept = registry.register_instance({"writer", "10.0.0.1:1", "", {}, {}, {}});
     auto stopped = registry.register_instance({"writer", "10.0.0.1:2", "", {}, {}, {}});
     REQUIRE(TwoLinks::live(*t.b).size() == 2);
@@ -83,7 +83,7 @@ TEST_CASE("a returning link gets what it missed before it serves: new registrati
 
 TEST_CASE("a write a link failed without opening its breaker is settled while the link is up") {
     TwoLinks t(1000);  // the breaker never opens in this test
-    Registry registry(t.chain, fast());
+    Registry registry(t.chain, recovery_options());
     auto before = registry.register_instance({"router", "10.0.0.2:1", "", {}, {}, {}});
     t.take_b_down();
     auto missed = registry.register_instance({"router", "10.0.0.2:2", "", {}, {}, {}});  // a takes it, b fails
@@ -95,7 +95,7 @@ TEST_CASE("a write a link failed without opening its breaker is settled while th
 
 TEST_CASE("an instance one link lost while up is written to that link again, not resurrected elsewhere") {
     TwoLinks t;
-    Registry registry(t.chain, fast());
+    Registry registry(t.chain, recovery_options());
     auto reg = registry.register_instance({"querier", "10.0.0.3:1", "", {}, {}, {}});
     auto gone = registry.register_instance({"querier", "10.0.0.3:2", "", {}, {}, {}});
     REQUIRE(gone.stop().ok());
@@ -110,7 +110,7 @@ TEST_CASE("an instance one link lost while up is written to that link again, not
 
 TEST_CASE("a registration no link took is not written to the links when they return") {
     TwoLinks t;
-    Registry registry(t.chain, fast());
+    Registry registry(t.chain, recovery_options());
     TwoLinks::take_down(t.down_a);
     t.take_b_down();
     CHECK_THROWS(registry.register_instance({"writer", "10.0.0.4:2", "", {}, {}, {}}));
@@ -124,7 +124,7 @@ TEST_CASE("a registration no link took is not written to the links when they ret
 
 TEST_CASE("a watch moving back to a returning link does not drop what another process has yet to write back there") {
     TwoLinks t(1, 60000);  // nobody heartbeats the other process's instance
-    Registry registry(t.chain, fast());
+    Registry registry(t.chain, recovery_options());
     TwoLinks::take_down(t.down_a);
     // Registered by another process while a is down: only b has it.
     muster::sdk::Instance other;
@@ -150,7 +150,7 @@ TEST_CASE("a watch moving back to a returning link does not drop what another pr
 
 TEST_CASE("a registration another link refused is not settled on the link that missed it") {
     TwoLinks t(1, 60000);
-    Registry registry(t.chain, fast());
+    Registry registry(t.chain, recovery_options());
     // Another process owns this id under another role, in both stores.
     muster::sdk::Instance theirs;
     theirs.id = new_instance_id();

@@ -13,20 +13,9 @@ using namespace muster::core;
 using namespace std::chrono_literals;
 using namespace test_support;
 
-namespace {
-
-std::shared_ptr<BackendClient> memory(std::int64_t ttl_ms = 1000) {
-    static PluginLoader loader;
-    return BackendClient::create(loader.load("memory"), {{"sweep", "100ms"}}, ttl_ms);
-}
-
-RegistryOptions fast() { return quick_options(200ms, 1000ms, 100ms); }
-
-}  // namespace
-
 TEST_CASE("register, resolve from the cache, deregister on stop") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    Registry registry(chain, fast());
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
     auto reg = registry.register_instance({"querier", "127.0.0.1:7001", "", {{"zone", "a"}}, {}, {}});
     auto snap = registry.resolve("querier");
     REQUIRE(snap->instances.size() == 1);
@@ -39,8 +28,8 @@ TEST_CASE("register, resolve from the cache, deregister on stop") {
 }
 
 TEST_CASE("heartbeats keep an instance alive past the ttl; the destructor deregisters") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    Registry registry(chain, fast());
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
     {
         auto reg = registry.register_instance({"writer", "127.0.0.1:7002", "", {}, {}, {}});
         std::this_thread::sleep_for(1500ms);
@@ -50,8 +39,8 @@ TEST_CASE("heartbeats keep an instance alive past the ttl; the destructor deregi
 }
 
 TEST_CASE("watch gives the current set, then added and removed events") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    Registry registry(chain, fast());
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
     auto first = registry.register_instance({"router", "127.0.0.1:7003", "", {}, {}, {}});
     Events ev;
     auto sub = registry.watch(std::string("router"), ev.cb());
@@ -67,9 +56,9 @@ TEST_CASE("watch gives the current set, then added and removed events") {
 }
 
 TEST_CASE("bad input is refused before anything is written") {
-    auto backend = memory();
+    auto backend = memory_backend();
     auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});
-    Registry registry(chain, fast());
+    Registry registry(chain, fast_options());
     auto refused = [&](InstanceSpec spec) {
         try {
             registry.register_instance(std::move(spec));
@@ -90,17 +79,17 @@ TEST_CASE("bad input is refused before anything is written") {
 }
 
 TEST_CASE("an uppercase id is normalised; a duplicate registration in one process is a conflict") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    Registry registry(chain, fast());
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
     auto reg = registry.register_instance({"q", "h:1", "3F2B8C1E-0D4A-4C55-9E1A-6B7F0C2D9E11", {}, {}, {}});
     CHECK(reg.id() == "3f2b8c1e-0d4a-4c55-9e1a-6b7f0c2d9e11");
     CHECK_THROWS_AS(registry.register_instance({"q", "h:1", reg.id(), {}, {}, {}}), muster::sdk::Error);
 }
 
 TEST_CASE("an owned instance the store lost is registered again at the next heartbeat") {
-    auto backend = memory();
+    auto backend = memory_backend();
     auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});
-    Registry registry(chain, fast());
+    Registry registry(chain, fast_options());
     auto reg = registry.register_instance({"acceptor", "127.0.0.1:7005", "", {}, {}, {}});
     // Someone deregisters and reaps it behind our back.
     REQUIRE(backend->deregister(reg.id()).ok());
@@ -114,30 +103,30 @@ TEST_CASE("an owned instance the store lost is registered again at the next hear
 }
 
 TEST_CASE("heartbeat_interval must be shorter than the ttl") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    RegistryOptions o = fast();
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    RegistryOptions o = fast_options();
     o.heartbeat_interval = o.ttl;
     CHECK_THROWS_AS(Registry(chain, o), muster::sdk::Error);
 }
 
 TEST_CASE("a chain serves one registry at a time") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
     {
-        Registry first(chain, fast());
+        Registry first(chain, fast_options());
         try {
-            Registry second(chain, fast());
+            Registry second(chain, fast_options());
             FAIL("a second registry adopted a chain that has one");
         } catch (const muster::sdk::Error& e) {
             CHECK(e.status() == MUSTER_CONFLICT);
         }
     }
-    Registry next(chain, fast());  // the first is gone: the chain is free again
+    Registry next(chain, fast_options());  // the first is gone: the chain is free again
     CHECK(next.register_instance({"querier", "127.0.0.1:7001", "", {}, {}, {}}).stop().ok());
 }
 
 TEST_CASE("resolve is safe from many threads while the role changes") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    Registry registry(chain, fast());
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> reads{0}, torn{0};
     std::vector<std::thread> readers;
@@ -168,8 +157,8 @@ TEST_CASE("secrets are masked in what the host logs") {
 // docs/security.md, item 3: made-up role names cannot grow the caches or
 // lock out a new role.
 TEST_CASE("role caches are bounded: an unused cache makes room, empty ones first; held ones stay") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    auto options = fast();
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    auto options = fast_options();
     options.max_roles = 4;
     Registry registry(chain, options);
     auto mine = registry.register_instance({"mine", "127.0.0.1:7001", "", {}, {}, {}});
@@ -202,8 +191,8 @@ TEST_CASE("role caches are bounded: an unused cache makes room, empty ones first
 }
 
 TEST_CASE("role caches nobody uses are dropped after role_idle") {
-    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory(), true}});
-    auto options = fast();
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    auto options = fast_options();
     options.role_idle = 300ms;
     Registry registry(chain, options);
     auto reg = registry.register_instance({"kept", "127.0.0.1:7001", "", {}, {}, {}});
