@@ -3,8 +3,9 @@
 # starts a throwaway PostgreSQL and a nats-server with JetStream on
 # 127.0.0.1 on free ports (stopped on exit, also on failure), and runs every
 # test: the format check, ctest on a normal build, ctest again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the core's threaded tests
-# under ThreadSanitizer, the SDK examples built out of tree against the
+# AddressSanitizer + UndefinedBehaviorSanitizer, the threaded tests under
+# ThreadSanitizer (each tree's tests beside the next tree's build), the
+# fuzz targets briefly, the SDK examples built out of tree against the
 # installed SDK and checked by the conformance suite, the embedding
 # examples and bindings against the installed libmuster, and the Debian
 # package. Exits non-zero on the first failure.
@@ -32,10 +33,12 @@ sh scripts/install-deps.sh
 stage "format check"
 sh scripts/check-format.sh
 
+ctest_pid=""  # a ctest running in the background (ctest_in below)
 servers=$(mktemp -d)
 chmod 755 "$servers"  # the server runs as the postgres user
 prefix=$(mktemp -d)
 cleanup() {
+    [ -n "$ctest_pid" ] && kill "$ctest_pid" 2>/dev/null
     report
     sh scripts/pg-stop.sh "$servers/pg"
     sh scripts/nats-stop.sh "$servers/nats"
@@ -51,55 +54,70 @@ set -a
 . "$servers/nats/env"
 set +a
 
+# ctest_in DIR NAME [ctest args]: ctest in DIR (every test of the tree, or
+# those the args select) in the background, output in DIR/ctest.log; its
+# pid in $ctest_pid. The tests mostly wait on servers and timeouts, so
+# each tree's tests run while the next tree compiles: the suite must pass
+# on a loaded machine anyway. ctest refuses to pass on no test.
+ctest_in() {
+    dir=$1 ctest_name=$2
+    shift 2
+    echo "== ctest ($ctest_name) in the background, output in $dir/ctest.log"
+    (cd "$dir" && exec ctest -j "$(nproc)" --no-tests=error --output-on-failure --timeout 300 "$@") >"$dir/ctest.log" 2>&1 &
+    ctest_pid=$!
+}
+# ctest_wait DIR: waits for that ctest; prints its summary, or all of it
+# if it failed.
+ctest_wait() {
+    if wait "$ctest_pid"; then
+        ctest_pid=""
+        grep -E "tests passed|Total Test time" "$1/ctest.log"
+    else
+        ctest_pid=""
+        cat "$1/ctest.log"
+        echo "== ctest in $1 failed"
+        exit 1
+    fi
+}
+
 # Configured for /usr, the Debian package's prefix (test-package.sh below),
 # with every option this script relies on set (build/ may have been
-# configured otherwise, by demo.sh say). ctest refuses to pass on no test.
+# configured otherwise, by demo.sh say).
 stage "build (release)"
 sh scripts/build.sh build -DCMAKE_INSTALL_PREFIX=/usr -DMUSTER_BUILD_TESTS=ON -DMUSTER_BUILD_BENCH=ON \
     -DMUSTER_SANITIZE=OFF -DMUSTER_SANITIZE_THREAD=OFF -DCMAKE_UNITY_BUILD=OFF
-stage "ctest (release)"
-echo "== ctest (release build)"
-(cd build && ctest -j "$(nproc)" --no-tests=error --output-on-failure --timeout 300)
+ctest_in build "release build"
 
 # The sanitized trees are unity builds (CMAKE_UNITY_BUILD: a few files per
 # compiler run, the heavy headers parsed once per batch), about half the
 # compile time; the release tree above compiles each file alone, which
 # keeps every file's includes honest.
-stage "build (ASan+UBSan)"
+stage "build (ASan+UBSan) beside ctest (release)"
 sh scripts/build.sh build-asan -DMUSTER_SANITIZE=ON -DMUSTER_BUILD_TESTS=ON -DMUSTER_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON
-stage "ctest (ASan+UBSan)"
-echo "== ctest (AddressSanitizer + UndefinedBehaviorSanitizer)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" \
-    UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest -j "$(nproc)" --no-tests=error --output-on-failure --timeout 300)
+stage "ctest (release), rest"
+ctest_wait build
+export ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1
+ctest_in build-asan "AddressSanitizer + UndefinedBehaviorSanitizer"
 
-# The core's threads (registry, link runners and probers, caches, watches)
-# under ThreadSanitizer: the unit tests and the chain under server faults
-# (kills, hangs, wiped stores). The
-# servers' client libraries are not instrumented; no report has come from
-# them so far.
-stage "build (TSan)"
+# The threads (registry, link runners and probers, caches, watches,
+# libmuster's callbacks, the agent) under ThreadSanitizer: the unit tests,
+# the chain under server faults (kills, hangs, wiped stores), libmuster and
+# the agent's HTTP and DNS tests against a muster-host under TSan (a report
+# ends it: halt_on_error, and the test fails). The servers' client
+# libraries are not instrumented; no report has come from them so far.
+stage "build (TSan) beside ctest (ASan+UBSan)"
 echo "== building in build-tsan (the threaded test programs and what they load or run)"
 # shellcheck disable=SC2046
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON -DMUSTER_SANITIZE_THREAD=ON \
     -DMUSTER_BUILD_TESTS=ON -DMUSTER_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON $(sh scripts/compiler-launcher.sh) >/dev/null
 cmake --build build-tsan -j "$(nproc)" --target muster-unit-tests muster-chain-tests muster-edge-tests \
     muster-client-tests muster-security-client-tests muster-host
+stage "ctest (ASan+UBSan), rest"
+ctest_wait build-asan
 stage "ThreadSanitizer"
-echo "== ThreadSanitizer: unit tests, chain faults and edges, libmuster and its callbacks, the agent"
-tsan="halt_on_error=1 report_signal_unsafe=0 suppressions=$PWD/tests/tsan.supp"
-TSAN_OPTIONS=$tsan build-tsan/bin/muster-unit-tests
-TSAN_OPTIONS=$tsan MUSTER_HOST="$PWD/build-tsan/bin/muster-host" build-tsan/bin/muster-chain-tests
-TSAN_OPTIONS=$tsan build-tsan/bin/muster-edge-tests
-TSAN_OPTIONS=$tsan build-tsan/bin/muster-client-tests
-TSAN_OPTIONS=$tsan build-tsan/bin/muster-security-client-tests
-# The agent's HTTP and DNS tests against a muster-host under TSan (a report
-# ends it: halt_on_error, and the test fails).
-for t in e2e/agent_http e2e/agent_dns; do
-    TSAN_OPTIONS=$tsan MUSTER_HOST="$PWD/build-tsan/bin/muster-host" sh "tests/$t.sh" >"build-tsan/$(basename $t).log" 2>&1 ||
-        { cat "build-tsan/$(basename $t).log"; exit 1; }
-    echo "ok: $t under ThreadSanitizer"
-done
+export TSAN_OPTIONS="halt_on_error=1 report_signal_unsafe=0 suppressions=$PWD/tests/tsan.supp"
+ctest_in build-tsan "ThreadSanitizer" -R '^(unit|chain[.](faults|edges)|client|security[.]client|e2e[.]agent_(http|dns))$'
+ctest_wait build-tsan
 
 # The DNS and HTTP request paths and the configuration parser under
 # libFuzzer, briefly (docs/agent.md has the longer runs and their results).
