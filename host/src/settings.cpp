@@ -461,9 +461,11 @@ Settings load(const po::variables_map& cli, const std::optional<std::string>& co
     for (const auto& e : backend_entries) {
         std::string name = e.section.substr(8), where = config_path + ":" + std::to_string(e.line);
         BackendSpec* b = find_backend(s.chain, name);
-        if (!b)
-            throw HostError(kConfig,
-                            where + ": [backend." + name + "] is configured but '" + name + "' is not in the chain");
+        if (!b) {
+            if (s.unused_backends.empty() || s.unused_backends.back().first != name)
+                s.unused_backends.emplace_back(name, where);
+            continue;
+        }
         set_option(*b, e.key, e.value, where);
     }
     if (cli.count("backend-option"))

@@ -72,6 +72,10 @@ struct Settings {
     muster_health dependency_severity = MUSTER_HEALTH_WARNING;
     int check_workers = 4;                   // threads that run health checks
     std::map<std::string, CheckDef> checks;  // [check.NAME]
+    // [backend.NAME] sections whose NAME is not in the chain (--chain or
+    // MUSTER_CHAIN chose others): NAME and where the section is. Ignored,
+    // unless NAME is no plugin at all (compose() refuses a misspelling).
+    std::vector<std::pair<std::string, std::string>> unused_backends;
     std::chrono::milliseconds reap_interval{300000};
     std::chrono::milliseconds reap_retain{3600000};
     bool enabled = true;

@@ -31,5 +31,12 @@ wait "$PID_q3" || fail "run did not exit 0 after the grace"
 "$HOST" list --role querier $DB | grep -q "127.0.0.1:5003" && fail "the instance is still listed after the grace"
 pass "SIGTERM with drain_grace: drained (listed, not picked) for the grace, then deregistered"
 
+# A key implies maglev: one key picks one instance, every time; a key with
+# another policy would be ignored, so it is refused.
+keyed=$("$HOST" pick --role querier --key user-42 --count 50 --json $DB | grep -o '"address": "[^"]*"' | sort -u | wc -l)
+[ "$keyed" -eq 1 ] || fail "50 picks with --key and no --policy went to $keyed instances, not one"
+expect 2 "only --policy maglev" pick --role querier --key user-42 --policy round_robin $DB
+pass "--key picks by maglev; with another policy it is refused"
+
 expect 2 "is not round_robin" pick --role querier --policy fastest $DB
 expect 1 "no instance of nobody" pick --role nobody $DB

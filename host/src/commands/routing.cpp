@@ -24,7 +24,8 @@ po::options_description pick_options() {
     d.add_options()("role", po::value<std::string>(), "the role (required)")(
         "policy", po::value<std::string>()->default_value("round_robin"),
         "round_robin, random, least_outstanding, weighted or maglev")(
-        "key", po::value<std::string>(), "the key for maglev (the same key picks the same instance)")(
+        "key", po::value<std::string>(),
+        "pick by this key with maglev (the same key picks the same instance); implies --policy maglev")(
         "count", po::value<int>()->default_value(1), "how many picks (1 to 1000000)")(
         "zone", po::value<std::string>(), "this client's zone (prefer instances with metadata zone=...)")(
         "region", po::value<std::string>(), "this client's region (metadata region=...)")(
@@ -43,6 +44,15 @@ int pick(const po::variables_map& vm, const Settings& s) {
     int count = vm["count"].as<int>();
     if (count < 1 || count > 1000000) throw HostError(kUsage, "--count must be from 1 to 1000000");
     std::string key = vm.count("key") ? vm["key"].as<std::string>() : "";
+    // Only maglev hashes a key: a key with no policy given means maglev, and
+    // with another policy it would be ignored, so it is refused.
+    if (!key.empty()) {
+        if (vm["policy"].defaulted())
+            policy = muster::core::PickPolicy::maglev;
+        else if (*policy != muster::core::PickPolicy::maglev)
+            throw HostError(kUsage,
+                            "--key picks by hashing, which only --policy maglev does: drop --policy or the key");
+    }
     muster::core::PickerOptions o;
     o.policy = *policy;
     if (vm.count("zone")) o.locality.zone = vm["zone"].as<std::string>();
