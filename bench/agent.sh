@@ -3,8 +3,9 @@
 # role of 10 instances: DNS queries per second and latency (dnsperf), HTTP
 # requests per second and latency (wrk, GET /v1/roles/router), and the time
 # from a registration in another process to a blocking query's answer
-# (median of 10). Needs dnsperf and wrk (Debian packages). The figures go
-# to bench/README.md, "Agent".
+# (median of 10), also on nats-kv when MUSTER_TEST_NATS_URL names a server.
+# Needs dnsperf and wrk (Debian packages). The figures go to
+# bench/README.md, "Agent".
 set -eu
 cd "$(dirname "$0")/.."
 host="$(cd "${1:-build}" && pwd)/bin/muster-host"
@@ -12,9 +13,8 @@ seconds=${2:-10}
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 db="--backend-option catalog-sqlite.path=$work/m.db --log-level warn"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-http=$(free_port)
-dns=$(free_port)
+http=$(sh scripts/free-port.sh)
+dns=$(sh scripts/free-port.sh)
 "$host" run --http "$http" --dns "$dns" $db & echo $! > "$work/agent.pid"
 for i in $(seq 1 10); do "$host" run --role router --address "10.0.0.$i:80" $db & echo $! > "$work/r$i.pid"; done
 until [ "$(dig @127.0.0.1 -p "$dns" +short router.service.muster A 2>/dev/null | wc -l)" -eq 10 ]; do sleep 0.2; done
@@ -27,18 +27,37 @@ echo "HTTP: wrk, GET /v1/roles/router (10 instances as JSON), ${seconds}s, 2 thr
 wrk -t 2 -c 20 -d "${seconds}s" --latency "http://127.0.0.1:$http/v1/roles/router" 2>&1 |
     grep -E "Requests/sec|Latency |50%|99%"
 
-echo "Blocking query: a registration in another process -> the answer (ms, 10 runs)"
-for i in $(seq 1 10); do
-    index=$(curl -s -D - -o /dev/null "http://127.0.0.1:$http/v1/roles/late" | tr -d '\r' |
-        awk -F': ' 'tolower($1) == "x-muster-index" {print $2}')
-    curl -s -o /dev/null "http://127.0.0.1:$http/v1/roles/late?index=$index&wait=30s" &
-    curl_pid=$!
-    sleep 0.3
-    "$host" run --role late --address "10.0.9.$i:80" --backend-option catalog-sqlite.path="$work/m.db" \
-        > "$work/late$i.log" 2>&1 & echo $! > "$work/late$i.pid"
-    wait $curl_pid
-    answered=$(date +%s%3N)
-    registered=$(grep -m1 "registered late" "$work/late$i.log" | cut -d' ' -f1)
-    echo $((answered - $(date -d "$registered" +%s%3N)))
-    kill "$(cat "$work/late$i.pid")"; wait "$(cat "$work/late$i.pid")" 2>/dev/null || true
-done | sort -n | awk '{v[NR] = $1} END {printf "  median %d ms, min %d ms, max %d ms\n", v[int((NR + 1) / 2)], v[1], v[NR]}'
+# blocking STORE AGENT_PORT OPTIONS...: a registration in another process
+# (on OPTIONS) -> the answer to a blocking query waiting on the agent at
+# AGENT_PORT; the median, least and most of 10 runs, in ms.
+blocking() {
+    store=$1 port=$2
+    shift 2
+    echo "Blocking query on $store: a registration in another process -> the answer (ms, 10 runs)"
+    for i in $(seq 1 10); do
+        index=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/v1/roles/late" | tr -d '\r' |
+            awk -F': ' 'tolower($1) == "x-muster-index" {print $2}')
+        curl -s -o /dev/null "http://127.0.0.1:$port/v1/roles/late?index=$index&wait=30s" &
+        curl_pid=$!
+        sleep 0.3
+        "$host" run --role late --address "10.0.9.$i:80" "$@" >"$work/late$i.log" 2>&1 & echo $! >"$work/late$i.pid"
+        wait $curl_pid
+        answered=$(date +%s%3N)
+        registered=$(grep -m1 "registered late" "$work/late$i.log" | cut -d' ' -f1)
+        echo $((answered - $(date -d "$registered" +%s%3N)))
+        kill "$(cat "$work/late$i.pid")"; wait "$(cat "$work/late$i.pid")" 2>/dev/null || true
+        rm "$work/late$i.pid"
+    done | sort -n | awk '{v[NR] = $1} END {printf "  median %d ms, min %d ms, max %d ms\n", v[int((NR + 1) / 2)], v[1], v[NR]}'
+}
+blocking catalog-sqlite "$http" --backend-option catalog-sqlite.path="$work/m.db"
+# ... and on nats-kv, whose watch is pushed, when a server is given
+# (scripts/nats-start.sh writes MUSTER_TEST_NATS_URL).
+if [ -n "${MUSTER_TEST_NATS_URL:-}" ]; then
+    nats="--chain nats-kv --backend-option nats-kv.url=$MUSTER_TEST_NATS_URL --backend-option nats-kv.bucket=bench_$$"
+    nhttp=$(sh scripts/free-port.sh)
+    # shellcheck disable=SC2086
+    "$host" run --http "$nhttp" --log-level warn $nats & echo $! >"$work/nagent.pid"
+    until curl -s -o /dev/null "http://127.0.0.1:$nhttp/v1/roles/late"; do sleep 0.1; done
+    # shellcheck disable=SC2086
+    blocking nats-kv "$nhttp" $nats
+fi

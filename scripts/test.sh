@@ -96,7 +96,12 @@ stage "build (ASan+UBSan) beside ctest (release)"
 sh scripts/build.sh build-asan -DMUSTER_SANITIZE=ON -DMUSTER_BUILD_TESTS=ON -DMUSTER_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON
 stage "ctest (release), rest"
 ctest_wait build
-export ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1
+# intercept_tls_get_addr=0: GCC 12's sanitizer runtime mistakes some
+# dynamic TLS blocks (those of the dlopen'd plugins) for a pre-2.25 glibc
+# header, and LeakSanitizer's tracer then crashes at exit ("Tracer caught
+# signal 11") after every test passed: seen once in chain.faults, a known
+# runtime bug fixed after GCC 13.
+export ASAN_OPTIONS=detect_leaks=1:intercept_tls_get_addr=0 LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1
 ctest_in build-asan "AddressSanitizer + UndefinedBehaviorSanitizer"
 
 # The threads (registry, link runners and probers, caches, watches,

@@ -1,3 +1,4 @@
+#include <muster/version.h>
 #include <muster/core/host_services.hpp>
 #include <muster/cpp/clock.hpp>
 
@@ -33,7 +34,7 @@ HostServices& HostServices::instance() {
 
 HostServices::HostServices() {
     table_.struct_size = sizeof table_;
-    table_.minor_version = 0;
+    table_.minor_version = MUSTER_ABI_MINOR;
     table_.host_ctx = this;
     table_.log = &log_line;
     table_.now_ms = &now_ms;

@@ -26,8 +26,8 @@ Resident& resident() {
     return *r;
 }
 
-constexpr std::size_t backend_v1_0_size = offsetof(muster_backend_v1, unwatch) + sizeof(void*);
-constexpr std::size_t health_v1_0_size = offsetof(muster_health_v1, check) + sizeof(void*);
+constexpr std::size_t backend_v1_0_size = MUSTER_SIZE_THROUGH(muster_backend_v1, unwatch);
+constexpr std::size_t health_v1_0_size = MUSTER_SIZE_THROUGH(muster_health_v1, check);
 
 std::string version_text(std::uint32_t major, std::uint32_t minor) {
     return std::to_string(major) + "." + std::to_string(minor);

@@ -190,6 +190,24 @@ void Subscription::cancel() {
     cache_.reset();
 }
 
+IndexWait& IndexWait::operator=(IndexWait&& other) noexcept {
+    if (this != &other) {
+        cancel();
+        cache_ = std::move(other.cache_);
+        token_ = other.token_;
+    }
+    return *this;
+}
+
+IndexWait::~IndexWait() { cancel(); }
+
+void IndexWait::cancel() {
+    if (!cache_) return;
+    if (token_) cache_->cancel_wake(token_);
+    cache_->unpin();
+    cache_.reset();
+}
+
 Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
         : chain_(std::move(chain)), options_(options) {
     if (options_.heartbeat_interval.count() <= 0 || options_.ttl.count() <= 0)
@@ -337,6 +355,15 @@ Subscription Registry::watch(const std::optional<std::string>& role, TopologyCal
     auto cache = parts_->caches.get(role);
     std::uint64_t token = cache->subscribe(std::move(callback));
     return Subscription(cache, token);
+}
+
+IndexWait Registry::wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake) {
+    if (auto problem = sdk::check_role(role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    IndexWait w;
+    w.cache_ = parts_->caches.get(role);
+    w.cache_->pin();
+    w.token_ = w.cache_->wake_after(after, std::move(wake));
+    return w;
 }
 
 std::shared_ptr<Picker> Registry::picker(const std::string& role, PickerOptions options) {

@@ -117,7 +117,46 @@ void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
     }
 }
 
+std::uint64_t RoleCache::wake_after(std::uint64_t after, std::function<void()> wake) {
+    {
+        std::lock_guard lk(delivery_mu_);
+        auto snap = current_.load(std::memory_order_acquire);
+        if (!snap || snap->index <= after) {
+            std::uint64_t token = next_token_++;
+            waiters_.emplace(token, Waiter{after, std::move(wake)});
+            return token;
+        }
+    }
+    wake();
+    return 0;
+}
+
+void RoleCache::cancel_wake(std::uint64_t token) {
+    std::lock_guard lk(delivery_mu_);
+    waiters_.erase(token);
+}
+
+void RoleCache::wake_waiters() {
+    std::vector<std::function<void()>> due;
+    {
+        std::lock_guard lk(delivery_mu_);
+        if (waiters_.empty()) return;
+        auto snap = current_.load(std::memory_order_acquire);
+        std::uint64_t index = snap ? snap->index : 0;
+        for (auto it = waiters_.begin(); it != waiters_.end();) {
+            if (it->second.after >= index) {
+                ++it;
+                continue;
+            }
+            due.push_back(std::move(it->second.wake));
+            it = waiters_.erase(it);
+        }
+    }
+    for (auto& wake : due) wake();
+}
+
 void RoleCache::deliver(const std::shared_ptr<Subscriber>& wait_for) {
+    wake_waiters();
     const auto me = std::this_thread::get_id();
     std::unique_lock lk(delivery_mu_);
     while (deliverer_ != std::thread::id{}) {

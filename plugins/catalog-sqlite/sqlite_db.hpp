@@ -97,7 +97,6 @@ public:
             return check(sqlite3_bind_text(st_.s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
         }
         Use& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(st_.s_, i, v)); }
-        Use& bind_null(int i) { return check(sqlite3_bind_null(st_.s_, i)); }
         // true: a row is ready; false: done.
         bool step() {
             int rc = sqlite3_step(st_.s_);

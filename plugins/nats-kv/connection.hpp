@@ -43,7 +43,6 @@ public:
     jsCtx* js() const { return js_; }
     natsConnection* nc() const { return nc_; }
     const std::string& bucket() const { return bucket_; }
-    std::int64_t ttl_ms() const { return ttl_ms_; }
     std::int64_t timeout_ms() const { return timeout_ms_; }
 
     // UNAVAILABLE at once while the client is not connected.

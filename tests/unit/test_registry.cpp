@@ -207,3 +207,24 @@ TEST_CASE("role caches nobody uses are dropped after role_idle") {
     CHECK(eventually([&] { return !has("asked-once"); }, 5s));
     CHECK(has("kept"));
 }
+
+TEST_CASE("wake_after: once when the role's index passes, at once if it has, never after cancel") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
+    auto before = registry.resolve("waker")->index;
+    std::atomic<int> woken{0}, at_once{0}, cancelled{0};
+    auto wait = registry.wake_after("waker", before, [&] { woken++; });
+    CHECK(woken == 0);
+    auto first = registry.register_instance({"waker", "10.0.0.1:1", "", {}, {}, {}});
+    REQUIRE(eventually([&] { return woken == 1; }));
+
+    auto passed = registry.wake_after("waker", before, [&] { at_once++; });
+    CHECK(at_once == 1);
+    auto now = registry.resolve("waker")->index;
+    auto withdrawn = registry.wake_after("waker", now, [&] { cancelled++; });
+    withdrawn.cancel();
+    auto second = registry.register_instance({"waker", "10.0.0.1:2", "", {}, {}, {}});
+    REQUIRE(eventually([&] { return registry.resolve("waker")->index > now; }));
+    CHECK(cancelled == 0);
+    CHECK(woken == 1);  // once, though the index moved again
+}

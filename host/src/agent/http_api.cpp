@@ -321,6 +321,10 @@ std::optional<Response> HttpApi::fill(const std::string& role, const Request& re
 
 std::uint64_t HttpApi::index_of(const std::string& role) { return registry_.resolve(role)->index; }
 
+muster::core::IndexWait HttpApi::wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake) {
+    return registry_.wake_after(role, after, std::move(wake));
+}
+
 muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb) {
     return registry_.watch(role, std::move(cb));
 }

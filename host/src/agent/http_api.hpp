@@ -67,6 +67,8 @@ public:
     Response role_response(const std::string& role, const Request& req);
     std::uint64_t index_of(const std::string& role);
     muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
+    // Registry::wake_after: a blocking query's wait for the role's change.
+    muster::core::IndexWait wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake);
     // One event as a server-sent-events frame.
     static std::string event_frame(const muster::core::TopologyEvent& e);
 

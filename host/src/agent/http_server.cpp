@@ -131,13 +131,48 @@ private:
         return r;
     }
 
-    // A blocking query: look at the role's index every poll until it
-    // passes `after` or the deadline comes; no thread waits. A client that
-    // leaves meanwhile (its socket turns readable at end of stream) ends it.
-    void wait(Reply::Wait w) {
+    // A blocking query: answered when the role's index passes `after`
+    // (the cache wakes it, on a publishing thread, which only posts here)
+    // or when the deadline comes; no thread waits and nothing polls. A
+    // client that leaves meanwhile (its socket turns readable at end of
+    // stream) ends it.
+    void wait(const Reply::Wait& w) {
         stream_.expires_never();
         watch_departure();
-        poll(std::move(w));
+        waiting_for_ = w.role;
+        std::uint64_t query = ++queries_;  // a late wake of an earlier query answers nothing
+        timer_.expires_at(w.deadline);
+        timer_.async_wait([self = shared_from_this(), query](beast::error_code ec) {
+            if (ec != net::error::operation_aborted) self->answer_wait(query);
+        });
+        std::weak_ptr<Connection> weak = shared_from_this();
+        auto executor = stream_.get_executor();
+        try {
+            index_wait_ = api_.wake_after(w.role, w.after, [weak, executor, query] {
+                net::post(executor, [weak, query] {
+                    if (auto self = weak.lock()) self->answer_wait(query);
+                });
+            });
+        } catch (const std::exception& e) {  // the role's cache could not be kept (every cache is in use)
+            spdlog::warn("http blocking query on {}: {}", w.role, e.what());
+            close();
+        }
+    }
+
+    // The answer to a blocking query, once: on its change or its deadline.
+    void answer_wait(std::uint64_t query) {
+        if (closed_ || !waiting_for_ || query != queries_) return;
+        std::string role = std::move(*waiting_for_);
+        waiting_for_.reset();
+        index_wait_.cancel();
+        timer_.cancel();
+        stream_.socket().cancel();  // the departure watch
+        try {                       // nothing may escape into the io_context's thread
+            write(api_.role_response(role, request_));
+        } catch (const std::exception& e) {
+            spdlog::error("http blocking query on {}: {}", role, e.what());
+            close();
+        }
     }
 
     // A client that sends nothing more while it waits for an answer (a
@@ -147,22 +182,6 @@ private:
         stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
             beast::error_code ignored;
             if (!ec && self->stream_.socket().available(ignored) == 0) self->close();
-        });
-    }
-
-    void poll(Reply::Wait w) {
-        timer_.expires_after(limits_.poll);
-        timer_.async_wait([self = shared_from_this(), w](beast::error_code ec) {
-            if (ec || self->closed_) return self->close();
-            try {  // nothing may escape into the io_context's thread
-                bool changed = self->api_.index_of(w.role) > w.after;
-                if (!changed && std::chrono::steady_clock::now() < w.deadline) return self->poll(w);
-                self->stream_.socket().cancel();  // the departure watch
-                self->write(self->api_.role_response(w.role, self->request_));
-            } catch (const std::exception& e) {
-                spdlog::error("http blocking query on {}: {}", w.role, e.what());
-                self->close();
-            }
         });
     }
 
@@ -236,6 +255,7 @@ private:
         if (closed_) return;
         closed_ = true;
         subscription_.cancel();  // on the strand, never inside the callback
+        index_wait_.cancel();
         timer_.cancel();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -256,6 +276,9 @@ private:
     std::shared_ptr<Response> response_;
     std::shared_ptr<EventQueue> queue_;
     muster::core::Subscription subscription_;
+    muster::core::IndexWait index_wait_;
+    std::optional<std::string> waiting_for_;  // the role of a blocking query not yet answered
+    std::uint64_t queries_ = 0;               // blocking queries begun on this connection
     std::string out_;
     bool writing_ = false, closed_ = false;
     std::atomic<bool> idle_{false};

@@ -32,7 +32,6 @@ struct HttpLimits {
     std::chrono::milliseconds read_timeout{10000};   // a request's header and body
     std::chrono::milliseconds write_timeout{10000};  // one response or event
     std::size_t body_limit = 64 * 1024;
-    std::chrono::milliseconds poll{25};          // how often a blocking query looks at its role
     std::chrono::milliseconds keepalive{15000};  // an event stream's comment when nothing happens
     int threads = 2;
     std::size_t max_connections = 512;                // open at once; more are closed at accept

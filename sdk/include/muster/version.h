@@ -7,8 +7,14 @@
 #ifndef MUSTER_VERSION_H
 #define MUSTER_VERSION_H
 
+#include <stddef.h>
+
 #define MUSTER_ABI_MAJOR 1
 #define MUSTER_ABI_MINOR 0
+
+/* The struct_size a TYPE must have to hold FIELD: a struct at least this
+ * long was built by a minor version that has FIELD (rule L3). */
+#define MUSTER_SIZE_THROUGH(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE*)0)->FIELD))
 
 /* Kind strings a plugin may provide. The suffix is the kind's major. */
 #define MUSTER_KIND_BACKEND "muster.backend/1"

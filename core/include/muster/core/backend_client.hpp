@@ -77,7 +77,6 @@ public:
     BackendClient& operator=(const BackendClient&) = delete;
 
     const std::string& name() const { return name_; }
-    std::uint64_t capabilities() const { return vt_->capabilities; }
     bool can(std::uint64_t cap) const { return (vt_->capabilities & cap) == cap; }
     const LoadedPlugin& plugin() const { return *plugin_; }
 

@@ -111,6 +111,23 @@ private:
     std::uint64_t token_ = 0;
 };
 
+// A wait for a role's next change (Registry::wake_after): the role's cache
+// is pinned (kept) while it waits; cancel() or destruction withdraws the
+// wake.
+class IndexWait {
+public:
+    IndexWait() = default;
+    IndexWait(IndexWait&&) noexcept = default;
+    IndexWait& operator=(IndexWait&& other) noexcept;
+    ~IndexWait();
+    void cancel();
+
+private:
+    friend class Registry;
+    std::shared_ptr<RoleCache> cache_;
+    std::uint64_t token_ = 0;
+};
+
 // The parts (docs/architecture.md): the registrations this process owns
 // (Ownership, which the chain adopts to write back what a link missed), the
 // role caches (CacheSet), the health checks' scheduler, and two threads:
@@ -146,6 +163,11 @@ public:
     // stops later calls). Throws sdk::Error INVALID_ARGUMENT for an invalid
     // role, UNAVAILABLE when max_roles roles are cached and in use.
     Subscription watch(const std::optional<std::string>& role, TopologyCallback callback);
+    // Calls `wake` once when the index of `role` passes `after` (at once if
+    // it has): a blocking query's wait, with no events to copy and no
+    // timer. `wake` runs on a publishing thread and must only hand off.
+    // Throws like watch().
+    IndexWait wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake);
 
     // A picker over `role` (docs/routing.md); the role is cached and watched
     // like resolve()'s. The picker must outlive its Calls. Throws

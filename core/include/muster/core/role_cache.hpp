@@ -102,6 +102,18 @@ public:
     // only stops later calls (it cannot wait for itself).
     void unsubscribe(std::uint64_t token);
 
+    // Calls `wake` once, as soon as the snapshot's index passes `after`: at
+    // once on this thread if it has, else on the thread that publishes the
+    // change, outside the cache's lock. Since it runs on a publishing
+    // thread, `wake` must only hand off (post to an executor). Returns a
+    // token for cancel_wake(); 0 when `wake` ran already. A blocking query
+    // waits this way: woken by the change, with no timer polling the index.
+    // THREADING: any thread.
+    std::uint64_t wake_after(std::uint64_t after, std::function<void()> wake);
+    // After it returns the wake of `token` is not called, unless a
+    // publishing thread is calling it now (it only hands off).
+    void cancel_wake(std::uint64_t token);
+
     // Applies one backend watch event to the working set; a publish follows
     // each change once the watch is synced. After an ERROR the watch's
     // events are held until its resync ends (SYNCED) while the chain is
@@ -166,6 +178,8 @@ private:
     // that subscriber's pending events have been delivered. Call without
     // delivery_mu_ held.
     void deliver(const std::shared_ptr<Subscriber>& wait_for = nullptr);
+    // Calls the wakes whose index has passed (deliver() does, first).
+    void wake_waiters();
 
     std::optional<std::string> role_;
     // The watch feeding this cache (empty: polled) and the backend it runs
@@ -194,8 +208,13 @@ private:
     mutable std::mutex delivery_mu_;     // orders publishes and queues their events; guards what follows
     std::condition_variable delivered_;  // a callback returned, or a delivery ended
     std::map<std::uint64_t, std::shared_ptr<Subscriber>> subscribers_;
-    std::thread::id deliverer_;  // the thread delivering now (none: nobody)
-    std::uint64_t calling_ = 0;  // the subscriber whose callback runs now (0: none)
+    struct Waiter {
+        std::uint64_t after;
+        std::function<void()> wake;
+    };
+    std::map<std::uint64_t, Waiter> waiters_;  // token -> a wake_after() not yet due
+    std::thread::id deliverer_;                // the thread delivering now (none: nobody)
+    std::uint64_t calling_ = 0;                // the subscriber whose callback runs now (0: none)
     std::uint64_t next_token_ = 1;
     std::uint64_t publishes_ = 0;
     sdk::Snapshot held_;                        // removals the guard holds back

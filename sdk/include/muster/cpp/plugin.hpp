@@ -26,7 +26,6 @@ public:
         if (s_ && s_->now_ms) return s_->now_ms(s_->host_ctx);
         return system_ms();
     }
-    const muster_host_services* raw() const { return s_; }
 
 private:
     const muster_host_services* s_;

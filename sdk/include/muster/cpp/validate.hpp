@@ -6,6 +6,7 @@
 #pragma once
 
 #include <muster/instance.h>
+#include <muster/version.h>
 
 #include <cstdint>
 #include <string>
@@ -191,7 +192,7 @@ inline std::string check_meta_value(std::string_view key, std::string_view v) {
 // store's to set and are not checked.
 inline std::string check_instance(const muster_instance* in) {
     if (in == nullptr) return "instance is NULL";
-    if (in->struct_size < offsetof(muster_instance, stopped_at_ms) + sizeof(in->stopped_at_ms))
+    if (in->struct_size < MUSTER_SIZE_THROUGH(muster_instance, stopped_at_ms))
         return "instance struct_size is too small for ABI 1.0";
     if (!in->id || !in->role || !in->address) return "instance id, role and address must not be NULL";
     if (auto e = check_id(in->id); !e.empty()) return e;
