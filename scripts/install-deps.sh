@@ -6,7 +6,7 @@ PACKAGES="g++ cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev 
 libsqlite3-dev libspdlog-dev nlohmann-json3-dev catch2 libpq-dev postgresql-15
 libnats-dev libcurl4-openssl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
 protobuf-compiler-grpc nats-server openssl procps e2fsprogs clang-format git libsystemd-dev
-dpkg-dev systemd python3 rustc cargo prometheus-cpp-dev prometheus curl libldns-dev bind9-dnsutils clang
+dpkg-dev systemd python3 python3-venv python3-wheel rustc cargo prometheus-cpp-dev prometheus curl libldns-dev bind9-dnsutils clang
 libclang-rt-14-dev ccache faketime"
 missing=""
 for p in $PACKAGES; do

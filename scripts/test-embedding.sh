@@ -30,9 +30,17 @@ cc -std=c11 -Wall -Wextra -Wpedantic -Werror bindings/c/example.c $(PKG_CONFIG_P
     -Wl,-rpath,"$libdir" -o "$work/c-example"
 "$work/c-example" "$work/c.db"
 
-echo "== Python binding"
-cp -r bindings/python "$work/python"
-(cd "$work/python" && MUSTER_LIBRARY="$libdir/libmuster.so.1" python3 -m unittest -v test_muster)
+echo "== Python binding, installed with pip into a virtual environment (Debian's python3, offline)"
+# Debian's setuptools and wheel build it (--system-site-packages,
+# --no-build-isolation: nothing is downloaded), from a copy, since the
+# build writes beside the sources. The test runs where no muster.py is,
+# so it imports the installed one.
+/usr/bin/python3 -m venv --system-site-packages "$work/venv"
+cp -r bindings/python "$work/python-src"
+"$work/venv/bin/pip" install -q --no-index --no-build-isolation "$work/python-src"
+mkdir "$work/python"
+cp bindings/python/test_muster.py "$work/python/"
+(cd "$work/python" && MUSTER_LIBRARY="$libdir/libmuster.so.1" "$work/venv/bin/python" -m unittest -v test_muster)
 
 echo "== Rust crate: cargo test and the bootstrap example"
 cp -r bindings/rust "$work/rust"

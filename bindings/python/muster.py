@@ -16,6 +16,7 @@ import ctypes.util
 import os
 import threading
 import traceback
+import weakref
 
 __all__ = ["Client", "Error", "Instance", "PASSING", "WARNING", "CRITICAL", "ADDED", "CHANGED", "REMOVED"]
 
@@ -148,10 +149,13 @@ class Snapshot(list):
 
 
 class Registration:
-    """A registered instance: heartbeated until deregister() or the client's close()."""
+    """A registered instance: heartbeated until deregister() or the client's
+    close(). Dropping the object does not deregister: the client keeps it
+    (a `client.register(...)` whose result is not kept stays registered)."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, client):
         self._h = handle
+        self._client = weakref.ref(client)  # not a strong one: the client holds this
         self.id = _lib.muster_registration_id(handle).decode()
 
     def set_health(self, health, reason=None, ttl_ms=0):
@@ -165,9 +169,15 @@ class Registration:
     def deregister(self):
         if self._h:
             h, self._h, err = self._h, None, _Error()
+            client = self._client()
+            if client is not None:
+                client._registrations.discard(self)
             _check(_lib.muster_deregister(h, ctypes.byref(err)), err)
 
     def __del__(self):
+        # Collected only once the client let go of it: deregistered or
+        # closed. The handle is freed; after a close there is nothing left
+        # to deregister.
         if getattr(self, "_h", None):
             _lib.muster_deregister(self._h, None)
 
@@ -248,6 +258,7 @@ class Client:
         out, err = _P(), _Error()
         _check(_lib.muster_client_open(ctypes.byref(c), ctypes.byref(out), ctypes.byref(err)), err)
         self._h = out
+        self._registrations = set()  # kept until deregister() or close(), not dropped with the caller's reference
 
     def register(self, role, address, id=None, metadata=None, checks=(), depends_on=()):
         meta = list((metadata or {}).items())
@@ -258,7 +269,9 @@ class Client:
                      deps, len(depends_on))
         out, err = _P(), _Error()
         _check(_lib.muster_register(self._h, ctypes.byref(s), ctypes.byref(out), ctypes.byref(err)), err)
-        return Registration(out)
+        registration = Registration(out, self)
+        self._registrations.add(registration)
+        return registration
 
     def resolve(self, role):
         out, err = ctypes.POINTER(_Snapshot)(), _Error()
@@ -295,6 +308,7 @@ class Client:
         if self._h:
             h, self._h = self._h, None
             _lib.muster_client_close(h)
+            self._registrations.clear()  # their handles are freed as they go
 
     def __enter__(self):
         return self

@@ -2,6 +2,7 @@
 would be) register, resolve each other's roles and hear each other's
 changes. Run: MUSTER_LIBRARY=/prefix/lib/libmuster.so.1 python3 -m unittest
 test_muster (the test command does)."""
+import gc
 import os
 import tempfile
 import threading
@@ -63,6 +64,19 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(eventually(lambda: (muster.REMOVED, "10.0.0.1:7000", "catalog-sqlite") in events))
         sub.cancel()
         me.deregister()
+
+    def test_a_registration_whose_object_is_dropped_stays_until_close(self):
+        self.b.register("worker", "10.0.0.9:1")  # the result is not kept
+        gc.collect()
+        workers = lambda: [w.address for w in self.a.resolve("worker")]
+        self.assertTrue(eventually(lambda: workers() == ["10.0.0.9:1"]))
+        gc.collect()
+        end = time.monotonic() + 1.5  # three heartbeats, and a removal would have shown
+        while time.monotonic() < end:
+            self.assertEqual(workers(), ["10.0.0.9:1"])
+            time.sleep(0.05)
+        self.b.close()
+        self.assertTrue(eventually(lambda: workers() == []))
 
     def test_bad_input_is_an_error_with_a_status(self):
         with self.assertRaises(muster.Error) as e:
