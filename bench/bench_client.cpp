@@ -8,7 +8,7 @@
 #include <muster/client.h>
 #include <muster/core/registry.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <string>
 #include <thread>
@@ -33,7 +33,7 @@ double median_ns(F resolve_once) {
 }  // namespace
 
 int main() {
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     PluginLoader loader;
     Registry registry(
         std::make_shared<Chain>(std::vector<Link>{{BackendClient::create(loader.load("memory"), {}, 30000), true}}),

@@ -15,8 +15,8 @@
 
 #include <muster/core/registry.hpp>
 
-#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <muster/core/log.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -103,7 +103,7 @@ void hang_cycles(PluginLoader& loader, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    spdlog::set_level(spdlog::level::err);
+    muster::core::log::set_level(spdlog::level::err);
     if (env("MUSTER_TEST_NATS_URL").empty() || env("MUSTER_TEST_NATS_KILL").empty()) {
         std::puts("set MUSTER_TEST_NATS_URL/KILL/START (scripts/nats-start.sh DIR writes DIR/env)");
         return 0;

@@ -16,10 +16,10 @@
 
 #include <curl/curl.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <muster/core/log.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -206,7 +206,7 @@ void flip_latency(PluginLoader& loader, const std::string& plugin,
 }  // namespace
 
 int main(int argc, char** argv) {
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     int instances = argc > 1 ? std::atoi(argv[1]) : 1000;
     int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
     curl_global_init(CURL_GLOBAL_DEFAULT);

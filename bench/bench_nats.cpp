@@ -12,8 +12,8 @@
 #include <muster/core/registry.hpp>
 
 #include <nats/nats.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <muster/core/log.hpp>
 
 #include <thread>
 
@@ -41,7 +41,7 @@ struct Bare {
 }  // namespace
 
 int main(int argc, char** argv) {
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     const char* url_env = std::getenv("MUSTER_TEST_NATS_URL");
     if (!url_env) {
         std::puts("set MUSTER_TEST_NATS_URL (scripts/nats-start.sh DIR starts a server and writes DIR/env)");

@@ -7,7 +7,7 @@
 
 #include <muster/core/registry.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <map>
 #include <thread>
@@ -39,7 +39,7 @@ std::vector<double> two_threads(F f) {
 }  // namespace
 
 int main() {
-    spdlog::set_level(spdlog::level::err);
+    muster::core::log::set_level(spdlog::level::err);
     PluginLoader loader;
     RegistryOptions opt;
     opt.heartbeat_interval = 5s;

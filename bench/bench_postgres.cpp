@@ -13,8 +13,8 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <muster/core/log.hpp>
 
 #include <thread>
 
@@ -87,7 +87,7 @@ std::vector<double> bare_notify_latency(const std::string& url, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     const char* url_env = std::getenv("MUSTER_TEST_PG_URL");
     if (!url_env) {
         std::puts("set MUSTER_TEST_PG_URL (scripts/pg-start.sh DIR starts a server and writes DIR/env)");

@@ -5,7 +5,7 @@
 
 #include <muster/core/registry.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <atomic>
 #include <thread>
@@ -14,7 +14,7 @@ using namespace muster::core;
 namespace sdk = muster::sdk;
 
 int main() {
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     PluginLoader loader;
     auto backend = BackendClient::create(loader.load("memory"), {{"sweep", "100ms"}}, 30000);
     auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});

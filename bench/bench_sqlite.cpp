@@ -9,9 +9,9 @@
 #include <muster/core/backend_client.hpp>
 #include <muster/core/registry.hpp>
 
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <unistd.h>
+#include <muster/core/log.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -48,7 +48,7 @@ double bare_heartbeats(const std::string& path, const std::vector<std::string>& 
 }  // namespace
 
 int main(int argc, char** argv) {
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     double secs = argc > 1 ? std::atof(argv[1]) : 2.0;
     auto dir = std::filesystem::temp_directory_path() / ("muster-bench-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);

@@ -2,7 +2,7 @@
 #include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <algorithm>
 #include <array>
@@ -200,7 +200,7 @@ void CacheSet::maintain() {
     // A dropped cache's watch ends here, on this thread, never inside a
     // caller's get() (which may run in a watch's callback).
     for (auto& cache : retired) cache->stop_watch();
-    if (!retired.empty()) spdlog::debug("dropped {} unused role cache(s)", retired.size());
+    if (!retired.empty()) muster::core::log::debug("dropped {} unused role cache(s)", retired.size());
     auto map = current();  // held: a callback below may move this thread's view
     for (const auto& [key, cache] : *map) {
         route_watch(*cache);

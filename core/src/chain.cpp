@@ -3,7 +3,7 @@
 #include <muster/cpp/clock.hpp>
 #include <muster/cpp/error.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <chrono>
 
@@ -138,7 +138,8 @@ void Chain::record(std::size_t i, const Outcome& o) {
     if (!st.breaker.failure()) return;
     int failures = st.breaker.consecutive_failures();
     lk.unlock();
-    spdlog::warn("backend {}: breaker open after {} failures: {}", links_[i].backend->name(), failures, o.message);
+    muster::core::log::warn("backend {}: breaker open after {} failures: {}", links_[i].backend->name(), failures,
+                            o.message);
 }
 
 void Chain::report_failure(const BackendClient& backend, const std::string& why) {
@@ -392,7 +393,7 @@ Outcome Chain::settle_tombstones(std::size_t i, std::size_t& found) {
 bool Chain::recover(std::size_t i) {
     BackendClient& b = *links_[i].backend;
     LinkState& st = *state_[i];
-    spdlog::debug("backend {}: breaker half-open, probing", b.name());
+    muster::core::log::debug("backend {}: breaker half-open, probing", b.name());
     Outcome o = probe(i);
     if (o.ok()) o = settle(i, nullptr);
     std::size_t tombstones = 0;
@@ -428,11 +429,11 @@ bool Chain::recover(std::size_t i) {
             backoff = st.breaker.backoff();
         }
         // half-open -> open: logged like every change of the breaker
-        spdlog::info("backend {}: probe failed ({}); breaker open, next probe in about {} ms", b.name(), o.message,
-                     backoff.count());
+        muster::core::log::info("backend {}: probe failed ({}); breaker open, next probe in about {} ms", b.name(),
+                                o.message, backoff.count());
         return false;
     }
-    spdlog::info(
+    muster::core::log::info(
         "backend {} recovered: owned registrations written back, {} missed write(s) settled, {} stop(s) "
         "made elsewhere applied; breaker closed",
         b.name(), settled, tombstones);
@@ -456,7 +457,8 @@ void Chain::settle_pending(std::size_t i) {
         st.pending.insert(todo.begin(), todo.end());
     }
     record(i, o);
-    if (o.ok()) spdlog::debug("backend {}: {} missed write(s) settled", links_[i].backend->name(), todo.size());
+    if (o.ok())
+        muster::core::log::debug("backend {}: {} missed write(s) settled", links_[i].backend->name(), todo.size());
 }
 
 // A closed link whose call hangs past its deadline opens at once: nothing
@@ -474,8 +476,9 @@ void Chain::keep_alive(std::size_t i) {
             if (tripped) st.last_error = "a call hangs past its deadline";
         }
         if (tripped)
-            spdlog::warn("backend {}: breaker open: a call hangs past its deadline (the store does not answer)",
-                         links_[i].backend->name());
+            muster::core::log::warn(
+                "backend {}: breaker open: a call hangs past its deadline (the store does not answer)",
+                links_[i].backend->name());
         return;
     }
     if (options_.keepalive.count() <= 0) return;

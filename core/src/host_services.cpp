@@ -2,7 +2,7 @@
 #include <muster/core/host_services.hpp>
 #include <muster/cpp/clock.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <chrono>
 
@@ -14,11 +14,11 @@ void log_line(void* ctx, muster_log_level level, const char* message) {
     auto* self = static_cast<HostServices*>(ctx);
     std::string text = self->redact(message ? message : "");
     switch (level) {
-    case MUSTER_LOG_TRACE: spdlog::trace("{}", text); break;
-    case MUSTER_LOG_DEBUG: spdlog::debug("{}", text); break;
-    case MUSTER_LOG_INFO: spdlog::info("{}", text); break;
-    case MUSTER_LOG_WARN: spdlog::warn("{}", text); break;
-    default: spdlog::error("{}", text); break;
+    case MUSTER_LOG_TRACE: muster::core::log::trace("{}", text); break;
+    case MUSTER_LOG_DEBUG: muster::core::log::debug("{}", text); break;
+    case MUSTER_LOG_INFO: muster::core::log::info("{}", text); break;
+    case MUSTER_LOG_WARN: muster::core::log::warn("{}", text); break;
+    default: muster::core::log::error("{}", text); break;
     }
 }
 

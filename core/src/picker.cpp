@@ -2,7 +2,7 @@
 
 #include <muster/core/picker.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <algorithm>
 #include <array>
@@ -273,8 +273,8 @@ void Picker::report(Endpoint& e, const sdk::Instance& instance, bool ok, std::ch
                               std::memory_order_release);
         e.consecutive_failures = 0;
         e.window_calls = e.window_failures = 0;
-        spdlog::warn("routing {}: ejected {} {} for {} ms ({})", instance.role, instance.id, instance.address,
-                     span.count(), why);
+        muster::core::log::warn("routing {}: ejected {} {} for {} ms ({})", instance.role, instance.id,
+                                instance.address, span.count(), why);
     };
     if (e.ejected) {
         if (!e.trial_out.exchange(false)) return;  // a late outcome from before the ejection
@@ -283,8 +283,8 @@ void Picker::report(Endpoint& e, const sdk::Instance& instance, bool ok, std::ch
             e.ejected_until.store(0, std::memory_order_release);
             e.consecutive_failures = 0;
             ejected_.fetch_sub(1);
-            spdlog::info("routing {}: re-admitted {} {} after a successful trial call", instance.role, instance.id,
-                         instance.address);
+            muster::core::log::info("routing {}: re-admitted {} {} after a successful trial call", instance.role,
+                                    instance.id, instance.address);
         } else {
             eject("its trial call failed");
         }

@@ -7,9 +7,9 @@
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
-#include <spdlog/spdlog.h>
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <muster/core/log.hpp>
 
 #include <algorithm>
 #include <random>
@@ -58,8 +58,8 @@ struct Parts {
                 return HealthState::apply(v, inst) || adopted;
             },
             [&](const sdk::Instance& inst) {
-                spdlog::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(v.health),
-                             v.reason.empty() ? "" : ": ", v.reason);
+                muster::core::log::info("{} {} is now {}{}{}", inst.role, inst.id, sdk::health_name(v.health),
+                                        v.reason.empty() ? "" : ": ", v.reason);
                 return chain->register_instance(inst);
             });
         return o ? *o : Outcome{MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
@@ -74,8 +74,8 @@ struct Parts {
         auto it = std::find_if(snapshot->instances.begin(), snapshot->instances.end(),
                                [&](const sdk::Instance& i) { return i.id == inst.id; });
         if (it == snapshot->instances.end() || !adopt_drain(inst, *it)) return false;
-        spdlog::info("{} {} {} (marked by another process)", inst.role, inst.id,
-                     drained(inst) ? "draining: no new calls" : "no longer draining");
+        muster::core::log::info("{} {} {} (marked by another process)", inst.role, inst.id,
+                                drained(inst) ? "draining: no new calls" : "no longer draining");
         return true;
     }
 
@@ -115,9 +115,9 @@ struct Parts {
         });
         if (!o) return {};  // stopped already
         if (o->ok())
-            spdlog::info("deregistered {}", id);
+            muster::core::log::info("deregistered {}", id);
         else
-            spdlog::warn("deregister {} failed ({}); it expires after the ttl", id, o->message);
+            muster::core::log::warn("deregister {} failed ({}); it expires after the ttl", id, o->message);
         return *o;
     }
 };
@@ -165,7 +165,8 @@ Outcome Registration::drain(bool on) {
         std::optional<Outcome> o = parts_->owned->update(
             id_, [on](sdk::Instance& inst) { return set_drain(inst, on, sdk::system_ms()); },
             [&](const sdk::Instance& inst) {
-                spdlog::info("{} {} {}", inst.role, inst.id, on ? "draining: no new calls" : "no longer draining");
+                muster::core::log::info("{} {} {}", inst.role, inst.id,
+                                        on ? "draining: no new calls" : "no longer draining");
                 return parts_->chain->register_instance(inst);
             });
         return o ? *o : Outcome{MUSTER_NOT_FOUND, "instance " + id_ + " is not registered by this process"};
@@ -262,14 +263,14 @@ void Registry::heartbeat_loop() {
             Outcome o = chain_->heartbeat(ids);
             // One line when heartbeats start failing and one when they
             // resume, not one per beat.
-            if (!o.ok() && !heartbeats_failing) spdlog::warn("heartbeats failing: {}", o.message);
-            if (o.ok() && heartbeats_failing) spdlog::info("heartbeats resumed");
+            if (!o.ok() && !heartbeats_failing) muster::core::log::warn("heartbeats failing: {}", o.message);
+            if (o.ok() && heartbeats_failing) muster::core::log::info("heartbeats resumed");
             heartbeats_failing = !o.ok();
         }
         if (options_.reap_interval.count() > 0 && std::chrono::steady_clock::now() >= next_reap) {
             std::uint64_t n = 0;
             chain_->reap(options_.reap_retain.count(), n);
-            if (n > 0) spdlog::info("reaped {} stale registrations", n);
+            if (n > 0) muster::core::log::info("reaped {} stale registrations", n);
             next_reap = std::chrono::steady_clock::now() + options_.reap_interval;
         }
     }
@@ -297,7 +298,8 @@ void Registry::checked(const std::string& id, std::size_t check, const HealthRes
     health->record(check, r, now);
     parts_->publish(id);
     if (auto name = health->overdue(now)) {
-        spdlog::warn("{}: check {} critical for longer than its deregister_critical_after; deregistering", id, *name);
+        muster::core::log::warn("{}: check {} critical for longer than its deregister_critical_after; deregistering",
+                                id, *name);
         parts_->deregister(id);
     }
 }
@@ -339,7 +341,8 @@ Registration Registry::register_instance(InstanceSpec spec) {
     // after this returns lists the instance.
     parts_->caches.get(inst.role);
     parts_->caches.await_listed(inst, 2 * options_.cache_refresh);
-    spdlog::info("registered {} {} at {} ({})", inst.role, inst.id, inst.address, sdk::health_name(inst.health));
+    muster::core::log::info("registered {} {} at {} ({})", inst.role, inst.id, inst.address,
+                            sdk::health_name(inst.health));
     return Registration(parts_, inst.id);
 }
 

@@ -1,7 +1,7 @@
 #include <muster/core/role_cache.hpp>
 #include <muster/cpp/clock.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -72,13 +72,14 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
         // process killed) is routine.
         bool mass = static_cast<double>(n) > guard_.fraction * static_cast<double>(before[role]);
         if (mass && first)
-            spdlog::info(
+            muster::core::log::info(
                 "{}: {} no longer lists {} of the {} instances it had, without a stop; holding them until no "
                 "backend lists them (removal guard)",
                 role, backend.empty() ? "the chain" : backend, n, before[role]);
         else
-            spdlog::debug("{}: {} instance(s) vanished from {} without a stop; held until no backend lists them", role,
-                          n, backend.empty() ? "the chain" : backend);
+            muster::core::log::debug(
+                "{}: {} instance(s) vanished from {} without a stop; held until no backend lists them", role, n,
+                backend.empty() ? "the chain" : backend);
     }
 
     auto next = std::make_shared<RoleSnapshot>();
@@ -180,9 +181,9 @@ void RoleCache::deliver(const std::shared_ptr<Subscriber>& wait_for) {
         try {
             sub->callback(ev);
         } catch (const std::exception& e) {
-            spdlog::error("{}: a topology callback threw: {}", role_name(), e.what());
+            muster::core::log::error("{}: a topology callback threw: {}", role_name(), e.what());
         } catch (...) {
-            spdlog::error("{}: a topology callback threw", role_name());
+            muster::core::log::error("{}: a topology callback threw", role_name());
         }
         lk.lock();
         calling_ = 0;
@@ -213,7 +214,7 @@ void RoleCache::verify_held_locked(const std::set<std::string>& live) {
         if (!live.count(id)) gone.insert(id);
     if (gone.size() < held_.size() && !contradiction_logged_) {
         contradiction_logged_ = true;  // once per episode
-        spdlog::warn(
+        muster::core::log::warn(
             "{}: keeping {} instance(s) one answer dropped while another backend still lists them live "
             "(removal guard)",
             role_name(), held_.size() - gone.size());
@@ -224,7 +225,8 @@ void RoleCache::verify_held_locked(const std::set<std::string>& live) {
     auto next = std::make_shared<RoleSnapshot>(*current_.load(std::memory_order_acquire));
     std::erase_if(next->instances, [&](const sdk::Instance& i) { return gone.count(i.id) != 0; });
     next->held = held_.size();
-    spdlog::info("{}: {} held instance(s) are listed by no backend any more; removed", role_name(), gone.size());
+    muster::core::log::info("{}: {} held instance(s) are listed by no backend any more; removed", role_name(),
+                            gone.size());
     store_and_tell(std::move(next));
 }
 
@@ -307,10 +309,10 @@ void RoleCache::follow(const std::shared_ptr<BackendClient>& source, WatchError 
         watch_);
     watching_ = watch_ != nullptr;
     if (!o.ok()) {
-        spdlog::warn("cannot watch {} on {} ({}); polling instead", role_name(), name, o.message);
+        muster::core::log::warn("cannot watch {} on {} ({}); polling instead", role_name(), name, o.message);
         watch_failed_ = true;
     } else if (watches_started_++ > 0) {
-        spdlog::info("watch of {} moved to {}", role_name(), name);
+        muster::core::log::info("watch of {} moved to {}", role_name(), name);
     }
 }
 

@@ -2,7 +2,7 @@
 // chain composed from them, and the registry on top.
 #include "handles.hpp"
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <dlfcn.h>
 
@@ -46,6 +46,18 @@ MUSTER_CLIENT_API uint32_t muster_client_version(void) {
     return (MUSTER_CLIENT_VERSION_MAJOR << 16) | MUSTER_CLIENT_VERSION_MINOR;
 }
 
+MUSTER_CLIENT_API void muster_set_log(muster_log_fn fn, void* user) {
+    if (!fn) return muster::core::log::send_to({});
+    muster::core::log::send_to([fn, user](spdlog::level::level_enum level, const std::string& message) {
+        muster_log_level l = level <= spdlog::level::trace   ? MUSTER_LOG_TRACE
+                             : level == spdlog::level::debug ? MUSTER_LOG_DEBUG
+                             : level == spdlog::level::info  ? MUSTER_LOG_INFO
+                             : level == spdlog::level::warn  ? MUSTER_LOG_WARN
+                                                             : MUSTER_LOG_ERROR;
+        fn(user, l, message.c_str());
+    });
+}
+
 MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* config, muster_client** out,
                                                    muster_error* err) {
     return client::guarded(err, [&] {
@@ -57,7 +69,7 @@ MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* c
         auto cl = std::make_unique<muster_client>();
         cl->settings =
             host::load_settings(arguments(c), c.config_text ? std::optional<std::string>(c.config_text) : std::nullopt);
-        spdlog::set_level(spdlog::level::from_str(cl->settings.log_level));
+        muster::core::log::set_level(spdlog::level::from_str(cl->settings.log_level.value_or("warn")));
         cl->runtime = host::compose(cl->settings, host::Startup::keep_trying, plugins_beside_library());
         cl->registry =
             std::make_unique<muster::core::Registry>(cl->runtime->chain, host::registry_options(cl->settings));

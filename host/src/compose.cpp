@@ -7,7 +7,7 @@
 #include <muster/cpp/options.hpp>
 #include <muster/cpp/validate.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 namespace host {
 
@@ -60,7 +60,7 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
         if (!known)
             throw HostError(kConfig, where + ": [backend." + name + "] names no plugin (no " + name +
                                          ".so in the plugin directories; `muster-host plugins` lists them)");
-        spdlog::debug("{}: [backend.{}] is not in the chain; its options are unused", where, name);
+        muster::core::log::debug("{}: [backend.{}] is not in the chain; its options are unused", where, name);
     }
     std::vector<muster::core::Link> links;
     for (const auto& b : s.chain) {
@@ -103,8 +103,8 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
         if (!muster::core::Chain::moves_on(r.status)) throw HostError(kConfig, r.message);
         last_failure = r.message;
         if (startup == Startup::keep_trying || s.chain.size() > 1)
-            spdlog::warn("backend {} is not available ({}); going on without it until it answers", s.chain[i].name,
-                         r.message);
+            muster::core::log::warn("backend {} is not available ({}); going on without it until it answers",
+                                    s.chain[i].name, r.message);
     }
     if (!any && startup == Startup::fail_fast)
         throw HostError(kUnavailable, "no backend of the chain is available: " + last_failure);

@@ -5,8 +5,7 @@
 #include "exit_codes.hpp"
 #include "settings.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -84,7 +83,7 @@ int main_impl(int argc, char** argv) {
         return kOk;
     }
     Settings s = load_settings(vm);
-    spdlog::set_level(spdlog::level::from_str(s.log_level));
+    muster::core::log::set_level(spdlog::level::from_str(s.log_level.value_or("info")));
     return cmd->run(vm, s);
 }
 
@@ -99,8 +98,6 @@ int main(int argc, char** argv) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    spdlog::set_default_logger(spdlog::stderr_color_mt("muster"));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
     try {
         return host::main_impl(argc, argv);
     } catch (const host::HostError& e) {

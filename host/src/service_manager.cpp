@@ -1,7 +1,7 @@
 #include "service_manager.hpp"
 
-#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <muster/core/log.hpp>
 
 namespace host {
 
@@ -10,7 +10,7 @@ namespace {
 void notify(const std::string& state) {
     // < 0: the socket named is unusable; systemd then times the start out,
     // which this line explains.
-    if (int r = sd_notify(0, state.c_str()); r < 0) spdlog::warn("cannot notify systemd: error {}", -r);
+    if (int r = sd_notify(0, state.c_str()); r < 0) muster::core::log::warn("cannot notify systemd: error {}", -r);
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ constexpr Known kKnown[] = {
      "(default warning)"},
     {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)"},
     {"reap-retain", "discovery", "reap_retain", "keep stopped/stale rows this long before reaping (default 1h)"},
-    {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info)"},
+    {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info; warn in libmuster)"},
     {"http", "agent", "http",
      "run: serve the HTTP API and /metrics on HOST:PORT (a port alone binds 127.0.0.1) (default off)"},
     {"dns", "agent", "dns", "run: answer DNS on HOST:PORT, UDP and TCP (a port alone binds 127.0.0.1) (default off)"},

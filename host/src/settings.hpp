@@ -90,7 +90,9 @@ struct Settings {
     std::chrono::milliseconds startup_timeout{0};  // 0: run keeps trying
     std::chrono::milliseconds drain_grace{0};      // run: drained this long on SIGTERM before deregistering
     std::vector<std::string> plugin_dirs;          // searched in order, before the one beside the program
-    std::string log_level = "info";
+    // trace ... off; unset: the program's own default (muster-host: info,
+    // libmuster: warn, quiet inside an application).
+    std::optional<std::string> log_level;
     std::string http_listen;                      // [agent] http: HOST:PORT, empty = off
     std::string http_token;                       // [agent] http_token: a secret, never logged
     bool http_allow_anonymous_writes = false;     // writes without a token (an explicit opt-in)

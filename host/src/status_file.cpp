@@ -4,7 +4,7 @@
 
 #include <muster/cpp/clock.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <unistd.h>
 
@@ -40,11 +40,11 @@ void write_status_file(const std::string& path, const nlohmann::json& doc) {
         std::ofstream out(tmp);
         out << doc.dump(2) << "\n";
         if (!out) {
-            spdlog::warn("cannot write status file {}", tmp);
+            muster::core::log::warn("cannot write status file {}", tmp);
             return;
         }
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) spdlog::warn("cannot replace status file {}", path);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) muster::core::log::warn("cannot replace status file {}", path);
 }
 
 }  // namespace host

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -204,4 +205,40 @@ TEST_CASE("client api: handles may outlive their client") {
     muster_unsubscribe(sub);
     muster_picker_close(p);
     CHECK(muster_deregister(r, &err) == MUSTER_OK);  // stopped already: nothing to do
+}
+
+TEST_CASE("client api: muster_set_log takes the library's lines at the client's level, warn unless set") {
+    struct Lines {
+        std::mutex mu;
+        std::vector<std::pair<muster_log_level, std::string>> all;
+        bool any(muster_log_level level, const std::string& start) {
+            std::lock_guard lk(mu);
+            for (const auto& [l, text] : all)
+                if (l == level && text.rfind(start, 0) == 0) return true;
+            return false;
+        }
+    } lines;
+    muster_set_log(
+        [](void* user, muster_log_level level, const char* message) {
+            auto* l = static_cast<Lines*>(user);
+            std::lock_guard lk(l->mu);
+            l->all.emplace_back(level, message);
+        },
+        &lines);
+    TempDir dir;
+    {
+        // The default level: a store that is not there is a warning; the
+        // registration's info line is not sent.
+        Client quiet(
+            {{"chain", "catalog-sqlite, memory"}, {"backend-option", "catalog-sqlite.path=" + (dir / "absent/m.db")}});
+        auto reg = quiet.register_instance({"logged", "10.0.0.1:1"});
+        CHECK(lines.any(MUSTER_LOG_WARN, "backend catalog-sqlite is not available"));
+        CHECK_FALSE(lines.any(MUSTER_LOG_INFO, "registered logged"));
+    }
+    {
+        Client chatty({{"backend-option", "catalog-sqlite.path=" + (dir / "m.db")}, {"log-level", "info"}});
+        auto reg = chatty.register_instance({"logged", "10.0.0.1:2"});
+        CHECK(lines.any(MUSTER_LOG_INFO, std::string("registered logged ") + reg.id()));  // no time or level before it
+    }
+    muster_set_log(nullptr, nullptr);
 }

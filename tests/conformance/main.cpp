@@ -6,9 +6,9 @@
 
 #include <muster/core/registry.hpp>
 
-#include <spdlog/spdlog.h>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/program_options.hpp>
+#include <muster/core/log.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
         std::cerr << "muster-conformance: --ttl must be at least 200 ms\n";
         return 2;
     }
-    spdlog::set_level(spdlog::level::warn);
+    muster::core::log::set_level(spdlog::level::warn);
     Context ctx;
     ctx.plugin_arg = plugin_arg;
     ctx.ttl_ms = ttl_ms;

@@ -10,7 +10,7 @@
 
 #include <boost/beast/http/read.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <cstdint>
 
@@ -18,7 +18,7 @@ namespace {
 
 struct World {
     World() {
-        spdlog::set_level(spdlog::level::off);
+        muster::core::log::set_level(spdlog::level::off);
         settings.http_token = "fuzz-token-0123456789";
         settings.chain = {{"memory", "memory", false, {}, {}}};
         host::CheckDef web;

@@ -6,8 +6,6 @@
 
 #include "required_environment.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,7 +28,6 @@ int main(int argc, char** argv) {
             return 77;
         }
     }
-    spdlog::set_level(spdlog::level::warn);  // the core logs each registration at info
     std::srand(static_cast<unsigned>(getpid()));
     return Catch::Session().run(argc, argv);
 }

@@ -5,6 +5,7 @@
 
 #include "eventually.hpp"
 
+#include <muster/core/log.hpp>
 #include <muster/core/registry.hpp>
 #include <muster/core/role_cache.hpp>
 
@@ -18,6 +19,10 @@
 #include <vector>
 
 namespace test_support {
+
+// The core logs each registration at info: the test programs keep its
+// warnings and errors (set once, before main).
+inline const bool quiet_log = (muster::core::log::set_level(spdlog::level::warn), true);
 
 inline std::string env(const char* name) {
     const char* v = std::getenv(name);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <muster/backend.h> /* muster_event_type */
+#include <muster/host.h>    /* muster_log_level */
 #include <muster/instance.h>
 #include <muster/status.h>
 
@@ -29,7 +30,7 @@ extern "C" {
 #endif
 
 #define MUSTER_CLIENT_VERSION_MAJOR 1
-#define MUSTER_CLIENT_VERSION_MINOR 1
+#define MUSTER_CLIENT_VERSION_MINOR 2
 
 #if defined(__GNUC__)
 #define MUSTER_CLIENT_API __attribute__((visibility("default")))
@@ -41,6 +42,21 @@ extern "C" {
  * program built against MUSTER_CLIENT_VERSION_MINOR n may use what minor n
  * added only when the loaded minor is at least n. */
 MUSTER_CLIENT_API uint32_t muster_client_version(void);
+
+/* ---- Logging ----------------------------------------------------------- */
+
+/* One line of muster's log (the clients', their plugins'): the text without
+ * time or level. OWNERSHIP: `message` is borrowed for the call. */
+typedef void (*muster_log_fn)(void* user, muster_log_level level, const char* message);
+
+/* Sends muster's log lines to `fn` instead of stderr; NULL sends them to
+ * stderr again. Which lines: those at or above the log level of the client
+ * opened last (its "log-level" setting; warn unless set). Process-wide:
+ * the library has one log, whatever the number of clients, and it is not
+ * the application's (spdlog's default logger is left alone).
+ * THREADING: `fn` runs on the thread that logs, one line at a time; it must
+ * not call muster (it would wait for itself). Added in 1.2. */
+MUSTER_CLIENT_API void muster_set_log(muster_log_fn fn, void* user);
 
 /* ---- The client -------------------------------------------------------- */
 

@@ -180,7 +180,7 @@ private:
 struct Service {
     std::string role{}, address{}, id{};
     std::map<std::string, std::string> metadata{};
-    std::vector<std::string> checks{};      // [check.NAME] names or health-check plugins
+    std::vector<std::string> checks{};      // [check.NAME] names of the configuration
     std::vector<std::string> depends_on{};  // "router" or "router:2"
 };
 

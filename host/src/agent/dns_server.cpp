@@ -7,7 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 namespace host::agent {
 
@@ -61,7 +61,7 @@ private:
         try {  // nothing may escape into the io_context's thread
             r = server_.answer(message_, true, missing);
         } catch (const std::exception& e) {
-            spdlog::error("dns: a query over TCP failed: {}", e.what());
+            muster::core::log::error("dns: a query over TCP failed: {}", e.what());
             close();
             return false;
         }
@@ -153,7 +153,7 @@ bool DnsServer::fill_then(const std::string& role, std::function<void()> then) {
         try {
             fill_(role);
         } catch (const std::exception& e) {
-            spdlog::debug("dns: cannot read role {}: {}", role, e.what());
+            muster::core::log::debug("dns: cannot read role {}: {}", role, e.what());
         }
         net::post(ioc_, then);
     });
@@ -185,7 +185,7 @@ void DnsServer::receive() {
                 else if (!fill_then(*missing, [this, query, send] { send(answer(query, false, nullptr)); }))
                     send(answer(query, false, nullptr));  // too many reads wait: SERVFAIL now
             } catch (const std::exception& e) {
-                spdlog::error("dns: a query over UDP failed: {}", e.what());
+                muster::core::log::error("dns: a query over UDP failed: {}", e.what());
             }
         }
         receive();

@@ -11,7 +11,7 @@
 #include <muster/cpp/options.hpp>
 #include <muster/cpp/validate.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -71,8 +71,8 @@ Response json_response(const Request& req, http::status status, const nlohmann::
 Response error(const Request& req, http::status status, const std::string& message) {
     std::string target(req.target().substr(0, 200));
     std::string line = muster::sdk::utf8_line(message);
-    spdlog::warn("http {} {}: {} {}", muster::sdk::utf8_line(std::string(req.method_string())),
-                 muster::sdk::utf8_line(target), static_cast<unsigned>(status), line);
+    muster::core::log::warn("http {} {}: {} {}", muster::sdk::utf8_line(std::string(req.method_string())),
+                            muster::sdk::utf8_line(target), static_cast<unsigned>(status), line);
     return json_response(req, status, {{"error", line}});
 }
 

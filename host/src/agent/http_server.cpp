@@ -11,7 +11,7 @@
 
 #include <muster/cpp/validate.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <atomic>
 #include <mutex>
@@ -63,7 +63,8 @@ private:
         if (ec) {  // a malformed or oversized request: answer, then close
             bool too_big = ec == http::error::body_limit;
             auto status = too_big ? http::status::payload_too_large : http::status::bad_request;
-            spdlog::warn("http: {} from {}: {}", static_cast<unsigned>(status), peer_.to_string(), ec.message());
+            muster::core::log::warn("http: {} from {}: {}", static_cast<unsigned>(status), peer_.to_string(),
+                                    ec.message());
             method_ = "other";
             return write(plain_error(status, too_big ? "the body is over the limit" : "malformed request", false));
         }
@@ -79,8 +80,8 @@ private:
         try {
             reply = api_.handle(request_);
         } catch (const std::exception& e) {
-            spdlog::error("http {} {}: {}", muster::sdk::utf8_line(method_),
-                          muster::sdk::utf8_line(std::string(request_.target())), e.what());
+            muster::core::log::error("http {} {}: {}", muster::sdk::utf8_line(method_),
+                                     muster::sdk::utf8_line(std::string(request_.target())), e.what());
             return write(plain_error(http::status::internal_server_error, "internal error", request_.keep_alive()));
         }
         if (reply.fill) {
@@ -104,7 +105,7 @@ private:
             try {  // nothing may escape into the io_context's thread
                 return stream(*reply.stream);
             } catch (const std::exception& e) {
-                spdlog::error("http event stream: {}", e.what());
+                muster::core::log::error("http event stream: {}", e.what());
                 return write(busy(e.what()));
             }
         }
@@ -154,7 +155,7 @@ private:
                 });
             });
         } catch (const std::exception& e) {  // the role's cache could not be kept (every cache is in use)
-            spdlog::warn("http blocking query on {}: {}", w.role, e.what());
+            muster::core::log::warn("http blocking query on {}: {}", w.role, e.what());
             close();
         }
     }
@@ -170,7 +171,7 @@ private:
         try {                       // nothing may escape into the io_context's thread
             write(api_.role_response(role, request_));
         } catch (const std::exception& e) {
-            spdlog::error("http blocking query on {}: {}", role, e.what());
+            muster::core::log::error("http blocking query on {}: {}", role, e.what());
             close();
         }
     }
@@ -374,7 +375,7 @@ void HttpServer::accept() {
             auto now = std::chrono::steady_clock::now();
             if (now - accept_error_logged_ > std::chrono::seconds(10)) {
                 accept_error_logged_ = now;
-                spdlog::warn("http: cannot accept a connection ({}); backing off", ec.message());
+                muster::core::log::warn("http: cannot accept a connection ({}); backing off", ec.message());
             }
             accept_backoff_.expires_after(std::chrono::milliseconds(100));
             accept_backoff_.async_wait([this](beast::error_code wait_ec) {

@@ -1,6 +1,6 @@
 #include "work_pool.hpp"
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 namespace host::agent {
 
@@ -40,7 +40,7 @@ void WorkPool::run() {
         try {
             work();
         } catch (const std::exception& e) {  // work must not throw; a bug must not end the thread
-            spdlog::error("{}: {}", name_, e.what());
+            muster::core::log::error("{}: {}", name_, e.what());
         }
     }
 }

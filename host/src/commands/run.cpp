@@ -15,7 +15,7 @@
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
-#include <spdlog/spdlog.h>
+#include <muster/core/log.hpp>
 
 #include <atomic>
 #include <optional>
@@ -84,8 +84,8 @@ void validate(const ServiceSpec& svc) {
 }
 
 void log_event(const muster::core::TopologyEvent& e) {
-    spdlog::info("topology: {} {} {} {} ({}, via {})", event_name(e.type), e.instance.role, e.instance.id,
-                 e.instance.address, health_text(e.instance), e.backend);
+    muster::core::log::info("topology: {} {} {} {} ({}, via {})", event_name(e.type), e.instance.role, e.instance.id,
+                            e.instance.address, health_text(e.instance), e.backend);
 }
 
 // Registers every service. While no backend takes a registration (the
@@ -113,10 +113,11 @@ bool register_all(muster::core::Registry& registry, const std::vector<ServiceSpe
                     throw HostError(kUnavailable, svc.origin + ": cannot register " + svc.role +
                                                       " within startup_timeout (" +
                                                       std::to_string(s.startup_timeout.count()) + "ms): " + e.what());
-                spdlog::warn("{}: cannot register {} yet ({}); trying again in {} ms", svc.origin, svc.role, e.what(),
-                             backoff.count());
+                muster::core::log::warn("{}: cannot register {} yet ({}); trying again in {} ms", svc.origin, svc.role,
+                                        e.what(), backoff.count());
                 if (int sig = wait_for_signal(backoff)) {
-                    spdlog::info("signal {} before every service was registered: deregistering and exiting", sig);
+                    muster::core::log::info("signal {} before every service was registered: deregistering and exiting",
+                                            sig);
                     return false;
                 }
                 backoff = std::min(backoff * 2, std::max(s.heartbeat_interval, std::chrono::milliseconds(1000)));
@@ -135,7 +136,8 @@ int run(const po::variables_map& vm, const Settings& s) {
         if (w != "*")
             if (auto p = muster::sdk::check_role(w); !p.empty()) throw HostError(kUsage, "--watch: " + p);
     if (!s.enabled) {
-        if (!services.empty()) spdlog::warn("discovery is disabled ([discovery] enabled = false): registering nothing");
+        if (!services.empty())
+            muster::core::log::warn("discovery is disabled ([discovery] enabled = false): registering nothing");
         services.clear();
     }
     if (services.empty() && watches.empty() && s.http_listen.empty() && s.dns_listen.empty())
@@ -165,12 +167,12 @@ int run(const po::variables_map& vm, const Settings& s) {
         limits.max_connections = static_cast<std::size_t>(s.http_max_connections);
         limits.max_connections_per_client = static_cast<std::size_t>(s.http_max_connections_per_client);
         http.emplace(s.http_listen, *api, limits);
-        spdlog::info("HTTP API on http://{} (docs/agent.md); {}", http->address(),
-                     !s.http_token.empty()           ? "writes need the bearer token"
-                     : s.http_allow_anonymous_writes ? "writes need no token"
-                                                     : "writes are refused (no http_token)");
+        muster::core::log::info("HTTP API on http://{} (docs/agent.md); {}", http->address(),
+                                !s.http_token.empty()           ? "writes need the bearer token"
+                                : s.http_allow_anonymous_writes ? "writes need no token"
+                                                                : "writes are refused (no http_token)");
         if (s.http_token.empty() && s.http_allow_anonymous_writes)
-            spdlog::warn(
+            muster::core::log::warn(
                 "http_allow_anonymous_writes = true: any process that reaches {} can register instances that every "
                 "client of this registry will call (docs/security.md)",
                 http->address());
@@ -180,12 +182,12 @@ int run(const po::variables_map& vm, const Settings& s) {
         dns.emplace(
             s.dns_listen, o, [&registry](const std::string& role) { return registry.cached(role); },
             [&registry](const std::string& role) { registry.resolve(role); }, metrics);
-        spdlog::info("DNS on {} (UDP and TCP): <role>.service.{}.", dns->address(), s.dns_domain);
+        muster::core::log::info("DNS on {} (UDP and TCP): <role>.service.{}.", dns->address(), s.dns_domain);
     }
     std::vector<muster::core::Registration> regs;
     if (!register_all(registry, services, checks, s, regs)) return kOk;  // a signal came first; regs deregisters
-    spdlog::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
-                 rt->chain->names());
+    muster::core::log::info("running {} service(s) on chain {}; SIGINT or SIGTERM deregisters and exits", regs.size(),
+                            rt->chain->names());
     notify_ready("running " + std::to_string(regs.size()) + " service(s) on chain " + rt->chain->names());
     std::atomic<bool> stopping{false};
     std::thread publisher;
@@ -201,13 +203,13 @@ int run(const po::variables_map& vm, const Settings& s) {
         // Callers stop picking these instances before they stop listening;
         // a second signal cuts the grace short.
         for (auto& r : regs) r.drain();
-        spdlog::info("signal {}: draining for {} ms before deregistering", sig, s.drain_grace.count());
+        muster::core::log::info("signal {}: draining for {} ms before deregistering", sig, s.drain_grace.count());
         notify_stopping("draining for " + std::to_string(s.drain_grace.count()) + " ms");
         if (int again = wait_for_signal(s.drain_grace)) sig = again;
     }
     stopping = true;
     if (publisher.joinable()) publisher.join();
-    spdlog::info("signal {}: deregistering", sig);
+    muster::core::log::info("signal {}: deregistering", sig);
     notify_stopping("deregistering");
     regs.clear();
     dns.reset();
