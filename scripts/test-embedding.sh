@@ -40,7 +40,8 @@ cp -r bindings/python "$work/python-src"
 "$work/venv/bin/pip" install -q --no-index --no-build-isolation "$work/python-src"
 mkdir "$work/python"
 cp bindings/python/test_muster.py "$work/python/"
-(cd "$work/python" && MUSTER_LIBRARY="$libdir/libmuster.so.1" "$work/venv/bin/python" -m unittest -v test_muster)
+(cd "$work/python" && MUSTER_LIBRARY="$libdir/libmuster.so.1" MUSTER_INCLUDE_DIRS="$prefix/include" \
+    "$work/venv/bin/python" -m unittest -v test_muster)
 
 echo "== Rust crate: cargo test and the bootstrap example"
 cp -r bindings/rust "$work/rust"
@@ -50,6 +51,6 @@ rm -rf "$work/rust/target" "$work/rust/Cargo.lock"
 cargo=cargo
 [ -x /usr/bin/cargo ] && cargo=/usr/bin/cargo
 (cd "$work/rust" && PATH="/usr/bin:$PATH" CARGO_HOME="$work/cargo-home" MUSTER_LIB_DIR="$libdir" \
-    $cargo test --offline && PATH="/usr/bin:$PATH" CARGO_HOME="$work/cargo-home" MUSTER_LIB_DIR="$libdir" \
+    MUSTER_INCLUDE_DIRS="$prefix/include" $cargo test --offline && PATH="/usr/bin:$PATH" CARGO_HOME="$work/cargo-home" MUSTER_LIB_DIR="$libdir" \
     $cargo run --offline --example bootstrap -- "$work/rust.db")
 echo "== embedding: all passed"

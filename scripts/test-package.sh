@@ -9,7 +9,7 @@ dir=${1:-build}
 deb=$(sh scripts/package.sh "$dir" | tail -1)
 echo "== checking $deb"
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in ./usr/bin/muster-host ./usr/lib/x86_64-linux-gnu/libmuster.so.1 ./usr/include/muster/client.h \
+for f in ./usr/bin/muster-host ./usr/lib/x86_64-linux-gnu/libmuster.so.1 ./usr/include/muster/client.h ./usr/include/muster/client_layout.h \
     ./usr/include/muster/backend.h ./usr/lib/x86_64-linux-gnu/pkgconfig/muster.pc \
     ./usr/lib/x86_64-linux-gnu/pkgconfig/muster-sdk.pc ./usr/lib/x86_64-linux-gnu/cmake/muster/musterConfig.cmake \
     ./usr/lib/muster/plugins/catalog-sqlite.so ./usr/lib/muster/plugins/nats-kv.so \

@@ -2,8 +2,10 @@
 would be) register, resolve each other's roles and hear each other's
 changes. Run: MUSTER_LIBRARY=/prefix/lib/libmuster.so.1 python3 -m unittest
 test_muster (the test command does)."""
+import ctypes
 import gc
 import os
+import re
 import tempfile
 import threading
 import time
@@ -19,6 +21,38 @@ def eventually(predicate, limit=10.0):
             return True
         time.sleep(0.02)
     return predicate()
+
+
+# The C structs the binding mirrors, by their C names.
+_MIRRORS = {"muster_kv": muster._KV, "muster_instance": muster._Instance, "muster_error": muster._Error,
+            "muster_client_config": muster._Config, "muster_service": muster._Service,
+            "muster_snapshot": muster._Snapshot, "muster_picker_options": muster._PickerOptions}
+
+
+class LayoutTest(unittest.TestCase):
+    """The ctypes mirrors against every frozen size and offset of the C
+    headers (muster/client_layout.h, muster/layout.h), found in
+    MUSTER_INCLUDE_DIRS (':'-separated; by default the source tree's)."""
+
+    def test_the_mirrors_match_the_frozen_layouts(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        default = os.pathsep.join(os.path.join(here, "..", "..", d) for d in ("host/include", "sdk/include"))
+        rules = []
+        for d in (os.environ.get("MUSTER_INCLUDE_DIRS") or default).split(os.pathsep):
+            for name in ("client_layout.h", "layout.h"):
+                path = os.path.join(d, "muster", name)
+                if os.path.exists(path):
+                    with open(path) as f:
+                        rules += re.findall(r"MUSTER_FROZEN\((sizeof|offsetof)\((\w+)(?:, (\w+))?\) == (\d+)\);", f.read())
+        checked = 0
+        for kind, struct, field, value in rules:
+            mirror = _MIRRORS.get(struct)
+            if mirror is None:
+                continue
+            got = ctypes.sizeof(mirror) if kind == "sizeof" else getattr(mirror, field).offset
+            self.assertEqual(got, int(value), f"{kind}({struct}{', ' + field if field else ''})")
+            checked += 1
+        self.assertGreaterEqual(checked, 30, "client_layout.h or layout.h was not found")
 
 
 class ClientTest(unittest.TestCase):

@@ -14,9 +14,11 @@
 #include <muster/cpp/instance.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 struct muster_client {
@@ -37,6 +39,10 @@ struct SnapshotBlock {
     std::vector<muster_instance> instances;
     std::vector<std::vector<muster_kv>> metadata;
 };
+// muster_snapshot_free turns the caller's pointer back into the block: well
+// defined only because a standard-layout object and its first member are
+// pointer-interconvertible, which this holds to.
+static_assert(std::is_standard_layout_v<SnapshotBlock> && offsetof(SnapshotBlock, c) == 0);
 
 struct muster_subscription {
     muster::core::Subscription subscription;

@@ -18,6 +18,8 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
 
 mod ffi;
+#[cfg(test)]
+mod layout_test;
 
 /// The status of a failed call (the C API's muster_status) and its message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -270,4 +270,7 @@ MUSTER_CLIENT_API void muster_call_end(muster_call* call, muster_call_outcome ou
 #ifdef __cplusplus
 }
 #endif
+
+#include <muster/client_layout.h> /* the structs above, frozen */
+
 #endif
