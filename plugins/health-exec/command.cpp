@@ -86,7 +86,17 @@ std::vector<pid_t> descendants(pid_t root) {
 }  // namespace
 
 void kill_tree(pid_t pid) {
-    for (pid_t d : descendants(pid)) kill(d, SIGKILL);
+    kill(-pid, SIGSTOP);
+    std::set<pid_t> frozen;
+    for (bool more = true; more;) {  // until a walk finds no process it had not frozen
+        more = false;
+        for (pid_t d : descendants(pid))
+            if (frozen.insert(d).second) {
+                kill(d, SIGSTOP);
+                more = true;
+            }
+    }
+    for (pid_t d : frozen) kill(d, SIGKILL);
     kill(-pid, SIGKILL);
 }
 
@@ -109,7 +119,7 @@ struct KillAtExit {
     ~KillAtExit() {
         auto& a = all_running();
         std::lock_guard lk(a.mu);
-        for (Running* r : a.all) r->kill_all();
+        for (Running* r : a.all) r->close();
     }
 } kill_at_exit;
 
@@ -122,15 +132,25 @@ Running::Running() {
 }
 
 Running::~Running() {
-    kill_all();
+    close();
     auto& a = all_running();
     std::lock_guard lk(a.mu);
     a.all.erase(this);
 }
 
-void Running::add(pid_t pid) {
+int Running::spawn(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
+                   const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
     std::lock_guard lk(mu_);
-    pids_.insert(pid);
+    if (closed_) return ECANCELED;
+    int rc = posix_spawnp(pid, file, actions, attr, argv, envp);
+    if (rc == 0) pids_.insert(*pid);
+    return rc;
+}
+
+void Running::close() {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    for (pid_t pid : pids_) kill_tree(pid);
 }
 
 pid_t Running::reap(pid_t pid, int* status, int options) {
@@ -138,11 +158,6 @@ pid_t Running::reap(pid_t pid, int* status, int options) {
     pid_t w = waitpid(pid, status, options);
     if (w == pid || (w < 0 && errno != EINTR)) pids_.erase(pid);
     return w;
-}
-
-void Running::kill_all() {
-    std::lock_guard lk(mu_);
-    for (pid_t pid : pids_) kill_tree(pid);
 }
 
 Finished run(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::size_t output_limit,
@@ -173,7 +188,7 @@ Finished run(const std::vector<std::string>& argv, const std::vector<std::string
     posix_spawnattr_setsigdefault(&attr, &all);
     auto args = c_strings(argv), envp = c_strings(env);
     pid_t pid = 0;
-    int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), envp.data());
+    int rc = running.spawn(&pid, args[0], &fa, &attr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(fds[1]);
@@ -182,7 +197,6 @@ Finished run(const std::vector<std::string>& argv, const std::vector<std::string
         f.error = "cannot run " + argv[0] + ": " + std::strerror(rc);
         return f;
     }
-    running.add(pid);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     char buf[4096];
     for (;;) {

@@ -3,6 +3,7 @@
 // bound, and the whole group killed at the deadline. Never leaves a zombie.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 #include <chrono>
 #include <mutex>
@@ -27,9 +28,11 @@ struct Finished {
 };
 
 // Kills `pid`'s process group and every process descending from it, also
-// those that left the group (setsid) while `pid` still runs. (A process
-// whose parent exited first is re-parented out of reach: only a cgroup
-// would hold it.)
+// those that left the group (setsid) while `pid` still runs. Each is
+// frozen (SIGSTOP) before any is killed, so none starts another meanwhile
+// or is orphaned out of the walk's reach by its parent's death. (A process
+// whose parent exited before the call is out of reach: only a cgroup would
+// hold it.)
 void kill_tree(pid_t pid);
 // The commands one check runs now (their pids), so that a check that goes
 // away, or a process that exits (muster-host stopping, with a check still
@@ -41,16 +44,23 @@ public:
     Running(const Running&) = delete;
     Running& operator=(const Running&) = delete;
 
-    void add(pid_t pid);
+    // posix_spawnp(pid, file, actions, attr, argv, envp), the pid recorded
+    // under the lock close() takes: a command is either known to it or
+    // never started. ECANCELED once close() was called.
+    int spawn(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions, const posix_spawnattr_t* attr,
+              char* const argv[], char* const envp[]);
     // Reaps `pid` (waitpid with `options`) and forgets it once reaped, under
-    // one lock: kill_all() never signals a pid the system gave to another
+    // one lock: close() never signals a pid the system gave to another
     // process. Returns what waitpid returned.
     pid_t reap(pid_t pid, int* status, int options);
-    void kill_all();
+    // Kills every command's tree, and refuses later spawns (the check or
+    // the process is ending).
+    void close();
 
 private:
-    std::mutex mu_;  // guards pids_
+    std::mutex mu_;  // guards pids_ and closed_
     std::set<pid_t> pids_;
+    bool closed_ = false;
 };
 
 // Runs argv[0] (searched in PATH) with `env` ("KEY=VALUE") as its whole
