@@ -231,13 +231,14 @@ Reply HttpApi::handle(const Request& req) {
         const std::string& role = p[2];
         if (auto problem = muster::sdk::check_role(role); !problem.empty())
             return {error(req, http::status::bad_request, problem)};
-        if (!registry_.cached(role)) {
+        auto snap = registry_.cached(role);  // one look at the role: never waits on a backend
+        if (!snap) {
             Reply r;
             r.fill = role;
             return r;
         }
         auto index = t->query.find("index");
-        if (index == t->query.end()) return {role_response(role, req)};
+        if (index == t->query.end()) return {role_response(role, *snap, req)};
         auto after = muster::sdk::parse_int(index->second);
         if (!after || *after < 0) return {error(req, http::status::bad_request, "index is not a whole number")};
         std::int64_t wait_ms = kDefaultWaitMs;
@@ -247,7 +248,7 @@ Reply HttpApi::handle(const Request& req) {
                 return {error(req, http::status::bad_request, "wait is a duration up to 10m (e.g. 30s)")};
             wait_ms = *ms;
         }
-        if (index_of(role) > static_cast<std::uint64_t>(*after)) return {role_response(role, req)};
+        if (snap->index > static_cast<std::uint64_t>(*after)) return {role_response(role, *snap, req)};
         Reply r;
         r.wait = Reply::Wait{role, static_cast<std::uint64_t>(*after),
                              std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)};
@@ -293,20 +294,23 @@ Reply HttpApi::handle(const Request& req) {
 }
 
 Response HttpApi::role_response(const std::string& role, const Request& req) {
-    auto snap = registry_.resolve(role);  // kept: the loop reads it
+    return role_response(role, *registry_.resolve(role), req);
+}
+
+Response HttpApi::role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req) {
     nlohmann::json instances = nlohmann::json::array();
-    for (const auto& i : snap->instances) instances.push_back(instance_json(i, snap->backend));
+    for (const auto& i : snap.instances) instances.push_back(instance_json(i, snap.backend));
     std::int64_t now = muster::sdk::system_ms();
     auto r = json_response(req, http::status::ok,
                            {{"role", role},
-                            {"backend", snap->backend},
-                            {"as_of", rfc3339(snap->as_of_ms)},
-                            {"age_ms", snap->as_of_ms ? now - snap->as_of_ms : -1},
-                            {"stale", snap->stale},
-                            {"held", snap->held},
-                            {"index", snap->index},
+                            {"backend", snap.backend},
+                            {"as_of", rfc3339(snap.as_of_ms)},
+                            {"age_ms", snap.as_of_ms ? now - snap.as_of_ms : -1},
+                            {"stale", snap.stale},
+                            {"held", snap.held},
+                            {"index", snap.index},
                             {"instances", instances}});
-    r.set("X-Muster-Index", std::to_string(snap->index));
+    r.set("X-Muster-Index", std::to_string(snap.index));
     return r;
 }
 
@@ -318,8 +322,6 @@ std::optional<Response> HttpApi::fill(const std::string& role, const Request& re
         return error(req, status_of(e.status()), e.what());
     }
 }
-
-std::uint64_t HttpApi::index_of(const std::string& role) { return registry_.resolve(role)->index; }
 
 muster::core::IndexWait HttpApi::wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake) {
     return registry_.wake_after(role, after, std::move(wake));

@@ -65,7 +65,7 @@ public:
 
     // The role's instances now, with the cache's provenance and index.
     Response role_response(const std::string& role, const Request& req);
-    std::uint64_t index_of(const std::string& role);
+    Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req);
     muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
     // Registry::wake_after: a blocking query's wait for the role's change.
     muster::core::IndexWait wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake);
