@@ -11,6 +11,7 @@ no third-party package). See docs/embedding.md.
 The library is found as MUSTER_LIBRARY names it, else as the system finds
 libmuster.so.1.
 """
+import atexit
 import ctypes
 import ctypes.util
 import os
@@ -18,9 +19,11 @@ import threading
 import traceback
 import weakref
 
-__all__ = ["Client", "Error", "Instance", "PASSING", "WARNING", "CRITICAL", "ADDED", "CHANGED", "REMOVED"]
+__all__ = ["Client", "Error", "Instance", "PASSING", "WARNING", "CRITICAL", "ADDED", "CHANGED", "REMOVED", "set_log",
+           "TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
 
 PASSING, WARNING, CRITICAL = 0, 1, 2
+TRACE, DEBUG, INFO, WARN, ERROR = 0, 1, 2, 3, 4  # muster_log_level
 ADDED, CHANGED, REMOVED = 0, 1, 2
 _STATUS = ["ok", "not_found", "unavailable", "try_again", "invalid_argument", "unsupported", "conflict", "internal"]
 
@@ -66,6 +69,7 @@ class _PickerOptions(ctypes.Structure):
 
 
 _TOPOLOGY_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.POINTER(_Instance), ctypes.c_char_p)
+_LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 _P = ctypes.c_void_p
 _CONFLICT = 6  # MUSTER_CONFLICT (status.h)
 
@@ -94,6 +98,8 @@ def _load():
         "muster_call_instance": (ctypes.POINTER(_Instance), [_P]),
         "muster_call_end": (None, [_P, ctypes.c_int, ctypes.c_int64]),
     }
+    if hasattr(lib, "muster_set_log"):  # libmuster 1.2
+        signatures["muster_set_log"] = (None, [_LOG_FN, _P])
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = restype, argtypes
@@ -103,6 +109,37 @@ def _load():
 
 
 _lib = _load()
+_log_fn = None  # the callback the library holds, kept alive here
+
+
+def set_log(callback):
+    """Sends muster's log lines to callback(level, message) instead of
+    stderr (level: TRACE, DEBUG, INFO, WARN or ERROR; the message without
+    time or level); None sends them to stderr again. Process-wide: the
+    lines are those at the log-level setting of the client opened last
+    (warn unless set). The callback runs on the thread that logs and must
+    not call muster. Needs libmuster 1.2."""
+    global _log_fn
+    if not hasattr(_lib, "muster_set_log"):
+        raise RuntimeError("set_log needs libmuster 1.2 or later")
+    if callback is None:
+        _lib.muster_set_log(_LOG_FN(), None)
+        _log_fn = None
+        return
+
+    def trampoline(_user, level, message):
+        try:
+            callback(level, message.decode(errors="replace"))
+        except Exception:  # an exception must not unwind into C
+            traceback.print_exc()
+
+    fn = _LOG_FN(trampoline)
+    _lib.muster_set_log(fn, None)
+    _log_fn = fn
+
+
+# Library threads may log while the interpreter shuts down: stderr again first.
+atexit.register(lambda: _log_fn is not None and set_log(None))
 
 
 class Error(Exception):

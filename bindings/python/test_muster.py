@@ -112,6 +112,24 @@ class ClientTest(unittest.TestCase):
         self.b.close()
         self.assertTrue(eventually(lambda: workers() == []))
 
+    def test_set_log_takes_the_lines_at_the_client_level(self):
+        lines, lock = [], threading.Lock()
+
+        def collect(level, message):
+            with lock:
+                lines.append((level, message))
+
+        muster.set_log(collect)
+        try:
+            settings = {"backend-option": "catalog-sqlite.path=" + os.path.join(self.dir.name, "m.db"),
+                        "log-level": "info"}
+            with muster.Client(settings) as chatty:
+                me = chatty.register("logged", "10.0.0.7:1")
+                with lock:
+                    self.assertIn((muster.INFO, "registered logged " + me.id + " at 10.0.0.7:1 (passing)"), lines)
+        finally:
+            muster.set_log(None)
+
     def test_bad_input_is_an_error_with_a_status(self):
         with self.assertRaises(muster.Error) as e:
             self.a.resolve("Not A Role")
