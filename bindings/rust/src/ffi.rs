@@ -6,6 +6,9 @@ use std::os::raw::{c_char, c_int, c_void};
 /// MUSTER_CONFLICT (status.h): muster_unsubscribe from its own callback.
 pub const CONFLICT: c_int = 6;
 
+/// muster_log_fn: a line of muster's log (level: muster_log_level).
+pub type LogFn = extern "C" fn(user: *mut c_void, level: c_int, message: *const c_char);
+
 pub enum Client {}
 pub enum Registration {}
 pub enum Subscription {}
@@ -98,6 +101,7 @@ pub type TopologyFn = extern "C" fn(*mut c_void, u32, *const Instance, *const c_
 
 extern "C" {
     pub fn muster_client_version() -> u32;
+    pub fn muster_set_log(f: Option<LogFn>, user: *mut c_void);
     pub fn muster_client_open(config: *const Config, out: *mut *mut Client, err: *mut Error) -> c_int;
     pub fn muster_client_close(client: *mut Client);
     pub fn muster_register(

@@ -369,6 +369,58 @@ extern "C" fn trampoline(user: *mut c_void, event: u32, instance: *const ffi::In
     }
 }
 
+/// The level of a line of muster's log (muster_log_level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+type LogCallback = Box<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+// The callback the library's lines go to; the C side holds only the
+// trampoline.
+static LOG: std::sync::Mutex<Option<LogCallback>> = std::sync::Mutex::new(None);
+
+/// Sends muster's log lines to `f(level, message)` instead of stderr (the
+/// message without time or level). Process-wide: the lines are those at
+/// the `log-level` setting of the client opened last (warn unless set).
+/// `f` runs on the thread that logs and must not call muster. Needs
+/// libmuster 1.2.
+pub fn set_log<F>(f: F)
+where
+    F: Fn(LogLevel, &str) + Send + Sync + 'static,
+{
+    *LOG.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+    unsafe { ffi::muster_set_log(Some(log_trampoline), ptr::null_mut()) };
+}
+
+/// Sends muster's log lines to stderr again.
+pub fn reset_log() {
+    unsafe { ffi::muster_set_log(None, ptr::null_mut()) };
+    *LOG.lock().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+extern "C" fn log_trampoline(_user: *mut c_void, level: c_int, message: *const c_char) {
+    let level = match level {
+        0 => LogLevel::Trace,
+        1 => LogLevel::Debug,
+        2 => LogLevel::Info,
+        3 => LogLevel::Warn,
+        _ => LogLevel::Error,
+    };
+    let text = unsafe { text(message) };
+    let log = LOG.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(f) = log.as_ref() {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(level, &text))).is_err() {
+            eprintln!("muster: the log callback panicked; the panic stops here (it must not unwind into C)");
+        }
+    }
+}
+
 /// A registered instance; dropping it deregisters it.
 pub struct Registration {
     raw: *mut ffi::Registration,
