@@ -88,6 +88,12 @@ Verdict run_isolated(const std::string& self, const std::vector<std::string>& ar
     line = line.substr(0, line.find('\n'));
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) return {"fail", "the rule's process printed an unreadable verdict"};
+    // After its verdict the process only exits, with 0: anything else is
+    // the plugin ending it on the way out (a late callback, a sanitizer's
+    // report above).
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        return {"fail", "the rule's process exited with status " + std::to_string(WEXITSTATUS(status)) +
+                            " after its verdict: the plugin ended it on the way out"};
     // Whatever the plugin printed on stdout before the verdict is shown, not lost.
     if (at > 1) std::cout << text.substr(0, at - 1) << std::flush;
     return {j.value("result", "fail"), j.value("detail", "")};

@@ -119,7 +119,7 @@ AddRule w3{{"W3", "unwatch delivers exactly one TERMINATED, last, and nothing af
                 sleep_ms(30);
                 w.reset();
                 r.closed = true;
-                sleep_ms(300);
+                sleep_ms(1000);  // a late callback may be a thread starved for a while on a loaded machine
                 stop = true;
                 writer.join();
                 auto evs = r.snapshot();
