@@ -113,6 +113,15 @@ std::filesystem::path PluginLoader::default_plugin_dir() {
     return (exe.parent_path() / MUSTER_PLUGIN_DIR_FROM_BIN).lexically_normal();
 }
 
+std::optional<std::filesystem::path> PluginLoader::find(const std::string& name) const {
+    for (const auto& dir : dirs_) {
+        std::error_code ec;
+        auto canonical = std::filesystem::canonical(dir / (name + ".so"), ec);
+        if (!ec && std::filesystem::is_regular_file(canonical)) return canonical;
+    }
+    return std::nullopt;
+}
+
 std::shared_ptr<const LoadedPlugin> PluginLoader::load(const std::string& name_or_path) const {
     std::error_code ec;
     std::filesystem::path canonical;
@@ -122,16 +131,14 @@ std::shared_ptr<const LoadedPlugin> PluginLoader::load(const std::string& name_o
             throw LoadError(K::not_found, "plugin file " + name_or_path + " not found");
     } else {
         if (name_or_path.empty()) throw LoadError(K::not_found, "plugin name is empty");
-        std::string searched;
-        for (const auto& dir : dirs_) {
-            canonical = std::filesystem::canonical(dir / (name_or_path + ".so"), ec);
-            if (!ec && std::filesystem::is_regular_file(canonical)) break;
-            searched += (searched.empty() ? "" : ", ") + dir.string();
-            canonical.clear();
-        }
-        if (canonical.empty())
+        auto found = find(name_or_path);
+        if (!found) {
+            std::string searched;
+            for (const auto& dir : dirs_) searched += (searched.empty() ? "" : ", ") + dir.string();
             throw LoadError(K::not_found, "plugin '" + name_or_path + "' not found in " + searched +
                                               " (add a directory with --plugin-dir, or give the file's path)");
+        }
+        canonical = *found;
     }
     auto& r = resident();
     std::lock_guard lk(r.mu);

@@ -55,9 +55,7 @@ muster::core::PluginLoader make_loader(const Settings& s, const std::filesystem:
 std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::filesystem::path& builtin) {
     auto rt = std::make_unique<Runtime>(make_loader(s, builtin));
     for (const auto& [name, where] : s.unused_backends) {
-        bool known = false;
-        for (const auto& dir : rt->loader.plugin_dirs()) known = known || std::filesystem::exists(dir / (name + ".so"));
-        if (!known)
+        if (!rt->loader.find(name))
             throw HostError(kConfig, where + ": [backend." + name + "] names no plugin (no " + name +
                                          ".so in the plugin directories; `muster-host plugins` lists them)");
         muster::core::log::debug("{}: [backend.{}] is not in the chain; its options are unused", where, name);

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ public:
     // a path (anything containing '/'). Loading the same file twice returns
     // the same plugin. Throws LoadError.
     std::shared_ptr<const LoadedPlugin> load(const std::string& name_or_path) const;
+    // The file load("NAME") would open (its canonical path), without
+    // loading it; nullopt when no plugin directory has NAME.so.
+    std::optional<std::filesystem::path> find(const std::string& name) const;
 
     // Every *.so in the plugin directories, in search order, loaded or with
     // the reason it was not (a file whose name an earlier directory already
