@@ -1,9 +1,8 @@
 // libFuzzer: any bytes as a muster-host configuration file, parsed and then
-// turned into settings. Every failure must be a HostError (one line for
+// turned into settings. Every failure must be a SetupError (one line for
 // the user), never a crash or another exception.
-#include "config_file.hpp"
-#include "exit_codes.hpp"
-#include "settings.hpp"
+#include "compose/config_file.hpp"
+#include "compose/settings.hpp"
 
 #include <cstdint>
 #include <string>
@@ -12,7 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string text(reinterpret_cast<const char*>(data), size);
     try {
         host::parse_config(text, "fuzz.toml");
-        host::load_settings(std::vector<std::string>{}, text);
-    } catch (const host::HostError&) {}
+        host::SettingsSource source;
+        source.config_text = text;
+        host::load_settings(source);
+    } catch (const host::SetupError&) {}
     return 0;
 }

@@ -19,6 +19,7 @@ namespace {
 struct World {
     World() {
         muster::core::log::set_level(spdlog::level::off);
+        host::Settings settings;
         settings.http_token = "fuzz-token-0123456789";
         settings.chain = {{"memory", "memory", false, {}, {}}};
         host::CheckDef web;
@@ -28,15 +29,12 @@ struct World {
         web.interval = std::chrono::seconds(60);
         web.timeout = std::chrono::milliseconds(50);
         settings.checks["web"] = web;
-        runtime = host::compose(settings, host::Startup::fail_fast);
-        registry = std::make_unique<muster::core::Registry>(runtime->chain, host::registry_options(settings));
-        metrics = std::make_unique<host::agent::Metrics>(*registry);
-        api = std::make_unique<host::agent::HttpApi>(*registry, *runtime, settings, *metrics);
-        registered = registry->register_instance({"router", "10.0.0.1:80", "", {}, {}, {}});
+        node = std::make_unique<host::Node>(settings, host::Startup::fail_fast);
+        metrics = std::make_unique<host::agent::Metrics>(node->registry());
+        api = std::make_unique<host::agent::HttpApi>(*node, *metrics);
+        registered = node->registry().register_instance({"router", "10.0.0.1:80", "", {}, {}, {}});
     }
-    host::Settings settings;
-    std::unique_ptr<host::Runtime> runtime;
-    std::unique_ptr<muster::core::Registry> registry;
+    std::unique_ptr<host::Node> node;
     std::unique_ptr<host::agent::Metrics> metrics;
     std::unique_ptr<host::agent::HttpApi> api;
     muster::core::Registration registered;

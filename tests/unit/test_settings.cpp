@@ -1,7 +1,6 @@
-#include "compose.hpp"
-#include "config_file.hpp"
-#include "exit_codes.hpp"
-#include "settings.hpp"
+#include "compose/config_file.hpp"
+#include "compose/node.hpp"
+#include "compose/settings.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 
-namespace po = boost::program_options;
 using namespace host;
 
 namespace {
@@ -24,22 +22,29 @@ std::string write_file(const std::string& text) {
     return path;
 }
 
+// Settings from command-line-like pairs: {"--ttl", "30s", "--config", FILE}.
 Settings load(std::vector<std::string> args) {
-    std::vector<const char*> argv{"muster-host"};
-    for (auto& a : args) argv.push_back(a.c_str());
-    po::variables_map vm;
-    po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), common_options()), vm);
-    return load_settings(vm);
+    SettingsSource source;
+    source.overrides_origin = "command line --";
+    for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
+        REQUIRE(args[i].rfind("--", 0) == 0);
+        if (args[i] == "--config")
+            source.config_path = args[i + 1];
+        else
+            source.overrides.emplace_back(args[i].substr(2), args[i + 1]);
+    }
+    return load_settings(source);
 }
 
-ExitCode code_of(std::vector<std::string> args, std::string* message = nullptr) {
+// What load() refuses it as; nullopt when it takes the settings.
+std::optional<Fault> fault_of(std::vector<std::string> args, std::string* message = nullptr) {
     try {
         load(std::move(args));
-    } catch (const HostError& e) {
+    } catch (const SetupError& e) {
         if (message) *message = e.what();
-        return e.code;
+        return e.fault();
     }
-    return kOk;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -63,8 +68,8 @@ TEST_CASE("syntax errors name the file and line") {
     auto line_of = [](const std::string& text) {
         try {
             parse_config(text, "f.toml");
-        } catch (const HostError& e) {
-            CHECK(e.code == kConfig);
+        } catch (const SetupError& e) {
+            CHECK(e.fault() == Fault::config);
             return std::string(e.what());
         }
         return std::string("no error");
@@ -84,8 +89,8 @@ TEST_CASE("the embedded default is catalog-sqlite with sensible timings") {
     Settings s = load({});
     REQUIRE(s.chain.size() == 1);
     CHECK(s.chain[0].name == "catalog-sqlite");
-    CHECK(s.heartbeat_interval.count() == 10000);
-    CHECK(s.ttl.count() == 30000);
+    CHECK(s.registry.heartbeat_interval.count() == 10000);
+    CHECK(s.registry.ttl.count() == 30000);
 }
 
 TEST_CASE("the seed's configuration maps onto plugins") {
@@ -99,27 +104,27 @@ TEST_CASE("the seed's configuration maps onto plugins") {
     CHECK(s.chain[0].options.at(0) == std::make_pair(std::string("url"), std::string("nats://localhost:4222")));
     CHECK(s.chain[1].name == "catalog-sqlite");
     CHECK(s.chain[1].options.at(0) == std::make_pair(std::string("path"), std::string("signaldb.db")));
-    CHECK(s.heartbeat_interval.count() == 30000);
-    CHECK(s.ttl.count() == 90000);
+    CHECK(s.registry.heartbeat_interval.count() == 30000);
+    CHECK(s.registry.ttl.count() == 90000);
 }
 
 TEST_CASE("an unset ttl follows the heartbeat interval; a given one must exceed it") {
-    CHECK(load({"--heartbeat-interval", "1s"}).ttl.count() == 3000);
-    CHECK(load({"--heartbeat-interval", "1s", "--ttl", "1500ms"}).ttl.count() == 1500);
+    CHECK(load({"--heartbeat-interval", "1s"}).registry.ttl.count() == 3000);
+    CHECK(load({"--heartbeat-interval", "1s", "--ttl", "1500ms"}).registry.ttl.count() == 1500);
     std::string m;
-    CHECK(code_of({"--heartbeat-interval", "1s", "--ttl", "1s"}, &m) == kConfig);
+    CHECK(fault_of({"--heartbeat-interval", "1s", "--ttl", "1s"}, &m) == Fault::config);
     CHECK(m.find("leave ttl unset") != std::string::npos);
-    CHECK(code_of({"--config", write_file("[discovery]\nheartbeat_interval = \"5s\"\nttl = \"4s\"\n")}, &m) == kConfig);
+    CHECK(fault_of({"--config", write_file("[discovery]\nheartbeat_interval = \"5s\"\nttl = \"4s\"\n")}, &m) == Fault::config);
     CHECK(m.find(":3:") != std::string::npos);  // the ttl's line
 }
 
 TEST_CASE("the command line wins over the environment, which wins over the file") {
     auto path = write_file("[discovery]\nttl = \"40s\"\nheartbeat_interval = \"5s\"\n");
     setenv("MUSTER_TTL", "50s", 1);
-    CHECK(load({"--config", path}).ttl.count() == 50000);
-    CHECK(load({"--config", path, "--ttl", "60s"}).ttl.count() == 60000);
+    CHECK(load({"--config", path}).registry.ttl.count() == 50000);
+    CHECK(load({"--config", path, "--ttl", "60s"}).registry.ttl.count() == 60000);
     unsetenv("MUSTER_TTL");
-    CHECK(load({"--config", path}).ttl.count() == 40000);
+    CHECK(load({"--config", path}).registry.ttl.count() == 40000);
 }
 
 TEST_CASE("chains with actions, backend sections and services") {
@@ -139,22 +144,22 @@ TEST_CASE("chains with actions, backend sections and services") {
 
 TEST_CASE("bad configuration is refused with the key and its line") {
     std::string m;
-    CHECK(code_of({"--config", "/nonexistent/muster.toml"}, &m) == kConfig);
+    CHECK(fault_of({"--config", "/nonexistent/muster.toml"}, &m) == Fault::config);
     CHECK(m.find("/nonexistent/muster.toml") != std::string::npos);
-    CHECK(code_of({"--config", std::filesystem::temp_directory_path().string()}, &m) == kConfig);
+    CHECK(fault_of({"--config", std::filesystem::temp_directory_path().string()}, &m) == Fault::config);
     CHECK(m.find("is a directory") != std::string::npos);
-    CHECK(code_of({"--config", write_file("[nope]\na = 1\n")}, &m) == kConfig);
+    CHECK(fault_of({"--config", write_file("[nope]\na = 1\n")}, &m) == Fault::config);
     CHECK(m.find(":2: unknown section [nope]") != std::string::npos);
-    CHECK(code_of({"--config", write_file("[discovery]\nttl = \"forever\"\n")}, &m) == kConfig);
+    CHECK(fault_of({"--config", write_file("[discovery]\nttl = \"forever\"\n")}, &m) == Fault::config);
     CHECK(m.find(":2:") != std::string::npos);
-    CHECK(code_of({"--config", write_file("[discovery]\ncolour = \"blue\"\n")}, &m) == kConfig);
-    CHECK(code_of({"--heartbeat-interval", "30s", "--ttl", "10s"}, &m) == kConfig);
-    CHECK(code_of({"--chain", "a [NOTFOUND=maybe]"}, &m) == kConfig);
-    CHECK(code_of({"--chain", "Bad!"}, &m) == kConfig);
-    CHECK(code_of({"--chain", "a, a"}, &m) == kConfig);
-    CHECK(code_of({"--config", write_file("[database]\nurl = \"mysql://x\"\n")}, &m) == kConfig);
-    CHECK(code_of({"--config", write_file("[service.x]\nrole = \"q\"\n")}, &m) == kConfig);
-    CHECK(code_of({"--log-level", "loud"}, &m) == kConfig);
+    CHECK(fault_of({"--config", write_file("[discovery]\ncolour = \"blue\"\n")}, &m) == Fault::config);
+    CHECK(fault_of({"--heartbeat-interval", "30s", "--ttl", "10s"}, &m) == Fault::config);
+    CHECK(fault_of({"--chain", "a [NOTFOUND=maybe]"}, &m) == Fault::config);
+    CHECK(fault_of({"--chain", "Bad!"}, &m) == Fault::config);
+    CHECK(fault_of({"--chain", "a, a"}, &m) == Fault::config);
+    CHECK(fault_of({"--config", write_file("[database]\nurl = \"mysql://x\"\n")}, &m) == Fault::config);
+    CHECK(fault_of({"--config", write_file("[service.x]\nrole = \"q\"\n")}, &m) == Fault::config);
+    CHECK(fault_of({"--log-level", "loud"}, &m) == Fault::config);
 }
 
 TEST_CASE("health settings: named checks, their thresholds, workers and dependency severity") {
@@ -164,8 +169,8 @@ TEST_CASE("health settings: named checks, their thresholds, workers and dependen
                                           "failures_before_critical = 3\nderegister_critical_after = \"5m\"\n"
                                           "[service.q]\nrole = \"querier\"\naddress = \"127.0.0.1:7001\"\n"
                                           "checks = \"api\"\ndepends_on = \"router, writer:2\"\n")});
-    CHECK(s.check_workers == 8);
-    CHECK(s.dependency_severity == MUSTER_HEALTH_CRITICAL);
+    CHECK(s.registry.check_workers == 8);
+    CHECK(s.registry.dependency_severity == MUSTER_HEALTH_CRITICAL);
     const auto& api = s.checks.at("api");
     CHECK(api.plugin == "health-http");
     CHECK(api.interval == std::chrono::milliseconds(2000));
@@ -174,36 +179,35 @@ TEST_CASE("health settings: named checks, their thresholds, workers and dependen
     CHECK(api.failures_before_critical == 3);
     CHECK(api.deregister_critical_after == std::chrono::minutes(5));
     CHECK(api.options == std::vector<std::pair<std::string, std::string>>{{"url", "http://{address}/"}});
-    REQUIRE(s.services.at(0).depends_on.size() == 2);
-    CHECK(s.services[0].depends_on[1].role == "writer");
-    CHECK(s.services[0].depends_on[1].min_passing == 2);
+    CHECK(s.services.at(0).depends_on == std::vector<std::string>{"router, writer:2"});
+    CHECK(s.services[0].bad_input == Fault::config);
     std::string m;
-    CHECK(code_of({"--check-workers", "0"}, &m) == kConfig);
-    CHECK(code_of({"--dependency-severity", "passing"}, &m) == kConfig);
-    CHECK(code_of({"--check-timeout", "20s"}, &m) == kConfig);  // not shorter than check_interval
-    CHECK(code_of({"--config", write_file("[check.x]\nplugin = \"health-tcp\"\nfailures_before_critical = 0\n")}, &m) ==
-          kConfig);
+    CHECK(fault_of({"--check-workers", "0"}, &m) == Fault::config);
+    CHECK(fault_of({"--dependency-severity", "passing"}, &m) == Fault::config);
+    CHECK(fault_of({"--check-timeout", "20s"}, &m) == Fault::config);  // not shorter than check_interval
+    CHECK(fault_of({"--config", write_file("[check.x]\nplugin = \"health-tcp\"\nfailures_before_critical = 0\n")}, &m) ==
+          Fault::config);
     CHECK(m.find("failures_before_critical") != std::string::npos);
 }
 
 TEST_CASE("the breakers and the mass-removal guard are settings, checked like the others") {
     auto s = load({"--config", write_file("[discovery]\nbreaker_threshold = 5\nbreaker_backoff = \"100ms\"\n"
                                           "breaker_max_backoff = \"2s\"\nguard_fraction = 0.8\n")});
-    CHECK(s.breaker_threshold == 5);
-    CHECK(s.breaker_backoff == std::chrono::milliseconds(100));
-    CHECK(s.breaker_max_backoff == std::chrono::milliseconds(2000));
-    CHECK(s.guard_fraction == Approx(0.8));
+    CHECK(s.chain_options.breaker.threshold == 5);
+    CHECK(s.chain_options.breaker.initial_backoff == std::chrono::milliseconds(100));
+    CHECK(s.chain_options.breaker.max_backoff == std::chrono::milliseconds(2000));
+    CHECK(s.registry.guard_fraction == Approx(0.8));
     auto d = load({});
-    CHECK(d.breaker_threshold == 3);
-    CHECK(d.guard_fraction == Approx(0.5));
+    CHECK(d.chain_options.breaker.threshold == 3);
+    CHECK(d.registry.guard_fraction == Approx(0.5));
     std::string m;
-    CHECK(code_of({"--breaker-threshold", "0"}, &m) == kConfig);
+    CHECK(fault_of({"--breaker-threshold", "0"}, &m) == Fault::config);
     CHECK(m.find("breaker_threshold") != std::string::npos);
-    CHECK(code_of({"--breaker-threshold", "lots"}, &m) == kConfig);
-    CHECK(code_of({"--breaker-backoff", "5s", "--breaker-max-backoff", "1s"}, &m) == kConfig);
-    CHECK(code_of({"--guard-fraction", "0"}, &m) == kConfig);
-    CHECK(code_of({"--guard-fraction", "1.5"}, &m) == kConfig);
-    CHECK(code_of({"--guard-fraction", "half"}, &m) == kConfig);
+    CHECK(fault_of({"--breaker-threshold", "lots"}, &m) == Fault::config);
+    CHECK(fault_of({"--breaker-backoff", "5s", "--breaker-max-backoff", "1s"}, &m) == Fault::config);
+    CHECK(fault_of({"--guard-fraction", "0"}, &m) == Fault::config);
+    CHECK(fault_of({"--guard-fraction", "1.5"}, &m) == Fault::config);
+    CHECK(fault_of({"--guard-fraction", "half"}, &m) == Fault::config);
     CHECK(m.find("guard_fraction") != std::string::npos);
 }
 
@@ -215,7 +219,7 @@ TEST_CASE("a chain link may be a path to a plugin file; plugin directories add u
     CHECK(s.chain[0].options.at(0).second == "/tmp/x");
     CHECK(s.chain[1].plugin == "memory");
     std::string m;
-    CHECK(code_of({"--chain", "/opt/vendor/readme.txt"}, &m) == kConfig);
+    CHECK(fault_of({"--chain", "/opt/vendor/readme.txt"}, &m) == Fault::config);
     CHECK(m.find("not to a plugin file") != std::string::npos);
     CHECK(load({"--plugin-dir", "/a", "--plugin-dir", "/b"}).plugin_dirs == std::vector<std::string>{"/a", "/b"});
     auto file = load({"--config", write_file("[discovery]\nplugin_dir = \"/a, /b\"\n")});
@@ -224,19 +228,19 @@ TEST_CASE("a chain link may be a path to a plugin file; plugin directories add u
 
 TEST_CASE("deadlines, keepalive and the start-up bound are settings") {
     auto d = load({});
-    CHECK(d.read_timeout.count() == 250);
-    CHECK(d.write_timeout.count() == 1000);
-    CHECK(d.keepalive.count() == 500);
+    CHECK(d.chain_options.read_timeout.count() == 250);
+    CHECK(d.chain_options.write_timeout.count() == 1000);
+    CHECK(d.chain_options.keepalive.count() == 500);
     CHECK(d.startup_timeout.count() == 0);
     auto s = load({"--config", write_file("[discovery]\nread_timeout = \"100ms\"\nwrite_timeout = \"2s\"\n"
                                           "keepalive = 0\nstartup_timeout = \"1m\"\n")});
-    CHECK(s.read_timeout.count() == 100);
-    CHECK(s.write_timeout.count() == 2000);
-    CHECK(s.keepalive.count() == 0);
+    CHECK(s.chain_options.read_timeout.count() == 100);
+    CHECK(s.chain_options.write_timeout.count() == 2000);
+    CHECK(s.chain_options.keepalive.count() == 0);
     CHECK(s.startup_timeout.count() == 60000);
     std::string m;
-    CHECK(code_of({"--read-timeout", "0"}, &m) == kConfig);
-    CHECK(code_of({"--write-timeout", "soon"}, &m) == kConfig);
+    CHECK(fault_of({"--read-timeout", "0"}, &m) == Fault::config);
+    CHECK(fault_of({"--write-timeout", "soon"}, &m) == Fault::config);
 }
 
 TEST_CASE("--chain and MUSTER_CHAIN choose among the configured backends; a section naming no plugin is refused") {
@@ -261,8 +265,8 @@ TEST_CASE("--chain and MUSTER_CHAIN choose among the configured backends; a sect
     try {
         compose(typo, Startup::fail_fast);
         FAIL("a section naming no plugin was accepted");
-    } catch (const HostError& e) {
-        CHECK(e.code == kConfig);
+    } catch (const SetupError& e) {
+        CHECK(e.fault() == Fault::config);
         CHECK(std::string(e.what()).find(":2: [backend.catalog-sqlit] names no plugin") != std::string::npos);
     }
     std::filesystem::remove(db);

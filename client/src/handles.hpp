@@ -1,0 +1,110 @@
+// What the C API's opaque handles are, and how every entry point reads a
+// caller's versioned structs. Exceptions become a status and a message in
+// sdk::guard (no exception crosses the boundary); the composition layer's
+// SetupError is an sdk::Error, so its status (NOT_FOUND for a missing
+// plugin, UNSUPPORTED for one built for another ABI) reaches the caller.
+#pragma once
+
+#include <muster/client.h>
+
+#include "compose/node.hpp"
+
+#include <muster/core/picker.hpp>
+#include <muster/core/registry.hpp>
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/instance.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+struct muster_client {
+    std::unique_ptr<host::Node> node;
+};
+
+struct muster_registration {
+    muster::core::Registration registration;
+};
+
+// The snapshot the caller reads, and what its pointers point into.
+struct SnapshotBlock {
+    muster_snapshot c{};  // first: the caller's pointer is to it
+    std::shared_ptr<const muster::core::RoleSnapshot> snapshot;
+    std::string role;
+    std::vector<muster_instance> instances;
+    std::vector<std::vector<muster_kv>> metadata;
+};
+// muster_snapshot_free turns the caller's pointer back into the block: well
+// defined only because a standard-layout object and its first member are
+// pointer-interconvertible, which this holds to.
+static_assert(std::is_standard_layout_v<SnapshotBlock> && offsetof(SnapshotBlock, c) == 0);
+
+struct muster_subscription {
+    muster::core::Subscription subscription;
+};
+
+struct muster_picker {
+    std::shared_ptr<muster::core::Picker> picker;
+};
+
+// Holds its picker, so a picker closed with calls in flight stays alive
+// until they end.
+struct muster_call {
+    std::shared_ptr<muster::core::Picker> picker;
+    muster::core::Call call;
+    std::vector<muster_kv> metadata;
+    muster_instance view{};
+};
+
+namespace client {
+
+// Marks this thread as inside a subscription's callback for as long as it
+// lives: what muster_unsubscribe() and muster_client_close() ask, since
+// neither can wait for the callback they are called from.
+class InCallback {
+public:
+    explicit InCallback(const muster_subscription* sub) : outer_(current) { current = sub; }
+    ~InCallback() { current = outer_; }
+    InCallback(const InCallback&) = delete;
+    InCallback& operator=(const InCallback&) = delete;
+
+    // True inside `sub`'s callback (nullptr: inside any callback).
+    static bool of(const muster_subscription* sub) { return current && (!sub || current == sub); }
+
+private:
+    static inline thread_local const muster_subscription* current = nullptr;
+    const muster_subscription* outer_;
+};
+
+// A caller's struct read into the current layout: fields a caller built
+// against an older minor version does not have stay zero. `oldest` is the
+// struct's size in version 1.0 (each struct's first layout): anything
+// shorter is not a struct of this API, and reading it would tear a pointer.
+template <class T>
+T versioned(const T* in, const char* what, std::size_t oldest = sizeof(T)) {
+    if (!in) throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, std::string(what) + " is NULL");
+    if (in->struct_size < oldest)
+        throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, std::string(what) + "->struct_size is " +
+                                                              std::to_string(in->struct_size) + ", less than " +
+                                                              std::to_string(oldest) + ": set it to sizeof the struct");
+    T out{};
+    std::memcpy(&out, in, std::min<std::size_t>(in->struct_size, sizeof out));
+    return out;
+}
+
+// An array and its count from a caller: NULL with a count is refused.
+template <class T>
+void check_array(const T* items, std::size_t count, const char* what) {
+    if (!items && count > 0)
+        throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT,
+                                 std::string(what) + " is NULL but its count is " + std::to_string(count));
+}
+
+// An optional C string as a std::string ("" for NULL).
+inline std::string text(const char* s) { return s ? s : ""; }
+
+}  // namespace client

@@ -1,0 +1,396 @@
+#include "http_api.hpp"
+
+#include "compose/check_settings.hpp"
+#include "compose/setup_error.hpp"
+#include "compose/instance_json.hpp"
+#include "compose/status_json.hpp"
+#include "listen_address.hpp"
+
+#include <muster/cpp/clock.hpp>
+#include <muster/cpp/error.hpp>
+#include <muster/cpp/options.hpp>
+#include <muster/cpp/validate.hpp>
+
+#include <muster/core/log.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace host::agent {
+
+namespace {
+
+constexpr std::int64_t kDefaultWaitMs = 300000, kMaxWaitMs = 600000;  // Consul's 5 min default, 10 min at most
+
+struct Target {
+    std::vector<std::string> path;  // "/v1/roles/x" -> {"v1", "roles", "x"}
+    std::map<std::string, std::string> query;
+};
+
+// Names in this API never need escapes; a '%' is refused rather than
+// decoded, so what is checked is what is used.
+std::optional<Target> parse_target(std::string_view t) {
+    if (t.empty() || t.front() != '/' || t.find('%') != std::string_view::npos) return std::nullopt;
+    Target out;
+    auto q = t.find('?');
+    std::string_view path = t.substr(0, q), query = q == std::string_view::npos ? "" : t.substr(q + 1);
+    for (std::size_t i = 1; i <= path.size();) {
+        auto slash = path.find('/', i);
+        if (slash == std::string_view::npos) slash = path.size();
+        if (slash > i) out.path.emplace_back(path.substr(i, slash - i));
+        i = slash + 1;
+    }
+    for (std::size_t i = 0; i < query.size();) {
+        auto amp = query.find('&', i);
+        if (amp == std::string_view::npos) amp = query.size();
+        auto kv = query.substr(i, amp - i);
+        auto eq = kv.find('=');
+        if (!kv.empty())
+            out.query[std::string(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : kv.substr(eq + 1);
+        i = amp + 1;
+    }
+    return out;
+}
+
+Response json_response(const Request& req, http::status status, const nlohmann::json& body) {
+    Response r{status, req.version()};
+    r.set(http::field::content_type, "application/json");
+    r.keep_alive(req.keep_alive());
+    // Text from a request (a name in an error) may not be UTF-8: replaced,
+    // never thrown over.
+    r.body() = body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    r.prepare_payload();
+    return r;
+}
+
+// A 4xx or 5xx with {"error": message}, and one log line (the target is
+// cut short; no header is logged, so a token never is).
+Response error(const Request& req, http::status status, const std::string& message) {
+    std::string target(req.target().substr(0, 200));
+    std::string line = muster::sdk::utf8_line(message);
+    muster::core::log::warn("http {} {}: {} {}", muster::sdk::utf8_line(std::string(req.method_string())),
+                            muster::sdk::utf8_line(target), static_cast<unsigned>(status), line);
+    return json_response(req, status, {{"error", line}});
+}
+
+Response text_response(const Request& req, http::status status, std::string body, const char* type) {
+    Response r{status, req.version()};
+    r.set(http::field::content_type, type);
+    r.keep_alive(req.keep_alive());
+    r.body() = std::move(body);
+    r.prepare_payload();
+    return r;
+}
+
+Response not_allowed(const Request& req, const char* allow) {
+    auto r = error(req, http::status::method_not_allowed, std::string("use ") + allow);
+    r.set(http::field::allow, allow);
+    return r;
+}
+
+// Both compared in full, so the time taken says nothing about the token.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    return diff == 0;
+}
+
+http::status status_of(muster_status s) {
+    switch (s) {
+    case MUSTER_INVALID_ARGUMENT: return http::status::bad_request;
+    case MUSTER_NOT_FOUND: return http::status::not_found;
+    case MUSTER_CONFLICT: return http::status::conflict;
+    case MUSTER_UNAVAILABLE:
+    case MUSTER_TRY_AGAIN: return http::status::service_unavailable;
+    default: return http::status::internal_server_error;
+    }
+}
+
+std::vector<std::string> strings(const nlohmann::json& body, const char* key) {
+    std::vector<std::string> out;
+    if (!body.contains(key)) return out;
+    for (const auto& v : body.at(key)) out.push_back(v.get<std::string>());
+    return out;
+}
+
+// "example.com:8500" -> "example.com"; "[::1]:8500" -> "::1".
+std::string_view host_of(std::string_view host_port) {
+    if (!host_port.empty() && host_port.front() == '[') {
+        auto close = host_port.find(']');
+        return close == std::string_view::npos ? host_port : host_port.substr(1, close - 1);
+    }
+    auto colon = host_port.find(':');
+    return colon == std::string_view::npos ? host_port : host_port.substr(0, colon);
+}
+
+// "https://example.com:8500" -> "example.com" ("null" and the like stay as
+// they are, and match nothing).
+std::string_view origin_host(std::string_view origin) {
+    auto scheme = origin.find("://");
+    return scheme == std::string_view::npos ? origin : host_of(origin.substr(scheme + 3));
+}
+
+}  // namespace
+
+HttpApi::HttpApi(Node& node, Metrics& metrics)
+        : node_(node),
+          registry_(node.registry()),
+          settings_(node.settings()),
+          metrics_(metrics),
+          listen_ip_(listen_address(settings_.http_listen.empty() ? "127.0.0.1:0" : settings_.http_listen, "http").ip) {}
+
+HttpApi::~HttpApi() {
+    std::lock_guard lk(mu_);
+    owned_.clear();  // each Registration deregisters
+}
+
+std::optional<Response> HttpApi::refused(const Request& req) const {
+    // A browser's cross-site request carries the page's origin: a page may
+    // read nothing of an answer, but a write would still be done.
+    auto origin = req[http::field::origin];
+    auto site = req["Sec-Fetch-Site"];
+    if ((!origin.empty() && !host_allowed(origin_host(std::string_view(origin.data(), origin.size())))) ||
+        site == "cross-site")
+        return error(req, http::status::forbidden, "cross-origin writes are refused");
+    if (settings_.http_token.empty()) {
+        if (settings_.http_allow_anonymous_writes) return std::nullopt;
+        return error(req, http::status::forbidden,
+                     "this agent takes no writes: its operator configured no http_token (or "
+                     "http_allow_anonymous_writes = true)");
+    }
+    auto auth = req[http::field::authorization];
+    if (auth.empty()) {
+        auto r = error(req, http::status::unauthorized, "this agent takes writes with 'Authorization: Bearer TOKEN'");
+        r.set(http::field::www_authenticate, "Bearer realm=\"muster\"");
+        return r;
+    }
+    std::string_view given(auth.data(), auth.size());
+    if (given.rfind("Bearer ", 0) != 0 || !same_secret(given.substr(7), settings_.http_token))
+        return error(req, http::status::forbidden, "the bearer token is not this agent's");
+    return std::nullopt;
+}
+
+bool HttpApi::host_allowed(std::string_view host) const {
+    std::string h(host);
+    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (h == "localhost") return true;
+    for (const auto& name : settings_.http_allowed_hosts)
+        if (h == name) return true;
+    // An IP address cannot be rebound to another server: the one listened
+    // on, or any when listening on every address.
+    boost::system::error_code ec;
+    auto ip = boost::asio::ip::make_address(h, ec);
+    if (ec) return false;
+    return listen_ip_.is_unspecified() || ip == listen_ip_;
+}
+
+Reply HttpApi::handle(const Request& req) {
+    if (auto host = req[http::field::host];
+        !host.empty() && !host_allowed(host_of(std::string_view(host.data(), host.size()))))
+        return {error(
+            req, http::status::forbidden,
+            "Host '" + std::string(host.substr(0, 100)) + "' is not this agent's (list it in http_allowed_hosts)")};
+    auto t = parse_target(std::string_view(req.target().data(), req.target().size()));
+    if (!t) return {error(req, http::status::bad_request, "the target is not a path (and '%' escapes are not taken)")};
+    const auto& p = t->path;
+    auto method = req.method();
+    if (p == std::vector<std::string>{"healthz"}) {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        for (const auto& l : registry_.chain().status())
+            if (l.state == "closed") return {text_response(req, http::status::ok, "ok\n", "text/plain")};
+        return {text_response(req, http::status::service_unavailable, "no backend is up\n", "text/plain")};
+    }
+    if (p == std::vector<std::string>{"metrics"}) {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        return {text_response(req, http::status::ok, metrics_.text(), "text/plain; version=0.0.4")};
+    }
+    if (p.empty() || p[0] != "v1") return {error(req, http::status::not_found, "no such endpoint (see docs/agent.md)")};
+    if (p.size() == 2 && p[1] == "status") {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        return {json_response(req, http::status::ok, status_json(registry_))};
+    }
+    if (p.size() == 3 && p[1] == "roles") {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        const std::string& role = p[2];
+        if (auto problem = muster::sdk::check_role(role); !problem.empty())
+            return {error(req, http::status::bad_request, problem)};
+        auto snap = registry_.cached(role);  // one look at the role: never waits on a backend
+        if (!snap) {
+            Reply r;
+            r.fill = role;
+            return r;
+        }
+        auto index = t->query.find("index");
+        if (index == t->query.end()) return {role_response(role, *snap, req)};
+        auto after = muster::sdk::parse_int(index->second);
+        if (!after || *after < 0) return {error(req, http::status::bad_request, "index is not a whole number")};
+        std::int64_t wait_ms = kDefaultWaitMs;
+        if (auto w = t->query.find("wait"); w != t->query.end()) {
+            auto ms = muster::sdk::parse_duration_ms(w->second);
+            if (!ms || *ms <= 0 || *ms > kMaxWaitMs)
+                return {error(req, http::status::bad_request, "wait is a duration up to 10m (e.g. 30s)")};
+            wait_ms = *ms;
+        }
+        if (snap->index > static_cast<std::uint64_t>(*after)) return {role_response(role, *snap, req)};
+        Reply r;
+        r.wait = Reply::Wait{role, static_cast<std::uint64_t>(*after),
+                             std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)};
+        return r;
+    }
+    if (p.size() == 2 && p[1] == "watch") {
+        if (method != http::verb::get) return {not_allowed(req, "GET")};
+        auto role = t->query.find("role");
+        if (role == t->query.end()) {
+            Reply r;
+            r.stream = std::optional<std::string>();
+            return r;
+        }
+        if (auto problem = muster::sdk::check_role(role->second); !problem.empty())
+            return {error(req, http::status::bad_request, problem)};
+        Reply r;
+        if (!registry_.cached(role->second))
+            r.fill = role->second;
+        else
+            r.stream = std::optional<std::string>(role->second);
+        return r;
+    }
+    if (p.size() == 2 && p[1] == "instances") {
+        if (method != http::verb::put) return {not_allowed(req, "PUT")};
+        if (auto no = refused(req)) return {*no};
+        Reply r;
+        r.work = [this, req] { return register_instance(req); };
+        return r;
+    }
+    if ((p.size() == 3 || (p.size() == 4 && p[3] == "health")) && p[1] == "instances") {
+        bool health = p.size() == 4;
+        if (method != (health ? http::verb::put : http::verb::delete_))
+            return {not_allowed(req, health ? "PUT" : "DELETE")};
+        if (auto no = refused(req)) return {*no};
+        std::string id = muster::sdk::normalised_id(p[2]);
+        if (auto problem = muster::sdk::check_id(id); !problem.empty())
+            return {error(req, http::status::bad_request, problem)};
+        Reply r;
+        r.work = [this, req, id, health] { return health ? set_health(req, id) : deregister(req, id); };
+        return r;
+    }
+    return {error(req, http::status::not_found, "no such endpoint (see docs/agent.md)")};
+}
+
+Response HttpApi::role_response(const std::string& role, const Request& req) {
+    return role_response(role, *registry_.resolve(role), req);
+}
+
+Response HttpApi::role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req) {
+    nlohmann::json instances = nlohmann::json::array();
+    for (const auto& i : snap.instances) instances.push_back(instance_json(i, snap.backend));
+    std::int64_t now = muster::sdk::system_ms();
+    auto r = json_response(req, http::status::ok,
+                           {{"role", role},
+                            {"backend", snap.backend},
+                            {"as_of", rfc3339(snap.as_of_ms)},
+                            {"age_ms", snap.as_of_ms ? now - snap.as_of_ms : -1},
+                            {"stale", snap.stale},
+                            {"held", snap.held},
+                            {"index", snap.index},
+                            {"instances", instances}});
+    r.set("X-Muster-Index", std::to_string(snap.index));
+    return r;
+}
+
+std::optional<Response> HttpApi::fill(const std::string& role, const Request& req) {
+    try {
+        registry_.resolve(role);
+        return std::nullopt;
+    } catch (const muster::sdk::Error& e) {
+        return error(req, status_of(e.status()), e.what());
+    }
+}
+
+muster::core::IndexWait HttpApi::wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake) {
+    return registry_.wake_after(role, after, std::move(wake));
+}
+
+muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb) {
+    return registry_.watch(role, std::move(cb));
+}
+
+std::string HttpApi::event_frame(const muster::core::TopologyEvent& e) {
+    // One line of JSON: a data field ends at a newline.
+    return std::string("event: ") + event_name(e.type) + "\ndata: " +
+           instance_json(e.instance, e.backend).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+Response HttpApi::register_instance(const Request& req) {
+    nlohmann::json body;
+    try {
+        body = nlohmann::json::parse(req.body());
+        if (!body.is_object()) return error(req, http::status::bad_request, "the body is not a JSON object");
+        RegistrationRequest r;
+        r.role = body.at("role").get<std::string>();
+        r.address = body.at("address").get<std::string>();
+        r.id = body.value("id", "");
+        if (body.contains("metadata")) r.metadata = body.at("metadata").get<std::map<std::string, std::string>>();
+        r.checks = strings(body, "checks");
+        r.depends_on = strings(body, "depends_on");
+        auto spec = node_.instance(r, CheckAuthority::caller);
+        auto reg = std::make_shared<muster::core::Registration>(registry_.register_instance(std::move(spec)));
+        std::string id = reg->id();
+        std::lock_guard lk(mu_);
+        owned_.insert_or_assign(id, std::move(reg));
+        return json_response(req, http::status::ok, {{"id", id}});
+    } catch (const nlohmann::json::exception& e) {
+        return error(
+            req, http::status::bad_request,
+            std::string("the body is not an instance (role, address; id, metadata, checks, depends_on): ") + e.what());
+    } catch (const muster::sdk::Error& e) {
+        return error(req, status_of(e.status()), e.what());
+    }
+}
+
+Response HttpApi::set_health(const Request& req, const std::string& id) {
+    try {
+        auto body = nlohmann::json::parse(req.body());
+        if (!body.is_object()) return error(req, http::status::bad_request, "the body is not a JSON object");
+        auto health = muster::sdk::parse_health(body.at("status").get<std::string>());
+        if (!health) return error(req, http::status::bad_request, "status is passing, warning or critical");
+        std::int64_t ttl = 0;
+        if (body.contains("ttl")) {
+            auto ms = muster::sdk::parse_duration_ms(body.at("ttl").get<std::string>());
+            if (!ms) return error(req, http::status::bad_request, "ttl is a duration (e.g. 30s)");
+            ttl = *ms;
+        }
+        std::shared_ptr<muster::core::Registration> reg;
+        {
+            std::lock_guard lk(mu_);
+            if (auto it = owned_.find(id); it != owned_.end()) reg = it->second;
+        }
+        if (!reg)
+            return error(req, http::status::not_found, "instance " + id + " was not registered through this agent");
+        // Written outside mu_: a slow store delays this request alone.
+        auto o = reg->set_health(*health, body.value("reason", ""), std::chrono::milliseconds(ttl));
+        if (!o.ok()) return error(req, status_of(o.status), o.message);
+        return json_response(req, http::status::ok, {{"id", id}, {"health", muster::sdk::health_name(*health)}});
+    } catch (const nlohmann::json::exception& e) {
+        return error(req, http::status::bad_request,
+                     std::string("the body is not {\"status\", \"reason\", \"ttl\"}: ") + e.what());
+    }
+}
+
+Response HttpApi::deregister(const Request& req, const std::string& id) {
+    std::shared_ptr<muster::core::Registration> gone;
+    {
+        std::lock_guard lk(mu_);
+        auto it = owned_.find(id);
+        if (it == owned_.end())
+            return error(req, http::status::not_found, "instance " + id + " was not registered through this agent");
+        gone = std::move(it->second);
+        owned_.erase(it);
+    }
+    auto o = gone->stop();
+    if (!o.ok()) return error(req, status_of(o.status), o.message);
+    return json_response(req, http::status::ok, {{"id", id}, {"deregistered", true}});
+}
+
+}  // namespace host::agent

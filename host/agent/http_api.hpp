@@ -1,0 +1,97 @@
+// The agent's HTTP API as a function from a request to a reply, with no
+// I/O of its own (http_server.cpp does the sockets, the fuzzer calls it
+// directly): roles (with Consul-style blocking queries), server-sent
+// events, registrations made for processes that cannot embed, status,
+// health and metrics (docs/agent.md).
+#pragma once
+
+#include "compose/node.hpp"
+#include "metrics.hpp"
+
+#include <muster/core/registry.hpp>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace host::agent {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// What to do with a request.
+struct Reply {
+    // Answer this now (when none of the below is set).
+    Response response;
+    // Work that may wait on a backend (a write, its checks' first run): run
+    // it on the write pool and answer what it returns.
+    std::function<Response()> work{};
+    // The role is not cached yet: HttpApi::fill() it off the network
+    // threads, then handle the request again.
+    std::optional<std::string> fill{};
+    // A blocking query: answer role_response(role) once the role's index
+    // passes `after`, or at `deadline`.
+    struct Wait {
+        std::string role;
+        std::uint64_t after = 0;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::optional<Wait> wait{};
+    // Server-sent events of a role (nullopt inside: every role).
+    std::optional<std::optional<std::string>> stream{};
+};
+
+// THREADING: every method may be called from any thread.
+class HttpApi {
+public:
+    HttpApi(Node& node, Metrics& metrics);
+    // Deregisters what was registered through the API.
+    ~HttpApi();
+
+    // Never waits on a backend: what might is returned as work or fill.
+    Reply handle(const Request& req);
+    // Caches `role` (the first read through the chain); the answer to send
+    // instead when it cannot be cached (every cache is in use).
+    std::optional<Response> fill(const std::string& role, const Request& req);
+
+    // The role's instances now, with the cache's provenance and index.
+    Response role_response(const std::string& role, const Request& req);
+    Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req);
+    muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
+    // Registry::wake_after: a blocking query's wait for the role's change.
+    muster::core::IndexWait wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake);
+    // One event as a server-sent-events frame.
+    static std::string event_frame(const muster::core::TopologyEvent& e);
+
+    Metrics& metrics() { return metrics_; }
+
+private:
+    Response register_instance(const Request& req);
+    Response set_health(const Request& req, const std::string& id);
+    Response deregister(const Request& req, const std::string& id);
+    // nullopt: the request may write; otherwise the 401/403 to answer.
+    std::optional<Response> refused(const Request& req) const;
+    // True when a request's Host (or a browser's Origin) names this agent:
+    // localhost, a name in http_allowed_hosts, or an IP address it listens
+    // on (DNS rebinding needs a name).
+    bool host_allowed(std::string_view host) const;
+
+    Node& node_;
+    muster::core::Registry& registry_;
+    const Settings& settings_;
+    Metrics& metrics_;
+    boost::asio::ip::address listen_ip_;
+    std::mutex mu_;  // guards owned_
+    // Shared, so a health push runs on its registration outside mu_.
+    std::map<std::string, std::shared_ptr<muster::core::Registration>> owned_;
+};
+
+}  // namespace host::agent
