@@ -60,7 +60,7 @@ void hang_cycles(PluginLoader& loader, int runs) {
     for (int run = 0; run < runs; ++run) {
         // Each cycle starts with the link recovered and idle.
         auto since = bench::Clock::now();
-        while (chain->status()[0].state != "closed" && bench::seconds_since(since) < 15)
+        while (chain->status()[0].state != muster::core::Breaker::State::closed && bench::seconds_since(since) < 15)
             std::this_thread::sleep_for(10ms);
         std::this_thread::sleep_for(1500ms);
         run_command("MUSTER_TEST_NATS_FREEZE");
@@ -74,7 +74,7 @@ void hang_cycles(PluginLoader& loader, int runs) {
         bool seen_open = false;
         std::int64_t last = 0, gap = 0;
         while (bench::seconds_since(frozen) < 5) {
-            if (!seen_open && chain->status()[0].state != "closed") {
+            if (!seen_open && chain->status()[0].state != muster::core::Breaker::State::closed) {
                 open_ms.push_back(bench::seconds_since(frozen) * 1000);
                 seen_open = true;
             }
@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
             std::set<std::string> have;
             if (nats->list(&role, 0, got).ok())
                 for (auto& i : got) have.insert(i.id);
-            bool closed = chain->status()[0].state == "closed";
+            bool closed = chain->status()[0].state == muster::core::Breaker::State::closed;
             if (have == ids && closed) break;
             if (bench::seconds_since(started) > 30) break;
             std::this_thread::sleep_for(5ms);

@@ -36,7 +36,7 @@ class LayoutTest(unittest.TestCase):
 
     def test_the_mirrors_match_the_frozen_layouts(self):
         here = os.path.dirname(os.path.abspath(__file__))
-        default = os.pathsep.join(os.path.join(here, "..", "..", d) for d in ("host/include", "sdk/include"))
+        default = os.pathsep.join(os.path.join(here, "..", "..", d) for d in ("client/include", "sdk/include"))
         rules = []
         for d in (os.environ.get("MUSTER_INCLUDE_DIRS") or default).split(os.pathsep):
             for name in ("client_layout.h", "layout.h"):

@@ -341,7 +341,7 @@ std::vector<LinkStatus> Chain::status() const {
     for (std::size_t i = 0; i < links_.size(); ++i) {
         LinkState& st = *state_[i];
         std::lock_guard lk(st.mu);
-        out.push_back({links_[i].backend->name(), Breaker::name(st.breaker.state()), st.last_error, st.last_success_ms,
+        out.push_back({links_[i].backend->name(), st.breaker.state(), st.last_error, st.last_success_ms,
                        st.pending.size(), st.breaker.counts(), st.beats->ok.load(), st.beats->failed.load()});
     }
     return out;

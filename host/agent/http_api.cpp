@@ -199,7 +199,7 @@ Reply HttpApi::handle(const Request& req) {
     if (p == std::vector<std::string>{"healthz"}) {
         if (method != http::verb::get) return {not_allowed(req, "GET")};
         for (const auto& l : registry_.chain().status())
-            if (l.state == "closed") return {text_response(req, http::status::ok, "ok\n", "text/plain")};
+            if (l.state == muster::core::Breaker::State::closed) return {text_response(req, http::status::ok, "ok\n", "text/plain")};
         return {text_response(req, http::status::service_unavailable, "no backend is up\n", "text/plain")};
     }
     if (p == std::vector<std::string>{"metrics"}) {

@@ -62,9 +62,11 @@ public:
                            MetricType::Gauge,
                            {}};
         for (const auto& l : registry_.chain().status()) {
-            up.metric.push_back(sample({{"backend", l.name}}, l.state == "closed", MetricType::Gauge));
-            for (const char* s : {"closed", "open", "half-open"})
-                state.metric.push_back(sample({{"backend", l.name}, {"state", s}}, l.state == s, MetricType::Gauge));
+            using State = muster::core::Breaker::State;
+            up.metric.push_back(sample({{"backend", l.name}}, l.state == State::closed, MetricType::Gauge));
+            for (State s : {State::closed, State::open, State::half_open})
+                state.metric.push_back(sample({{"backend", l.name}, {"state", muster::core::Breaker::name(s)}},
+                                              l.state == s, MetricType::Gauge));
             calls.metric.push_back(sample({{"backend", l.name}, {"outcome", "success"}},
                                           static_cast<double>(l.counts.successes), MetricType::Counter));
             calls.metric.push_back(sample({{"backend", l.name}, {"outcome", "failure"}},

@@ -2,6 +2,9 @@
 
 #include "setup_error.hpp"
 
+#include <toml++/toml.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,102 +13,89 @@ namespace host {
 
 namespace {
 
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string::npos) return {};
-    auto e = s.find_last_not_of(" \t\r");
-    return s.substr(b, e - b + 1);
+// Sections that hold named sections of their own: [backend.NAME],
+// [health.NAME], [check.NAME], [service.NAME].
+bool holds_named_sections(const std::string& name) {
+    return name == "backend" || name == "health" || name == "check" || name == "service";
 }
 
-bool valid_name(const std::string& s, bool dotted) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              (dotted && c == '.')))
-            return false;
-    return true;
-}
+struct Flattener {
+    const std::string& file;
+    std::vector<ConfigEntry>& out;
+
+    [[noreturn]] void fail(const toml::node& at, const std::string& what) const {
+        const auto& b = at.source().begin;
+        throw SetupError(Fault::config,
+                         file + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": " + what);
+    }
+
+    // A value as the settings read it: strings as they are, numbers and
+    // booleans as written, an array as a comma-separated list.
+    std::string text(const toml::node& v, const std::string& key) const {
+        if (auto s = v.as_string()) return s->get();
+        if (auto i = v.as_integer()) return std::to_string(i->get());
+        if (auto b = v.as_boolean()) return b->get() ? "true" : "false";
+        if (auto f = v.as_floating_point()) {
+            std::ostringstream o;
+            o << f->get();
+            return o.str();
+        }
+        if (auto a = v.as_array()) {
+            std::string out;
+            for (const auto& item : *a) {
+                if (item.is_array() || item.is_table()) fail(item, "'" + key + "': a list holds plain values only");
+                out += (out.empty() ? "" : ", ") + text(item, key);
+            }
+            return out;
+        }
+        fail(v, "'" + key + "' is a date or time; write it as a string");
+    }
+
+    // Every value of `table` into `section`; a table inside is a dotted key
+    // (meta.zone = "a" and [service.x.meta] zone = "a" alike).
+    void values(const toml::table& table, const std::string& section, const std::string& prefix) const {
+        for (const auto& [k, v] : table) {
+            std::string key = prefix + std::string(k.str());
+            if (auto t = v.as_table())
+                values(*t, section, key + ".");
+            else
+                out.push_back({section, key, text(v, key), static_cast<int>(v.source().begin.line)});
+        }
+    }
+};
 
 }  // namespace
 
 std::vector<ConfigEntry> parse_config(const std::string& text, const std::string& name) {
+    toml::table root;
+    try {
+        root = toml::parse(text, name);
+    } catch (const toml::parse_error& e) {
+        const auto& b = e.source().begin;
+        throw SetupError(Fault::config, name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": " +
+                                            std::string(e.description()));
+    }
     std::vector<ConfigEntry> out;
-    std::istringstream in(text);
-    std::string raw, section;
-    int line = 0;
-    auto fail = [&](const std::string& what) -> SetupError {
-        return SetupError(Fault::config, name + ":" + std::to_string(line) + ": " + what);
-    };
-    while (std::getline(in, raw)) {
-        ++line;
-        std::string s = trim(raw);
-        if (s.empty() || s[0] == '#') continue;
-        if (s[0] == '[') {
-            auto close = s.find(']');
-            if (close == std::string::npos) throw fail("section header without ']'");
-            std::string rest = trim(s.substr(close + 1));
-            if (!rest.empty() && rest[0] != '#') throw fail("text after the section header");
-            section = trim(s.substr(1, close - 1));
-            if (!valid_name(section, true)) throw fail("invalid section name '" + section + "'");
+    Flattener f{name, out};
+    for (const auto& [k, v] : root) {
+        std::string section(k.str());
+        auto t = v.as_table();
+        if (!t) f.fail(v, "key '" + section + "' is outside any [section]");
+        if (!holds_named_sections(section)) {
+            f.values(*t, section, "");
             continue;
         }
-        auto eq = s.find('=');
-        if (eq == std::string::npos) throw fail("expected key = \"value\"");
-        std::string key = trim(s.substr(0, eq)), v = trim(s.substr(eq + 1));
-        if (!valid_name(key, true)) throw fail("invalid key '" + key + "'");
-        if (section.empty()) throw fail("key '" + key + "' is outside any [section]");
-        std::string value;
-        if (!v.empty() && v[0] == '"') {
-            std::size_t i = 1;
-            bool closed = false;
-            for (; i < v.size(); ++i) {
-                char c = v[i];
-                if (c == '"') {
-                    closed = true;
-                    break;
-                }
-                if (c == '\\') {
-                    if (++i >= v.size()) break;
-                    switch (v[i]) {
-                    case 'n': value += '\n'; break;
-                    case 't': value += '\t'; break;
-                    case '"': value += '"'; break;
-                    case '\\': value += '\\'; break;
-                    default: throw fail(std::string("unknown escape '\\") + v[i] + "'");
-                    }
-                } else {
-                    value += c;
-                }
-            }
-            if (!closed) throw fail("unterminated string");
-            std::string rest = trim(v.substr(i + 1));
-            if (!rest.empty() && rest[0] != '#') throw fail("text after the value");
-        } else {
-            auto hash = v.find('#');
-            value = trim(hash == std::string::npos ? v : v.substr(0, hash));
-            bool bare_ok = value == "true" || value == "false";
-            if (!bare_ok && !value.empty()) {  // an integer or a decimal: -12, 0.5
-                bool digit = false, dot = false;
-                bare_ok = true;
-                for (std::size_t i = 0; i < value.size(); ++i) {
-                    char c = value[i];
-                    if (c >= '0' && c <= '9')
-                        digit = true;
-                    else if (c == '.' && !dot && digit)
-                        dot = true;
-                    else if (!(i == 0 && c == '-'))
-                        bare_ok = false;
-                }
-                bare_ok = bare_ok && digit && value.back() != '.';
-            }
-            if (!bare_ok) throw fail("value of '" + key + "' must be a quoted string, true, false or a number");
+        for (const auto& [sub, node] : *t) {
+            auto named = node.as_table();
+            if (!named)
+                f.fail(node, "'" + std::string(sub.str()) + "' in [" + section + "] belongs in a section [" + section +
+                                 ".NAME]");
+            f.values(*named, section + "." + std::string(sub.str()), "");
         }
-        for (const auto& e : out)
-            if (e.section == section && e.key == key)
-                throw fail("'" + key + "' is set twice in [" + section + "] (first on line " + std::to_string(e.line) +
-                           ")");
-        out.push_back({section, key, value, line});
     }
+    // toml++ keeps keys sorted; the settings want the file's order
+    // ([service.NAME] sections register in it).
+    std::stable_sort(out.begin(), out.end(), [](const ConfigEntry& a, const ConfigEntry& b) { return a.line < b.line; });
     return out;
 }
 

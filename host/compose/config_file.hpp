@@ -1,6 +1,8 @@
-// The configuration file: TOML-style [section] headers and key = "value"
-// lines (a subset of TOML: strings, booleans, integers; # comments). Every
-// entry keeps its line so that errors can name it.
+// The configuration file, read by toml++ (full TOML 1.0: arrays, inline
+// tables, multi-line strings, dotted keys) and flattened into entries the
+// settings read: [section] key = value, [backend.NAME] key = value. Every
+// entry keeps its line so that errors can name it; syntax errors name the
+// line and column.
 #pragma once
 
 #include <string>
@@ -11,7 +13,7 @@ namespace host {
 struct ConfigEntry {
     std::string section;  // "discovery", "backend.catalog-sqlite", ...
     std::string key;
-    std::string value;  // unquoted, escapes resolved
+    std::string value;  // a string as it is; a number or boolean as written; an array as "a, b"
     int line = 0;
 };
 

@@ -14,7 +14,7 @@ nlohmann::json status_json(muster::core::Registry& registry) {
     nlohmann::json links = nlohmann::json::array();
     for (const auto& l : registry.chain().status())
         links.push_back({{"backend", l.name},
-                         {"breaker", l.state},
+                         {"breaker", muster::core::Breaker::name(l.state)},
                          {"last_error", l.last_error},
                          {"last_success", rfc3339(l.last_success_ms)},
                          {"since_last_success_ms", l.last_success_ms ? now - l.last_success_ms : -1},

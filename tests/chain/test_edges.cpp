@@ -107,7 +107,7 @@ void hang_case(bool pg) {
     auto t0 = Clock::now();
     Undo thawing{thaw};
     // The running process's breaker opens without waiting for failures to pile up.
-    bool opened = eventually([&] { return chain->status()[0].state != "closed"; }, 10s);
+    bool opened = eventually([&] { return chain->status()[0].state != muster::core::Breaker::State::closed; }, 10s);
     double open_ms = ms_since(t0);
     CHECK(opened);
     // Its reads leave the hung link within a read deadline.
@@ -149,13 +149,13 @@ void hang_case(bool pg) {
     auto& back = pg ? *fresh_peer->pg : *fresh_peer->nats;
     CHECK(eventually([&] { return lists(back, "lone", reg.id()); }, 15s));
     CHECK(eventually([&] { return !lists(back, "brief", gone_id); }, 15s));
-    CHECK(eventually([&] { return chain->status()[0].state == "closed"; }, 15s));
+    CHECK(eventually([&] { return chain->status()[0].state == muster::core::Breaker::State::closed; }, 15s));
     // Heartbeat batches work again after the thaw: longer than a ttl later
     // the store still lists both, and its breaker never opened again.
     std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs) + 1500ms);
     CHECK(lists(back, "lone", reg.id()));
     CHECK(lists(back, "pair", companion.id()));
-    CHECK(chain->status()[0].state == "closed");
+    CHECK(chain->status()[0].state == muster::core::Breaker::State::closed);
     // No removal (and re-add) of the instance that stayed live, here or in the other process.
     CHECK(mine.count(MUSTER_EVENT_REMOVED, reg.id()) == 0);
     CHECK(theirs.count(MUSTER_EVENT_REMOVED, reg.id()) == 0);
@@ -231,7 +231,7 @@ TEST_CASE("a store absent at start-up joins the chain when it comes, and gets th
     starting.run();
     auto reader = stores.peer(false);
     CHECK(eventually([&] { return lists(*reader->nats, "early", reg.id()); }, 15s));
-    CHECK(eventually([&] { return chain->status()[0].state == "closed"; }, 5s));
+    CHECK(eventually([&] { return chain->status()[0].state == muster::core::Breaker::State::closed; }, 5s));
 }
 
 TEST_CASE("a stop made while a store is away is not undone by its return, though its maker has exited") {

@@ -175,7 +175,7 @@ void fault_run(const std::vector<std::string>& steps) {
     }));
     CHECK(eventually([&] {
         for (auto& st : chain->status())
-            if (st.state != "closed") return false;
+            if (st.state != muster::core::Breaker::State::closed) return false;
         return true;
     }));
 }

@@ -58,6 +58,14 @@ TEST_CASE("client api: a bad setting is INVALID_ARGUMENT naming it; nothing open
     auto [s3, m3] = open_error({{"chain", "no-such-plugin"}});
     CHECK(s3 == MUSTER_NOT_FOUND);
     CHECK_THAT(m3, Catch::Contains("no-such-plugin"));
+    // What happened reaches the caller: a plugin built for another ABI is
+    // no missing plugin.
+    auto [s4, m4] = open_error({{"chain", MUSTER_BROKEN_DIR "/broken-abi-newer.so"}});
+    CHECK(s4 == MUSTER_UNSUPPORTED);
+    CHECK_THAT(m4, Catch::Contains("ABI"));
+    auto [s5, m5] = open_error({{"heartbeat-interval", "1s"}, {"heartbeat-interval", "2s"}});
+    CHECK(s5 == MUSTER_INVALID_ARGUMENT);
+    CHECK_THAT(m5, Catch::Contains("given twice"));
 
     muster_error err{};
     muster_client* c = nullptr;

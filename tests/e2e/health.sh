@@ -76,6 +76,6 @@ interval = "1s"
 timeout = "2s"
 TOML
 expect 3 "must be shorter than interval" run --config bad2.toml --role a --address 127.0.0.1:1 $DB
-expect 3 "depends_on 'Bad:1'" run --role a --address 127.0.0.1:1 --depends-on "Bad:1" $DB
+expect 2 "depends_on 'Bad:1'" run --role a --address 127.0.0.1:1 --depends-on "Bad:1" $DB
 expect 2 "is reserved" run --role a --address 127.0.0.1:1 --meta muster.health.reason=x $DB
 expect 4 "no health check\|cannot" run --role a --address 127.0.0.1:1 --check memory $DB

@@ -46,7 +46,7 @@ struct TwoLinks {
     static void take_down(const std::filesystem::path& f) { std::ofstream(f.string()) << "down\n"; }
     void take_b_down() { take_down(down_b); }
     void bring_b_back() { std::filesystem::remove(down_b); }
-    std::string state(std::size_t link) const { return chain->status()[link].state; }
+    std::string state(std::size_t link) const { return muster::core::Breaker::name(chain->status()[link].state); }
     std::string b_state() const { return state(1); }
     static std::set<std::string> live(BackendClient& backend) {
         std::vector<muster::sdk::Instance> got;

@@ -64,7 +64,7 @@ TEST_CASE("the parser reads sections, quoted strings, bare values and comments")
     CHECK(entries[3].value == "q\"uote\\");
 }
 
-TEST_CASE("syntax errors name the file and line") {
+TEST_CASE("syntax errors name the file, line and column") {
     auto line_of = [](const std::string& text) {
         try {
             parse_config(text, "f.toml");
@@ -76,13 +76,38 @@ TEST_CASE("syntax errors name the file and line") {
     };
     CHECK(line_of("[discovery\n").rfind("f.toml:1:", 0) == 0);
     CHECK(line_of("[discovery]\nchain \"x\"\n").rfind("f.toml:2:", 0) == 0);
-    CHECK(line_of("[discovery]\nchain = \"x\n").find("unterminated") != std::string::npos);
-    CHECK(line_of("[discovery]\nchain = x y\n").find("quoted string") != std::string::npos);
+    CHECK(line_of("[discovery]\nchain = \"x\n").rfind("f.toml:2:11: ", 0) == 0);  // the unterminated string
+    CHECK(line_of("[discovery]\nchain = x y\n").rfind("f.toml:2:9: ", 0) == 0);
     CHECK(line_of("chain = \"x\"\n").find("outside any [section]") != std::string::npos);
-    CHECK(line_of("[d]\na = 1\na = 2\n").find("set twice") != std::string::npos);
+    CHECK(line_of("[backend]\nx = 1\n").find("belongs in a section [backend.NAME]") != std::string::npos);
+    CHECK(line_of("[d]\na = 1\na = 2\n").find("f.toml:3:") == 0);  // set twice
+    CHECK(line_of("[d]\na = 1979-05-27\n").find("write it as a string") != std::string::npos);
     CHECK(line_of("[d]\na = 0.25\nb = -3\n") == "no error");
     for (const char* bad : {"[d]\na = 1.\n", "[d]\na = .5\n", "[d]\na = 1.2.3\n", "[d]\na = -\n"})
-        CHECK(line_of(bad).find("quoted string") != std::string::npos);
+        CHECK(line_of(bad).rfind("f.toml:2:", 0) == 0);
+}
+
+TEST_CASE("the file is full TOML: arrays, inline tables, multi-line strings, dotted keys, in the file's order") {
+    auto entries = parse_config(
+        "[service.b]\nrole = \"querier\"\nmeta = { zone = \"a\" }\nchecks = [\"api\", \"tcp\"]\n"
+        "[service.a]\nrole = 'writer'\nmeta.rack = \"r1\"\n[discovery]\nchain = \"\"\"\nnats-kv,\ncatalog-sqlite\"\"\"\n",
+        "t.toml");
+    REQUIRE(entries.size() == 6);
+    CHECK(entries[0].section == "service.b");  // file order, not toml++'s sorted order
+    CHECK(entries[1].key == "meta.zone");
+    CHECK(entries[1].value == "a");
+    CHECK(entries[2].value == "api, tcp");  // a list, as the settings read it
+    CHECK(entries[2].line == 4);
+    CHECK(entries[3].section == "service.a");
+    CHECK(entries[4].key == "meta.rack");
+    CHECK(entries[5].value == "nats-kv,\ncatalog-sqlite");
+    auto s = load({"--config", write_file("[discovery]\nchain = \"\"\"\nmemory,\ncatalog-sqlite\"\"\"\n"
+                                          "[service.q]\nrole = \"querier\"\naddress = \"127.0.0.1:1\"\n"
+                                          "checks = [\"a\", \"b\"]\nmeta = { zone = \"z1\" }\n")});
+    REQUIRE(s.chain.size() == 2);
+    CHECK(s.chain[1].name == "catalog-sqlite");
+    CHECK(s.services.at(0).checks == std::vector<std::string>{"a", "b"});
+    CHECK(s.services[0].metadata.at("zone") == "z1");
 }
 
 TEST_CASE("the embedded default is catalog-sqlite with sensible timings") {

@@ -79,7 +79,7 @@ fn parse(line: &str) -> Option<(String, Option<String>, usize)> {
 fn the_mirrors_match_the_frozen_layouts() {
     let dirs = std::env::var("MUSTER_INCLUDE_DIRS").unwrap_or_else(|_| {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-        format!("{}/host/include:{}/sdk/include", root, root)
+        format!("{}/client/include:{}/sdk/include", root, root)
     });
     let mut checked = 0;
     for dir in dirs.split(':') {

@@ -88,8 +88,11 @@ typedef struct muster_client_config {
  * from lib/muster/plugins beside this library), checks every option, and
  * starts the client. A backend that is down does not fail the open: it
  * joins when it answers.
- * Errors: INVALID_ARGUMENT (a bad setting: the message names it and where
- * it was set), NOT_FOUND (a plugin is missing), INTERNAL. */
+ * Errors: INVALID_ARGUMENT (a bad setting, or a file that is no muster
+ * plugin: the message names it and where it was set), NOT_FOUND (a plugin
+ * is missing), UNSUPPORTED (a plugin built for another ABI, or one without
+ * the backend or check it is named for), CONFLICT (a store refused its
+ * options), INTERNAL. */
 MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* config, muster_client** out,
                                                    muster_error* err);
 

@@ -53,7 +53,7 @@ struct ChainRead {
 // Per-link state shown by `muster-host status`.
 struct LinkStatus {
     std::string name;
-    std::string state;                 // the breaker: "closed", "open" or "half-open"
+    Breaker::State state = Breaker::State::closed;  // the breaker (Breaker::name: its text)
     std::string last_error;            // masked; empty if none
     std::int64_t last_success_ms = 0;  // wall clock; 0 = never
     std::size_t pending = 0;           // ids it is out of date about
