@@ -6,7 +6,7 @@ namespace host {
 
 po::options_description common_options() {
     po::options_description d("Configuration (also MUSTER_<NAME> in the environment, or keys in --config FILE)");
-    d.add_options()("config", po::value<std::string>(), "read settings from this TOML-style file");
+    d.add_options()("config", po::value<std::string>(), "read settings from this TOML file");
     for (const auto& k : setting_names()) {
         if (k.repeatable)
             d.add_options()(k.name, po::value<std::vector<std::string>>()->composing(), k.help);

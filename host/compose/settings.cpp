@@ -6,6 +6,7 @@
 #include "setting_keys.hpp"
 #include "setup_error.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,22 +33,14 @@ struct Sections {
 
 Sections read_file(const std::vector<ConfigEntry>& file, const std::string& config_path, Layered& layered) {
     Sections out;
+    const std::pair<const char*, std::vector<ConfigEntry>*> named[] = {
+        {"backend.", &out.backend}, {"health.", &out.health}, {"check.", &out.check}, {"service.", &out.service}};
     for (const auto& e : file) {
         std::string where = config_path + ":" + std::to_string(e.line);
-        if (e.section.rfind("backend.", 0) == 0) {
-            out.backend.push_back(e);
-            continue;
-        }
-        if (e.section.rfind("health.", 0) == 0) {
-            out.health.push_back(e);
-            continue;
-        }
-        if (e.section.rfind("check.", 0) == 0) {
-            out.check.push_back(e);
-            continue;
-        }
-        if (e.section.rfind("service.", 0) == 0) {
-            out.service.push_back(e);
+        auto kind = std::find_if(std::begin(named), std::end(named),
+                                 [&](const auto& n) { return e.section.rfind(n.first, 0) == 0; });
+        if (kind != std::end(named)) {
+            kind->second->push_back(e);
             continue;
         }
         const SettingKey* k = nullptr;

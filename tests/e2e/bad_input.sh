@@ -29,7 +29,7 @@ mkdir adir
 expect 3 "is a directory" run --config adir --role querier --address 127.0.0.1:1
 [ "$(id -u)" -eq 0 ] || expect 3 "cannot read config file" list --config unreadable.toml
 expect 3 "syntax.toml:2:" list --config syntax.toml
-expect 3 "dup.toml:3: 'ttl' is set twice" list --config dup.toml
+expect 3 "dup.toml:3:7: .*redefine existing string 'ttl'" list --config dup.toml
 expect 3 "unknown section \[nonsense\]" list --config unknown-section.toml
 expect 3 "type.toml:4:.*busy_timeout" list --config type.toml
 expect 3 "unknown-key.toml:4:.*unknown option 'colour'" list --config unknown-key.toml

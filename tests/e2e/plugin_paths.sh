@@ -23,4 +23,12 @@ grep -q "plugin directory: $BUILTIN" plugins.out || fail "plugins dropped the bu
 grep -q "file $WORK/vendor/vendor-catalog.so" plugins.out || fail "plugins does not show the plugin's file: $(cat plugins.out)"
 "$HOST" list --plugin-dir "$WORK/vendor" --plugin-dir "$BUILTIN" --chain vendor-catalog \
     --backend-option vendor-catalog.path="$WORK/w.db" >/dev/null 2>list.err || fail "a plugin by name from an extra directory: $(cat list.err)"
-pass "--plugin-dir adds directories before the built-in one; plugins shows each file"
+"$HOST" plugins --json >plugins.json || fail "plugins --json failed"
+python3 - plugins.json <<'PY' || fail "plugins --json does not give each kind's ABI minor: $(cat plugins.json)"
+import json, sys
+plugins = {p["name"]: p for p in json.load(open(sys.argv[1])) if "name" in p}
+kinds = plugins["catalog-sqlite"]["kinds"]
+assert kinds[0]["kind"] == "muster.backend/1" and kinds[0]["minor_version"] == 0, kinds
+assert plugins["health-tcp"]["kinds"][0]["kind"] == "muster.health/1", plugins["health-tcp"]
+PY
+pass "--plugin-dir adds directories before the built-in one; plugins shows each file and each kind's ABI minor"

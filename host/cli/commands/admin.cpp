@@ -1,10 +1,10 @@
 // muster-host deregister, reap and status: operating on the chain.
 #include "commands.hpp"
 
-#include "compose/node.hpp"
 #include "../exit_codes.hpp"
 #include "../table.hpp"
 #include "compose/instance_json.hpp"
+#include "compose/node.hpp"
 
 #include <muster/cpp/options.hpp>
 #include <muster/cpp/validate.hpp>

@@ -2,8 +2,8 @@
 // provides and takes, and why any could not be loaded.
 #include "commands.hpp"
 
-#include "compose/node.hpp"
 #include "../exit_codes.hpp"
+#include "compose/node.hpp"
 
 #include <muster/cpp/options.hpp>
 
@@ -53,9 +53,13 @@ int plugins(const po::variables_map& vm, const Settings& s) {
             j["description"] = d->description ? d->description : "";
             nlohmann::json kinds = nlohmann::json::array();
             if (auto* b = e.plugin->backend)
-                kinds.push_back({{"kind", MUSTER_KIND_BACKEND}, {"options", schema_json(b->options, b->option_count)}});
+                kinds.push_back({{"kind", MUSTER_KIND_BACKEND},
+                                 {"minor_version", b->minor_version},  // the minor its struct follows
+                                 {"options", schema_json(b->options, b->option_count)}});
             if (auto* h = e.plugin->health)
-                kinds.push_back({{"kind", MUSTER_KIND_HEALTH}, {"options", schema_json(h->options, h->option_count)}});
+                kinds.push_back({{"kind", MUSTER_KIND_HEALTH},
+                                 {"minor_version", h->minor_version},
+                                 {"options", schema_json(h->options, h->option_count)}});
             j["kinds"] = kinds;
         }
         out.push_back(j);

@@ -1,10 +1,10 @@
 // muster-host list and watch: what is registered, and how it changes.
 #include "commands.hpp"
 
-#include "compose/node.hpp"
 #include "../exit_codes.hpp"
 #include "../table.hpp"
 #include "compose/instance_json.hpp"
+#include "compose/node.hpp"
 
 #include <muster/core/registry.hpp>
 #include <muster/cpp/clock.hpp>

@@ -1,9 +1,9 @@
 // muster-host pick and drain: client-side routing from the command line.
 #include "commands.hpp"
 
-#include "compose/node.hpp"
 #include "../exit_codes.hpp"
 #include "compose/instance_json.hpp"
+#include "compose/node.hpp"
 
 #include <muster/core/drain_mark.hpp>
 #include <muster/core/registry.hpp>

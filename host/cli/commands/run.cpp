@@ -2,14 +2,13 @@
 // logs topology changes of watched roles, deregisters on SIGINT/SIGTERM.
 #include "commands.hpp"
 
-#include "agent/dns_server.hpp"
-#include "agent/http_server.hpp"
-#include "compose/check_settings.hpp"
-#include "compose/node.hpp"
 #include "../exit_codes.hpp"
-#include "compose/instance_json.hpp"
 #include "../service_manager.hpp"
 #include "../status_file.hpp"
+#include "agent/dns_server.hpp"
+#include "agent/http_server.hpp"
+#include "compose/instance_json.hpp"
+#include "compose/node.hpp"
 #include "compose/status_json.hpp"
 
 #include <muster/core/registry.hpp>
