@@ -70,7 +70,8 @@ MUSTER_CLIENT_API muster_status muster_client_open(const muster_client_config* c
         auto settings = host::load_settings(source_of(c));
         muster::core::log::set_level(spdlog::level::from_str(settings.log_level.value_or("warn")));
         auto cl = std::make_unique<muster_client>();
-        cl->node = std::make_unique<host::Node>(std::move(settings), host::Startup::keep_trying, plugins_beside_library());
+        cl->node =
+            std::make_unique<host::Node>(std::move(settings), host::Startup::keep_trying, plugins_beside_library());
         *out = cl.release();
         return MUSTER_OK;
     });

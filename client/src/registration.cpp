@@ -1,7 +1,6 @@
 // Registering, pushing health, draining and deregistering through the C API.
 #include "handles.hpp"
 
-
 namespace {
 
 host::RegistrationRequest request_of(const muster_service& s) {
@@ -32,7 +31,8 @@ MUSTER_CLIENT_API muster_status muster_register(muster_client* client, const mus
     return muster::sdk::guard(err, [&] {
         if (!client || !out) return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "client or out is NULL");
         *out = nullptr;
-        auto spec = client->node->instance(request_of(client::versioned(service, "service")), host::CheckAuthority::caller);
+        auto spec =
+            client->node->instance(request_of(client::versioned(service, "service")), host::CheckAuthority::caller);
         *out = new muster_registration{client->node->registry().register_instance(std::move(spec))};
         return MUSTER_OK;
     });

@@ -53,11 +53,11 @@ MUSTER_CLIENT_API muster_status muster_subscribe(muster_client* client, const ch
         auto sub = std::make_unique<muster_subscription>();
         sub->subscription =
             client->node->registry().watch(role ? std::optional<std::string>(role) : std::nullopt,
-                                    [fn, user, self = sub.get()](const muster::core::TopologyEvent& e) {
-                                        muster::sdk::CView view(e.instance);
-                                        client::InCallback in(self);
-                                        fn(user, static_cast<uint32_t>(e.type), view.get(), e.backend.c_str());
-                                    });
+                                           [fn, user, self = sub.get()](const muster::core::TopologyEvent& e) {
+                                               muster::sdk::CView view(e.instance);
+                                               client::InCallback in(self);
+                                               fn(user, static_cast<uint32_t>(e.type), view.get(), e.backend.c_str());
+                                           });
         *out = sub.release();
         return MUSTER_OK;
     });

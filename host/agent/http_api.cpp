@@ -1,8 +1,8 @@
 #include "http_api.hpp"
 
 #include "compose/check_settings.hpp"
-#include "compose/setup_error.hpp"
 #include "compose/instance_json.hpp"
+#include "compose/setup_error.hpp"
 #include "compose/status_json.hpp"
 #include "listen_address.hpp"
 
@@ -139,7 +139,8 @@ HttpApi::HttpApi(Node& node, Metrics& metrics)
           registry_(node.registry()),
           settings_(node.settings()),
           metrics_(metrics),
-          listen_ip_(listen_address(settings_.http_listen.empty() ? "127.0.0.1:0" : settings_.http_listen, "http").ip) {}
+          listen_ip_(listen_address(settings_.http_listen.empty() ? "127.0.0.1:0" : settings_.http_listen, "http").ip) {
+}
 
 HttpApi::~HttpApi() {
     std::lock_guard lk(mu_);
@@ -199,7 +200,8 @@ Reply HttpApi::handle(const Request& req) {
     if (p == std::vector<std::string>{"healthz"}) {
         if (method != http::verb::get) return {not_allowed(req, "GET")};
         for (const auto& l : registry_.chain().status())
-            if (l.state == muster::core::Breaker::State::closed) return {text_response(req, http::status::ok, "ok\n", "text/plain")};
+            if (l.state == muster::core::Breaker::State::closed)
+                return {text_response(req, http::status::ok, "ok\n", "text/plain")};
         return {text_response(req, http::status::service_unavailable, "no backend is up\n", "text/plain")};
     }
     if (p == std::vector<std::string>{"metrics"}) {

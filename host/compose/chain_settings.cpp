@@ -27,7 +27,7 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
                 out.back().return_on_empty = false;
             else
                 throw SetupError(Fault::config, s.origin + ": unknown chain action '" + tok +
-                                             "' (use [NOTFOUND=return] or [NOTFOUND=continue])");
+                                                    "' (use [NOTFOUND=return] or [NOTFOUND=continue])");
             continue;
         }
         // A path to a plugin file links a plugin from anywhere; its options
@@ -36,14 +36,15 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
         if (tok.find('/') != std::string::npos) {
             std::filesystem::path p(tok);
             if (p.extension() != ".so")
-                throw SetupError(Fault::config, s.origin + ": '" + tok + "' is a path but not to a plugin file (NAME.so)");
+                throw SetupError(Fault::config,
+                                 s.origin + ": '" + tok + "' is a path but not to a plugin file (NAME.so)");
             name = p.stem().string();
         } else {
             for (char c : tok)
                 if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
                     throw SetupError(Fault::config,
-                                    s.origin + ": '" + tok +
-                                        "' is not a plugin name (lowercase letters, digits, '-') nor a path to a .so");
+                                     s.origin + ": '" + tok +
+                                         "' is not a plugin name (lowercase letters, digits, '-') nor a path to a .so");
         }
         for (const auto& b : out)
             if (b.name == name)
@@ -51,7 +52,8 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
         out.push_back({name, plugin, false, {}, {}});
     }
     if (out.empty())
-        throw SetupError(Fault::config, s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
+        throw SetupError(Fault::config,
+                         s.origin + ": the chain is empty: name at least one backend, e.g. catalog-sqlite");
     return out;
 }
 
@@ -99,8 +101,9 @@ void add_seed_backends(Loading& l, bool explicit_chain) {
         if (url.rfind("sqlite://", 0) == 0) {
             std::string path = url.substr(9);
             if (path.empty())
-                throw SetupError(Fault::config, origin + ": database.url: sqlite:// has no file name (e.g. "
-                                                         "sqlite://muster.db)");
+                throw SetupError(Fault::config, origin +
+                                                    ": database.url: sqlite:// has no file name (e.g. "
+                                                    "sqlite://muster.db)");
             if (!explicit_chain || find_backend(chain, "catalog-sqlite"))
                 set_option(seed_backend("catalog-sqlite"), "path", path, origin);
         } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {

@@ -13,15 +13,17 @@ namespace {
 std::chrono::milliseconds duration_of(const ConfigEntry& e, const std::string& where, bool allow_zero) {
     auto ms = muster::sdk::parse_duration_ms(e.value);
     if (!ms || (*ms == 0 && !allow_zero))
-        throw SetupError(Fault::config, where + ": " + e.key + " = '" + e.value + "' is not a duration (use e.g. 500ms, 30s" +
-                                     (allow_zero ? ", or 0 for never" : "") + ")");
+        throw SetupError(Fault::config, where + ": " + e.key + " = '" + e.value +
+                                            "' is not a duration (use e.g. 500ms, 30s" +
+                                            (allow_zero ? ", or 0 for never" : "") + ")");
     return std::chrono::milliseconds(*ms);
 }
 
 int count_of(const ConfigEntry& e, const std::string& where) {
     auto n = muster::sdk::parse_int(e.value);
     if (!n || *n < 1 || *n > 100)
-        throw SetupError(Fault::config, where + ": " + e.key + " = '" + e.value + "' is not a whole number from 1 to 100");
+        throw SetupError(Fault::config,
+                         where + ": " + e.key + " = '" + e.value + "' is not a whole number from 1 to 100");
     return static_cast<int>(*n);
 }
 
@@ -71,8 +73,8 @@ std::map<std::string, CheckDef> parse_checks(const std::vector<ConfigEntry>& ent
             throw SetupError(Fault::config, c.origin + ": a check needs plugin = \"NAME\" (e.g. health-http)");
         if (c.timeout >= c.interval)
             throw SetupError(Fault::config, c.origin + ": timeout (" + std::to_string(c.timeout.count()) +
-                                         "ms) must be shorter than interval (" + std::to_string(c.interval.count()) +
-                                         "ms)");
+                                                "ms) must be shorter than interval (" +
+                                                std::to_string(c.interval.count()) + "ms)");
     }
     return out;
 }

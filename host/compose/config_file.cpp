@@ -95,7 +95,8 @@ std::vector<ConfigEntry> parse_config(const std::string& text, const std::string
     }
     // toml++ keeps keys sorted; the settings want the file's order
     // ([service.NAME] sections register in it).
-    std::stable_sort(out.begin(), out.end(), [](const ConfigEntry& a, const ConfigEntry& b) { return a.line < b.line; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ConfigEntry& a, const ConfigEntry& b) { return a.line < b.line; });
     return out;
 }
 
@@ -104,7 +105,8 @@ std::vector<ConfigEntry> read_config_file(const std::string& path) {
     if (std::filesystem::is_directory(path, ec))
         throw SetupError(Fault::config, "config file '" + path + "' is a directory: name the file inside it");
     std::ifstream f(path);
-    if (!f) throw SetupError(Fault::config, "cannot read config file '" + path + "': it does not exist or is not readable");
+    if (!f)
+        throw SetupError(Fault::config, "cannot read config file '" + path + "': it does not exist or is not readable");
     std::stringstream buf;
     buf << f.rdbuf();
     if (f.bad()) throw SetupError(Fault::config, "cannot read config file '" + path + "'");

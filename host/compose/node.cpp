@@ -48,7 +48,8 @@ muster::core::PluginLoader make_loader(const Settings& s, const std::filesystem:
     for (const auto& d : s.plugin_dirs) {
         std::error_code ec;
         if (!std::filesystem::is_directory(d, ec))
-            throw SetupError(Fault::config, "plugin directory '" + d + "' does not exist (fix plugin_dir or --plugin-dir)");
+            throw SetupError(Fault::config,
+                             "plugin directory '" + d + "' does not exist (fix plugin_dir or --plugin-dir)");
         dirs.push_back(d);
     }
     dirs.push_back(builtin);  // the bundled plugins, last
@@ -60,28 +61,32 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
     for (const auto& [name, where] : s.unused_backends) {
         if (!rt->loader.find(name))
             throw SetupError(Fault::config, where + ": [backend." + name + "] names no plugin (no " + name +
-                                         ".so in the plugin directories; `muster-host plugins` lists them)");
+                                                ".so in the plugin directories; `muster-host plugins` lists them)");
         muster::core::log::debug("{}: [backend.{}] is not in the chain; its options are unused", where, name);
     }
     std::vector<muster::core::Link> links;
     for (const auto& b : s.chain) {
         auto p = load_plugin(*rt, b.plugin);
         if (!p->backend)
-            throw SetupError(Fault::plugin, MUSTER_UNSUPPORTED, "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
+            throw SetupError(Fault::plugin, MUSTER_UNSUPPORTED,
+                             "plugin '" + b.name + "' provides no backend, so it cannot be in the chain");
         check_backend_options(b, *p->backend);
-        links.push_back({muster::core::BackendClient::prepare(p, b.options, s.registry.ttl.count()), b.return_on_empty});
+        links.push_back(
+            {muster::core::BackendClient::prepare(p, b.options, s.registry.ttl.count()), b.return_on_empty});
     }
     for (const auto& [name, def] : s.checks) {
         auto p = load_plugin(*rt, def.plugin);
-        if (!p->health) throw SetupError(Fault::plugin, MUSTER_UNSUPPORTED, def.origin + ": plugin '" + def.plugin + "' provides no health check");
+        if (!p->health)
+            throw SetupError(Fault::plugin, MUSTER_UNSUPPORTED,
+                             def.origin + ": plugin '" + def.plugin + "' provides no health check");
         rt->check_plugins.emplace(name, std::move(p));
     }
     muster::core::ChainOptions o = s.chain_options;
     // A store that is down is probed at least once per heartbeat interval,
     // so that it gets this process's registrations within about one
     // heartbeat of its return.
-    o.breaker.max_backoff = std::max(o.breaker.initial_backoff,
-                                     std::min(o.breaker.max_backoff, s.registry.heartbeat_interval));
+    o.breaker.max_backoff =
+        std::max(o.breaker.initial_backoff, std::min(o.breaker.max_backoff, s.registry.heartbeat_interval));
     rt->chain = std::make_shared<muster::core::Chain>(std::move(links), o);
     // Every backend is created at once, in parallel. With several links a
     // slow one is not waited for longer than a read would wait; alone, it

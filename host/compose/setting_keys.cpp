@@ -96,7 +96,8 @@ void write_mode(Loading& l, const Sourced& v, const std::string& key) {
 }
 
 void ttl(Loading& l, const Sourced& v, const std::string& key) {
-    duration([](Settings& s) -> auto& { return s.registry.ttl; }, false)(l, v, key);
+    duration(
+        [](Settings & s) -> auto& { return s.registry.ttl; }, false)(l, v, key);
     l.ttl_origin = v.origin;
 }
 
@@ -145,35 +146,44 @@ std::vector<SettingKey> make_keys() {
          "all: writes go to every backend that is up (default); first: to the first that answers", write_mode},
         {"breaker-threshold", "discovery", "breaker_threshold",
          "consecutive failures that open a backend's breaker (default 3)",
-         whole([](Settings& s) -> auto& { return s.chain_options.breaker.threshold; }, 1000)},
+         whole(
+             [](Settings & s) -> auto& { return s.chain_options.breaker.threshold; }, 1000)},
         {"breaker-backoff", "discovery", "breaker_backoff",
          "first wait before an open breaker's probe; doubles per failed probe (default 250ms)",
-         duration([](Settings& s) -> auto& { return s.chain_options.breaker.initial_backoff; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.chain_options.breaker.initial_backoff; }, false)},
         {"breaker-max-backoff", "discovery", "breaker_max_backoff",
          "longest wait between probes of an open breaker (default 10s)",
-         duration([](Settings& s) -> auto& { return s.chain_options.breaker.max_backoff; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.chain_options.breaker.max_backoff; }, false)},
         {"guard-fraction", "discovery", "guard_fraction",
          "most of a role one answer may remove at once; beyond it the rest is held until no backend lists it; 1 = "
          "off (default 0.5)",
          guard_fraction},
         {"read-timeout", "discovery", "read_timeout",
          "longest wait for one backend's answer to a read before the next backend is asked (default 250ms)",
-         duration([](Settings& s) -> auto& { return s.chain_options.read_timeout; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.chain_options.read_timeout; }, false)},
         {"write-timeout", "discovery", "write_timeout",
          "longest wait for one backend to take a write; a late one is settled later (default 1s)",
-         duration([](Settings& s) -> auto& { return s.chain_options.write_timeout; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.chain_options.write_timeout; }, false)},
         {"keepalive", "discovery", "keepalive",
          "a backend quiet for this long gets a probe read, so a hung store is noticed while idle; 0 = off (default "
          "500ms)",
-         duration([](Settings& s) -> auto& { return s.chain_options.keepalive; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.chain_options.keepalive; }, true)},
         {"startup-timeout", "discovery", "startup_timeout",
          "run: give up (exit 5) if no backend takes the registrations within this; 0 = keep trying (default 0)",
-         duration([](Settings& s) -> auto& { return s.startup_timeout; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.startup_timeout; }, true)},
         {"drain-grace", "discovery", "drain_grace",
          "run: on SIGTERM, drain the services this long (listed, never picked) before deregistering (default 0)",
-         duration([](Settings& s) -> auto& { return s.drain_grace; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.drain_grace; }, true)},
         {"heartbeat-interval", "discovery", "heartbeat_interval", "time between heartbeats (default 10s)",
-         duration([](Settings& s) -> auto& { return s.registry.heartbeat_interval; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.registry.heartbeat_interval; }, false)},
         {"ttl", "discovery", "ttl",
          "an instance not seen for this long is stale (default: 3 x heartbeat_interval, 30s)", ttl},
         {"plugin-dir", "discovery", "plugin_dir",
@@ -181,45 +191,53 @@ std::vector<SettingKey> make_keys() {
          "comma-separated list in the file or environment)",
          plugin_dir, true},
         {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)",
-         boolean([](Settings& s) -> auto& { return s.enabled; })},
+         boolean([](Settings & s) -> auto& { return s.enabled; })},
         {"check-interval", "discovery", "check_interval",
          "time between runs of a check named by its plugin (--check, [health.PLUGIN]) (default 10s)",
-         duration([](Settings& s) -> auto& { return s.check_interval; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.check_interval; }, false)},
         {"check-timeout", "discovery", "check_timeout",
          "longest wait for a check named by its plugin; shorter than check_interval (default 2s)",
-         duration([](Settings& s) -> auto& { return s.check_timeout; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.check_timeout; }, false)},
         {"check-workers", "discovery", "check_workers",
          "threads that run health checks (1 to 256; more stand in while one hangs) (default 4)",
-         whole([](Settings& s) -> auto& { return s.registry.check_workers; }, 256)},
+         whole(
+             [](Settings & s) -> auto& { return s.registry.check_workers; }, 256)},
         {"dependency-severity", "discovery", "dependency_severity",
          "what a service publishes while a role it depends on is short of passing instances: warning or critical "
          "(default warning)",
          dependency_severity},
         {"reap-interval", "discovery", "reap_interval", "time between reaps of stale rows, 0 = never (default 5m)",
-         duration([](Settings& s) -> auto& { return s.registry.reap_interval; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.registry.reap_interval; }, true)},
         {"reap-retain", "discovery", "reap_retain", "keep stopped/stale rows this long before reaping (default 1h)",
-         duration([](Settings& s) -> auto& { return s.registry.reap_retain; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.registry.reap_retain; }, true)},
         {"max-roles", "discovery", "max_roles",
          "roles cached at most; the least recently used idle role is dropped for a new one (default 1024)",
-         whole([](Settings& s) -> auto& { return s.registry.max_roles; }, 1000000)},
+         whole(
+             [](Settings & s) -> auto& { return s.registry.max_roles; }, 1000000)},
         {"role-idle", "discovery", "role_idle",
          "a cached role nobody asked for, watches or registered in for this long may be dropped (default 5m)",
-         duration([](Settings& s) -> auto& { return s.registry.role_idle; }, false)},
+         duration(
+             [](Settings & s) -> auto& { return s.registry.role_idle; }, false)},
         {"log-level", "log", "level", "trace, debug, info, warn, error or off (default info; warn in libmuster)",
          log_level},
         {"http", "agent", "http",
          "run: serve the HTTP API and /metrics on HOST:PORT (a port alone binds 127.0.0.1) (default off)",
-         listen([](Settings& s) -> auto& { return s.http_listen; })},
+         listen([](Settings & s) -> auto& { return s.http_listen; })},
         {"dns", "agent", "dns",
          "run: answer DNS on HOST:PORT, UDP and TCP (a port alone binds 127.0.0.1) (default off)",
-         listen([](Settings& s) -> auto& { return s.dns_listen; })},
-        {"dns-domain", "agent", "dns_domain", "the DNS domain: <role>.service.<domain>. (default muster)",
-         dns_domain},
+         listen([](Settings & s) -> auto& { return s.dns_listen; })},
+        {"dns-domain", "agent", "dns_domain", "the DNS domain: <role>.service.<domain>. (default muster)", dns_domain},
         {"dns-ttl", "agent", "dns_ttl", "the TTL of DNS answers (default 5s)",
-         duration([](Settings& s) -> auto& { return s.dns_ttl; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.dns_ttl; }, true)},
         {"dns-stale-max", "agent", "dns_stale_max",
          "while every backend is down, DNS answers the last good answer until it is this old (default 10m)",
-         duration([](Settings& s) -> auto& { return s.dns_stale_max; }, true)},
+         duration(
+             [](Settings & s) -> auto& { return s.dns_stale_max; }, true)},
         {"http-token", "agent", "http_token",
          "run: HTTP writes need 'Authorization: Bearer TOKEN'; a secret, never logged (prefer the file or "
          "MUSTER_HTTP_TOKEN to the command line)",
@@ -231,17 +249,19 @@ std::vector<SettingKey> make_keys() {
         {"http-allow-anonymous-writes", "agent", "http_allow_anonymous_writes",
          "run: true lets HTTP writes in without a token (logged as a warning); by default writes need http_token "
          "(default false)",
-         boolean([](Settings& s) -> auto& { return s.http_allow_anonymous_writes; })},
+         boolean([](Settings & s) -> auto& { return s.http_allow_anonymous_writes; })},
         {"http-allowed-hosts", "agent", "http_allowed_hosts",
          "run: host names the HTTP API answers to besides localhost and IP addresses, comma-separated (a request "
          "with another Host is refused, against DNS rebinding)",
          allowed_hosts},
         {"http-max-connections", "agent", "http_max_connections",
          "run: open HTTP connections at most (event streams and blocking queries included) (default 512)",
-         whole([](Settings& s) -> auto& { return s.http_max_connections; }, 100000)},
+         whole(
+             [](Settings & s) -> auto& { return s.http_max_connections; }, 100000)},
         {"http-max-connections-per-client", "agent", "http_max_connections_per_client",
          "run: open HTTP connections at most from one client address (default 64)",
-         whole([](Settings& s) -> auto& { return s.http_max_connections_per_client; }, 100000)},
+         whole(
+             [](Settings & s) -> auto& { return s.http_max_connections_per_client; }, 100000)},
         {"database-url", "database", "url", "seed form: sqlite://FILE or postgresql://... selects a catalog backend",
          keep(&Loading::database_url)},
         {"queue-kind", "queue", "kind", "seed form: \"nats\" adds the nats-kv backend", keep(&Loading::queue_kind)},

@@ -90,10 +90,11 @@ std::string read_secret_file(const Sourced& path) {
         throw SetupError(Fault::config, path.origin + ": '" + path.value + "' is not a readable file");
     if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none)
         throw SetupError(Fault::config,
-                        path.origin + ": '" + path.value + "' may be read by others than its owner; chmod 600 it");
+                         path.origin + ": '" + path.value + "' may be read by others than its owner; chmod 600 it");
     std::ifstream in(path.value);
     std::string line;
-    if (!in || !std::getline(in, line)) throw SetupError(Fault::config, path.origin + ": cannot read '" + path.value + "'");
+    if (!in || !std::getline(in, line))
+        throw SetupError(Fault::config, path.origin + ": cannot read '" + path.value + "'");
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     return line;
 }
@@ -107,8 +108,9 @@ void check_together(Loading& l) {
     // "30s"` alone is accepted as written.
     if (!l.ttl_origin) s.registry.ttl = s.registry.heartbeat_interval * 3;
     if (s.registry.heartbeat_interval >= s.registry.ttl)
-        throw SetupError(Fault::config, l.ttl_origin.value_or("") + ": heartbeat_interval (" + ms(s.registry.heartbeat_interval) +
-                                            ") must be shorter than ttl (" + ms(s.registry.ttl) +
+        throw SetupError(Fault::config, l.ttl_origin.value_or("") + ": heartbeat_interval (" +
+                                            ms(s.registry.heartbeat_interval) + ") must be shorter than ttl (" +
+                                            ms(s.registry.ttl) +
                                             "), or instances expire between heartbeats (leave ttl unset: it "
                                             "follows the interval, 3x)");
     if (s.check_timeout >= s.check_interval)
@@ -120,7 +122,8 @@ void check_together(Loading& l) {
                                             "than breaker_backoff (" + ms(b.initial_backoff) + ")");
     if (l.http_token_file) {
         if (l.http_token)
-            throw SetupError(Fault::config, l.http_token_file->origin + ": give http_token or http_token_file, not both");
+            throw SetupError(Fault::config,
+                             l.http_token_file->origin + ": give http_token or http_token_file, not both");
         l.http_token = Sourced{read_secret_file(*l.http_token_file), l.http_token_file->origin + " (the file)"};
     }
     if (l.http_token) {
@@ -135,7 +138,8 @@ void check_together(Loading& l) {
 
 // [service.NAME] sections: a registration each, its fields checked when
 // the node builds it (registration.hpp), its dependencies now, on their line.
-std::vector<RegistrationRequest> read_services(const std::vector<ConfigEntry>& entries, const std::string& config_path) {
+std::vector<RegistrationRequest> read_services(const std::vector<ConfigEntry>& entries,
+                                               const std::string& config_path) {
     std::vector<RegistrationRequest> out;
     for (const auto& e : entries) {
         std::string name = e.section.substr(8), where = config_path + ":" + std::to_string(e.line);

@@ -80,9 +80,9 @@ struct Settings {
     // A check named by its plugin (--check, [health.PLUGIN]).
     std::chrono::milliseconds check_interval{10000};
     std::chrono::milliseconds check_timeout{2000};
-    std::map<std::string, CheckDef> checks;  // [check.NAME]
+    std::map<std::string, CheckDef> checks;                                                  // [check.NAME]
     std::map<std::string, std::vector<std::pair<std::string, std::string>>> health_options;  // [health.PLUGIN]
-    std::vector<RegistrationRequest> services;                                                // [service.NAME], in file order
+    std::vector<RegistrationRequest> services;  // [service.NAME], in file order
     bool enabled = true;
     std::chrono::milliseconds startup_timeout{0};  // 0: run keeps trying
     std::chrono::milliseconds drain_grace{0};      // run: drained this long on SIGTERM before deregistering

@@ -6,7 +6,6 @@
 
 #include <unistd.h>
 
-
 namespace host {
 
 nlohmann::json status_json(muster::core::Registry& registry) {

@@ -90,7 +90,8 @@ TEST_CASE("syntax errors name the file, line and column") {
 TEST_CASE("the file is full TOML: arrays, inline tables, multi-line strings, dotted keys, in the file's order") {
     auto entries = parse_config(
         "[service.b]\nrole = \"querier\"\nmeta = { zone = \"a\" }\nchecks = [\"api\", \"tcp\"]\n"
-        "[service.a]\nrole = 'writer'\nmeta.rack = \"r1\"\n[discovery]\nchain = \"\"\"\nnats-kv,\ncatalog-sqlite\"\"\"\n",
+        "[service.a]\nrole = 'writer'\nmeta.rack = \"r1\"\n[discovery]\nchain = "
+        "\"\"\"\nnats-kv,\ncatalog-sqlite\"\"\"\n",
         "t.toml");
     REQUIRE(entries.size() == 6);
     CHECK(entries[0].section == "service.b");  // file order, not toml++'s sorted order
@@ -139,7 +140,8 @@ TEST_CASE("an unset ttl follows the heartbeat interval; a given one must exceed 
     std::string m;
     CHECK(fault_of({"--heartbeat-interval", "1s", "--ttl", "1s"}, &m) == Fault::config);
     CHECK(m.find("leave ttl unset") != std::string::npos);
-    CHECK(fault_of({"--config", write_file("[discovery]\nheartbeat_interval = \"5s\"\nttl = \"4s\"\n")}, &m) == Fault::config);
+    CHECK(fault_of({"--config", write_file("[discovery]\nheartbeat_interval = \"5s\"\nttl = \"4s\"\n")}, &m) ==
+          Fault::config);
     CHECK(m.find(":3:") != std::string::npos);  // the ttl's line
 }
 
@@ -210,8 +212,8 @@ TEST_CASE("health settings: named checks, their thresholds, workers and dependen
     CHECK(fault_of({"--check-workers", "0"}, &m) == Fault::config);
     CHECK(fault_of({"--dependency-severity", "passing"}, &m) == Fault::config);
     CHECK(fault_of({"--check-timeout", "20s"}, &m) == Fault::config);  // not shorter than check_interval
-    CHECK(fault_of({"--config", write_file("[check.x]\nplugin = \"health-tcp\"\nfailures_before_critical = 0\n")}, &m) ==
-          Fault::config);
+    CHECK(fault_of({"--config", write_file("[check.x]\nplugin = \"health-tcp\"\nfailures_before_critical = 0\n")},
+                   &m) == Fault::config);
     CHECK(m.find("failures_before_critical") != std::string::npos);
 }
 

@@ -105,7 +105,8 @@ bool register_all(muster::core::Registry& registry, const std::vector<Registrati
                                             sig);
                     return false;
                 }
-                backoff = std::min(backoff * 2, std::max(s.registry.heartbeat_interval, std::chrono::milliseconds(1000)));
+                backoff =
+                    std::min(backoff * 2, std::max(s.registry.heartbeat_interval, std::chrono::milliseconds(1000)));
             }
         }
     }

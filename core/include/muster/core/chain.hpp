@@ -54,11 +54,11 @@ struct ChainRead {
 struct LinkStatus {
     std::string name;
     Breaker::State state = Breaker::State::closed;  // the breaker (Breaker::name: its text)
-    std::string last_error;            // masked; empty if none
-    std::int64_t last_success_ms = 0;  // wall clock; 0 = never
-    std::size_t pending = 0;           // ids it is out of date about
-    Breaker::Counts counts;            // calls, failures and breaker transitions so far
-    std::uint64_t heartbeats = 0;      // heartbeat calls (of a batch of ids) the link took
+    std::string last_error;                         // masked; empty if none
+    std::int64_t last_success_ms = 0;               // wall clock; 0 = never
+    std::size_t pending = 0;                        // ids it is out of date about
+    Breaker::Counts counts;                         // calls, failures and breaker transitions so far
+    std::uint64_t heartbeats = 0;                   // heartbeat calls (of a batch of ids) the link took
     std::uint64_t heartbeat_failures = 0;
 };
 
