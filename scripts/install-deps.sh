@@ -3,7 +3,7 @@
 # Run as root (CI does); a non-root user gets the apt-get line to run.
 set -eu
 PACKAGES="g++ cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libboost-program-options-dev
-libsqlite3-dev libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev catch2 libpq-dev postgresql-15
+libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev catch2 libpq-dev postgresql-15
 libnats-dev libcurl4-openssl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
 protobuf-compiler-grpc nats-server openssl procps e2fsprogs clang-format git libsystemd-dev
 dpkg-dev systemd python3 python3-venv python3-wheel rustc cargo prometheus-cpp-dev prometheus curl libldns-dev bind9-dnsutils clang

@@ -1,4 +1,5 @@
 #include <muster/core/backend_client.hpp>
+#include <muster/core/call_progress.hpp>
 #include <muster/core/host_services.hpp>
 #include <muster/cpp/error.hpp>
 
@@ -122,6 +123,7 @@ Outcome BackendClient::list(const std::string* role, std::uint32_t flags, std::v
     if (!b) return why;
     muster_error err{};
     auto sink = [](void* user, const muster_instance* i) -> int {
+        note_call_progress();  // a big answer arriving is no hung store
         if (i && i->id && i->role && i->address)
             static_cast<std::vector<sdk::Instance>*>(user)->push_back(sdk::from_c(*i));
         return 0;

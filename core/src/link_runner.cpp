@@ -1,19 +1,38 @@
+#include <muster/core/call_progress.hpp>
 #include <muster/core/link_runner.hpp>
+
+#include <atomic>
 
 namespace muster::core {
 
 struct LinkRunner::Task {
     std::function<Outcome()> call;
     std::chrono::milliseconds limit;
-    Clock::time_point deadline;
+    // When the call last showed progress (queued, or a row received): its
+    // deadline is `limit` after that.
+    std::atomic<Clock::rep> progress{0};
     bool done = false;
     bool abandoned = false;  // the caller stopped waiting
     Outcome outcome;
+
+    Clock::time_point deadline() const {
+        return Clock::time_point(Clock::duration(progress.load(std::memory_order_relaxed))) + limit;
+    }
 };
 
 namespace {
+
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+// The task the runner thread is executing, for note_call_progress().
+thread_local std::atomic<LinkRunner::Clock::rep>* running_progress = nullptr;
+
 }  // namespace
+
+void note_call_progress() noexcept {
+    if (running_progress)
+        running_progress->store(LinkRunner::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
 
 LinkRunner::LinkRunner(std::string name) : s_(std::make_shared<Shared>()) {
     s_->name = std::move(name);
@@ -30,7 +49,7 @@ LinkRunner::~LinkRunner() {
             t->outcome = {MUSTER_UNAVAILABLE, s_->name + ": shutting down"};
         }
         s_->queue.clear();
-        hung = s_->current && Clock::now() > s_->current->deadline;
+        hung = s_->current && Clock::now() > s_->current->deadline();
     }
     s_->cv.notify_all();
     if (hung)
@@ -44,12 +63,12 @@ std::shared_ptr<LinkRunner::Task> LinkRunner::start(std::function<Outcome()> cal
     task->call = std::move(call);
     task->limit = limit;
     auto now = Clock::now();
-    task->deadline = now + limit;
+    task->progress = now.time_since_epoch().count();
     {
         std::lock_guard lk(s_->mu);
         const auto& cur = s_->current;
-        if (cur && now > cur->deadline) {
-            auto late = std::chrono::duration_cast<std::chrono::milliseconds>(now - cur->deadline + cur->limit);
+        if (cur && now > cur->deadline()) {
+            auto late = std::chrono::duration_cast<std::chrono::milliseconds>(now - cur->deadline() + cur->limit);
             task->done = true;
             task->outcome = {MUSTER_UNAVAILABLE, s_->name + ": a call has not returned for " + ms_text(late)};
             return task;
@@ -62,16 +81,18 @@ std::shared_ptr<LinkRunner::Task> LinkRunner::start(std::function<Outcome()> cal
 
 Outcome LinkRunner::finish(const std::shared_ptr<Task>& task) {
     std::unique_lock lk(s_->mu);
-    if (!s_->cv.wait_until(lk, task->deadline, [&] { return task->done; })) {
-        task->abandoned = true;
-        return {MUSTER_UNAVAILABLE, s_->name + ": no answer within " + ms_text(task->limit)};
-    }
+    // Woken at the deadline, a call that made progress since gets a new one.
+    while (!s_->cv.wait_until(lk, task->deadline(), [&] { return task->done; }))
+        if (Clock::now() >= task->deadline()) {
+            task->abandoned = true;
+            return {MUSTER_UNAVAILABLE, s_->name + ": no answer within " + ms_text(task->limit)};
+        }
     return task->outcome;
 }
 
 bool LinkRunner::stuck() const {
     std::lock_guard lk(s_->mu);
-    return s_->current && Clock::now() > s_->current->deadline;
+    return s_->current && Clock::now() > s_->current->deadline();
 }
 
 void LinkRunner::loop(const std::shared_ptr<Shared>& s) {
@@ -85,11 +106,13 @@ void LinkRunner::loop(const std::shared_ptr<Shared>& s) {
         s->current = task;
         lk.unlock();
         Outcome o;
+        running_progress = &task->progress;
         try {
             o = task->call();
         } catch (const std::exception& e) {
             o = {MUSTER_INTERNAL, e.what()};
         }
+        running_progress = nullptr;
         lk.lock();
         task->outcome = std::move(o);
         task->done = true;

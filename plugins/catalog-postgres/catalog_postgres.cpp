@@ -26,13 +26,15 @@ using muster::sdk::Instance;
 std::string ms(const char* column) { return std::string("(extract(epoch from ") + column + ") * 1000)::bigint"; }
 
 // The SELECT of a list, with or without a role condition. $1 role, $2
-// include stopped, $3 include stale, $4 ttl in ms.
+// include stopped, $3 include stale, $4 ttl in ms. No ORDER BY: a sort
+// would hold back the first row until every row is read, and rows stream
+// to the host as the scan finds them (docs/chain.md, Deadlines and hangs).
 std::string list_sql(bool by_role) {
     return "SELECT id, role, address, metadata::text, health, " + ms("registered_at") + ", " + ms("last_seen") +
            ", COALESCE(" + ms("stopped_at") + ", 0), " + ms("now()") + " FROM {s}.instances WHERE " +
            (by_role ? "role = $1 AND " : "$1::text IS NULL AND ") +
            "($2::boolean OR stopped_at IS NULL) AND ($3::boolean OR stopped_at IS NOT NULL OR "
-           "last_seen >= now() - $4::bigint * interval '1 millisecond') ORDER BY id";
+           "last_seen >= now() - $4::bigint * interval '1 millisecond')";
 }
 
 std::string with_schema(std::string sql, const std::string& schema) {
@@ -136,8 +138,7 @@ public:
 
     void list(muster::sdk::RoleFilter role, std::uint32_t flags,
               const std::function<bool(const Instance&)>& sink) override {
-        for (const auto& i : collect(role, flags))
-            if (!sink(i)) break;
+        each(role, flags, sink);
     }
 
     std::uint64_t reap(std::int64_t retain_ms) override {
@@ -178,29 +179,41 @@ private:
         prep("list_all", list_sql(false));
     }
 
-    std::vector<Instance> collect(muster::sdk::RoleFilter role, std::uint32_t flags) {
+    // The rows of `role` as they arrive, each to `sink` (the host sees a
+    // big answer arriving, not a silent store); the rest are read and
+    // dropped once it says stop.
+    void each(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) {
         std::string ttl = std::to_string(ttl_ms_);
         const char* stopped = (flags & MUSTER_LIST_INCLUDE_STOPPED) ? "true" : "false";
         const char* stale = (flags & MUSTER_LIST_INCLUDE_STALE) ? "true" : "false";
         std::string role_text = role ? std::string(*role) : std::string();
-        std::vector<Instance> out;
+        bool more = true, first = true;
         std::lock_guard lk(mu_);
-        Result r = session_->prepared(role ? "list_role" : "list_all",
-                                      {role ? role_text.c_str() : nullptr, stopped, stale, ttl.c_str()});
-        for (int row = 0; row < PQntuples(r.get()); ++row) {
-            auto v = [&](int col) { return PQgetvalue(r.get(), row, col); };
-            Instance i;
-            i.id = v(0);
-            i.role = v(1);
-            i.address = v(2);
-            i.metadata = nlohmann::json::parse(v(3)).get<std::map<std::string, std::string>>();
-            i.health = static_cast<muster_health>(std::atoi(v(4)));
-            i.registered_at_ms = std::atoll(v(5));
-            i.last_seen_ms = std::atoll(v(6));
-            i.stopped_at_ms = std::atoll(v(7));
-            out.push_back(std::move(i));
-        }
-        if (PQntuples(r.get()) > 0) clock_offset_ms_ = std::atoll(PQgetvalue(r.get(), 0, 8)) - muster::sdk::system_ms();
+        session_->rows(role ? "list_role" : "list_all",
+                       {role ? role_text.c_str() : nullptr, stopped, stale, ttl.c_str()}, [&](PGresult* r) {
+                           auto v = [&](int col) { return PQgetvalue(r, 0, col); };
+                           if (first) clock_offset_ms_ = std::atoll(v(8)) - muster::sdk::system_ms();
+                           first = false;
+                           if (!more) return;
+                           Instance i;
+                           i.id = v(0);
+                           i.role = v(1);
+                           i.address = v(2);
+                           i.metadata = nlohmann::json::parse(v(3)).get<std::map<std::string, std::string>>();
+                           i.health = static_cast<muster_health>(std::atoi(v(4)));
+                           i.registered_at_ms = std::atoll(v(5));
+                           i.last_seen_ms = std::atoll(v(6));
+                           i.stopped_at_ms = std::atoll(v(7));
+                           more = sink(i);
+                       });
+    }
+
+    std::vector<Instance> collect(muster::sdk::RoleFilter role, std::uint32_t flags) {
+        std::vector<Instance> out;
+        each(role, flags, [&](const Instance& i) {
+            out.push_back(i);
+            return true;
+        });
         return out;
     }
 

@@ -116,7 +116,7 @@ void Session::ensure() {
     backoff_ = std::chrono::milliseconds(0);
 }
 
-Result Session::wait(const char* what, std::chrono::milliseconds limit) {
+Result Session::next(const char* what, std::chrono::milliseconds limit) {
     // The server's statement_timeout bounds the query; this deadline also
     // bounds a dead network, which the server cannot see.
     if (limit.count() == 0) limit = config_.statement_timeout;
@@ -129,16 +129,44 @@ Result Session::wait(const char* what, std::chrono::milliseconds limit) {
         if (rc < 0 && errno != EINTR) fail_connection(std::string(what) + ": poll failed");
         if (rc > 0 && !PQconsumeInput(conn_)) fail_connection(first_line(PQerrorMessage(conn_)));
     }
-    Result last(nullptr, &PQclear);
-    while (PGresult* r = PQgetResult(conn_)) last.reset(r);
-    if (!last) fail_connection(std::string(what) + ": no result");
-    auto st = PQresultStatus(last.get());
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return last;
-    if (PQstatus(conn_) != CONNECTION_OK) fail_connection(first_line(PQresultErrorMessage(last.get())));
-    muster_status status = status_of(PQresultErrorField(last.get(), PG_DIAG_SQLSTATE));
-    std::string msg = std::string(what) + ": " + first_line(PQresultErrorMessage(last.get()));
+    return Result(PQgetResult(conn_), &PQclear);
+}
+
+Result Session::checked(const char* what, Result r) {
+    if (!r) fail_connection(std::string(what) + ": no result");
+    auto st = PQresultStatus(r.get());
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE) return r;
+    // Whatever else the query sends is of no use now.
+    while (PGresult* rest = PQgetResult(conn_)) PQclear(rest);
+    if (PQstatus(conn_) != CONNECTION_OK) fail_connection(first_line(PQresultErrorMessage(r.get())));
+    muster_status status = status_of(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE));
+    std::string msg = std::string(what) + ": " + first_line(PQresultErrorMessage(r.get()));
     if (status == MUSTER_UNAVAILABLE) fail_connection(msg);
     throw Error(status, msg);
+}
+
+Result Session::wait(const char* what, std::chrono::milliseconds limit) {
+    Result last(nullptr, &PQclear);
+    while (Result r = next(what, limit)) last = std::move(r);
+    return checked(what, std::move(last));
+}
+
+void Session::rows(const char* name, const std::vector<const char*>& params, const std::function<void(PGresult*)>& row) {
+    ensure();
+    if (!PQsendQueryPrepared(conn_, name, static_cast<int>(params.size()), params.data(), nullptr, nullptr, 0))
+        fail_connection(first_line(PQerrorMessage(conn_)));
+    if (!PQsetSingleRowMode(conn_)) fail_connection(std::string(name) + ": cannot read row by row");
+    // Each row gets a full deadline: a big answer arriving is no dead network.
+    while (Result r = next(name)) {
+        r = checked(name, std::move(r));
+        if (PQresultStatus(r.get()) != PGRES_SINGLE_TUPLE) continue;  // the end of the rows
+        try {
+            row(r.get());
+        } catch (...) {
+            drop();  // the rest of the answer is still on its way: no query can follow it
+            throw;
+        }
+    }
 }
 
 Result Session::prepared(const char* name, const std::vector<const char*>& params) {

@@ -44,6 +44,10 @@ public:
     // Runs a prepared statement with text parameters (nullptr = SQL NULL),
     // within the statement timeout. Throws Error with the mapped status.
     Result prepared(const char* name, const std::vector<const char*>& params);
+    // The same, row by row (libpq's single-row mode): `row` gets a result
+    // of one row as it arrives, and each row renews the deadline, so an
+    // answer of any size completes while a silent server is given up on.
+    void rows(const char* name, const std::vector<const char*>& params, const std::function<void(PGresult*)>& row);
     // Runs SQL without parameters (DDL, LISTEN, transactions). `limit`
     // replaces the statement timeout's client-side wait (0: keep it); the
     // caller raises the server's own with SET LOCAL statement_timeout.
@@ -56,6 +60,11 @@ public:
 
 private:
     Result wait(const char* what, std::chrono::milliseconds limit = {});
+    // The next result of the query in flight (nullptr once it is done),
+    // within the statement timeout (or `limit`) from now.
+    Result next(const char* what, std::chrono::milliseconds limit = {});
+    // `r` if it is rows or success; otherwise throws its mapped status.
+    Result checked(const char* what, Result r);
     [[noreturn]] void fail_connection(const std::string& what);
 
     SessionConfig config_;

@@ -166,14 +166,11 @@ public:
 
     void list(muster::sdk::RoleFilter role, std::uint32_t flags,
               const std::function<bool(const Instance&)>& sink) override {
-        std::vector<Instance> rows;
-        {
-            std::lock_guard lk(mu_);
-            follow_file();
-            rows = collect(*writer_, role, flags);
-        }
-        for (const auto& i : rows)
-            if (!sink(i)) break;
+        // Each row goes to the sink as it is read: the host sees a big
+        // answer arriving, not a silent store (docs/chain.md).
+        std::lock_guard lk(mu_);
+        follow_file();
+        each(*writer_, role, flags, sink);
     }
 
     std::uint64_t reap(std::int64_t retain_ms) override {
@@ -250,14 +247,24 @@ private:
         prepare_writes();
     }
 
-    std::vector<Instance> collect(Connection& c, muster::sdk::RoleFilter role, std::uint32_t flags) {
+    // The rows of `role`, one at a time, until `sink` says stop.
+    void each(Connection& c, muster::sdk::RoleFilter role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) {
         Stmt::Use use(role ? *c.list_role : *c.list_all);
         if (role) use.bind(1, std::string(*role));
         use.bind(2, static_cast<std::int64_t>((flags & MUSTER_LIST_INCLUDE_STOPPED) != 0))
             .bind(3, static_cast<std::int64_t>((flags & MUSTER_LIST_INCLUDE_STALE) != 0))
             .bind(4, host_.now_ms() - ttl_ms_);
+        while (use.step())
+            if (!sink(row_to_instance(use))) return;
+    }
+
+    std::vector<Instance> collect(Connection& c, muster::sdk::RoleFilter role, std::uint32_t flags) {
         std::vector<Instance> out;
-        while (use.step()) out.push_back(row_to_instance(use));
+        each(c, role, flags, [&](const Instance& i) {
+            out.push_back(i);
+            return true;
+        });
         return out;
     }
 

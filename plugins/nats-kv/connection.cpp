@@ -196,7 +196,7 @@ void Connection::require_connected() const {
         throw Error(MUSTER_UNAVAILABLE, "NATS: not connected to any server (reconnecting)");
 }
 
-std::vector<Entry> Connection::snapshot(const std::string& filter, bool with_deletes) const {
+void Connection::each(const std::string& filter, bool with_deletes, const std::function<bool(Entry&&)>& f) const {
     require_connected();
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
@@ -204,27 +204,42 @@ std::vector<Entry> Connection::snapshot(const std::string& filter, bool with_del
     // Each try reads through a new ephemeral consumer. In a cluster that has
     // lost a node, the server may place one on the dead peer (NATS 2.9), and
     // it never answers: then the next try, with another consumer, does. The
-    // tries together stay within the request timeout.
+    // tries together stay within the request timeout. A try that delivered
+    // entries is not repeated (`f` has them): its silence fails the call.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
     std::int64_t per_try = std::max<std::int64_t>(250, timeout_ms_ / 4);
     natsStatus s = NATS_OK;
     while (true) {
         kvWatcher* w = nullptr;
         check(filter == ">" ? kvStore_WatchAll(&w, kv_, &wo) : kvStore_Watch(&w, kv_, filter.c_str(), &wo), "list");
-        std::vector<Entry> out;
-        for (;;) {
+        bool delivered = false, more = true;
+        while (more) {
             kvEntry* e = nullptr;
-            s = kvWatcher_Next(&e, w, per_try);
+            s = kvWatcher_Next(&e, w, per_try);  // each entry gets a full wait: the deadline measures silence
             if (s != NATS_OK || e == nullptr) break;  // NULL: the initial values are all delivered
-            if (auto entry = entry_of(e)) out.push_back(std::move(*entry));
+            auto entry = entry_of(e);
             kvEntry_Destroy(e);
+            if (entry) {
+                delivered = true;
+                more = f(std::move(*entry));
+            }
         }
         kvWatcher_Destroy(w);
-        if (s == NATS_OK) return out;
-        if (s != NATS_TIMEOUT || std::chrono::steady_clock::now() + std::chrono::milliseconds(per_try) > deadline)
+        if (s == NATS_OK) return;
+        if (delivered || s != NATS_TIMEOUT ||
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(per_try) > deadline)
             break;
     }
     fail(s, "list");
+}
+
+std::vector<Entry> Connection::snapshot(const std::string& filter, bool with_deletes) const {
+    std::vector<Entry> out;
+    each(filter, with_deletes, [&](Entry&& e) {
+        out.push_back(std::move(e));
+        return true;
+    });
+    return out;
 }
 
 }  // namespace nats_kv

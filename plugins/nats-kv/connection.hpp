@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,8 @@ public:
     // read through a short-lived ordered consumer: one round trip for all.
     // With deletes, delete markers are included.
     std::vector<Entry> snapshot(const std::string& filter, bool with_deletes) const;
+    // The same, each entry to `f` as it arrives, until `f` returns false.
+    void each(const std::string& filter, bool with_deletes, const std::function<bool(Entry&&)>& f) const;
 
 private:
     void release();

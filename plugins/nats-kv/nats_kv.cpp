@@ -68,9 +68,10 @@ public:
     void list(muster::sdk::RoleFilter role, std::uint32_t, const std::function<bool(const Instance&)>& sink) override {
         // Stopped and stale keys are gone from the bucket: the flags that ask
         // for them find nothing more (the capability bits say so).
+        // Each entry goes to the sink as it arrives: the host sees a big
+        // answer arriving, not a silent store (docs/chain.md).
         healing([&] {
-            for (const auto& e : conn_.snapshot(role ? std::string(*role) + ".*" : ">", false))
-                if (!sink(e.instance)) break;
+            conn_.each(role ? std::string(*role) + ".*" : ">", false, [&](Entry&& e) { return sink(e.instance); });
         });
     }
 

@@ -37,7 +37,9 @@ public:
     LinkRunner(const LinkRunner&) = delete;
     LinkRunner& operator=(const LinkRunner&) = delete;
 
-    // Queues `call` with a deadline `limit` from now. While another call has
+    // Queues `call` with a deadline `limit` from now, moved on by each
+    // note_call_progress() the call makes (call_progress.hpp): the deadline
+    // measures silence, not the size of an answer. While another call has
     // been running past its own deadline, this one fails at once instead
     // (it could only queue behind the hung one).
     std::shared_ptr<Task> start(std::function<Outcome()> call, std::chrono::milliseconds limit);
@@ -47,7 +49,7 @@ public:
     // is dropped.
     Outcome finish(const std::shared_ptr<Task>& task);
 
-    // True while a call has been running longer than its deadline.
+    // True while a call has been silent for longer than its limit.
     bool stuck() const;
 
 private:

@@ -1,0 +1,199 @@
+// A big role read through the chain against the bare engine reading the
+// same rows in the same run: 1,000, 10,000 and 100,000 instances (or the
+// sizes given) on catalog-sqlite, and on catalog-postgres and nats-kv when
+// MUSTER_TEST_PG_URL / MUSTER_TEST_NATS_URL name servers. The chain reads
+// with its default 250 ms read deadline, which a big answer outlasts: the
+// deadline measures silence (docs/chain.md). Median of 3 reads each.
+//
+//   muster-bench-scale [N...]
+#include "bench_util.hpp"
+
+#include <muster/core/chain.hpp>
+#include <muster/core/log.hpp>
+#include <muster/core/plugin_loader.hpp>
+#include <muster/core/registry.hpp>
+
+#include <libpq-fe.h>
+#include <nats/nats.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace muster::core;
+
+namespace {
+
+constexpr int kReads = 3;
+
+// The median time of `kReads` runs of `read`, which returns the rows it saw.
+double median_ms(const std::function<std::size_t()>& read, std::size_t expect, const char* who) {
+    std::vector<double> ms;
+    for (int i = 0; i < kReads; ++i) {
+        auto t0 = bench::Clock::now();
+        std::size_t got = read();
+        ms.push_back(bench::seconds_since(t0) * 1000);
+        if (got != expect) std::printf("  !! %s read %zu rows, not %zu\n", who, got, expect);
+    }
+    return bench::percentile(ms, 50);
+}
+
+std::unique_ptr<Chain> chain_of(const std::shared_ptr<const LoadedPlugin>& plugin,
+                                const std::vector<std::pair<std::string, std::string>>& options) {
+    std::vector<Link> links{{BackendClient::prepare(plugin, options, 3600000), false}};
+    auto chain = std::make_unique<Chain>(std::move(links), ChainOptions{});
+    for (const auto& o : chain->open_all(std::chrono::seconds(60)))
+        if (!o.ok()) throw std::runtime_error(o.message);
+    return chain;
+}
+
+std::size_t muster_read(Chain& chain) {
+    std::string role = "big";
+    auto r = chain.list(&role, 0);
+    if (!r.outcome.ok()) std::printf("  !! chain: %s\n", r.outcome.message.c_str());
+    return r.instances.size();
+}
+
+void report(const char* store, std::size_t n, double bare, double muster) {
+    std::printf("  %-17s %9zu  bare %9.1f ms  muster %9.1f ms  ratio %5.2f\n", store, n, bare, muster, muster / bare);
+}
+
+void sqlite_scale(const PluginLoader& loader, std::size_t n) {
+    auto path = std::filesystem::temp_directory_path() / ("muster-scale-" + std::to_string(getpid()) + ".db");
+    auto chain = chain_of(loader.load("catalog-sqlite"), {{"path", path.string()}});  // creates the schema
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    std::string fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+                       std::to_string(n) +
+                       ") INSERT INTO instances SELECT printf('%08x-0000-4000-8000-%012x', i, i), 'big', "
+                       "printf('10.%d.%d.%d:80', i / 65536, (i / 256) % 256, i % 256), '{\"zone\":\"a\"}', 0, "
+                       "CAST(strftime('%s','now') AS INTEGER) * 1000, CAST(strftime('%s','now') AS INTEGER) * 1000, "
+                       "NULL FROM n";
+    sqlite3_exec(db, fill.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT id, role, address, metadata, health, registered_at, last_seen, stopped_at FROM "
+                       "instances WHERE role = 'big' AND stopped_at IS NULL ORDER BY id",
+                       -1, &st, nullptr);
+    auto bare = [&] {
+        std::vector<std::vector<std::string>> rows;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            std::vector<std::string> row;
+            for (int c = 0; c < 8; ++c) {
+                auto* t = sqlite3_column_text(st, c);
+                row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+            }
+            rows.push_back(std::move(row));
+        }
+        sqlite3_reset(st);
+        return rows.size();
+    };
+    double b = median_ms(bare, n, "sqlite3");
+    double m = median_ms([&] { return muster_read(*chain); }, n, "catalog-sqlite");
+    report("catalog-sqlite", n, b, m);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    chain.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
+void postgres_scale(const PluginLoader& loader, const std::string& url, std::size_t n) {
+    std::string schema = "scale_" + std::to_string(getpid());
+    auto chain = chain_of(loader.load("catalog-postgres"), {{"url", url}, {"schema", schema}});
+    PGconn* c = PQconnectdb(url.c_str());
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PQclear(PQexec(c, ("INSERT INTO " + schema +
+                       ".instances (id, role, address, metadata, health) SELECT ('00000000-0000-4000-8000-' || "
+                       "lpad(to_hex(i), 12, '0'))::uuid, 'big', '10.0.0.1:' || (i % 60000 + 1), '{\"zone\":\"a\"}', 0 "
+                       "FROM generate_series(1, " +
+                       std::to_string(n) + ") i; ANALYZE " + schema + ".instances")
+                          .c_str()));
+    std::string select = "SELECT id, role, address, metadata::text, health, registered_at, last_seen, stopped_at FROM " +
+                         schema + ".instances WHERE role = 'big' AND stopped_at IS NULL";
+    auto bare = [&] {
+        PGresult* r = PQexec(c, select.c_str());
+        std::vector<std::vector<std::string>> rows;
+        for (int i = 0; i < PQntuples(r); ++i) {
+            std::vector<std::string> row;
+            for (int col = 0; col < 8; ++col) row.emplace_back(PQgetvalue(r, i, col));
+            rows.push_back(std::move(row));
+        }
+        PQclear(r);
+        return rows.size();
+    };
+    double b = median_ms(bare, n, "libpq");
+    double m = median_ms([&] { return muster_read(*chain); }, n, "catalog-postgres");
+    report("catalog-postgres", n, b, m);
+    chain.reset();
+    PQclear(PQexec(c, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
+    PQfinish(c);
+}
+
+void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t n) {
+    std::string bucket = "scale_" + std::to_string(getpid()) + "_" + std::to_string(n);
+    auto plugin = loader.load("nats-kv");
+    auto chain = chain_of(plugin, {{"url", url}, {"bucket", bucket}});
+    // Written through the plugin: its documents, its keys.
+    auto writer = BackendClient::create(plugin, {{"url", url}, {"bucket", bucket}}, 3600000);
+    for (std::size_t i = 0; i < n; ++i) {
+        muster::sdk::Instance in;
+        in.id = new_instance_id();
+        in.role = "big";
+        in.address = "10.0.0.1:" + std::to_string(i % 60000 + 1);
+        in.metadata = {{"zone", "a"}};
+        writer->register_instance(in);
+    }
+    natsConnection* nc = nullptr;
+    jsCtx* js = nullptr;
+    kvStore* kv = nullptr;
+    natsConnection_ConnectTo(&nc, url.c_str());
+    natsConnection_JetStream(&js, nc, nullptr);
+    js_KeyValue(&kv, js, bucket.c_str());
+    auto bare = [&] {
+        std::vector<std::string> values;
+        kvWatchOptions wo;
+        kvWatchOptions_Init(&wo);
+        wo.IgnoreDeletes = true;
+        kvWatcher* w = nullptr;
+        kvStore_Watch(&w, kv, "big.*", &wo);
+        kvEntry* e = nullptr;
+        while (kvWatcher_Next(&e, w, 5000) == NATS_OK && e) {
+            values.emplace_back(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+            kvEntry_Destroy(e);
+        }
+        kvWatcher_Destroy(w);
+        return values.size();
+    };
+    double b = median_ms(bare, n, "cnats");
+    double m = median_ms([&] { return muster_read(*chain); }, n, "nats-kv");
+    report("nats-kv", n, b, m);
+    js_DeleteKeyValue(js, bucket.c_str());
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    log::set_level(spdlog::level::warn);
+    std::vector<std::size_t> sizes;
+    for (int i = 1; i < argc; ++i) sizes.push_back(std::strtoull(argv[i], nullptr, 10));
+    if (sizes.empty()) sizes = {1000, 10000, 100000};
+    const char* pg = std::getenv("MUSTER_TEST_PG_URL");
+    const char* nats = std::getenv("MUSTER_TEST_NATS_URL");
+    PluginLoader loader;
+    std::printf("one role read whole, through the chain (read deadline 250 ms) vs the bare engine; median of %d\n",
+                kReads);
+    for (auto n : sizes) {
+        sqlite_scale(loader, n);
+        if (pg) postgres_scale(loader, pg, n);
+        if (nats) nats_scale(loader, nats, n);
+    }
+    if (!pg) std::puts("  (catalog-postgres: set MUSTER_TEST_PG_URL)");
+    if (!nats) std::puts("  (nats-kv: set MUSTER_TEST_NATS_URL)");
+}
