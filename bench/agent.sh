@@ -29,25 +29,23 @@ wrk -t 2 -c 20 -d "${seconds}s" --latency "http://127.0.0.1:$http/v1/roles/route
 
 # blocking STORE AGENT_PORT OPTIONS...: a registration in another process
 # (on OPTIONS) -> the answer to a blocking query waiting on the agent at
-# AGENT_PORT; the median, least and most of 10 runs, in ms.
+# AGENT_PORT, from the write the answer shows (the instance's last_seen) to
+# the answer's arrival (bench/blocking_probe.py: no process start in the figure); the
+# median, least and most of 10 runs, in ms.
 blocking() {
     store=$1 port=$2
     shift 2
     echo "Blocking query on $store: a registration in another process -> the answer (ms, 10 runs)"
     for i in $(seq 1 10); do
-        index=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/v1/roles/late" | tr -d '\r' |
-            awk -F': ' 'tolower($1) == "x-muster-index" {print $2}')
-        curl -s -o /dev/null "http://127.0.0.1:$port/v1/roles/late?index=$index&wait=30s" &
-        curl_pid=$!
+        python3 "$(dirname "$0")/blocking_probe.py" "$port" late "10.0.9.$i:80" >"$work/probe$i" &
+        probe=$!
         sleep 0.3
         "$host" run --role late --address "10.0.9.$i:80" "$@" >"$work/late$i.log" 2>&1 & echo $! >"$work/late$i.pid"
-        wait $curl_pid
-        answered=$(date +%s%3N)
-        registered=$(grep -m1 "registered late" "$work/late$i.log" | cut -d' ' -f1)
-        echo $((answered - $(date -d "$registered" +%s%3N)))
+        wait $probe
+        cat "$work/probe$i"
         kill "$(cat "$work/late$i.pid")"; wait "$(cat "$work/late$i.pid")" 2>/dev/null || true
         rm "$work/late$i.pid"
-    done | sort -n | awk '{v[NR] = $1} END {printf "  median %d ms, min %d ms, max %d ms\n", v[int((NR + 1) / 2)], v[1], v[NR]}'
+    done | sort -n | awk '{v[NR] = $1} END {printf "  median %.1f ms, min %.1f ms, max %.1f ms\n", v[int((NR + 1) / 2)], v[1], v[NR]}'
 }
 blocking catalog-sqlite "$http" --backend-option catalog-sqlite.path="$work/m.db"
 # ... and on nats-kv, whose watch is pushed, when a server is given
