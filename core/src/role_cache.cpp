@@ -243,9 +243,7 @@ void RoleCache::confirm(std::int64_t now_ms) {
     std::lock_guard lk(delivery_mu_);
     auto prev = current_.load(std::memory_order_acquire);
     if (!prev || prev->stale || now_ms - prev->as_of_ms < 1000) return;
-    auto next = std::make_shared<RoleSnapshot>(*prev);
-    next->as_of_ms = now_ms;
-    store(next);
+    prev->as_of_ms.store(now_ms);  // in place: readers see the age move, nothing is copied
 }
 
 std::uint64_t RoleCache::subscribe(TopologyCallback callback) {

@@ -78,7 +78,7 @@ public:
             muster::sdk::string_option("synchronous",
                                        "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)")
                 .defaults_to("NORMAL"),
-            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent, and the expiry sweep")
+            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent")
                 .defaults_to("1s"),
         };
         return specs;
@@ -104,7 +104,12 @@ public:
                 return muster::sdk::watch_view(collect(*hub_reader_, role, MUSTER_LIST_INCLUDE_STOPPED), host_.now_ms(),
                                                ttl_ms_);
             },
-            poll, [this] { return host_.now_ms(); }, ttl_ms_);
+            // The detector pokes the hub on every commit (and on every slow
+            // poll while the file cannot be read), and the hub wakes by
+            // itself when an instance it knows expires: a re-list without
+            // either is only a safety net, so it is rare. A role of 100,000
+            // is not read each second while nothing happens.
+            std::max(poll, std::chrono::milliseconds(60000)), [this] { return host_.now_ms(); }, ttl_ms_);
         detector_ =
             std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()), [this] { hub_->poke(); });
     }

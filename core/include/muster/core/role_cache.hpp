@@ -25,11 +25,20 @@ namespace muster::core {
 
 // What resolve() answers: immutable, shared by every reader.
 struct RoleSnapshot {
+    RoleSnapshot() = default;
+    RoleSnapshot(const RoleSnapshot& o)
+            : role(o.role), instances(o.instances), backend(o.backend), as_of_ms(o.as_of_ms.load()), stale(o.stale),
+              held(o.held), index(o.index) {}
+    RoleSnapshot& operator=(const RoleSnapshot&) = delete;
+
     std::optional<std::string> role;       // nullopt: every role
     std::vector<sdk::Instance> instances;  // live ones, by id
     std::string backend;                   // which backend gave it
-    std::int64_t as_of_ms = 0;             // wall clock when last known current
-                                           // (re-stamped each second while a watch feeds it)
+    // Wall clock when last known current, re-stamped in place each second
+    // while a watch feeds it: the one field that changes in a published
+    // snapshot, so that a role of 100,000 is not copied each second to say
+    // it is still fresh.
+    mutable std::atomic<std::int64_t> as_of_ms{0};
     bool stale = false;                    // every backend failed since as_of_ms
     std::size_t held = 0;                  // instances kept by the mass-removal
                                            // guard against `backend`'s word
