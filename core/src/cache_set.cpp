@@ -6,7 +6,8 @@
 
 #include <algorithm>
 #include <array>
-#include <thread>
+#include <condition_variable>
+#include <mutex>
 #include <tuple>
 
 namespace muster::core {
@@ -166,13 +167,37 @@ void CacheSet::await_listed(const sdk::Instance& inst, std::chrono::milliseconds
     for (const std::string& key : {inst.role, kAllRoles}) {
         auto c = m->find(key);
         if (c == m->end()) continue;
-        auto listed = [&] {
-            auto snapshot = c->second->load();
-            return snapshot && std::any_of(snapshot->instances.begin(), snapshot->instances.end(),
-                                           [&](const sdk::Instance& i) { return i.id == inst.id; });
+        // Snapshots list instances by id: a lookup, not a scan of the role.
+        auto listed = [&](const RoleSnapshot& snap) {
+            auto it = std::lower_bound(snap.instances.begin(), snap.instances.end(), inst.id,
+                                       [](const sdk::Instance& i, const std::string& id) { return i.id < id; });
+            return it != snap.instances.end() && it->id == inst.id;
         };
-        while (!listed() && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        // Woken by the cache's next publish (RoleCache::wake_after), not by a timer.
+        struct Wake {
+            std::mutex mu;
+            std::condition_variable cv;
+            bool woken = false;
+        };
+        auto wake = std::make_shared<Wake>();
+        for (;;) {
+            auto snap = c->second->load();
+            if (snap && listed(*snap)) break;
+            {
+                std::lock_guard lk(wake->mu);
+                wake->woken = false;
+            }
+            auto token = c->second->wake_after(snap ? snap->index : 0, [wake] {
+                std::lock_guard lk(wake->mu);
+                wake->woken = true;
+                wake->cv.notify_all();
+            });
+            std::unique_lock lk(wake->mu);
+            bool woken = wake->cv.wait_until(lk, deadline, [&] { return wake->woken; });
+            lk.unlock();
+            if (token) c->second->cancel_wake(token);
+            if (!woken) break;  // not listed within the limit: the caller goes on
+        }
     }
 }
 
