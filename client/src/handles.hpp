@@ -15,33 +15,67 @@
 #include <muster/cpp/instance.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
-
-struct muster_client {
-    std::unique_ptr<host::Node> node;
-};
 
 struct muster_registration {
     muster::core::Registration registration;
 };
 
-// The snapshot the caller reads, and what its pointers point into.
-struct SnapshotBlock {
-    muster_snapshot c{};  // first: the caller's pointer is to it
+// The C form of one published snapshot's instances, built once per
+// snapshot and shared by every muster_snapshot made from it.
+struct SnapshotArrays {
     std::shared_ptr<const muster::core::RoleSnapshot> snapshot;
     std::string role;
     std::vector<muster_instance> instances;
     std::vector<std::vector<muster_kv>> metadata;
 };
+
+// What a caller's muster_snapshot* points to: the C struct first, then what
+// it points into. One block serves every resolve of the same snapshot at
+// the same as_of_ms (the struct is read-only to callers, client.h), so a
+// resolve from the cache costs a lookup and a reference, not a copy of the
+// role; the last muster_snapshot_free (or the client, for its own
+// reference) deletes it.
+struct SnapshotBlock {
+    muster_snapshot c{};  // first: the caller's pointer is to it
+    std::shared_ptr<const SnapshotArrays> arrays;
+    std::atomic<std::uint32_t> refs{1};
+
+    void unref() {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+};
 // muster_snapshot_free turns the caller's pointer back into the block: well
 // defined only because a standard-layout object and its first member are
 // pointer-interconvertible, which this holds to.
 static_assert(std::is_standard_layout_v<SnapshotBlock> && offsetof(SnapshotBlock, c) == 0);
+
+// Looks a role up by its C string, without making a std::string.
+struct client_views_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+struct muster_client {
+    std::unique_ptr<host::Node> node;
+    // The newest SnapshotBlock of each role resolved, holding a reference;
+    // at most as many as the registry caches roles.
+    std::mutex views_mu;
+    std::unordered_map<std::string, SnapshotBlock*, client_views_hash, std::equal_to<>> views;
+
+    ~muster_client() {
+        for (auto& [role, block] : views) block->unref();
+    }
+};
 
 struct muster_subscription {
     muster::core::Subscription subscription;

@@ -4,24 +4,58 @@
 
 namespace {
 
-muster_snapshot* c_snapshot(std::shared_ptr<const muster::core::RoleSnapshot> snap) {
-    auto b = std::make_unique<SnapshotBlock>();
-    b->snapshot = std::move(snap);
-    const auto& s = *b->snapshot;
-    b->role = s.role.value_or("");
-    b->instances.resize(s.instances.size());
-    b->metadata.resize(s.instances.size());
+std::shared_ptr<const SnapshotArrays> c_arrays(std::shared_ptr<const muster::core::RoleSnapshot> snap) {
+    auto a = std::make_shared<SnapshotArrays>();
+    a->snapshot = std::move(snap);
+    const auto& s = *a->snapshot;
+    a->role = s.role.value_or("");
+    a->instances.resize(s.instances.size());
+    a->metadata.resize(s.instances.size());
     for (std::size_t i = 0; i < s.instances.size(); ++i)
-        muster::sdk::CView::fill(s.instances[i], b->metadata[i], b->instances[i]);
+        muster::sdk::CView::fill(s.instances[i], a->metadata[i], a->instances[i]);
+    return a;
+}
+
+SnapshotBlock* c_block(std::shared_ptr<const SnapshotArrays> arrays) {
+    auto* b = new SnapshotBlock;
+    b->arrays = std::move(arrays);
+    const auto& a = *b->arrays;
+    const auto& s = *a.snapshot;
     b->c.struct_size = sizeof(muster_snapshot);
     b->c.stale = s.stale ? 1 : 0;
-    b->c.role = b->role.c_str();
-    b->c.instances = b->instances.data();
-    b->c.count = b->instances.size();
+    b->c.role = a.role.c_str();
+    b->c.instances = a.instances.data();
+    b->c.count = a.instances.size();
     b->c.backend = s.backend.c_str();
     b->c.as_of_ms = s.as_of_ms;
     b->c.held = s.held;
-    return &b.release()->c;
+    return b;
+}
+
+// The block for `snap`: the client's newest for the role when it shows the
+// same snapshot at the same as_of_ms, else a new one (the C arrays shared
+// with the old block when only as_of_ms moved). Returns it referenced.
+SnapshotBlock* view_of(muster_client& client, const char* role, std::shared_ptr<const muster::core::RoleSnapshot> snap) {
+    std::lock_guard lk(client.views_mu);
+    auto it = client.views.find(std::string_view(role));
+    SnapshotBlock* b = it == client.views.end() ? nullptr : it->second;
+    if (!b || b->arrays->snapshot != snap || b->c.as_of_ms != snap->as_of_ms) {
+        auto arrays = b && b->arrays->snapshot == snap ? b->arrays : c_arrays(std::move(snap));
+        auto* next = c_block(std::move(arrays));
+        if (b) {
+            b->unref();
+            it->second = next;
+        } else {
+            if (client.views.size() >= client.node->settings().registry.max_roles) {
+                for (auto& [r, old] : client.views) old->unref();  // names made up by the caller: start over
+                client.views.clear();
+            }
+            client.views.emplace(role, next);
+        }
+        b = next;
+    }
+    b->refs.fetch_add(1, std::memory_order_relaxed);
+    return b;
 }
 
 }  // namespace
@@ -34,14 +68,14 @@ MUSTER_CLIENT_API muster_status muster_resolve(muster_client* client, const char
         if (!client || !role || !out)
             return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "client, role or out is NULL");
         *out = nullptr;
-        *out = c_snapshot(client->node->registry().resolve(role));
+        *out = &view_of(*client, role, client->node->registry().resolve(role))->c;
         return MUSTER_OK;
     });
 }
 
 MUSTER_CLIENT_API void muster_snapshot_free(muster_snapshot* snapshot) {
     // c is SnapshotBlock's first member: the block starts where it does.
-    delete reinterpret_cast<SnapshotBlock*>(snapshot);
+    if (snapshot) reinterpret_cast<SnapshotBlock*>(snapshot)->unref();
 }
 
 MUSTER_CLIENT_API muster_status muster_subscribe(muster_client* client, const char* role, muster_topology_fn fn,
