@@ -160,8 +160,9 @@ MUSTER_CLIENT_API muster_status muster_deregister(muster_registration* reg, must
 /* ---- Resolving --------------------------------------------------------- */
 
 /* The live instances of a role, from the client's cache.
- * OWNERSHIP: owned by the library, read-only; every pointer in it is valid
- *   until muster_snapshot_free().
+ * OWNERSHIP: owned by the library, read-only (resolves of the same cached
+ *   answer may return the same struct to several callers); every pointer
+ *   in it is valid until muster_snapshot_free().
  * VERSIONING: grows at the end; check struct_size. */
 typedef struct muster_snapshot {
     uint32_t struct_size;
