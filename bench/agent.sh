@@ -19,10 +19,51 @@ dns=$(sh scripts/free-port.sh)
 for i in $(seq 1 10); do "$host" run --role router --address "10.0.0.$i:80" $db & echo $! > "$work/r$i.pid"; done
 until [ "$(dig @127.0.0.1 -p "$dns" +short router.service.muster A 2>/dev/null | wc -l)" -eq 10 ]; do sleep 0.2; done
 
-echo "DNS: dnsperf, router.service.muster A (10 records), ${seconds}s, 20 clients in flight"
+# DNS: the server on core 0 (every thread), dnsperf on core 1, 20 queries
+# in flight; NSD serving the same ten records from a zone file, the same
+# way, as the reference (when installed: Debian's nsd).
 echo "router.service.muster A" > "$work/queries"
-dnsperf -s 127.0.0.1 -p "$dns" -d "$work/queries" -l "$seconds" -q 20 -c 2 -T 2 2>&1 |
-    grep -E "Queries per second|Average Latency|Queries lost"
+dnsperf_on() {
+    taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries" -l "$seconds" -q 20 -c 2 -T 1 2>&1 |
+        grep -E "Queries per second|Average Latency|Queries lost"
+}
+echo "DNS: muster's agent, router.service.muster A (10 records), ${seconds}s, 20 in flight, agent on core 0"
+taskset -a -p -c 0 "$(cat "$work/agent.pid")" >/dev/null
+dnsperf_on "$dns"
+taskset -a -p -c 0,1 "$(cat "$work/agent.pid")" >/dev/null
+if command -v nsd >/dev/null; then
+    nsdport=$(sh scripts/free-port.sh)
+    {
+        printf '$ORIGIN muster.\n$TTL 5\n@ IN SOA ns.muster. hostmaster.muster. 1 3600 600 86400 5\n@ IN NS ns.muster.\n'
+        printf 'ns IN A 127.0.0.1\n'
+        for i in $(seq 1 10); do printf 'router.service IN A 10.0.0.%s\n' "$i"; done
+    } >"$work/muster.zone"
+    cat >"$work/nsd.conf" <<NSD
+server:
+  ip-address: 127.0.0.1@$nsdport
+  port: $nsdport
+  username: ""
+  chroot: ""
+  zonesdir: "$work"
+  pidfile: "$work/nsd.pidfile"
+  database: ""
+  xfrdfile: "$work/xfrd.state"
+  zonelistfile: "$work/zone.list"
+  xfrdir: "$work"
+  server-count: 1
+  verbosity: 0
+  rrl-ratelimit: 0          # response rate limiting would throttle the one benchmarking client
+remote-control:
+  control-enable: no
+zone:
+  name: muster
+  zonefile: "$work/muster.zone"
+NSD
+    taskset -c 0 nsd -d -c "$work/nsd.conf" 2>/dev/null & echo $! >"$work/nsd.pid"
+    until [ "$(dig @127.0.0.1 -p "$nsdport" +short router.service.muster A 2>/dev/null | wc -l)" -eq 10 ]; do sleep 0.2; done
+    echo "DNS: NSD $(nsd -v 2>&1 | head -1 | awk '{print $3}'), the same records from a zone file, the same way"
+    dnsperf_on "$nsdport"
+fi
 echo "HTTP: wrk, GET /v1/roles/router (10 instances as JSON), ${seconds}s, 2 threads, 20 connections"
 wrk -t 2 -c 20 -d "${seconds}s" --latency "http://127.0.0.1:$http/v1/roles/router" 2>&1 |
     grep -E "Requests/sec|Latency |50%|99%"

@@ -67,8 +67,7 @@ void sqlite_scale(const PluginLoader& loader, std::size_t n) {
     auto chain = chain_of(loader.load("catalog-sqlite"), {{"path", path.string()}});  // creates the schema
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
-    std::string fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-                       std::to_string(n) +
+    std::string fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(n) +
                        ") INSERT INTO instances SELECT printf('%08x-0000-4000-8000-%012x', i, i), 'big', "
                        "printf('10.%d.%d.%d:80', i / 65536, (i / 256) % 256, i % 256), '{\"zone\":\"a\"}', 0, "
                        "CAST(strftime('%s','now') AS INTEGER) * 1000, CAST(strftime('%s','now') AS INTEGER) * 1000, "
@@ -112,8 +111,9 @@ void postgres_scale(const PluginLoader& loader, const std::string& url, std::siz
                        "FROM generate_series(1, " +
                        std::to_string(n) + ") i; ANALYZE " + schema + ".instances")
                           .c_str()));
-    std::string select = "SELECT id, role, address, metadata::text, health, registered_at, last_seen, stopped_at FROM " +
-                         schema + ".instances WHERE role = 'big' AND stopped_at IS NULL";
+    std::string select =
+        "SELECT id, role, address, metadata::text, health, registered_at, last_seen, stopped_at FROM " + schema +
+        ".instances WHERE role = 'big' AND stopped_at IS NULL";
     auto bare = [&] {
         PGresult* r = PQexec(c, select.c_str());
         std::vector<std::vector<std::string>> rows;
@@ -162,7 +162,8 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
         kvStore_Watch(&w, kv, "big.*", &wo);
         kvEntry* e = nullptr;
         while (kvWatcher_Next(&e, w, 5000) == NATS_OK && e) {
-            values.emplace_back(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+            values.emplace_back(static_cast<const char*>(kvEntry_Value(e)),
+                                static_cast<std::size_t>(kvEntry_ValueLen(e)));
             kvEntry_Destroy(e);
         }
         kvWatcher_Destroy(w);

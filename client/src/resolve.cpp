@@ -35,7 +35,8 @@ SnapshotBlock* c_block(std::shared_ptr<const SnapshotArrays> arrays) {
 // The block for `snap`: the client's newest for the role when it shows the
 // same snapshot at the same as_of_ms, else a new one (the C arrays shared
 // with the old block when only as_of_ms moved). Returns it referenced.
-SnapshotBlock* view_of(muster_client& client, const char* role, std::shared_ptr<const muster::core::RoleSnapshot> snap) {
+SnapshotBlock* view_of(muster_client& client, const char* role,
+                       std::shared_ptr<const muster::core::RoleSnapshot> snap) {
     std::lock_guard lk(client.views_mu);
     auto it = client.views.find(std::string_view(role));
     SnapshotBlock* b = it == client.views.end() ? nullptr : it->second;

@@ -74,8 +74,9 @@ std::optional<Endpoint> endpoint_of(const std::string& addr) {
 }
 
 // Passing instances; the warning ones only when none passes; never a
-// critical or drained one. Shuffled: clients that take the first spread.
-std::vector<Endpoint> eligible(const muster::core::RoleSnapshot& s) {
+// critical or drained one. In the snapshot's order, turned by `rotation`:
+// clients that take the first record spread over the replies' orders.
+std::vector<Endpoint> eligible(const muster::core::RoleSnapshot& s, std::size_t rotation) {
     std::vector<Endpoint> passing, warning;
     for (const auto& i : s.instances) {
         if (muster::core::drained(i)) continue;
@@ -85,8 +86,8 @@ std::vector<Endpoint> eligible(const muster::core::RoleSnapshot& s) {
         if (i.health == MUSTER_HEALTH_WARNING) warning.push_back(*e);
     }
     auto& out = passing.empty() ? warning : passing;
-    thread_local std::mt19937 rng{std::random_device{}()};
-    std::shuffle(out.begin(), out.end(), rng);
+    if (!out.empty())
+        std::rotate(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(rotation % out.size()), out.end());
     return out;
 }
 
@@ -134,7 +135,7 @@ DnsReply header_only(const std::uint8_t* query, ldns_pkt_rcode rcode) {
 }  // namespace
 
 DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const DnsOptions& options,
-                    const RoleLookup& lookup) {
+                    const RoleLookup& lookup, DnsAnswerCache* cache) {
     if (size < LDNS_HEADER_SIZE) return {};
     if (query[2] & 0x80) return {};  // a response: never answer one
     ldns_pkt* raw = nullptr;
@@ -143,42 +144,66 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
     if (ldns_pkt_get_opcode(q.get()) != LDNS_PACKET_QUERY) return header_only(query, LDNS_RCODE_NOTIMPL);
     if (ldns_pkt_qdcount(q.get()) != 1) return header_only(query, LDNS_RCODE_FORMERR);
     const ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(q.get()), 0);
-    char* owner = ldns_rdf2str(ldns_rr_owner(question));
-    std::string qname = lower(owner ? owner : "");
+    bool edns = ldns_pkt_edns(q.get());
+    std::size_t limit = tcp ? 65535 : edns ? std::clamp<std::size_t>(ldns_pkt_edns_udp_size(q.get()), 512, 4096) : 512;
+    // A role's replies are built once per snapshot (a stale one is not
+    // kept: its age decides). The key is the question as asked, in wire
+    // form (a resolver that varies its case gets its own case back), so a
+    // reply served again costs no text work.
+    const ldns_rdf* owner_rdf = ldns_rr_owner(question);
+    std::string key(reinterpret_cast<const char*>(ldns_rdf_data(owner_rdf)), ldns_rdf_size(owner_rdf));
+    key += "/" + std::to_string(ldns_rr_get_type(question)) + "/" + std::to_string(ldns_rr_get_class(question)) + "/" +
+           std::to_string(limit) + (edns ? "/e" : "/-");
+    if (cache)
+        if (auto hit = cache->find(key, lookup, query)) return std::move(*hit);
+    char* owner = ldns_rdf2str(owner_rdf);
+    std::string asked = owner ? owner : "", qname = lower(asked);
     LDNS_FREE(owner);
     ldns_rr_type qtype = ldns_rr_get_type(question);
     std::string ttl = std::to_string(options.ttl), zone = options.domain + ".";
     std::string soa = zone + " " + ttl + " IN SOA ns." + zone + " hostmaster." + zone + " 1 3600 600 86400 " + ttl;
 
-    ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
-    Records rec;
+    // What is asked: the zone's apex, an .addr. name, a role, or nothing of ours.
     auto in_zone = qname.size() > zone.size() && qname.compare(qname.size() - zone.size(), zone.size(), zone) == 0 &&
                    qname[qname.size() - zone.size() - 1] == '.';
-    if (ldns_rr_get_class(question) != LDNS_RR_CLASS_IN || (!in_zone && qname != zone)) {
-        rcode = LDNS_RCODE_REFUSED;  // not ours, and no recursion
-    } else {
-        std::vector<std::string> labels;
-        std::string rest = in_zone ? qname.substr(0, qname.size() - zone.size() - 1) : "";
-        for (std::size_t i = 0; i <= rest.size() && !rest.empty();) {
-            auto dot = std::min(rest.find('.', i), rest.size());
-            labels.push_back(rest.substr(i, dot - i));
-            i = dot + 1;
-        }
-        std::optional<std::string> role;
-        bool srv_name = false;
-        if (labels.size() == 2 && labels[1] == "service") role = labels[0];
-        if (labels.size() == 3 && labels[2] == "service" && labels[1] == "_tcp" && labels[0].size() > 1 &&
-            labels[0][0] == '_') {
-            role = labels[0].substr(1);
-            srv_name = true;
-        }
-        bool want_a = qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_ANY;
-        bool want_aaaa = qtype == LDNS_RR_TYPE_AAAA || qtype == LDNS_RR_TYPE_ANY;
-        bool want_srv = qtype == LDNS_RR_TYPE_SRV;
-        auto address_record = [&](const std::string& name, const address& ip) {
-            return name + " " + ttl + (ip.is_v4() ? " IN A " : " IN AAAA ") + ip.to_string();
-        };
-        if (rest.empty()) {
+    bool ours = ldns_rr_get_class(question) == LDNS_RR_CLASS_IN && (in_zone || qname == zone);
+    std::vector<std::string> labels;
+    std::string rest = in_zone ? qname.substr(0, qname.size() - zone.size() - 1) : "";
+    for (std::size_t i = 0; i <= rest.size() && !rest.empty();) {
+        auto dot = std::min(rest.find('.', i), rest.size());
+        labels.push_back(rest.substr(i, dot - i));
+        i = dot + 1;
+    }
+    std::optional<std::string> role;
+    bool srv_name = false;
+    if (labels.size() == 2 && labels[1] == "service") role = labels[0];
+    if (labels.size() == 3 && labels[2] == "service" && labels[1] == "_tcp" && labels[0].size() > 1 &&
+        labels[0][0] == '_') {
+        role = labels[0].substr(1);
+        srv_name = true;
+    }
+    if (role && !muster::sdk::check_role(*role).empty()) {  // no role has that name: NXDOMAIN
+        role.reset();
+        labels.clear();
+    }
+    std::shared_ptr<const muster::core::RoleSnapshot> snapshot = ours && role ? lookup(*role) : nullptr;
+
+    bool cacheable = cache && snapshot && !snapshot->stale;
+
+    bool want_a = qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_ANY;
+    bool want_aaaa = qtype == LDNS_RR_TYPE_AAAA || qtype == LDNS_RR_TYPE_ANY;
+    bool want_srv = qtype == LDNS_RR_TYPE_SRV;
+    auto address_record = [&](const std::string& name, const address& ip) {
+        return name + " " + ttl + (ip.is_v4() ? " IN A " : " IN AAAA ") + ip.to_string();
+    };
+    // The reply with the role's records turned by `rotation`.
+    std::size_t targets_count = 0;
+    auto reply = [&](std::size_t rotation) -> DnsReply {
+        ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
+        Records rec;
+        if (!ours) {
+            rcode = LDNS_RCODE_REFUSED;  // not ours, and no recursion
+        } else if (rest.empty()) {
             if (qtype == LDNS_RR_TYPE_SOA)
                 rec.answer.push_back(soa);
             else
@@ -190,16 +215,14 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
             } else if ((ip->is_v4() && want_a) || (ip->is_v6() && want_aaaa)) {
                 rec.answer.push_back(address_record(qname, *ip));
             }
-        } else if (role && !muster::sdk::check_role(*role).empty()) {
-            rcode = LDNS_RCODE_NXDOMAIN;  // no role can have that name
         } else if (role) {
-            auto snapshot = lookup(*role);
             std::int64_t age = snapshot ? muster::sdk::system_ms() - snapshot->as_of_ms : 0;
             if (!snapshot || (snapshot->stale && age > options.stale_max.count())) {
                 rcode = LDNS_RCODE_SERVFAIL;
-            } else if (auto targets = eligible(*snapshot); targets.empty()) {
+            } else if (auto targets = eligible(*snapshot, rotation); targets.empty()) {
                 rcode = LDNS_RCODE_NXDOMAIN;
             } else {
+                targets_count = targets.size();
                 bool any_ip = std::any_of(targets.begin(), targets.end(), [](const Endpoint& e) { return e.ip; });
                 for (const auto& t : targets) {
                     if (want_srv) {
@@ -219,35 +242,77 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
         } else {
             rcode = LDNS_RCODE_NXDOMAIN;
         }
-        if ((rcode == LDNS_RCODE_NXDOMAIN || (rcode == LDNS_RCODE_NOERROR && rec.answer.empty())) &&
+        if (ours && (rcode == LDNS_RCODE_NXDOMAIN || (rcode == LDNS_RCODE_NOERROR && rec.answer.empty())) &&
             rec.authority.empty())
             rec.authority.push_back(soa);  // negative answers carry the SOA (RFC 2308)
-    }
 
-    bool edns = ldns_pkt_edns(q.get());
-    std::size_t limit = tcp ? 65535 : edns ? std::clamp<std::size_t>(ldns_pkt_edns_udp_size(q.get()), 512, 4096) : 512;
-    auto build = [&](bool with_records) {
-        Pkt r(ldns_pkt_new());
-        ldns_pkt_set_id(r.get(), ldns_pkt_id(q.get()));
-        ldns_pkt_set_qr(r.get(), true);
-        ldns_pkt_set_aa(r.get(), rcode != LDNS_RCODE_REFUSED);
-        ldns_pkt_set_rd(r.get(), ldns_pkt_rd(q.get()));
-        ldns_pkt_set_ra(r.get(), false);
-        ldns_pkt_set_rcode(r.get(), rcode);
-        ldns_pkt_push_rr(r.get(), LDNS_SECTION_QUESTION, ldns_rr_clone(question));
-        if (edns) ldns_pkt_set_edns_udp_size(r.get(), 4096);
-        if (with_records) {
-            for (const auto& l : rec.answer) push(r.get(), LDNS_SECTION_ANSWER, l);
-            for (const auto& l : rec.authority) push(r.get(), LDNS_SECTION_AUTHORITY, l);
-            for (const auto& l : rec.additional) push(r.get(), LDNS_SECTION_ADDITIONAL, l);
-        } else {
-            ldns_pkt_set_tc(r.get(), true);
-        }
-        return wire(r.get());
+        auto build = [&](bool with_records) {
+            Pkt r(ldns_pkt_new());
+            ldns_pkt_set_id(r.get(), ldns_pkt_id(q.get()));
+            ldns_pkt_set_qr(r.get(), true);
+            ldns_pkt_set_aa(r.get(), rcode != LDNS_RCODE_REFUSED);
+            ldns_pkt_set_rd(r.get(), ldns_pkt_rd(q.get()));
+            ldns_pkt_set_ra(r.get(), false);
+            ldns_pkt_set_rcode(r.get(), rcode);
+            ldns_pkt_push_rr(r.get(), LDNS_SECTION_QUESTION, ldns_rr_clone(question));
+            if (edns) ldns_pkt_set_edns_udp_size(r.get(), 4096);
+            if (with_records) {
+                for (const auto& l : rec.answer) push(r.get(), LDNS_SECTION_ANSWER, l);
+                for (const auto& l : rec.authority) push(r.get(), LDNS_SECTION_AUTHORITY, l);
+                for (const auto& l : rec.additional) push(r.get(), LDNS_SECTION_ADDITIONAL, l);
+            } else {
+                ldns_pkt_set_tc(r.get(), true);
+            }
+            return wire(r.get());
+        };
+        auto out = build(true);
+        if (out.size() > limit) out = build(false);
+        return {std::move(out), rcode_name(rcode)};
     };
-    auto out = build(true);
-    if (out.size() > limit) out = build(false);
-    return {std::move(out), rcode_name(rcode)};
+
+    thread_local std::mt19937 rng{std::random_device{}()};
+    if (!cacheable) return reply(rng());
+    // Up to kOrders orders of the records, each built once, handed out in turn.
+    std::vector<DnsReply> orders{reply(0)};
+    for (std::size_t k = 1; k < std::min(targets_count, DnsAnswerCache::kOrders); ++k) orders.push_back(reply(k));
+    cache->put(key, *role, snapshot, orders);
+    return std::move(orders[rng() % orders.size()]);
+}
+
+DnsAnswerCache::DnsAnswerCache(std::size_t max_entries) : max_entries_(max_entries) {}
+
+std::optional<DnsReply> DnsAnswerCache::find(const std::string& key, const RoleLookup& lookup,
+                                             const std::uint8_t* query) {
+    std::string role;
+    const muster::core::RoleSnapshot* built_from = nullptr;
+    {
+        std::lock_guard lk(mu_);
+        auto it = entries_.find(key);
+        if (it == entries_.end()) return std::nullopt;
+        role = it->second.role;
+        built_from = it->second.snapshot.get();
+    }
+    // Still the role's answer? (Outside the lock: the lookup may fill a cache.)
+    auto now = lookup(role);
+    if (!now || now.get() != built_from || now->stale) return std::nullopt;
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.snapshot.get() != built_from) return std::nullopt;
+    Entry& e = it->second;
+    DnsReply out = e.orders[e.next++ % e.orders.size()];
+    // This query's ID and RD bit; the rest is the same for every asker.
+    out.message[0] = query[0];
+    out.message[1] = query[1];
+    out.message[2] = static_cast<std::uint8_t>((out.message[2] & ~1u) | (query[2] & 1u));
+    return out;
+}
+
+void DnsAnswerCache::put(const std::string& key, const std::string& role,
+                         std::shared_ptr<const muster::core::RoleSnapshot> snapshot, std::vector<DnsReply> orders) {
+    std::lock_guard lk(mu_);
+    if (entries_.size() >= max_entries_ && !entries_.count(key))
+        entries_.clear();  // names a client made up: start over
+    entries_[key] = Entry{role, std::move(snapshot), std::move(orders), 0};
 }
 
 }  // namespace host::agent

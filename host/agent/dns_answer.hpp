@@ -13,7 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace host::agent {
@@ -34,10 +37,41 @@ struct DnsReply {
     std::string rcode;                  // "NOERROR", "NXDOMAIN", ... for metrics
 };
 
+// A role's replies, built once per snapshot and handed out until the role
+// changes: up to kOrders orders of its records (clients that take the
+// first record spread), each reply with the asker's ID and RD bit. Keyed
+// by the question as asked, its type and the reply's size limit; bounded
+// (the names come from the network: past max_entries it starts over).
+// THREADING: every method may be called from any thread.
+class DnsAnswerCache {
+public:
+    static constexpr std::size_t kOrders = 8;
+    explicit DnsAnswerCache(std::size_t max_entries = 4096);
+
+    // The next reply for `key`, with `query`'s ID and RD bit; nullopt when
+    // there is none, or it was built from another snapshot than the one
+    // `lookup` gives for its role now (the role changed, or went stale).
+    std::optional<DnsReply> find(const std::string& key, const RoleLookup& lookup, const std::uint8_t* query);
+    void put(const std::string& key, const std::string& role,
+             std::shared_ptr<const muster::core::RoleSnapshot> snapshot, std::vector<DnsReply> orders);
+
+private:
+    struct Entry {
+        std::string role;
+        std::shared_ptr<const muster::core::RoleSnapshot> snapshot;  // held: its address stays its own
+        std::vector<DnsReply> orders;
+        std::size_t next = 0;
+    };
+    std::size_t max_entries_;
+    std::mutex mu_;
+    std::unordered_map<std::string, Entry> entries_;
+};
+
 // The reply to `query`. Over UDP (tcp = false) a reply longer than the
 // client's EDNS0 size (512 without EDNS0, at most 4096) is truncated: TC
-// set and no records, so the client asks again over TCP.
+// set and no records, so the client asks again over TCP. With a cache, a
+// role's reply is built once per snapshot (a stale snapshot's never).
 DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const DnsOptions& options,
-                    const RoleLookup& lookup);
+                    const RoleLookup& lookup, DnsAnswerCache* cache = nullptr);
 
 }  // namespace host::agent

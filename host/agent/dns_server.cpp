@@ -113,6 +113,7 @@ DnsServer::DnsServer(const std::string& address, DnsOptions options, RoleLookup 
     udp::endpoint uep{at.ip, at.port};
     udp_.open(uep.protocol(), ec);
     if (!ec) udp_.bind(uep, ec);
+    if (!ec) udp_.non_blocking(true, ec);  // receive() drains what waits, and stops at would_block
     // TCP on the port UDP got (port 0 picks one for both).
     tcp::endpoint tep{at.ip, ec ? at.port : udp_.local_endpoint().port()};
     if (!ec) tcp_.open(tep.protocol(), ec);
@@ -145,7 +146,7 @@ DnsReply DnsServer::answer(const std::vector<std::uint8_t>& query, bool tcp,
         if (!snapshot && missing) *missing = role;
         return snapshot;
     };
-    return dns_answer(query.data(), query.size(), tcp, options_, lookup);
+    return dns_answer(query.data(), query.size(), tcp, options_, lookup, &answers_);
 }
 
 bool DnsServer::fill_then(const std::string& role, std::function<void()> then) {
@@ -166,12 +167,17 @@ bool DnsServer::admit_tcp() {
 }
 
 // A role not cached yet is read off this thread and the query answered
-// after; everything else is answered here, from the cache.
+// after; everything else is answered here, from the cache. Once the socket
+// is readable, every datagram waiting is answered before the next wait (up
+// to a batch): under load a query costs its receive and its send, not a
+// poll besides.
 void DnsServer::receive() {
-    udp_.async_receive_from(net::buffer(in_), from_, [this](boost::system::error_code ec, std::size_t n) {
+    udp_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
         if (ec == net::error::operation_aborted) return;
-        if (!ec) {
-            try {  // nothing may escape into the io_context's thread
+        for (int i = 0; !ec && i < 64; ++i) {
+            std::size_t n = udp_.receive_from(net::buffer(in_), from_, 0, ec);
+            if (ec) break;  // would_block: drained
+            try {           // nothing may escape into the io_context's thread
                 std::vector<std::uint8_t> query(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n));
                 auto send = [this, to = from_](const DnsReply& reply) {
                     metrics_.dns_query("udp", reply.rcode);

@@ -65,6 +65,7 @@ private:
     void accept();
 
     DnsOptions options_;
+    mutable DnsAnswerCache answers_;  // a role's replies, built once per snapshot
     DnsLimits limits_;
     RoleLookup cached_;
     RoleFill fill_;

@@ -151,7 +151,8 @@ Result Session::wait(const char* what, std::chrono::milliseconds limit) {
     return checked(what, std::move(last));
 }
 
-void Session::rows(const char* name, const std::vector<const char*>& params, const std::function<void(PGresult*)>& row) {
+void Session::rows(const char* name, const std::vector<const char*>& params,
+                   const std::function<void(PGresult*)>& row) {
     ensure();
     if (!PQsendQueryPrepared(conn_, name, static_cast<int>(params.size()), params.data(), nullptr, nullptr, 0))
         fail_connection(first_line(PQerrorMessage(conn_)));

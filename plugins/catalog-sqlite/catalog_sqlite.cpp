@@ -78,8 +78,7 @@ public:
             muster::sdk::string_option("synchronous",
                                        "PRAGMA synchronous: NORMAL (fast, safe in WAL) or FULL (survives power loss)")
                 .defaults_to("NORMAL"),
-            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent")
-                .defaults_to("1s"),
+            muster::sdk::duration_option("poll", "slow poll for commits when inotify is silent").defaults_to("1s"),
         };
         return specs;
     }

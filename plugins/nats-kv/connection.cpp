@@ -215,7 +215,7 @@ void Connection::each(const std::string& filter, bool with_deletes, const std::f
         bool delivered = false, more = true;
         while (more) {
             kvEntry* e = nullptr;
-            s = kvWatcher_Next(&e, w, per_try);  // each entry gets a full wait: the deadline measures silence
+            s = kvWatcher_Next(&e, w, per_try);       // each entry gets a full wait: the deadline measures silence
             if (s != NATS_OK || e == nullptr) break;  // NULL: the initial values are all delivered
             auto entry = entry_of(e);
             kvEntry_Destroy(e);

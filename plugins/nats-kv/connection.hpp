@@ -10,9 +10,9 @@
 #include <nats/nats.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <functional>
 #include <string>
 #include <vector>
 

@@ -35,6 +35,9 @@ $D router.service.test.muster A | grep -q "flags: qr aa rd;" || fail "recursion 
 $D router.service.test.muster A | grep -Eq "router.service.test.muster.[[:space:]]+5[[:space:]]+IN[[:space:]]+A" ||
     fail "the TTL is not 5"
 pass "authoritative, no recursion, TTL 5"
+firsts=$(for i in $(seq 1 20); do $D +short router.service.test.muster A | head -1; done | sort -u | wc -l)
+[ "$firsts" -eq 2 ] || fail "the answers do not turn their records: $firsts first record(s) over 20 answers"
+pass "answers built once per topology turn their records (both routers come first)"
 $D +short _router._tcp.service.test.muster SRV | grep -q "^1 1 80 0a000001.addr.test.muster.$" || fail "SRV: no target for 10.0.0.1"
 $D _router._tcp.service.test.muster SRV | grep -A3 "ADDITIONAL SECTION" | grep -Eq "0a000001.addr.test.muster.[[:space:]]+5[[:space:]]+IN[[:space:]]+A[[:space:]]+10.0.0.1" ||
     fail "SRV: the target's address is not in the additional section"
@@ -55,6 +58,12 @@ $D 9-not-a-role.service.test.muster A | grep -q "status: NXDOMAIN" || fail "a na
 $D +tcp 9-not-a-role.service.test.muster A | grep -q "status: NXDOMAIN" || fail "the same over TCP"
 [ "$($D +short router.service.test.muster A | wc -l)" -eq 2 ] || fail "the agent stopped answering after a bad name"
 pass "NXDOMAIN, NODATA (with the SOA), REFUSED outside the domain"
+
+# A change reaches the replies built for the role: a stopped router is gone.
+kill -TERM "$PID_r2"; wait "$PID_r2" || fail "r2 did not exit 0"
+wait_for_cmd "[ \"\$($D +short router.service.test.muster A)\" = 10.0.0.1 ]" 10000 ||
+    fail "a stopped router is still answered: $($D +short router.service.test.muster A)"
+pass "a topology change replaces the replies built for the role"
 
 # Enough instances that the answer exceeds 512 bytes: truncated over UDP,
 # whole over TCP (dig retries by itself), and over EDNS0 with 4096.

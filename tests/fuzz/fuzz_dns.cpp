@@ -1,6 +1,7 @@
 // libFuzzer: any bytes as a DNS query, over UDP and TCP, against a role
 // with IPv4, IPv6 and host-name instances. The reply must be a DNS
-// message (or nothing) no longer than the transport allows.
+// message (or nothing) no longer than the transport allows, with the
+// query's ID, built afresh or served from the agent's cache of replies.
 #include "agent/dns_answer.hpp"
 
 #include <muster/cpp/error.hpp>
@@ -36,10 +37,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!muster::sdk::check_role(role).empty()) throw muster::sdk::Error(MUSTER_INVALID_ARGUMENT, role);
         return role == "router" ? snap : std::make_shared<muster::core::RoleSnapshot>();
     };
-    for (bool tcp : {false, true}) {
-        auto reply = host::agent::dns_answer(data, size, tcp, options, lookup);
-        if (reply.message.size() > (tcp ? 65535u : 4096u)) std::abort();
-        if (!reply.message.empty() && reply.message.size() < 12) std::abort();
-    }
+    // Without and with the agent's cache of built replies (twice: built, then served).
+    static host::agent::DnsAnswerCache cache(64);
+    for (host::agent::DnsAnswerCache* c : {static_cast<host::agent::DnsAnswerCache*>(nullptr), &cache, &cache})
+        for (bool tcp : {false, true}) {
+            auto reply = host::agent::dns_answer(data, size, tcp, options, lookup, c);
+            if (reply.message.size() > (tcp ? 65535u : 4096u)) std::abort();
+            if (!reply.message.empty() && reply.message.size() < 12) std::abort();
+            if (!reply.message.empty() && (reply.message[0] != data[0] || reply.message[1] != data[1])) std::abort();
+        }
     return 0;
 }

@@ -27,8 +27,13 @@ namespace muster::core {
 struct RoleSnapshot {
     RoleSnapshot() = default;
     RoleSnapshot(const RoleSnapshot& o)
-            : role(o.role), instances(o.instances), backend(o.backend), as_of_ms(o.as_of_ms.load()), stale(o.stale),
-              held(o.held), index(o.index) {}
+            : role(o.role),
+              instances(o.instances),
+              backend(o.backend),
+              as_of_ms(o.as_of_ms.load()),
+              stale(o.stale),
+              held(o.held),
+              index(o.index) {}
     RoleSnapshot& operator=(const RoleSnapshot&) = delete;
 
     std::optional<std::string> role;       // nullopt: every role
@@ -39,12 +44,12 @@ struct RoleSnapshot {
     // snapshot, so that a role of 100,000 is not copied each second to say
     // it is still fresh.
     mutable std::atomic<std::int64_t> as_of_ms{0};
-    bool stale = false;                    // every backend failed since as_of_ms
-    std::size_t held = 0;                  // instances kept by the mass-removal
-                                           // guard against `backend`'s word
-    std::uint64_t index = 0;               // changes only when the instances do
-                                           // (a blocking query's index), unique
-                                           // across roles
+    bool stale = false;       // every backend failed since as_of_ms
+    std::size_t held = 0;     // instances kept by the mass-removal
+                              // guard against `backend`'s word
+    std::uint64_t index = 0;  // changes only when the instances do
+                              // (a blocking query's index), unique
+                              // across roles
 };
 
 // The removal guard (Eureka's self-preservation, per instance): a removal
