@@ -42,9 +42,8 @@ int list(const po::variables_map& vm, const Settings& s) {
         rt->chain->list(role ? &*role : nullptr, all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0);
     if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
     // One order whatever the store: stores stream rows as they find them.
-    std::sort(read.instances.begin(), read.instances.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.role, a.id) < std::tie(b.role, b.id);
-    });
+    std::sort(read.instances.begin(), read.instances.end(),
+              [](const auto& a, const auto& b) { return std::tie(a.role, a.id) < std::tie(b.role, b.id); });
     std::int64_t now = muster::sdk::system_ms();
     if (json) {
         nlohmann::json out = nlohmann::json::array();
