@@ -4,7 +4,8 @@
 # requests per second and latency (wrk, GET /v1/roles/router), and the time
 # from a registration in another process to a blocking query's answer
 # (median of 10), also on nats-kv when MUSTER_TEST_NATS_URL names a server.
-# Needs dnsperf and wrk (Debian packages). The figures go to
+# Needs dnsperf and wrk (Debian packages), and nsd for the DNS reference
+# (optional: without it the reference is left out). The figures go to
 # bench/README.md, "Agent".
 set -eu
 cd "$(dirname "$0")/.."
