@@ -275,7 +275,7 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
     // Up to kOrders orders of the records, each built once, handed out in turn.
     std::vector<DnsReply> orders{reply(0)};
     for (std::size_t k = 1; k < std::min(targets_count, DnsAnswerCache::kOrders); ++k) orders.push_back(reply(k));
-    cache->put(key, *role, snapshot, orders);
+    cache->put(key, *role, *snapshot, orders);
     return std::move(orders[rng() % orders.size()]);
 }
 
@@ -284,20 +284,20 @@ DnsAnswerCache::DnsAnswerCache(std::size_t max_entries) : max_entries_(max_entri
 std::optional<DnsReply> DnsAnswerCache::find(const std::string& key, const RoleLookup& lookup,
                                              const std::uint8_t* query) {
     std::string role;
-    const muster::core::RoleSnapshot* built_from = nullptr;
+    std::uint64_t built_from = 0;
     {
         std::lock_guard lk(mu_);
         auto it = entries_.find(key);
         if (it == entries_.end()) return std::nullopt;
         role = it->second.role;
-        built_from = it->second.snapshot.get();
+        built_from = it->second.index;
     }
     // Still the role's answer? (Outside the lock: the lookup may fill a cache.)
     auto now = lookup(role);
-    if (!now || now.get() != built_from || now->stale) return std::nullopt;
+    if (!now || now->index != built_from || now->stale) return std::nullopt;
     std::lock_guard lk(mu_);
     auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.snapshot.get() != built_from) return std::nullopt;
+    if (it == entries_.end() || it->second.index != built_from) return std::nullopt;
     Entry& e = it->second;
     DnsReply out = e.orders[e.next++ % e.orders.size()];
     // This query's ID and RD bit; the rest is the same for every asker.
@@ -307,12 +307,12 @@ std::optional<DnsReply> DnsAnswerCache::find(const std::string& key, const RoleL
     return out;
 }
 
-void DnsAnswerCache::put(const std::string& key, const std::string& role,
-                         std::shared_ptr<const muster::core::RoleSnapshot> snapshot, std::vector<DnsReply> orders) {
+void DnsAnswerCache::put(const std::string& key, const std::string& role, const muster::core::RoleSnapshot& snapshot,
+                         std::vector<DnsReply> orders) {
     std::lock_guard lk(mu_);
     if (entries_.size() >= max_entries_ && !entries_.count(key))
         entries_.clear();  // names a client made up: start over
-    entries_[key] = Entry{role, std::move(snapshot), std::move(orders), 0};
+    entries_[key] = Entry{role, snapshot.index, std::move(orders), 0};
 }
 
 }  // namespace host::agent

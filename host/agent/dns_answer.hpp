@@ -52,13 +52,17 @@ public:
     // there is none, or it was built from another snapshot than the one
     // `lookup` gives for its role now (the role changed, or went stale).
     std::optional<DnsReply> find(const std::string& key, const RoleLookup& lookup, const std::uint8_t* query);
-    void put(const std::string& key, const std::string& role,
-             std::shared_ptr<const muster::core::RoleSnapshot> snapshot, std::vector<DnsReply> orders);
+    void put(const std::string& key, const std::string& role, const muster::core::RoleSnapshot& snapshot,
+             std::vector<DnsReply> orders);
 
 private:
     struct Entry {
         std::string role;
-        std::shared_ptr<const muster::core::RoleSnapshot> snapshot;  // held: its address stays its own
+        // The snapshot's index (RoleSnapshot::index: changes with the
+        // instances, unique across roles): the replies' version, kept
+        // without holding the snapshot, so that questions a client makes
+        // up cannot pin old snapshots of a big role.
+        std::uint64_t index = 0;
         std::vector<DnsReply> orders;
         std::size_t next = 0;
     };
