@@ -53,9 +53,28 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
     return out;
 }
 
-// Every process descending from `root` (by parent pid, from /proc), so
-// that one that left the group (setsid) is found while `root` still runs.
-std::vector<pid_t> descendants(pid_t root) {
+// The children of `p`, each task's from /proc/P/task/T/children (kernels
+// with CONFIG_PROC_CHILDREN): a read per process in the tree. Accurate
+// here because kill_tree freezes each process before asking for its
+// children. nullopt when the kernel does not keep the files.
+std::optional<std::vector<pid_t>> children_from_tasks(pid_t p) {
+    static const bool available = [] {
+        const std::string self = "/proc/self/task/" + std::to_string(gettid()) + "/children";
+        return access(self.c_str(), R_OK) == 0;
+    }();
+    if (!available) return std::nullopt;
+    std::vector<pid_t> out;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(p) + "/task", ec)) {
+        std::ifstream in(task.path() / "children");
+        for (long c; in >> c;) out.push_back(static_cast<pid_t>(c));
+    }
+    return out;
+}
+
+// Every process's parent, from each /proc/P/stat: the whole process table,
+// for kernels without the children files.
+std::map<pid_t, std::vector<pid_t>> children_from_stat() {
     std::map<pid_t, std::vector<pid_t>> children;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -71,11 +90,26 @@ std::vector<pid_t> descendants(pid_t root) {
         pid_t parent = 0;
         if (fields >> state >> parent) children[parent].push_back(static_cast<pid_t>(std::stol(name)));
     }
+    return children;
+}
+
+// Every process descending from `root`, so that one that left the group
+// (setsid) is found while `root` still runs. Walking the tree costs a read
+// per process in it; scanning the whole table (the fallback) costs a read
+// per process on the machine, which on a busy host is what made a timed-out
+// check late.
+std::vector<pid_t> descendants(pid_t root) {
+    std::optional<std::map<pid_t, std::vector<pid_t>>> table;
     std::vector<pid_t> out, todo{root};
     while (!todo.empty()) {
         pid_t p = todo.back();
         todo.pop_back();
-        for (pid_t c : children[p]) {
+        auto kids = children_from_tasks(p);
+        if (!kids) {
+            if (!table) table = children_from_stat();
+            kids = (*table)[p];
+        }
+        for (pid_t c : *kids) {
             out.push_back(c);
             todo.push_back(c);
         }
