@@ -17,7 +17,6 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <muster/core/log.hpp>
 
@@ -30,13 +29,6 @@ using namespace muster::core;
 using namespace std::chrono_literals;
 
 namespace {
-
-double cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 // An HTTP server in a child process; `served` counts its requests.
 struct ServerProcess {
@@ -115,15 +107,15 @@ void http_checks(PluginLoader& loader, int instances, int seconds) {
             regs.push_back(registry.register_instance({"api", address, "", {}, {spec}, {}}));
         std::this_thread::sleep_for(1500ms);  // the schedules spread out
         long before = *server.served;
-        double cpu0 = cpu_seconds();
+        double cpu0 = bench::cpu_seconds();
         std::this_thread::sleep_for(std::chrono::seconds(seconds));
-        registry_cpu = cpu_seconds() - cpu0;
+        registry_cpu = bench::cpu_seconds() - cpu0;
         registry_rate = static_cast<double>(*server.served - before) / seconds;
     }
 
     // A bare loop: the same requests at the same rate on 4 threads.
     long before = *server.served;
-    double cpu0 = cpu_seconds();
+    double cpu0 = bench::cpu_seconds();
     std::vector<std::thread> threads;
     auto until = bench::Clock::now() + std::chrono::seconds(seconds);
     for (int t = 0; t < 4; ++t)
@@ -136,7 +128,7 @@ void http_checks(PluginLoader& loader, int instances, int seconds) {
             }
         });
     for (auto& t : threads) t.join();
-    double bare_cpu = cpu_seconds() - cpu0;
+    double bare_cpu = bench::cpu_seconds() - cpu0;
     double bare_rate = static_cast<double>(*server.served - before) / seconds;
 
     std::printf("health-http: %d instances checked every 1 s for %d s, server in another process\n", instances,

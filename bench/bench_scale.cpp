@@ -18,10 +18,13 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace muster::core;
@@ -62,6 +65,64 @@ void report(const char* store, std::size_t n, double bare, double muster) {
     std::printf("  %-17s %9zu  bare %9.1f ms  muster %9.1f ms  ratio %5.2f\n", store, n, bare, muster, muster / bare);
 }
 
+// A watch of the big role on one backend, and registrations into it through
+// another (as another process would write): the median time from a
+// registration's return to its ADDED event, and the CPU the process burns
+// while the watch is idle. O(change) watches give the same latency at
+// every size.
+void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>& plugin,
+                   const std::vector<std::pair<std::string, std::string>>& options, std::size_t n) {
+    auto watcher = BackendClient::create(plugin, options, 3600000);
+    auto writer = BackendClient::create(plugin, options, 3600000);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool synced = false;
+    std::string expected;
+    bench::Clock::time_point arrived{};
+    std::unique_ptr<BackendWatch> w;
+    std::string role = "big";
+    watcher->watch(&role,
+                   [&](const BackendEvent& e) {
+                       std::lock_guard lk(mu);
+                       if (e.type == MUSTER_EVENT_SYNCED) synced = true;
+                       if (e.type == MUSTER_EVENT_ADDED && e.instance && e.instance->id == expected)
+                           arrived = bench::Clock::now();
+                       cv.notify_all();
+                   },
+                   w);
+    {
+        std::unique_lock lk(mu);
+        cv.wait_for(lk, std::chrono::seconds(60), [&] { return synced; });
+    }
+    std::vector<double> ms;
+    for (int i = 0; i < 10; ++i) {
+        muster::sdk::Instance in;
+        in.id = new_instance_id();
+        in.role = role;
+        in.address = "10.255.0.1:" + std::to_string(i + 1);
+        {
+            std::lock_guard lk(mu);
+            expected = in.id;
+            arrived = {};
+        }
+        writer->register_instance(in);
+        auto t0 = bench::Clock::now();
+        std::unique_lock lk(mu);
+        if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return arrived != bench::Clock::time_point{}; })) {
+            std::printf("  !! %s: registration %d never reached the watch\n", store, i);
+            continue;
+        }
+        ms.push_back(std::max(0.0, std::chrono::duration<double, std::milli>(arrived - t0).count()));
+    }
+    double cpu0 = bench::cpu_seconds();
+    auto t0 = bench::Clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    double idle = (bench::cpu_seconds() - cpu0) / bench::seconds_since(t0) * 100;
+    std::printf("  %-17s %9zu  registration -> watch event %6.2f ms median   idle watch %5.2f%% of a core\n", store,
+                n, ms.empty() ? -1.0 : bench::percentile(ms, 50), idle);
+    w.reset();
+}
+
 void sqlite_scale(const PluginLoader& loader, std::size_t n) {
     auto path = std::filesystem::temp_directory_path() / ("muster-scale-" + std::to_string(getpid()) + ".db");
     auto chain = chain_of(loader.load("catalog-sqlite"), {{"path", path.string()}});  // creates the schema
@@ -94,6 +155,7 @@ void sqlite_scale(const PluginLoader& loader, std::size_t n) {
     double b = median_ms(bare, n, "sqlite3");
     double m = median_ms([&] { return muster_read(*chain); }, n, "catalog-sqlite");
     report("catalog-sqlite", n, b, m);
+    watch_figures("catalog-sqlite", loader.load("catalog-sqlite"), {{"path", path.string()}}, n);
     sqlite3_finalize(st);
     sqlite3_close(db);
     chain.reset();
@@ -128,6 +190,7 @@ void postgres_scale(const PluginLoader& loader, const std::string& url, std::siz
     double b = median_ms(bare, n, "libpq");
     double m = median_ms([&] { return muster_read(*chain); }, n, "catalog-postgres");
     report("catalog-postgres", n, b, m);
+    watch_figures("catalog-postgres", loader.load("catalog-postgres"), {{"url", url}, {"schema", schema}}, n);
     chain.reset();
     PQclear(PQexec(c, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
     PQfinish(c);

@@ -2,6 +2,7 @@
 // machines. Every time is the server's (now()), so clock skew between hosts
 // never expires a live instance nor keeps a dead one; every value travels as
 // a statement parameter; watches ride LISTEN/NOTIFY on their own connection.
+#include "change_feed.hpp"
 #include "listener.hpp"
 #include "pg_session.hpp"
 #include "schema.hpp"
@@ -25,22 +26,34 @@ using muster::sdk::Instance;
 
 std::string ms(const char* column) { return std::string("(extract(epoch from ") + column + ") * 1000)::bigint"; }
 
+// The columns row_to_instance reads, then the server's clock.
+std::string instance_columns() {
+    return "SELECT id, role, address, metadata::text, health, " + ms("registered_at") + ", " + ms("last_seen") +
+           ", COALESCE(" + ms("stopped_at") + ", 0), " + ms("now()") + " FROM {s}.instances ";
+}
+
 // The SELECT of a list, with or without a role condition. $1 role, $2
 // include stopped, $3 include stale, $4 ttl in ms. No ORDER BY: a sort
 // would hold back the first row until every row is read, and rows stream
 // to the host as the scan finds them (docs/chain.md, Deadlines and hangs).
 std::string list_sql(bool by_role) {
-    return "SELECT id, role, address, metadata::text, health, " + ms("registered_at") + ", " + ms("last_seen") +
-           ", COALESCE(" + ms("stopped_at") + ", 0), " + ms("now()") + " FROM {s}.instances WHERE " +
-           (by_role ? "role = $1 AND " : "$1::text IS NULL AND ") +
+    return instance_columns() + "WHERE " + (by_role ? "role = $1 AND " : "$1::text IS NULL AND ") +
            "($2::boolean OR stopped_at IS NULL) AND ($3::boolean OR stopped_at IS NOT NULL OR "
            "last_seen >= now() - $4::bigint * interval '1 millisecond')";
 }
 
-std::string with_schema(std::string sql, const std::string& schema) {
-    for (auto p = sql.find("{s}"); p != std::string::npos; p = sql.find("{s}", p))
-        sql.replace(p, 3, "\"" + schema + "\"");
-    return sql;
+Instance row_to_instance(PGresult* r, int row) {
+    auto v = [&](int col) { return PQgetvalue(r, row, col); };
+    Instance i;
+    i.id = v(0);
+    i.role = v(1);
+    i.address = v(2);
+    i.metadata = nlohmann::json::parse(v(3)).get<std::map<std::string, std::string>>();
+    i.health = static_cast<muster_health>(std::atoi(v(4)));
+    i.registered_at_ms = std::atoll(v(5));
+    i.last_seen_ms = std::atoll(v(6));
+    i.stopped_at_ms = std::atoll(v(7));
+    return i;
 }
 
 class CatalogPostgres : public muster::sdk::Backend {
@@ -64,7 +77,7 @@ public:
                                          "longest wait for any statement; past it the call fails with 'unavailable'")
                 .defaults_to("5s"),
             muster::sdk::duration_option("poll",
-                                         "expiry sweep of watches, and their re-list when notifications were missed")
+                                         "how often watches read the change feed without a notification")
                 .defaults_to("1s"),
         };
         return specs;
@@ -85,13 +98,25 @@ public:
             session_->ensure();  // a bad URL or password is reported at start
         }
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
+        {
+            std::lock_guard lk(mu_);
+            claim_revive_gap(*session_, ttl_ms_);
+            feed_ = std::make_unique<ChangeFeed>(*session_);  // its cursor before any list the hub makes
+        }
         hub_ = std::make_unique<muster::sdk::WatchHub>(
             [this](muster::sdk::RoleFilter role) {
                 return muster::sdk::watch_view(collect(role, MUSTER_LIST_INCLUDE_STOPPED),
                                                muster::sdk::system_ms() + clock_offset_ms_.load(), ttl_ms_);
             },
-            poll, [this] { return muster::sdk::system_ms() + clock_offset_ms_.load(); }, ttl_ms_);
-        listener_ = std::make_unique<Listener>(cfg, channel_for(schema_), [this] { hub_->poke(); });
+            [this](std::span<const std::string> ids) { return fetch(ids); },
+            // The feed names every change, and the hub reads again only
+            // the instances due to expire: a re-list of the roles is a
+            // safety net, rare.
+            std::chrono::milliseconds(600000), [this] { return muster::sdk::system_ms() + clock_offset_ms_.load(); },
+            ttl_ms_);
+        listener_ = std::make_unique<Listener>(
+            cfg, channel_for(schema_), poll, [this](Session& s) { ChangeFeed::prepare(s, schema_); },
+            [this](Session* s) { return tell_hub(s); });
     }
 
     ~CatalogPostgres() override {
@@ -145,6 +170,7 @@ public:
         std::string retain = std::to_string(retain_ms), stale = std::to_string(ttl_ms_ + retain_ms);
         std::lock_guard lk(mu_);
         Result r = session_->prepared("reap", {retain.c_str(), stale.c_str()});
+        prune_changes(*session_, kKeptChangesMs);
         return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
     }
 
@@ -177,6 +203,40 @@ private:
              "OR (stopped_at IS NULL AND last_seen < now() - $2::bigint * interval '1 millisecond')");
         prep("list_role", list_sql(true));
         prep("list_all", list_sql(false));
+        prep("by_ids", instance_columns() + "WHERE id = ANY($1::uuid[])");
+        ChangeFeed::prepare(s, schema_);
+    }
+
+    // The hub's fetcher: what the schema keeps of each id, one round trip.
+    std::vector<Instance> fetch(std::span<const std::string> ids) {
+        std::string array = "{";
+        for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + ids[i];
+        array += "}";
+        std::vector<Instance> out;
+        std::lock_guard lk(mu_);
+        Result r = session_->prepared("by_ids", {array.c_str()});
+        for (int row = 0; row < PQntuples(r.get()); ++row) out.push_back(row_to_instance(r.get(), row));
+        if (PQntuples(r.get()) > 0) clock_offset_ms_ = std::atoll(PQgetvalue(r.get(), 0, 8)) - muster::sdk::system_ms();
+        return out;
+    }
+
+    // After a notification, a reconnect or a poll: the hub hears which
+    // instances changed, or to re-list when the feed cannot say. Returns
+    // true when changes wait on open transactions. Listener thread only.
+    bool tell_hub(Session* s) {
+        if (!s) {
+            hub_->poke();  // the connection is lost: the hub's list reports it
+            return false;
+        }
+        try {
+            FeedRead r = feed_->read(*s);
+            if (r.lost) hub_->poke();
+            for (const auto& [role, id] : r.changes) hub_->poke(role, id);
+            return r.held_back;
+        } catch (const Error&) {
+            hub_->poke();
+            return false;
+        }
     }
 
     // The rows of `role` as they arrive, each to `sink` (the host sees a
@@ -191,20 +251,9 @@ private:
         std::lock_guard lk(mu_);
         session_->rows(role ? "list_role" : "list_all",
                        {role ? role_text.c_str() : nullptr, stopped, stale, ttl.c_str()}, [&](PGresult* r) {
-                           auto v = [&](int col) { return PQgetvalue(r, 0, col); };
-                           if (first) clock_offset_ms_ = std::atoll(v(8)) - muster::sdk::system_ms();
+                           if (first) clock_offset_ms_ = std::atoll(PQgetvalue(r, 0, 8)) - muster::sdk::system_ms();
                            first = false;
-                           if (!more) return;
-                           Instance i;
-                           i.id = v(0);
-                           i.role = v(1);
-                           i.address = v(2);
-                           i.metadata = nlohmann::json::parse(v(3)).get<std::map<std::string, std::string>>();
-                           i.health = static_cast<muster_health>(std::atoi(v(4)));
-                           i.registered_at_ms = std::atoll(v(5));
-                           i.last_seen_ms = std::atoll(v(6));
-                           i.stopped_at_ms = std::atoll(v(7));
-                           more = sink(i);
+                           if (more) more = sink(row_to_instance(r, 0));
                        });
     }
 
@@ -225,6 +274,7 @@ private:
     // Server clock minus ours, so the watch hub wakes when the server says an
     // instance expires.
     std::atomic<std::int64_t> clock_offset_ms_{0};
+    std::unique_ptr<ChangeFeed> feed_;  // read by the listener thread only
     std::unique_ptr<muster::sdk::WatchHub> hub_;
     std::unique_ptr<Listener> listener_;
 };

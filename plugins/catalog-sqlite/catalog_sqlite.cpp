@@ -1,6 +1,7 @@
 // catalog-sqlite: the registry in a SQLite file, shared safely by every
 // process on the machine (WAL mode, busy timeout, IMMEDIATE transactions).
 #include "change_detector.hpp"
+#include "change_feed.hpp"
 #include "schema.hpp"
 #include "sqlite_db.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 
 namespace catalog_sqlite {
@@ -57,9 +59,10 @@ struct Connection {
                  " FROM instances WHERE "
                  "(?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id")
                     .c_str());
+        by_id = std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE id = ?1").c_str());
     }
     Db db;
-    std::unique_ptr<Stmt> list_role, list_all;
+    std::unique_ptr<Stmt> list_role, list_all, by_id;
 };
 
 class CatalogSqlite : public muster::sdk::Backend {
@@ -93,24 +96,24 @@ public:
             throw Error(MUSTER_INVALID_ARGUMENT, "option 'synchronous' must be NORMAL or FULL");
         writer_ = open_migrated();
         prepare_writes();
+        claim_revive_gap(writer_->db, ttl_ms_);
         auto poll = std::chrono::milliseconds(ctx.options.get_duration_ms("poll", 1000));
+        feed_ = std::make_unique<ChangeFeed>(path_, busy_ms_);  // its cursor before any list the hub makes
         hub_reader_ = open_migrated();
         hub_ = std::make_unique<muster::sdk::WatchHub>(
             [this](muster::sdk::RoleFilter role) {
-                // The hub's own connection follows a database file that was
-                // deleted and created again, like the writer's.
-                if (hub_reader_->db.has_moved()) hub_reader_ = open_migrated();
+                follow_hub_file();
                 return muster::sdk::watch_view(collect(*hub_reader_, role, MUSTER_LIST_INCLUDE_STOPPED), host_.now_ms(),
                                                ttl_ms_);
             },
-            // The detector pokes the hub on every commit (and on every slow
-            // poll while the file cannot be read), and the hub wakes by
-            // itself when an instance it knows expires: a re-list without
-            // either is only a safety net, so it is rare. A role of 100,000
-            // is not read each second while nothing happens.
-            std::max(poll, std::chrono::milliseconds(60000)), [this] { return host_.now_ms(); }, ttl_ms_);
-        detector_ =
-            std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()), [this] { hub_->poke(); });
+            [this](std::span<const std::string> ids) { return fetch(ids); },
+            // The feed names every change, and the hub reads again only
+            // the instances due to expire: a re-list of the roles is a
+            // safety net, rare. A role of 100,000 is not read while
+            // nothing happens.
+            std::chrono::milliseconds(600000), [this] { return host_.now_ms(); }, ttl_ms_);
+        detector_ = std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()),
+                                                     [this] { tell_hub(); });
     }
 
     ~CatalogSqlite() override {
@@ -181,10 +184,17 @@ public:
         std::lock_guard lk(mu_);
         follow_file();
         std::int64_t now = host_.now_ms();
-        Stmt::Use use(*reap_);
-        use.bind(1, now - retain_ms).bind(2, now - ttl_ms_ - retain_ms);
-        use.step();
-        return static_cast<std::uint64_t>(sqlite3_changes(writer_->db.get()));
+        Transaction tx(writer_->db);
+        std::uint64_t reaped = 0;
+        {
+            Stmt::Use use(*reap_);
+            use.bind(1, now - retain_ms).bind(2, now - ttl_ms_ - retain_ms);
+            use.step();
+            reaped = static_cast<std::uint64_t>(sqlite3_changes(writer_->db.get()));
+        }
+        prune_changes(writer_->db, kKeptChanges);
+        tx.commit();
+        return reaped;
     }
 
     std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
@@ -251,6 +261,38 @@ private:
         prepare_writes();
     }
 
+    // The hub's own connection follows a database file that was deleted and
+    // created again, like the writer's. Hub thread only.
+    void follow_hub_file() {
+        if (hub_reader_->db.has_moved()) hub_reader_ = open_migrated();
+    }
+
+    // The hub's fetcher: what the file keeps of each id, in one read
+    // transaction. Hub thread only.
+    std::vector<Instance> fetch(std::span<const std::string> ids) {
+        follow_hub_file();
+        std::vector<Instance> out;
+        Transaction tx(hub_reader_->db, "BEGIN");
+        for (const auto& id : ids) {
+            Stmt::Use use(*hub_reader_->by_id);
+            use.bind(1, id);
+            if (use.step()) out.push_back(row_to_instance(use));
+        }
+        return out;
+    }
+
+    // After a commit: the hub hears which instances changed, or to re-list
+    // when the feed cannot say. Detector thread only.
+    void tell_hub() {
+        try {
+            FeedRead r = feed_->read();
+            if (r.lost) hub_->poke();
+            for (const auto& [role, id] : r.changes) hub_->poke(role, id);
+        } catch (const Error&) {
+            hub_->poke();  // the hub's list meets the same failure and reports it
+        }
+    }
+
     // The rows of `role`, one at a time, until `sink` says stop.
     void each(Connection& c, muster::sdk::RoleFilter role, std::uint32_t flags,
               const std::function<bool(const Instance&)>& sink) {
@@ -281,6 +323,7 @@ private:
     std::unique_ptr<Connection> writer_;
     std::unique_ptr<Stmt> upsert_, role_of_, touch_, stop_, reap_;
     std::chrono::steady_clock::time_point next_file_check_{};
+    std::unique_ptr<ChangeFeed> feed_;        // used by the detector thread only
     std::unique_ptr<Connection> hub_reader_;  // used by the hub thread only
     std::unique_ptr<muster::sdk::WatchHub> hub_;
     std::unique_ptr<ChangeDetector> detector_;

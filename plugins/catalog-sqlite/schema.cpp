@@ -26,6 +26,40 @@ constexpr const char* migrations[] = {
     ) WITHOUT ROWID;
     CREATE INDEX instances_role ON instances(role, id);
     )sql",
+    // 2: the change feed. Every commit that changes what a watcher sees of
+    // an instance appends (id, role) to `changes`, in the same transaction,
+    // from triggers: whatever writes the table (another version of muster,
+    // the sqlite3 shell) is in the feed. A heartbeat is not a change, except
+    // one that brings back an instance silent for longer than
+    // feed.revive_gap (the smallest ttl of the processes using the file).
+    // Rows up to feed.pruned_through are gone: a reader behind it re-lists.
+    R"sql(
+    CREATE TABLE changes (
+        seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+        id   TEXT NOT NULL,
+        role TEXT NOT NULL
+    );
+    CREATE TABLE feed (
+        one            INTEGER PRIMARY KEY CHECK (one = 1),
+        revive_gap     INTEGER NOT NULL,
+        pruned_through INTEGER NOT NULL
+    );
+    INSERT INTO feed VALUES (1, 9223372036854775807, 0);
+    CREATE TRIGGER instances_added AFTER INSERT ON instances BEGIN
+        INSERT INTO changes (id, role) VALUES (new.id, new.role);
+    END;
+    CREATE TRIGGER instances_changed AFTER UPDATE ON instances
+    WHEN old.address IS NOT new.address OR old.metadata IS NOT new.metadata OR old.health IS NOT new.health
+      OR old.stopped_at IS NOT new.stopped_at OR old.role IS NOT new.role
+      OR new.last_seen - old.last_seen > (SELECT revive_gap FROM feed)
+    BEGIN
+        INSERT INTO changes (id, role) VALUES (new.id, new.role);
+        INSERT INTO changes (id, role) SELECT old.id, old.role WHERE old.role IS NOT new.role;
+    END;
+    CREATE TRIGGER instances_removed AFTER DELETE ON instances BEGIN
+        INSERT INTO changes (id, role) VALUES (old.id, old.role);
+    END;
+    )sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(migrations));

@@ -123,10 +123,11 @@ private:
     sqlite3_stmt* s_ = nullptr;
 };
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed.
+// BEGIN IMMEDIATE ... COMMIT (a write), or BEGIN ... COMMIT with `begin`
+// "BEGIN" (reads that must agree), rolled back if not committed.
 class Transaction {
 public:
-    explicit Transaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+    explicit Transaction(Db& db, const char* begin = "BEGIN IMMEDIATE") : db_(db) { db_.exec(begin); }
     ~Transaction() {
         if (!done_) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     }

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <libpq-fe.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <thread>
@@ -202,4 +204,65 @@ TEST_CASE("a schema migrated by a newer version is refused with a clear message"
         CHECK(e.status() == MUSTER_CONFLICT);
         CHECK(std::string(e.what()).find("version 99") != std::string::npos);
     }
+}
+
+namespace {
+
+// A connection of the test's own, as another program writing the schema.
+struct Raw {
+    PGconn* c = PQconnectdb(env("MUSTER_TEST_PG_URL").c_str());
+    ~Raw() { PQfinish(c); }
+    void sql(const std::string& text) {
+        PGresult* r = PQexec(c, text.c_str());
+        INFO(text << ": " << PQresultErrorMessage(r));
+        auto st = PQresultStatus(r);
+        PQclear(r);
+        REQUIRE((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
+    }
+};
+
+const std::string id_a = "00000000-0000-4000-8000-00000000000a";
+const std::string id_b = "00000000-0000-4000-8000-00000000000b";
+
+std::string insert(const std::string& schema, const std::string& id, const std::string& last_seen = "now()") {
+    return "INSERT INTO \"" + schema + "\".instances (id, role, address, last_seen) VALUES ('" + id +
+           "', 'feed', '10.0.0.1:1', " + last_seen + ")";
+}
+
+}  // namespace
+
+TEST_CASE("the change feed: a transaction that commits after a newer one is not skipped") {
+    auto schema = fresh_schema();
+    auto store = backend(schema, 60000);
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store, true}}), quick_options(1s, 60s, 100ms));
+    Events ev;
+    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Raw early, late;
+    // `early` writes first (its change takes the lower number), `late`
+    // writes after and commits first: a cursor by number would pass the
+    // early change before it commits.
+    early.sql("BEGIN");
+    early.sql(insert(schema, id_a));
+    late.sql(insert(schema, id_b));
+    std::this_thread::sleep_for(300ms);  // several reads of the feed while `early` is open
+    early.sql("COMMIT");
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, id_a) == 1; }));
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, id_b) == 1; }));
+}
+
+TEST_CASE("the change feed: TRUNCATE, and a heartbeat after a silence longer than the ttl, reach a watch") {
+    auto schema = fresh_schema();
+    auto store = backend(schema, 3000);
+    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store, true}}), quick_options(1s, 3s, 100ms));
+    Events ev;
+    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Raw raw;
+    raw.sql(insert(schema, id_a, "now() - interval '10 seconds'"));  // silent for 10 s: not live
+    raw.sql(insert(schema, id_b));
+    REQUIRE(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, id_b) == 1; }));
+    CHECK(ev.count(MUSTER_EVENT_ADDED, id_a) == 0);
+    raw.sql("UPDATE \"" + schema + "\".instances SET last_seen = now() WHERE id = '" + id_a + "'");
+    REQUIRE(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, id_a) == 1; }));
+    raw.sql("TRUNCATE \"" + schema + "\".instances");  // no row trigger fires: the feed says it lost track
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_REMOVED) == 2; }));
 }

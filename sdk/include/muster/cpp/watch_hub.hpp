@@ -1,18 +1,31 @@
 // C++ helpers for the muster ABI: a ready-made implementation of watch()
-// and unwatch() for stores that can tell "something changed" but not what.
+// and unwatch() for stores that can tell "something changed", and, better,
+// which instance changed.
 //
 // The plugin gives the hub a lister (the live instances of a role) and
 // pokes it whenever the store may have changed; its Backend::watch returns
-// add(role, sink). One hub thread re-lists the watched roles, diffs against
-// what each watch was last told and delivers the events, so the contract of
+// add(role, sink). One hub thread keeps, per watched role, what its
+// watchers were last told, and delivers the differences, so the contract of
 // backend.h holds by construction: initial ADDED then SYNCED, never
 // concurrent per watch, ERROR while the store fails and a resync by diff
 // afterwards, nothing after the watch is destroyed (the SDK then sends
-// TERMINATED). Expiry is caught by waking when the earliest known
-// instance's last_seen + ttl passes, and by a periodic sweep.
+// TERMINATED).
 //
-// Lifetime: the hub's thread calls the lister, so hold the hub in a
-// unique_ptr declared after every member the lister uses, create it last,
+// Two ways to tell the hub of a change:
+// - poke(): anything may have changed. The hub re-lists every watched
+//   role: O(role) per change, fine for small stores.
+// - poke(role, id): this instance changed. With a Fetcher (the current
+//   state of given ids), the hub reads only the instances named: O(change),
+//   whatever the size of the role. Stores with a change feed (a table of
+//   changes, a log) use it; call poke() when the feed lost track (a cursor
+//   pruned away), and the hub re-lists.
+// Expiry is caught by waking when the earliest known instance's last_seen
+// + ttl passes: with a Fetcher only the instances due are read again (a
+// heartbeat moves last_seen without being a change), without one the role
+// is re-listed. A periodic sweep re-lists everything as a safety net.
+//
+// Lifetime: the hub's thread calls the lister and fetcher, so hold the hub
+// in a unique_ptr declared after every member they use, create it last,
 // and reset it first, after stopping every thread of yours that pokes it.
 #pragma once
 
@@ -32,8 +45,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace muster::sdk {
@@ -46,15 +62,26 @@ public:
     // so a watcher can tell a graceful stop from an expiry. Throws
     // muster::sdk::Error when the store fails.
     using Lister = std::function<std::vector<Instance>(RoleFilter role)>;
+    // Returns what the store keeps of each of `ids` now, stopped and stale
+    // ones included (the hub decides what is live); an id the store no
+    // longer has is left out. Throws muster::sdk::Error when the store
+    // fails (the hub then reports ERROR and re-lists once it answers).
+    using Fetcher = std::function<std::vector<Instance>(std::span<const std::string> ids)>;
     using Clock = std::function<std::int64_t()>;
 
-    // `sweep`: the longest the hub sleeps without a poke. `now_ms`/`ttl_ms`:
+    // `sweep`: the longest the hub goes without re-listing. `now_ms`/`ttl_ms`:
     // the clock the instances' last_seen is on, and the liveness window; with
-    // ttl_ms <= 0 the hub relies on the sweep alone.
+    // ttl_ms <= 0 nothing expires by time. Without a fetcher, poke(role, id)
+    // re-lists like poke().
     WatchHub(Lister lister, std::chrono::milliseconds sweep, Clock now_ms, std::int64_t ttl_ms)
-            : lister_(std::move(lister)), sweep_(sweep), now_ms_(std::move(now_ms)), ttl_ms_(ttl_ms), thread_([this] {
-                  run();
-              }) {}
+            : WatchHub(std::move(lister), nullptr, sweep, std::move(now_ms), ttl_ms) {}
+    WatchHub(Lister lister, Fetcher fetcher, std::chrono::milliseconds sweep, Clock now_ms, std::int64_t ttl_ms)
+            : lister_(std::move(lister)),
+              fetcher_(std::move(fetcher)),
+              sweep_(sweep),
+              now_ms_(std::move(now_ms)),
+              ttl_ms_(now_ms_ ? ttl_ms : 0),
+              thread_([this] { run(); }) {}
 
     WatchHub(const WatchHub&) = delete;
     WatchHub& operator=(const WatchHub&) = delete;
@@ -79,32 +106,64 @@ public:
         Entry* raw = e.get();
         {
             std::lock_guard lk(mu_);
+            ++watched_[raw->role];
             entries_.push_back(std::move(e));
-            dirty_ = true;
+            work_ = true;
         }
         cv_.notify_all();
         return std::make_unique<HubWatch>(*this, raw);
     }
 
-    // The store may have changed: re-list soon.
+    // The store may have changed anywhere: re-list every watched role soon.
     void poke() {
         {
             std::lock_guard lk(mu_);
-            dirty_ = true;
+            relist_ = true;
+            pending_.clear();
+        }
+        cv_.notify_all();
+    }
+
+    // Instance `id` of `role` changed: added, changed, stopped, deleted,
+    // back from stale. Costs nothing when nobody watches `role`. A store
+    // that moves an id between roles pokes both.
+    void poke(std::string_view role, std::string_view id) {
+        {
+            std::lock_guard lk(mu_);
+            if (!watched_.count(std::nullopt) && !watched_.count(std::string(role))) return;
+            if (!fetcher_ || relist_) {
+                relist_ = true;
+            } else if (pending_.size() >= kMaxPending) {  // a burst: one re-list is cheaper, and bounded
+                relist_ = true;
+                pending_.clear();
+            } else {
+                pending_.emplace(id);
+            }
         }
         cv_.notify_all();
     }
 
 private:
+    static constexpr std::size_t kMaxPending = 10000;
+
     // What the hub knows of one watch.
     struct Entry {
         explicit Entry(WatchSink s) : sink(s) {}
         std::optional<std::string> role;
         WatchSink sink;
-        Snapshot known;
         bool synced = false;
         bool failing = false;
         bool removed = false;
+    };
+
+    // What the watchers of one role were last told, shared by all of them.
+    // `due` orders the known instances by when they expire unless seen
+    // again; its pointers are the keys of `known` (stable in a std::map).
+    struct RoleState {
+        Snapshot known;
+        std::set<std::pair<std::int64_t, const std::string*>> due;
+        bool listed = false;   // `known` came from a list that succeeded
+        bool failing = false;  // the last read failed: re-list before trusting `known`
     };
 
     class HubWatch : public Watch {
@@ -125,83 +184,193 @@ private:
         }
         std::lock_guard delivery(delivery_mu_);
         std::lock_guard lk(mu_);
+        if (--watched_[e->role] == 0) {
+            // Changes of a role nobody watches are not kept up (poke drops
+            // them): what the hub knew of it is stale from now on.
+            watched_.erase(e->role);
+            states_.erase(e->role);
+        }
         std::erase_if(entries_, [&](const std::unique_ptr<Entry>& x) { return x.get() == e; });
     }
 
     void run() {
         std::unique_lock lk(mu_);
+        auto next_sweep = std::chrono::steady_clock::now() + sweep_;
         while (!stop_) {
-            auto deadline = std::chrono::steady_clock::now() + sweep_;
-            if (next_expiry_ms_ > 0 && now_ms_) {
+            auto deadline = next_sweep;
+            if (next_expiry_ms_ > 0) {
                 auto wait = std::chrono::milliseconds(std::max<std::int64_t>(0, next_expiry_ms_ - now_ms_()));
                 deadline = std::min(deadline, std::chrono::steady_clock::now() + wait);
             }
-            cv_.wait_until(lk, deadline, [this] { return dirty_ || stop_; });
+            cv_.wait_until(lk, deadline, [this] { return work_ || relist_ || !pending_.empty() || stop_; });
             if (stop_) break;
-            dirty_ = false;
+            if (std::chrono::steady_clock::now() >= next_sweep) {
+                relist_ = true;
+                next_sweep = std::chrono::steady_clock::now() + sweep_;
+            }
+            Work w{relist_, std::move(pending_)};
+            relist_ = work_ = false;
+            pending_.clear();
             lk.unlock();
-            pass();
+            pass(w);
             lk.lock();
         }
     }
 
-    // One round: list each watched role once, diff, deliver.
-    void pass() {
+    struct Work {
+        bool relist = false;
+        std::set<std::string> changed;
+    };
+
+    // One round: bring each watched role's state up to date (a list, or a
+    // fetch of the ids changed or due), deliver the differences, then the
+    // initial state to new watches.
+    void pass(const Work& w) {
         std::lock_guard delivery(delivery_mu_);
-        std::vector<Entry*> current;
+        std::map<std::optional<std::string>, std::vector<Entry*>> by_role;
         {
             std::lock_guard lk(mu_);
-            for (auto& w : entries_)
-                if (!w->removed) current.push_back(w.get());
+            for (auto& e : entries_)
+                if (!e->removed) by_role[e->role].push_back(e.get());
         }
-        std::map<std::optional<std::string>, std::optional<Snapshot>> fetched;
-        std::map<std::optional<std::string>, std::string> failures;
-        Snapshot stopped;  // of every role listed this round
-        std::int64_t earliest = 0;
-        for (Entry* w : current) {
-            if (!fetched.count(w->role)) {
-                try {
-                    Snapshot live;
-                    for (auto& i : lister_(w->role ? RoleFilter(*w->role) : std::nullopt))
-                        (i.stopped_at_ms != 0 ? stopped[i.id] : live[i.id]) = std::move(i);
-                    fetched[w->role] = std::move(live);
-                } catch (const std::exception& e) {
-                    fetched[w->role] = std::nullopt;
-                    failures[w->role] = e.what();
+        const std::int64_t now = now_ms_ ? now_ms_() : 0;
+
+        // The ids to read: those poked, and those due to expire.
+        std::set<std::string> to_fetch;
+        if (fetcher_) {
+            to_fetch = w.changed;
+            for (auto& [role, s] : states_)
+                for (auto it = s.due.begin(); it != s.due.end() && it->first <= now; ++it) to_fetch.insert(*it->second);
+        }
+        std::optional<std::map<std::string, Instance>> fetched;
+        std::string fetch_failure;
+        if (!to_fetch.empty()) {
+            try {
+                std::vector<std::string> ids(to_fetch.begin(), to_fetch.end());
+                fetched.emplace();
+                for (auto& i : fetcher_(ids)) (*fetched)[i.id] = std::move(i);
+            } catch (const std::exception& e) {
+                fetched.reset();
+                fetch_failure = e.what();
+            }
+        }
+
+        for (auto& [role, entries] : by_role) {
+            RoleState& s = states_[role];
+            bool due_now = !s.due.empty() && s.due.begin()->first <= now;
+            bool list = w.relist || !s.listed || s.failing || (!fetcher_ && due_now);
+            if (list) {
+                relist(role, s, entries);
+            } else if (!to_fetch.empty() && !fetched) {
+                fail(s, entries, fetch_failure);
+            } else if (fetched) {
+                for (const auto& id : to_fetch) {
+                    auto f = fetched->find(id);
+                    apply(role, s, entries, id, f == fetched->end() ? nullptr : &f->second, now);
                 }
             }
-            const auto& snap = fetched[w->role];
-            if (!snap) {
-                if (!w->failing) w->sink(MUSTER_EVENT_ERROR, nullptr, MUSTER_UNAVAILABLE, failures[w->role].c_str());
-                w->failing = true;
-                continue;
-            }
-            diff(w->known, *snap, [&](muster_event_type t, const Instance& i) {
-                auto it = t == MUSTER_EVENT_REMOVED ? stopped.find(i.id) : stopped.end();
-                w->sink(t, it != stopped.end() ? &it->second : &i);
-            });
-            w->known = *snap;
-            if (!w->synced || w->failing) w->sink(MUSTER_EVENT_SYNCED);
-            w->synced = true;
-            w->failing = false;
-            for (const auto& [id, i] : *snap) {
-                std::int64_t expiry = i.last_seen_ms + ttl_ms_ + 1;
-                if (ttl_ms_ > 0 && (earliest == 0 || expiry < earliest)) earliest = expiry;
-            }
+            if (s.listed && !s.failing)
+                for (Entry* e : entries)
+                    if (!e->synced) {
+                        for (const auto& [id, i] : s.known) e->sink(MUSTER_EVENT_ADDED, &i);
+                        e->sink(MUSTER_EVENT_SYNCED);
+                        e->synced = true;
+                    }
         }
+
+        std::int64_t earliest = 0;
+        for (auto& [role, s] : states_)
+            if (!s.due.empty() && (earliest == 0 || s.due.begin()->first < earliest)) earliest = s.due.begin()->first;
         std::lock_guard lk(mu_);
         next_expiry_ms_ = earliest;
     }
 
+    // Lists `role` and delivers the differences from what was known.
+    void relist(const std::optional<std::string>& role, RoleState& s, const std::vector<Entry*>& entries) {
+        Snapshot live, stopped;
+        try {
+            for (auto& i : lister_(role ? RoleFilter(*role) : std::nullopt))
+                (i.stopped_at_ms != 0 ? stopped[i.id] : live[i.id]) = std::move(i);
+        } catch (const std::exception& e) {
+            fail(s, entries, e.what());
+            return;
+        }
+        diff(s.known, live, [&](muster_event_type t, const Instance& i) {
+            auto it = t == MUSTER_EVENT_REMOVED ? stopped.find(i.id) : stopped.end();
+            for (Entry* e : entries)
+                if (e->synced) e->sink(t, it != stopped.end() ? &it->second : &i);
+        });
+        s.known = std::move(live);
+        s.due.clear();
+        for (const auto& [id, i] : s.known) track(s, id, i);
+        s.listed = true;
+        s.failing = false;
+        for (Entry* e : entries)
+            if (e->synced && e->failing) e->sink(MUSTER_EVENT_SYNCED);
+        for (Entry* e : entries) e->failing = false;
+    }
+
+    // The store failed: each watch hears it once, and the role is re-listed
+    // once the store answers again.
+    void fail(RoleState& s, const std::vector<Entry*>& entries, const std::string& why) {
+        s.failing = true;
+        for (Entry* e : entries) {
+            if (!e->failing) e->sink(MUSTER_EVENT_ERROR, nullptr, MUSTER_UNAVAILABLE, why.c_str());
+            e->failing = true;
+        }
+    }
+
+    // What the store now keeps of `id` (`now`: nullptr when it is gone),
+    // applied to one role's state.
+    void apply(const std::optional<std::string>& role, RoleState& s, const std::vector<Entry*>& entries,
+               const std::string& id, const Instance* now_kept, std::int64_t now) {
+        bool live = now_kept && (!role || now_kept->role == *role) && now_kept->stopped_at_ms == 0 &&
+                    (ttl_ms_ <= 0 || now - now_kept->last_seen_ms <= ttl_ms_);
+        auto k = s.known.find(id);
+        auto tell = [&](muster_event_type t, const Instance& i) {
+            for (Entry* e : entries)
+                if (e->synced) e->sink(t, &i);
+        };
+        if (k == s.known.end()) {
+            if (!live) return;
+            k = s.known.emplace(id, *now_kept).first;
+            track(s, k->first, k->second);
+            tell(MUSTER_EVENT_ADDED, k->second);
+            return;
+        }
+        untrack(s, k->first, k->second);
+        if (!live) {
+            tell(MUSTER_EVENT_REMOVED, now_kept && now_kept->stopped_at_ms != 0 ? *now_kept : k->second);
+            s.known.erase(k);
+            return;
+        }
+        bool changed = !k->second.same_content(*now_kept);
+        k->second = *now_kept;
+        track(s, k->first, k->second);
+        if (changed) tell(MUSTER_EVENT_CHANGED, k->second);
+    }
+
+    void track(RoleState& s, const std::string& id, const Instance& i) {
+        if (ttl_ms_ > 0) s.due.emplace(i.last_seen_ms + ttl_ms_ + 1, &id);
+    }
+    void untrack(RoleState& s, const std::string& id, const Instance& i) {
+        if (ttl_ms_ > 0) s.due.erase({i.last_seen_ms + ttl_ms_ + 1, &id});
+    }
+
     Lister lister_;
+    Fetcher fetcher_;
     std::chrono::milliseconds sweep_;
     Clock now_ms_;
     std::int64_t ttl_ms_;
-    std::mutex mu_;           // guards entries_, dirty_, stop_, next_expiry_ms_, removed flags
-    std::mutex delivery_mu_;  // held while events are delivered
+    std::mutex mu_;           // guards entries_, watched_, work_, relist_, pending_, stop_, next_expiry_ms_, removed
+    std::mutex delivery_mu_;  // held while events are delivered; guards states_
     std::condition_variable cv_;
     std::list<std::unique_ptr<Entry>> entries_;
-    bool dirty_ = false;
+    std::map<std::optional<std::string>, int> watched_;  // watches per role
+    std::map<std::optional<std::string>, RoleState> states_;
+    bool work_ = false;    // a watch was added
+    bool relist_ = false;  // poke(): re-list every role
+    std::set<std::string> pending_;
     bool stop_ = false;
     std::int64_t next_expiry_ms_ = 0;
     std::thread thread_;  // last: starts after every other member exists
