@@ -16,11 +16,13 @@ constexpr int kMaxPerRead = 10000;
 void ChangeFeed::prepare(Session& s, const std::string& schema) {
     s.prepare("feed_end", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
     // One statement, one snapshot: the bound, whether this reader lost
-    // changes, whether some wait on open transactions, and the rows.
+    // changes, whether some wait on open transactions (max(xid): one step
+    // down the index, where a range test would scan the table), and the
+    // rows.
     s.prepare("feed_read",
               with_schema("WITH b AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto, pruned_through FROM {s}.feed) "
                      "SELECT b.upto::text, (b.pruned_through >= $1::xid8 OR b.upto < $1::xid8), "
-                     "EXISTS (SELECT 1 FROM {s}.changes WHERE xid >= b.upto), c.role, c.id::text "
+                     "COALESCE((SELECT max(xid) FROM {s}.changes) >= b.upto, false), c.role, c.id::text "
                      "FROM b LEFT JOIN LATERAL (SELECT role, id FROM {s}.changes "
                      "WHERE xid >= $1::xid8 AND xid < b.upto LIMIT " +
                          std::to_string(kMaxPerRead + 1) + ") c ON true",
