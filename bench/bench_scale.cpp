@@ -235,6 +235,7 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
     double b = median_ms(bare, n, "cnats");
     double m = median_ms([&] { return muster_read(*chain); }, n, "nats-kv");
     report("nats-kv", n, b, m);
+    watch_figures("nats-kv", plugin, {{"url", url}, {"bucket", bucket}}, n);
     js_DeleteKeyValue(js, bucket.c_str());
     kvStore_Destroy(kv);
     jsCtx_Destroy(js);

@@ -2,6 +2,8 @@
 // callback, through the C API.
 #include "handles.hpp"
 
+#include <array>
+
 namespace {
 
 std::shared_ptr<const SnapshotArrays> c_arrays(std::shared_ptr<const muster::core::RoleSnapshot> snap) {
@@ -59,6 +61,52 @@ SnapshotBlock* view_of(muster_client& client, const char* role,
     return b;
 }
 
+// The blocks this thread handed out last: a resolve that finds the same
+// snapshot again takes its block without the client's lock or map, which
+// is most of what a C resolve cost beyond the C++ one. A snapshot belongs
+// to one role of one client, so its address is the whole key, and cannot
+// be a new snapshot's: each entry holds a reference to its block, which
+// holds the snapshot. References are dropped when an entry is replaced or
+// the thread exits (a block needs nothing of its client).
+struct RecentViews {
+    struct Entry {
+        const muster::core::RoleSnapshot* snapshot = nullptr;
+        std::int64_t as_of_ms = 0;
+        SnapshotBlock* block = nullptr;
+    };
+    std::array<Entry, 4> entries;
+    unsigned next = 0;  // the entry replaced next
+
+    ~RecentViews() {
+        for (auto& e : entries)
+            if (e.block) e.block->unref();
+    }
+    SnapshotBlock* find(const muster::core::RoleSnapshot& snap) {
+        for (auto& e : entries)
+            if (e.snapshot == &snap && e.as_of_ms == snap.as_of_ms.load(std::memory_order_relaxed)) return e.block;
+        return nullptr;
+    }
+    void keep(SnapshotBlock* b) {
+        Entry& e = entries[next++ % entries.size()];
+        if (e.block) e.block->unref();
+        b->refs.fetch_add(1, std::memory_order_relaxed);
+        e = {b->arrays->snapshot.get(), b->c.as_of_ms, b};
+    }
+};
+thread_local RecentViews recent;
+
+// The block for `role`'s current snapshot, referenced for the caller.
+SnapshotBlock* resolve_view(muster_client& client, const char* role) {
+    auto snap = client.node->registry().resolve(role);
+    if (auto* b = recent.find(*snap)) {
+        b->refs.fetch_add(1, std::memory_order_relaxed);
+        return b;
+    }
+    auto* b = view_of(client, role, std::move(snap));
+    recent.keep(b);
+    return b;
+}
+
 }  // namespace
 
 extern "C" {
@@ -69,7 +117,7 @@ MUSTER_CLIENT_API muster_status muster_resolve(muster_client* client, const char
         if (!client || !role || !out)
             return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "client, role or out is NULL");
         *out = nullptr;
-        *out = &view_of(*client, role, client->node->registry().resolve(role))->c;
+        *out = &resolve_view(*client, role)->c;
         return MUSTER_OK;
     });
 }

@@ -9,6 +9,12 @@
 
 #include <muster/core/log.hpp>
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cstring>
+
 namespace host::agent {
 
 namespace net = boost::asio;
@@ -107,13 +113,14 @@ DnsServer::DnsServer(const std::string& address, DnsOptions options, RoleLookup 
           udp_(ioc_),
           tcp_(ioc_),
           accept_backoff_(ioc_),
+          batch_(std::make_unique<UdpBatch>()),
           fills_(std::make_unique<WorkPool>("dns role reads", limits.fill_threads, limits.fill_queue)) {
     auto at = listen_address(address, "dns");
     boost::system::error_code ec;
     udp::endpoint uep{at.ip, at.port};
     udp_.open(uep.protocol(), ec);
     if (!ec) udp_.bind(uep, ec);
-    if (!ec) udp_.non_blocking(true, ec);  // receive() drains what waits, and stops at would_block
+    if (!ec) udp_.non_blocking(true, ec);  // a late reply never waits for room in the send buffer
     // TCP on the port UDP got (port 0 picks one for both).
     tcp::endpoint tep{at.ip, ec ? at.port : udp_.local_endpoint().port()};
     if (!ec) tcp_.open(tep.protocol(), ec);
@@ -166,33 +173,89 @@ bool DnsServer::admit_tcp() {
     return true;
 }
 
+// The datagrams of one recvmmsg and the replies of one sendmmsg.
+struct DnsServer::UdpBatch {
+    static constexpr unsigned kSize = 32;
+    std::array<std::array<std::uint8_t, 4096>, kSize> in{};
+    std::array<sockaddr_storage, kSize> from{};
+    std::array<iovec, kSize> in_iov{}, out_iov{};
+    std::array<mmsghdr, kSize> in_msgs{}, out_msgs{};
+    std::array<std::vector<std::uint8_t>, kSize> out;
+    std::vector<std::uint8_t> query;
+
+    UdpBatch() {
+        for (unsigned i = 0; i < kSize; ++i) {
+            in_iov[i] = {in[i].data(), in[i].size()};
+            in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
+            in_msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+    }
+    // Ready for the next recvmmsg: every address slot its full size again.
+    void rearm() {
+        for (unsigned i = 0; i < kSize; ++i) {
+            in_msgs[i].msg_hdr.msg_name = &from[i];
+            in_msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        }
+    }
+};
+
 // A role not cached yet is read off this thread and the query answered
 // after; everything else is answered here, from the cache. Once the socket
-// is readable, every datagram waiting is answered before the next wait (up
-// to a batch): under load a query costs its receive and its send, not a
-// poll besides.
+// is readable, the datagrams waiting are read with one recvmmsg and their
+// replies sent with one sendmmsg, batch after batch until none waits (up
+// to a bound) before the next wait: under load a query costs a share of two
+// system calls, not a poll, a receive and a send.
 void DnsServer::receive() {
     udp_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
         if (ec == net::error::operation_aborted) return;
-        for (int i = 0; !ec && i < 64; ++i) {
-            std::size_t n = udp_.receive_from(net::buffer(in_), from_, 0, ec);
-            if (ec) break;  // would_block: drained
-            try {           // nothing may escape into the io_context's thread
-                std::vector<std::uint8_t> query(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n));
-                auto send = [this, to = from_](const DnsReply& reply) {
+        auto& b = *batch_;
+        const int fd = udp_.native_handle();
+        for (int round = 0; round < 8; ++round) {
+            b.rearm();
+            int got = recvmmsg(fd, b.in_msgs.data(), UdpBatch::kSize, MSG_DONTWAIT, nullptr);
+            if (got <= 0) break;  // would block: drained
+            unsigned replies = 0;
+            for (int i = 0; i < got; ++i) {
+                const auto& hdr = b.in_msgs[i].msg_hdr;
+                udp::endpoint to;
+                std::memcpy(to.data(), hdr.msg_name, hdr.msg_namelen);
+                to.resize(hdr.msg_namelen);
+                try {  // nothing may escape into the io_context's thread
+                    b.query.assign(b.in[i].begin(), b.in[i].begin() + b.in_msgs[i].msg_len);
+                    std::optional<std::string> missing;
+                    auto reply = answer(b.query, false, &missing);
+                    if (missing) {
+                        auto send = [this, to](const DnsReply& later) {
+                            metrics_.dns_query("udp", later.rcode);
+                            boost::system::error_code ignored;
+                            if (!later.message.empty()) udp_.send_to(net::buffer(later.message), to, 0, ignored);
+                        };
+                        if (!fill_then(*missing, [this, query = b.query, send] { send(answer(query, false, nullptr)); }))
+                            send(answer(b.query, false, nullptr));  // too many reads wait: SERVFAIL now
+                        continue;
+                    }
                     metrics_.dns_query("udp", reply.rcode);
-                    boost::system::error_code ignored;
-                    if (!reply.message.empty()) udp_.send_to(net::buffer(reply.message), to, 0, ignored);
-                };
-                std::optional<std::string> missing;
-                auto reply = answer(query, false, &missing);
-                if (!missing)
-                    send(reply);
-                else if (!fill_then(*missing, [this, query, send] { send(answer(query, false, nullptr)); }))
-                    send(answer(query, false, nullptr));  // too many reads wait: SERVFAIL now
-            } catch (const std::exception& e) {
-                muster::core::log::error("dns: a query over UDP failed: {}", e.what());
+                    if (reply.message.empty()) continue;
+                    b.out[replies] = std::move(reply.message);
+                    b.out_iov[replies] = {b.out[replies].data(), b.out[replies].size()};
+                    auto& out = b.out_msgs[replies].msg_hdr;
+                    out = {};
+                    out.msg_name = hdr.msg_name;
+                    out.msg_namelen = hdr.msg_namelen;
+                    out.msg_iov = &b.out_iov[replies];
+                    out.msg_iovlen = 1;
+                    ++replies;
+                } catch (const std::exception& e) {
+                    muster::core::log::error("dns: a query over UDP failed: {}", e.what());
+                }
             }
+            // A full send buffer drops the rest, as it would drop datagrams.
+            for (unsigned sent = 0; sent < replies;) {
+                int n = sendmmsg(fd, b.out_msgs.data() + sent, replies - sent, MSG_DONTWAIT);
+                if (n <= 0) break;
+                sent += static_cast<unsigned>(n);
+            }
+            if (static_cast<unsigned>(got) < UdpBatch::kSize) break;
         }
         receive();
     });

@@ -75,8 +75,8 @@ private:
     boost::asio::ip::udp::socket udp_;
     boost::asio::ip::tcp::acceptor tcp_;
     boost::asio::steady_timer accept_backoff_;
-    boost::asio::ip::udp::endpoint from_;
-    std::array<std::uint8_t, 4096> in_{};
+    struct UdpBatch;
+    std::unique_ptr<UdpBatch> batch_;  // the listener thread's buffers
     std::unique_ptr<WorkPool> fills_;  // ended first (in the destructor): its work posts to ioc_
     std::thread thread_;
 };
