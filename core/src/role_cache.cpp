@@ -43,11 +43,36 @@ bool RoleCache::publish_polled(std::uint64_t ticket, std::vector<sdk::Instance> 
     return true;
 }
 
+namespace {
+
+// One sequence for every cache, so an index never repeats across roles.
+std::uint64_t next_index() {
+    static std::atomic<std::uint64_t> changes{0};
+    return changes.fetch_add(1) + 1;
+}
+
+// Where `id` is, or would go, in a list in id order.
+std::vector<InstanceList::Item>::const_iterator position(const std::vector<InstanceList::Item>& items,
+                                                          const std::string& id) {
+    return std::lower_bound(items.begin(), items.end(), id,
+                            [](const InstanceList::Item& i, const std::string& key) { return i->id < key; });
+}
+
+}  // namespace
+
 void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms) {
+    std::vector<InstanceList::Item> items;
+    items.reserve(instances.size());
+    for (auto& i : instances) items.push_back(std::make_shared<const sdk::Instance>(std::move(i)));
+    publish_items_locked(std::move(items), backend, now_ms);
+}
+
+void RoleCache::publish_items_locked(std::vector<InstanceList::Item> items, const std::string& backend,
+                                     std::int64_t now_ms) {
     ++publishes_;
     auto prev = current_.load(std::memory_order_acquire);
-    sdk::Snapshot listed;
-    for (auto& i : instances) listed.emplace(i.id, std::move(i));
+    std::map<std::string, InstanceList::Item> listed;
+    for (auto& i : items) listed.emplace(i->id, std::move(i));
     // What the answer lists again is no longer held.
     std::erase_if(held_, [&](const auto& entry) { return listed.count(entry.first) != 0; });
     if (held_.empty()) contradiction_logged_ = false;
@@ -87,10 +112,64 @@ void RoleCache::publish_locked(std::vector<sdk::Instance> instances, const std::
     next->backend = backend;
     next->as_of_ms = now_ms;
     next->held = held_.size();
-    listed.insert(held_.begin(), held_.end());
+    for (const auto& [id, i] : held_) listed.emplace(id, std::make_shared<const sdk::Instance>(i));
     next->instances.reserve(listed.size());
     for (auto& [id, i] : listed) next->instances.push_back(std::move(i));
     store_and_tell(std::move(next));
+}
+
+void RoleCache::publish_change(const std::string& id, InstanceList::Item now, bool explained,
+                               const std::string& backend, std::int64_t now_ms) {
+    {
+        std::lock_guard lk(delivery_mu_);
+        ++publishes_;  // a poll that read before this must not publish over it
+        std::erase_if(ours_, [&](const auto& entry) { return now_ms - entry.second > guard_.window_ms; });
+        auto prev = current_.load(std::memory_order_acquire);
+        static const std::vector<InstanceList::Item> none;
+        const auto& items = prev ? prev->instances.items() : none;
+        auto at = position(items, id);
+        bool listed = at != items.end() && (*at)->id == id;
+        auto next = std::make_shared<RoleSnapshot>();
+        next->role = role_;
+        next->backend = backend;
+        next->as_of_ms = now_ms;
+        std::optional<TopologyEvent> event;
+        auto& out = next->instances.items();
+        out.reserve(items.size() + 1);
+        out.assign(items.begin(), at);
+        if (now) {
+            held_.erase(id);  // listed again: no longer held
+            if (held_.empty()) contradiction_logged_ = false;
+            if (!listed)
+                event = TopologyEvent{MUSTER_EVENT_ADDED, *now, backend};
+            else if (!(*at)->same_content(*now))
+                event = TopologyEvent{MUSTER_EVENT_CHANGED, *now, backend};
+            out.push_back(std::move(now));
+            out.insert(out.end(), listed ? at + 1 : at, items.end());
+        } else {
+            if (!listed || held_.count(id)) return;
+            bool guarded = guard_.fraction < 1.0;
+            if (guarded && !explained && !ours_.count(id)) {
+                // Vanished without a stop: held, still listed, until no
+                // backend lists it (verify_held).
+                muster::core::log::debug("{}: {} vanished from {} without a stop; held until no backend lists it",
+                                         role_name(), id, backend);
+                held_.emplace(id, **at);
+                out.insert(out.end(), at, items.end());
+            } else {
+                event = TopologyEvent{MUSTER_EVENT_REMOVED, **at, backend};
+                out.insert(out.end(), at + 1, items.end());
+            }
+        }
+        next->held = held_.size();
+        next->index = !event && prev ? prev->index : next_index();
+        store(std::move(next));
+        if (event) {
+            events_[event->type]++;
+            for (auto& [token, sub] : subscribers_) sub->pending.push_back(*event);
+        }
+    }
+    deliver();
 }
 
 void RoleCache::note_stopped(const std::string& id, std::int64_t now_ms) {
@@ -100,17 +179,27 @@ void RoleCache::note_stopped(const std::string& id, std::int64_t now_ms) {
 
 void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
     auto prev = current_.load(std::memory_order_acquire);
-    sdk::Snapshot before, after;
-    if (prev)
-        for (const auto& i : prev->instances) before.emplace(i.id, i);
-    for (const auto& i : next->instances) after.emplace(i.id, i);
-    std::vector<TopologyEvent> events;
-    sdk::diff(before, after, [&](muster_event_type t, const sdk::Instance& i) {
-        events.push_back({t, i, next->backend});
-    });
-    // One sequence for every cache, so an index never repeats across roles.
-    static std::atomic<std::uint64_t> changes{0};
-    next->index = events.empty() && prev ? prev->index : changes.fetch_add(1) + 1;
+    // Both lists are in id order: one walk finds the differences, removals
+    // first then the rest in id order (as sdk::diff orders them). An
+    // instance both share is skipped without a look at its content.
+    static const std::vector<InstanceList::Item> none;
+    const auto& before = prev ? prev->instances.items() : none;
+    const auto& after = next->instances.items();
+    std::vector<TopologyEvent> events, removed;
+    auto b = before.begin();
+    for (const auto& item : after) {
+        for (; b != before.end() && (*b)->id < item->id; ++b)
+            removed.push_back({MUSTER_EVENT_REMOVED, **b, next->backend});
+        if (b != before.end() && (*b)->id == item->id) {
+            if (*b != item && !(*b)->same_content(*item)) events.push_back({MUSTER_EVENT_CHANGED, *item, next->backend});
+            ++b;
+        } else {
+            events.push_back({MUSTER_EVENT_ADDED, *item, next->backend});
+        }
+    }
+    for (; b != before.end(); ++b) removed.push_back({MUSTER_EVENT_REMOVED, **b, next->backend});
+    events.insert(events.begin(), std::make_move_iterator(removed.begin()), std::make_move_iterator(removed.end()));
+    next->index = events.empty() && prev ? prev->index : next_index();
     store(std::move(next));
     for (const auto& ev : events) {
         if (ev.type <= MUSTER_EVENT_REMOVED) events_[ev.type]++;
@@ -223,7 +312,7 @@ void RoleCache::verify_held_locked(const std::set<std::string>& live) {
     for (const auto& id : gone) held_.erase(id);
     if (held_.empty()) contradiction_logged_ = false;
     auto next = std::make_shared<RoleSnapshot>(*current_.load(std::memory_order_acquire));
-    std::erase_if(next->instances, [&](const sdk::Instance& i) { return gone.count(i.id) != 0; });
+    std::erase_if(next->instances.items(), [&](const InstanceList::Item& i) { return gone.count(i->id) != 0; });
     next->held = held_.size();
     muster::core::log::info("{}: {} held instance(s) are listed by no backend any more; removed", role_name(),
                             gone.size());
@@ -324,20 +413,30 @@ void RoleCache::begin_resync() {
 }
 
 void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms) {
+    // Once synced, each change goes out by itself (publish_change); the
+    // initial state, or a resync after an ERROR, is gathered first.
+    const bool steady = synced_ && !watch_failed_;
     switch (ev.type) {
     case MUSTER_EVENT_ADDED:
     case MUSTER_EVENT_CHANGED:
-        if (ev.instance) working_[ev.instance->id] = *ev.instance;
-        break;
+        if (ev.instance) {
+            auto item = std::make_shared<const sdk::Instance>(*ev.instance);
+            working_[item->id] = item;
+            if (steady) publish_change(ev.instance->id, std::move(item), false, backend, now_ms);
+        }
+        return;
     case MUSTER_EVENT_REMOVED:
         if (ev.instance) {
             working_.erase(ev.instance->id);
-            if (ev.instance->stopped_at_ms != 0) {
+            bool stop = ev.instance->stopped_at_ms != 0;  // a graceful stop: not held
+            if (steady) {
+                publish_change(ev.instance->id, nullptr, stop, backend, now_ms);
+            } else if (stop) {
                 std::lock_guard lk(delivery_mu_);
-                stopped_.insert(ev.instance->id);  // a graceful stop: not held
+                stopped_.insert(ev.instance->id);
             }
         }
-        break;
+        return;
     case MUSTER_EVENT_SYNCED:
         synced_ = true;
         watch_failed_ = false;  // the poller stops; this resync takes over
@@ -350,15 +449,14 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         watch_failed_ = true;  // the poller takes over
         return;
     }
-    // The initial state (or a resync after an ERROR) arrives as
-    // ADDED/CHANGED/REMOVED..., then SYNCED: published as one.
-    if (!synced_ || watch_failed_) return;
-    std::vector<sdk::Instance> all;
+    // SYNCED: the initial state (or a resync after an ERROR) is published
+    // as one.
+    std::vector<InstanceList::Item> all;
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);
     {
         std::lock_guard lk(delivery_mu_);
-        publish_locked(std::move(all), backend, now_ms);
+        publish_items_locked(std::move(all), backend, now_ms);
     }
     deliver();
 }

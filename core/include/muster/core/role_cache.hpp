@@ -4,6 +4,7 @@
 #pragma once
 
 #include <muster/core/backend_client.hpp>
+#include <muster/core/instance_list.hpp>
 #include <muster/cpp/diff.hpp>
 
 #include <array>
@@ -37,7 +38,7 @@ struct RoleSnapshot {
     RoleSnapshot& operator=(const RoleSnapshot&) = delete;
 
     std::optional<std::string> role;       // nullopt: every role
-    std::vector<sdk::Instance> instances;  // live ones, by id
+    InstanceList instances;                // live ones, by id
     std::string backend;                   // which backend gave it
     // Wall clock when last known current, re-stamped in place each second
     // while a watch feeds it: the one field that changes in a published
@@ -207,10 +208,17 @@ private:
     std::atomic<bool> watch_failed_{false};  // also set by the watch's own events
     void store(std::shared_ptr<const RoleSnapshot> next);
     void publish_locked(std::vector<sdk::Instance> instances, const std::string& backend, std::int64_t now_ms);
+    void publish_items_locked(std::vector<InstanceList::Item> items, const std::string& backend, std::int64_t now_ms);
     // Stores the snapshot and queues its differences for every subscriber
     // (deliver() calls them, after the lock is released).
     void store_and_tell(std::shared_ptr<RoleSnapshot> next);
     void verify_held_locked(const std::set<std::string>& live);
+    // One watch event after the watch is synced, applied to the published
+    // snapshot without listing the role again: `now` is the instance as
+    // the store has it (nullptr: removed; `explained`: by a stop). Costs a
+    // pointer copy per instance of the role.
+    void publish_change(const std::string& id, InstanceList::Item now, bool explained, const std::string& backend,
+                        std::int64_t now_ms);
     std::string role_name() const;
 
     std::atomic<std::shared_ptr<const RoleSnapshot>> current_;
@@ -235,7 +243,7 @@ private:
     std::map<std::string, std::int64_t> ours_;  // ids this process stopped, and when
     std::set<std::string> stopped_;             // ids the watch reported stopped, not yet published
     bool contradiction_logged_ = false;         // the guard's warning, once per episode
-    sdk::Snapshot working_;                     // fed by apply()
+    std::map<std::string, InstanceList::Item> working_;  // fed by apply()
     bool synced_ = false;
 };
 
