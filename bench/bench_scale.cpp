@@ -82,15 +82,15 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     bench::Clock::time_point arrived{};
     std::unique_ptr<BackendWatch> w;
     std::string role = "big";
-    watcher->watch(&role,
-                   [&](const BackendEvent& e) {
-                       std::lock_guard lk(mu);
-                       if (e.type == MUSTER_EVENT_SYNCED) synced = true;
-                       if (e.type == MUSTER_EVENT_ADDED && e.instance && e.instance->id == expected)
-                           arrived = bench::Clock::now();
-                       cv.notify_all();
-                   },
-                   w);
+    watcher->watch(
+        &role,
+        [&](const BackendEvent& e) {
+            std::lock_guard lk(mu);
+            if (e.type == MUSTER_EVENT_SYNCED) synced = true;
+            if (e.type == MUSTER_EVENT_ADDED && e.instance && e.instance->id == expected) arrived = bench::Clock::now();
+            cv.notify_all();
+        },
+        w);
     {
         std::unique_lock lk(mu);
         cv.wait_for(lk, std::chrono::seconds(60), [&] { return synced; });
@@ -157,10 +157,11 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     auto t0 = bench::Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(5));
     double idle = (bench::cpu_seconds() - cpu0) / bench::seconds_since(t0) * 100;
-    std::printf("  %-17s %9zu  registration -> watch event %6.2f ms (backend), %6.2f ms (registry) median;"
-                " idle %5.2f%% of a core; %6.0f bytes of heap per watched instance\n",
-                store, n, ms.empty() ? -1.0 : bench::percentile(ms, 50),
-                through_cache.empty() ? -1.0 : bench::percentile(through_cache, 50), idle, per_instance);
+    std::printf(
+        "  %-17s %9zu  registration -> watch event %6.2f ms (backend), %6.2f ms (registry) median;"
+        " idle %5.2f%% of a core; %6.0f bytes of heap per watched instance\n",
+        store, n, ms.empty() ? -1.0 : bench::percentile(ms, 50),
+        through_cache.empty() ? -1.0 : bench::percentile(through_cache, 50), idle, per_instance);
 }
 
 void sqlite_scale(const PluginLoader& loader, std::size_t n) {

@@ -53,7 +53,7 @@ std::uint64_t next_index() {
 
 // Where `id` is, or would go, in a list in id order.
 std::vector<InstanceList::Item>::const_iterator position(const std::vector<InstanceList::Item>& items,
-                                                          const std::string& id) {
+                                                         const std::string& id) {
     return std::lower_bound(items.begin(), items.end(), id,
                             [](const InstanceList::Item& i, const std::string& key) { return i->id < key; });
 }
@@ -191,7 +191,8 @@ void RoleCache::store_and_tell(std::shared_ptr<RoleSnapshot> next) {
         for (; b != before.end() && (*b)->id < item->id; ++b)
             removed.push_back({MUSTER_EVENT_REMOVED, **b, next->backend});
         if (b != before.end() && (*b)->id == item->id) {
-            if (*b != item && !(*b)->same_content(*item)) events.push_back({MUSTER_EVENT_CHANGED, *item, next->backend});
+            if (*b != item && !(*b)->same_content(*item))
+                events.push_back({MUSTER_EVENT_CHANGED, *item, next->backend});
             ++b;
         } else {
             events.push_back({MUSTER_EVENT_ADDED, *item, next->backend});

@@ -230,7 +230,8 @@ void DnsServer::receive() {
                             boost::system::error_code ignored;
                             if (!later.message.empty()) udp_.send_to(net::buffer(later.message), to, 0, ignored);
                         };
-                        if (!fill_then(*missing, [this, query = b.query, send] { send(answer(query, false, nullptr)); }))
+                        if (!fill_then(*missing,
+                                       [this, query = b.query, send] { send(answer(query, false, nullptr)); }))
                             send(answer(b.query, false, nullptr));  // too many reads wait: SERVFAIL now
                         continue;
                     }

@@ -76,8 +76,7 @@ public:
             muster::sdk::duration_option("statement_timeout",
                                          "longest wait for any statement; past it the call fails with 'unavailable'")
                 .defaults_to("5s"),
-            muster::sdk::duration_option("poll",
-                                         "how often watches read the change feed without a notification")
+            muster::sdk::duration_option("poll", "how often watches read the change feed without a notification")
                 .defaults_to("1s"),
         };
         return specs;

@@ -2,7 +2,6 @@
 
 #include "schema.hpp"
 
-
 namespace catalog_postgres {
 
 namespace {
@@ -19,21 +18,23 @@ void ChangeFeed::prepare(Session& s, const std::string& schema) {
     // changes, whether some wait on open transactions (max(xid): one step
     // down the index, where a range test would scan the table), and the
     // rows.
-    s.prepare("feed_read",
-              with_schema("WITH b AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto, pruned_through FROM {s}.feed) "
-                     "SELECT b.upto::text, (b.pruned_through >= $1::xid8 OR b.upto < $1::xid8), "
-                     "COALESCE((SELECT max(xid) FROM {s}.changes) >= b.upto, false), c.role, c.id::text "
-                     "FROM b LEFT JOIN LATERAL (SELECT role, id FROM {s}.changes "
-                     "WHERE xid >= $1::xid8 AND xid < b.upto LIMIT " +
-                         std::to_string(kMaxPerRead + 1) + ") c ON true",
-                     schema));
-    s.prepare("feed_prune",
-              with_schema("WITH gone AS (DELETE FROM {s}.changes WHERE at < now() - $1::bigint * interval '1 millisecond' "
-                     "RETURNING xid), "
-                     "marked AS (UPDATE {s}.feed SET pruned_through = GREATEST(pruned_through, "
-                     "(SELECT max(xid) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone)) "
-                     "SELECT 1",
-                     schema));
+    s.prepare(
+        "feed_read",
+        with_schema("WITH b AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto, pruned_through FROM {s}.feed) "
+                    "SELECT b.upto::text, (b.pruned_through >= $1::xid8 OR b.upto < $1::xid8), "
+                    "COALESCE((SELECT max(xid) FROM {s}.changes) >= b.upto, false), c.role, c.id::text "
+                    "FROM b LEFT JOIN LATERAL (SELECT role, id FROM {s}.changes "
+                    "WHERE xid >= $1::xid8 AND xid < b.upto LIMIT " +
+                        std::to_string(kMaxPerRead + 1) + ") c ON true",
+                    schema));
+    s.prepare(
+        "feed_prune",
+        with_schema("WITH gone AS (DELETE FROM {s}.changes WHERE at < now() - $1::bigint * interval '1 millisecond' "
+                    "RETURNING xid), "
+                    "marked AS (UPDATE {s}.feed SET pruned_through = GREATEST(pruned_through, "
+                    "(SELECT max(xid) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone)) "
+                    "SELECT 1",
+                    schema));
     s.prepare("feed_revive_gap", with_schema("UPDATE {s}.feed SET revive_gap = $1 WHERE revive_gap > $1", schema));
 }
 

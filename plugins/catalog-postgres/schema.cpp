@@ -118,8 +118,8 @@ void migrate(Session& s, const std::string& schema) {
     // the lock nor a transaction.
     Result found =
         s.exec(with_schema("SELECT to_regclass('{s}.schema_version') IS NOT NULL AND "
-                      "to_regclass('{s}.instances') IS NOT NULL",
-                      schema));
+                           "to_regclass('{s}.instances') IS NOT NULL",
+                           schema));
     if (PQgetvalue(found.get(), 0, 0)[0] == 't') {
         Result v = s.exec(with_schema("SELECT version FROM {s}.schema_version", schema));
         if (PQntuples(v.get()) > 0 && std::atoi(PQgetvalue(v.get(), 0, 0)) == kLatest) return;

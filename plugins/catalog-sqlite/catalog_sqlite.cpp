@@ -59,7 +59,8 @@ struct Connection {
                  " FROM instances WHERE "
                  "(?2 OR stopped_at IS NULL) AND (?3 OR stopped_at IS NOT NULL OR last_seen >= ?4) ORDER BY id")
                     .c_str());
-        by_id = std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE id = ?1").c_str());
+        by_id =
+            std::make_unique<Stmt>(db, (std::string("SELECT ") + kColumns + " FROM instances WHERE id = ?1").c_str());
     }
     Db db;
     std::unique_ptr<Stmt> list_role, list_all, by_id;
@@ -112,8 +113,8 @@ public:
             // safety net, rare. A role of 100,000 is not read while
             // nothing happens.
             std::chrono::milliseconds(600000), [this] { return host_.now_ms(); }, ttl_ms_);
-        detector_ = std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()),
-                                                     [this] { tell_hub(); });
+        detector_ =
+            std::make_unique<ChangeDetector>(path_, busy_ms_, static_cast<int>(poll.count()), [this] { tell_hub(); });
     }
 
     ~CatalogSqlite() override {

@@ -27,8 +27,7 @@ void ChangeFeed::open() {
     // The feed's end: the newest sequence ever given (sqlite_sequence keeps
     // it after a prune) and how far pruning went.
     end_ = std::make_unique<Stmt>(
-        *db_,
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0), pruned_through FROM feed");
+        *db_, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0), pruned_through FROM feed");
     Transaction tx(*db_, "BEGIN");
     Stmt::Use use(*end_);
     use.step();

@@ -39,7 +39,7 @@ TEST_CASE("a synced watch's changes are published one by one, sharing what did n
     cache.apply(event(MUSTER_EVENT_ADDED, instance(5)), "w", 1001);
     auto second = cache.load();
     REQUIRE(second->instances.size() == 4);
-    CHECK(second->instances[3].id == instance(5).id);  // in id order
+    CHECK(second->instances[3].id == instance(5).id);      // in id order
     CHECK(&second->instances[0] == &first->instances[0]);  // the same instance, not a copy
     CHECK(second->index > first->index);
     CHECK(ev.count(MUSTER_EVENT_ADDED, instance(5).id) == 1);

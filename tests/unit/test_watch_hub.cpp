@@ -146,8 +146,7 @@ struct FeedStore {
             std::lock_guard lk(mu);
             std::vector<Instance> out;
             for (auto& [id, i] : rows)
-                if ((!role || i.role == *role) && i.stopped_at_ms == 0 && now - i.last_seen_ms <= 100)
-                    out.push_back(i);
+                if ((!role || i.role == *role) && i.stopped_at_ms == 0 && now - i.last_seen_ms <= 100) out.push_back(i);
             return out;
         };
     }
@@ -174,7 +173,8 @@ struct FeedStore {
 TEST_CASE("with a fetcher, a change poked by id reads that instance only, never the role") {
     FeedStore store;
     for (int i = 0; i < 1000; ++i) store.put(inst("i" + std::to_string(i)));
-    WatchHub hub(store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 0);
+    WatchHub hub(
+        store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 0);
     Log log;
     auto w = hub.add("r", WatchSink(&Log::cb, &log));
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED));
@@ -208,7 +208,8 @@ TEST_CASE("with a fetcher, only the instances due to expire are read again, and 
     Instance a = inst("a"), b = inst("b");
     store.put(a);
     store.put(b);
-    WatchHub hub(store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 100);
+    WatchHub hub(
+        store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 100);
     Log log;
     auto w = hub.add("r", WatchSink(&Log::cb, &log));
     REQUIRE(log.wait(MUSTER_EVENT_SYNCED));
@@ -227,11 +228,13 @@ TEST_CASE("with a fetcher, only the instances due to expire are read again, and 
     w.reset();
 }
 
-TEST_CASE("with a fetcher, a burst of changes past the bound becomes one re-list, and a new watch is served from "
-          "what the hub knows") {
+TEST_CASE(
+    "with a fetcher, a burst of changes past the bound becomes one re-list, and a new watch is served from "
+    "what the hub knows") {
     FeedStore store;
     store.put(inst("a"));
-    WatchHub hub(store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 0);
+    WatchHub hub(
+        store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 0);
     Log first;
     auto w1 = hub.add("r", WatchSink(&Log::cb, &first));
     REQUIRE(first.wait(MUSTER_EVENT_SYNCED));
@@ -261,7 +264,8 @@ TEST_CASE("with a fetcher, a burst of changes past the bound becomes one re-list
 TEST_CASE("with a fetcher, a role watched again after nobody watched it is listed afresh") {
     FeedStore store;
     store.put(inst("a"));
-    WatchHub hub(store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 0);
+    WatchHub hub(
+        store.lister(), store.fetcher(), 10s, [&] { return store.now.load(); }, 0);
     Log first;
     auto w = hub.add("r", WatchSink(&Log::cb, &first));
     REQUIRE(first.wait(MUSTER_EVENT_SYNCED));

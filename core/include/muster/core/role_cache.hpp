@@ -37,9 +37,9 @@ struct RoleSnapshot {
               index(o.index) {}
     RoleSnapshot& operator=(const RoleSnapshot&) = delete;
 
-    std::optional<std::string> role;       // nullopt: every role
-    InstanceList instances;                // live ones, by id
-    std::string backend;                   // which backend gave it
+    std::optional<std::string> role;  // nullopt: every role
+    InstanceList instances;           // live ones, by id
+    std::string backend;              // which backend gave it
     // Wall clock when last known current, re-stamped in place each second
     // while a watch feeds it: the one field that changes in a published
     // snapshot, so that a role of 100,000 is not copied each second to say
@@ -239,10 +239,10 @@ private:
     std::uint64_t calling_ = 0;                // the subscriber whose callback runs now (0: none)
     std::uint64_t next_token_ = 1;
     std::uint64_t publishes_ = 0;
-    sdk::Snapshot held_;                        // removals the guard holds back
-    std::map<std::string, std::int64_t> ours_;  // ids this process stopped, and when
-    std::set<std::string> stopped_;             // ids the watch reported stopped, not yet published
-    bool contradiction_logged_ = false;         // the guard's warning, once per episode
+    sdk::Snapshot held_;                                 // removals the guard holds back
+    std::map<std::string, std::int64_t> ours_;           // ids this process stopped, and when
+    std::set<std::string> stopped_;                      // ids the watch reported stopped, not yet published
+    bool contradiction_logged_ = false;                  // the guard's warning, once per episode
     std::map<std::string, InstanceList::Item> working_;  // fed by apply()
     bool synced_ = false;
 };
