@@ -45,6 +45,8 @@ public:
     natsConnection* nc() const { return nc_; }
     const std::string& bucket() const { return bucket_; }
     std::int64_t timeout_ms() const { return timeout_ms_; }
+    // The bucket's max age: how long a key lives after its last put.
+    std::int64_t ttl_ms() const { return ttl_ms_; }
 
     // UNAVAILABLE at once while the client is not connected.
     void require_connected() const;

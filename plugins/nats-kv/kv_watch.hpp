@@ -1,7 +1,11 @@
 // One watch over the bucket: a thread reading a cnats KV watcher (the
-// current values, then every change), plus a sweep that re-reads the bucket
-// every `sweep` to report keys that expired by max age (NATS 2.9 tells
-// watchers nothing then) and to resync after a reconnect, by diff.
+// current values, then every change, heartbeats included). NATS 2.9 tells
+// watchers nothing when a key expires by max age, so the watch keeps each
+// key's due time (its last put + the max age, on the server's clock) and,
+// when one passes, asks the server for that key alone: a change costs what
+// changed, and an idle watch costs nothing, whatever the size of the role.
+// A sweep re-reads the bucket every `sweep` as a safety net, and the
+// watcher's reopening after a reconnect resyncs by diff.
 #pragma once
 
 #include "connection.hpp"
@@ -15,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -39,6 +44,17 @@ private:
     // Replaces the known set with a fresh read, emitting the differences.
     void resync(const std::vector<Entry>& fresh);
     void fail(const std::string& why);
+    // Asks the server for each known key whose due time has passed: one it
+    // no longer has (or has unchanged) expired and is REMOVED; a newer put
+    // is applied.
+    // False (after ERROR) when the server did not answer.
+    bool expire_due();
+    // How long until the next key is due (the sweep's wait when none is).
+    std::chrono::milliseconds until_due() const;
+    // The server's clock now, estimated.
+    std::int64_t server_now_ms() const;
+    void track(const std::string& id, const muster::sdk::Instance& i);
+    void untrack(const std::string& id, const muster::sdk::Instance& i);
 
     const Connection& conn_;
     std::string filter_;
@@ -46,6 +62,13 @@ private:
     muster::sdk::WatchSink sink_;
     muster::sdk::Snapshot known_;                    // live instances by id
     std::map<std::string, std::uint64_t> revision_;  // last revision applied, per key
+    // (last put + max age, id) of each known instance; the pointers are
+    // known_'s keys (stable in a std::map).
+    std::set<std::pair<std::int64_t, const std::string*>> due_;
+    // The server's clock minus ours, from the live entries: the largest
+    // (put time - arrival) seen, a lower bound (latency only hides some of
+    // it), so a key is judged expired late rather than early.
+    std::optional<std::int64_t> server_ahead_ms_;
     bool synced_ = false, failing_ = false;
     std::atomic<bool> stop_{false};
     std::mutex watcher_mu_;  // guards watcher_ against Stop from the destructor

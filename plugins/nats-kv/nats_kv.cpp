@@ -47,14 +47,14 @@ public:
                 .defaults_to("250ms"),
             muster::sdk::int_option("max_reconnect", "reconnect attempts before giving up; -1 forever")
                 .defaults_to("-1"),
-            muster::sdk::duration_option("sweep", "how often watches re-read the bucket to catch expiries")
-                .defaults_to("1s"),
+            muster::sdk::duration_option("sweep", "how often watches re-read the whole bucket, a safety net")
+                .defaults_to("10m"),
         };
         return specs;
     }
 
     explicit NatsKv(const muster::sdk::BackendContext& ctx)
-            : host_(ctx.host), conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 1000)) {}
+            : host_(ctx.host), conn_(ctx.options, ctx.ttl_ms), sweep_(ctx.options.get_duration_ms("sweep", 600000)) {}
 
     void register_instance(const Instance& in) override {
         healing([&] { put_instance(in); });

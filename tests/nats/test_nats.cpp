@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <thread>
 
@@ -30,8 +32,10 @@ std::shared_ptr<BackendClient> backend(const std::string& bucket, std::int64_t t
                                        std::vector<std::pair<std::string, std::string>> extra = {}) {
     static PluginLoader loader;
     std::vector<std::pair<std::string, std::string>> opts{
-        {"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", bucket}, {"sweep", "200ms"}, {"request_timeout", "1s"}};
+        {"url", env("MUSTER_TEST_NATS_URL")}, {"bucket", bucket}, {"request_timeout", "1s"}};
     opts.insert(opts.end(), extra.begin(), extra.end());
+    if (std::none_of(opts.begin(), opts.end(), [](const auto& o) { return o.first == "sweep"; }))
+        opts.emplace_back("sweep", "200ms");
     return BackendClient::create(loader.load("nats-kv"), opts, ttl_ms);
 }
 
@@ -72,7 +76,9 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
 }
 
 TEST_CASE("an instance that expires by the bucket's max age is reported removed and never listed", "[expiry]") {
-    auto b = backend(fresh_bucket(), 1000);
+    // No sweep during the test: the watch finds the expiry by the key's
+    // due time alone, and a heartbeat keeps its instance off that list.
+    auto b = backend(fresh_bucket(), 1000, {{"sweep", "10m"}});
     std::string role = "expiring";
     std::mutex mu;
     std::vector<BackendEvent> events;
@@ -90,6 +96,18 @@ TEST_CASE("an instance that expires by the bucket's max age is reported removed 
     in.role = role;
     in.address = "10.0.0.1:1";
     REQUIRE(b->register_instance(in).ok());
+    muster::sdk::Instance kept = in;
+    kept.id = new_instance_id();
+    kept.address = "10.0.0.1:2";
+    REQUIRE(b->register_instance(kept).ok());
+    std::atomic<bool> beating{true};
+    std::thread heartbeats([&] {
+        while (beating) {
+            std::vector<muster_status> results;
+            b->heartbeat({kept.id}, results);
+            std::this_thread::sleep_for(300ms);
+        }
+    });
     auto t0 = std::chrono::steady_clock::now();
     auto removed = [&] {
         std::lock_guard lk(mu);
@@ -98,10 +116,13 @@ TEST_CASE("an instance that expires by the bucket's max age is reported removed 
         return false;
     };
     REQUIRE(eventually(removed, 5s));
-    CHECK(std::chrono::steady_clock::now() - t0 <
-          1000ms + 200ms + 1500ms);  // ttl + sweep + the server's own expiry tick
-    CHECK(live(*b, role) == 0);
-    w.reset();
+    CHECK(std::chrono::steady_clock::now() - t0 < 1000ms + 1500ms);  // ttl + the server's own expiry tick
+    std::this_thread::sleep_for(1500ms);
+    beating = false;
+    heartbeats.join();
+    CHECK(live(*b, role) == 1);
+    w.reset();  // no event after this
+    for (auto& e : events) CHECK_FALSE((e.type == MUSTER_EVENT_REMOVED && e.instance && e.instance->id == kept.id));
 }
 
 TEST_CASE("an existing bucket whose settings conflict is refused naming both values") {
