@@ -95,26 +95,32 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
         std::unique_lock lk(mu);
         cv.wait_for(lk, std::chrono::seconds(60), [&] { return synced; });
     }
-    std::vector<double> ms;
-    for (int i = 0; i < 10; ++i) {
-        muster::sdk::Instance in;
-        in.id = new_instance_id();
-        in.role = role;
-        in.address = "10.255.0.1:" + std::to_string(i + 1);
-        {
-            std::lock_guard lk(mu);
-            expected = in.id;
-            arrived = {};
+    // Ten registrations through `writer`, each timed from its return to its
+    // ADDED event (set in `arrived` by whichever watch is listening).
+    auto registrations = [&](int subnet, const char* watch) {
+        std::vector<double> out;
+        for (int i = 0; i < 10; ++i) {
+            muster::sdk::Instance in;
+            in.id = new_instance_id();
+            in.role = role;
+            in.address = "10.255." + std::to_string(subnet) + ".1:" + std::to_string(i + 1);
+            {
+                std::lock_guard lk(mu);
+                expected = in.id;
+                arrived = {};
+            }
+            writer->register_instance(in);
+            auto t0 = bench::Clock::now();
+            std::unique_lock lk(mu);
+            if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return arrived != bench::Clock::time_point{}; })) {
+                std::printf("  !! %s: registration %d never reached the %s\n", store, i, watch);
+                continue;
+            }
+            out.push_back(std::max(0.0, std::chrono::duration<double, std::milli>(arrived - t0).count()));
         }
-        writer->register_instance(in);
-        auto t0 = bench::Clock::now();
-        std::unique_lock lk(mu);
-        if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return arrived != bench::Clock::time_point{}; })) {
-            std::printf("  !! %s: registration %d never reached the watch\n", store, i);
-            continue;
-        }
-        ms.push_back(std::max(0.0, std::chrono::duration<double, std::milli>(arrived - t0).count()));
-    }
+        return out;
+    };
+    std::vector<double> ms = registrations(0, "plugin's watch");
     w.reset();
     // The same through a Registry's cache of the role: what subscribers
     // (the agent, libmuster, `muster-host watch`) see.
@@ -133,26 +139,7 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     std::size_t cached = registry.resolve(role)->instances.size();
     std::this_thread::sleep_for(std::chrono::seconds(2));  // the watch synced, the first answer released
     const double per_instance = static_cast<double>(mallinfo2().uordblks - heap_before) / static_cast<double>(cached);
-    std::vector<double> through_cache;
-    for (int i = 0; i < 10; ++i) {
-        muster::sdk::Instance in;
-        in.id = new_instance_id();
-        in.role = role;
-        in.address = "10.255.1.1:" + std::to_string(i + 1);
-        {
-            std::lock_guard lk(mu);
-            expected = in.id;
-            arrived = {};
-        }
-        writer->register_instance(in);
-        auto t0 = bench::Clock::now();
-        std::unique_lock lk(mu);
-        if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return arrived != bench::Clock::time_point{}; })) {
-            std::printf("  !! %s: registration %d never reached the registry's watch\n", store, i);
-            continue;
-        }
-        through_cache.push_back(std::max(0.0, std::chrono::duration<double, std::milli>(arrived - t0).count()));
-    }
+    std::vector<double> through_cache = registrations(1, "registry's watch");
     double cpu0 = bench::cpu_seconds();
     auto t0 = bench::Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(5));

@@ -229,14 +229,25 @@ std::string insert(const std::string& schema, const std::string& id, const std::
            "', 'feed', '10.0.0.1:1', " + last_seen + ")";
 }
 
+// A fresh schema, a registry on it and a watch of role "feed".
+struct Watched {
+    explicit Watched(std::chrono::milliseconds ttl)
+            : store(backend(schema, ttl.count())),
+              registry(std::make_shared<Chain>(std::vector<Link>{{store, true}}), quick_options(1s, ttl, 100ms)),
+              sub(registry.watch(std::string("feed"), ev.cb())) {}
+    std::string schema = fresh_schema();
+    std::shared_ptr<BackendClient> store;
+    Registry registry;
+    Events ev;
+    Subscription sub;
+};
+
 }  // namespace
 
 TEST_CASE("the change feed: a transaction that commits after a newer one is not skipped") {
-    auto schema = fresh_schema();
-    auto store = backend(schema, 60000);
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store, true}}), quick_options(1s, 60s, 100ms));
-    Events ev;
-    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Watched w(60s);
+    const auto& schema = w.schema;
+    auto& ev = w.ev;
     Raw early, late;
     // `early` writes first (its change takes the lower number), `late`
     // writes after and commits first: a cursor by number would pass the
@@ -251,11 +262,9 @@ TEST_CASE("the change feed: a transaction that commits after a newer one is not 
 }
 
 TEST_CASE("the change feed: TRUNCATE, and a heartbeat after a silence longer than the ttl, reach a watch") {
-    auto schema = fresh_schema();
-    auto store = backend(schema, 3000);
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store, true}}), quick_options(1s, 3s, 100ms));
-    Events ev;
-    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Watched w(3s);
+    const auto& schema = w.schema;
+    auto& ev = w.ev;
     Raw raw;
     raw.sql(insert(schema, id_a, "now() - interval '10 seconds'"));  // silent for 10 s: not live
     raw.sql(insert(schema, id_b));

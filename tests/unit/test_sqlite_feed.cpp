@@ -55,16 +55,23 @@ struct SqliteStore {
     }
 };
 
+// A store, a registry on it and a watch of role "feed".
+struct Watched {
+    SqliteStore store;
+    Registry registry{std::make_shared<Chain>(std::vector<Link>{{store.backend, true}}), quick_options(1s, 3s, 100ms)};
+    Events ev;
+    Subscription sub = registry.watch(std::string("feed"), ev.cb());
+};
+
 const std::string a = "00000000-0000-4000-8000-00000000000a";
 const std::string b = "00000000-0000-4000-8000-00000000000b";
 
 }  // namespace
 
 TEST_CASE("catalog-sqlite: rows written by another program reach a watch as added, changed and removed") {
-    SqliteStore store;
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store.backend, true}}), quick_options(1s, 3s, 100ms));
-    Events ev;
-    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Watched w;
+    auto& store = w.store;
+    auto& ev = w.ev;
     store.insert(a, "10.0.0.1:1");
     REQUIRE(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, a) == 1; }));
     store.sql("UPDATE instances SET address = '10.0.0.1:2' WHERE id = '" + a + "'");
@@ -74,10 +81,9 @@ TEST_CASE("catalog-sqlite: rows written by another program reach a watch as adde
 }
 
 TEST_CASE("catalog-sqlite: a heartbeat after a silence longer than the ttl brings the instance back to a watch") {
-    SqliteStore store;
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store.backend, true}}), quick_options(1s, 3s, 100ms));
-    Events ev;
-    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Watched w;
+    auto& store = w.store;
+    auto& ev = w.ev;
     store.insert(a, "10.0.0.1:1", 10000);  // silent for 10 s: not live
     store.insert(b, "10.0.0.1:2");
     REQUIRE(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, b) == 1; }));
@@ -88,10 +94,9 @@ TEST_CASE("catalog-sqlite: a heartbeat after a silence longer than the ttl bring
 }
 
 TEST_CASE("catalog-sqlite: a watch whose changes were pruned before it read them re-lists") {
-    SqliteStore store;
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{store.backend, true}}), quick_options(1s, 3s, 100ms));
-    Events ev;
-    auto sub = registry.watch(std::string("feed"), ev.cb());
+    Watched w;
+    auto& store = w.store;
+    auto& ev = w.ev;
     store.insert(b, "10.0.0.1:2");
     REQUIRE(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, b) == 1; }));
     // One transaction adds a row and prunes the whole feed, its own change
