@@ -281,3 +281,27 @@ TEST_CASE("with a fetcher, a role watched again after nobody watched it is liste
     CHECK(second.count(MUSTER_EVENT_ADDED) == 0);
     w.reset();
 }
+
+TEST_CASE("a store that fails and comes back without a word is listed again, and the watch resyncs") {
+    FeedStore store;
+    store.put(inst("a"));
+    std::atomic<bool> down{false};
+    auto list = store.lister();
+    WatchHub hub(
+        [&](RoleFilter role) {
+            if (down) throw Error(MUSTER_UNAVAILABLE, "down");
+            return list(role);
+        },
+        store.fetcher(), 10min, [&] { return store.now.load(); }, 0);
+    Log log;
+    auto w = hub.add("r", WatchSink(&Log::cb, &log));
+    REQUIRE(log.wait(MUSTER_EVENT_SYNCED));
+    down = true;
+    hub.poke();  // the feed lost track while the store was failing
+    REQUIRE(log.wait(MUSTER_EVENT_ERROR));
+    store.put(inst("b"));
+    down = false;  // no poke: nothing tells the hub the store is back
+    REQUIRE(log.wait(MUSTER_EVENT_SYNCED, 2));
+    CHECK(log.count(MUSTER_EVENT_ADDED) == 2);
+    w.reset();
+}

@@ -22,7 +22,9 @@
 // Expiry is caught by waking when the earliest known instance's last_seen
 // + ttl passes: with a Fetcher only the instances due are read again (a
 // heartbeat moves last_seen without being a change), without one the role
-// is re-listed. A periodic sweep re-lists everything as a safety net.
+// is re-listed. A role whose store failed is re-listed each second until it
+// answers (a store that comes back says nothing by itself). A periodic
+// sweep re-lists everything as a safety net.
 //
 // Lifetime: the hub's thread calls the lister and fetcher, so hold the hub
 // in a unique_ptr declared after every member they use, create it last,
@@ -145,6 +147,7 @@ public:
 
 private:
     static constexpr std::size_t kMaxPending = 10000;
+    static constexpr std::chrono::seconds kRetry{1};
 
     // What the hub knows of one watch.
     struct Entry {
@@ -198,6 +201,9 @@ private:
         auto next_sweep = std::chrono::steady_clock::now() + sweep_;
         while (!stop_) {
             auto deadline = next_sweep;
+            // A role whose store failed is listed again each second until
+            // it answers: a store that comes back says nothing by itself.
+            if (failing_) deadline = std::min(deadline, std::chrono::steady_clock::now() + kRetry);
             if (next_expiry_ms_ > 0) {
                 auto wait = std::chrono::milliseconds(std::max<std::int64_t>(0, next_expiry_ms_ - now_ms_()));
                 deadline = std::min(deadline, std::chrono::steady_clock::now() + wait);
@@ -279,10 +285,14 @@ private:
         }
 
         std::int64_t earliest = 0;
-        for (auto& [role, s] : states_)
+        bool failing = false;
+        for (auto& [role, s] : states_) {
             if (!s.due.empty() && (earliest == 0 || s.due.begin()->first < earliest)) earliest = s.due.begin()->first;
+            failing = failing || s.failing;
+        }
         std::lock_guard lk(mu_);
         next_expiry_ms_ = earliest;
+        failing_ = failing;
     }
 
     // Lists `role` and delivers the differences from what was known.
@@ -362,7 +372,7 @@ private:
     std::chrono::milliseconds sweep_;
     Clock now_ms_;
     std::int64_t ttl_ms_;
-    std::mutex mu_;           // guards entries_, watched_, work_, relist_, pending_, stop_, next_expiry_ms_, removed
+    std::mutex mu_;  // guards entries_, watched_, work_, relist_, pending_, stop_, next_expiry_ms_, failing_, removed
     std::mutex delivery_mu_;  // held while events are delivered; guards states_
     std::condition_variable cv_;
     std::list<std::unique_ptr<Entry>> entries_;
@@ -373,7 +383,8 @@ private:
     std::set<std::string> pending_;
     bool stop_ = false;
     std::int64_t next_expiry_ms_ = 0;
-    std::thread thread_;  // last: starts after every other member exists
+    bool failing_ = false;  // some role's last read failed
+    std::thread thread_;    // last: starts after every other member exists
 };
 
 // For a hub's lister: of the instances a store keeps, what a watch is
