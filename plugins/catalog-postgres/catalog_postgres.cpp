@@ -42,6 +42,15 @@ std::string list_sql(bool by_role) {
            "last_seen >= now() - $4::bigint * interval '1 millisecond')";
 }
 
+// `ids` as a uuid[] parameter's text, {a,b,...}. The ids are validated
+// UUIDs (the host's, or the feed's own column): nothing to quote.
+template <class Id>
+std::string uuid_array(std::span<const Id> ids) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) (out += i ? "," : "") += ids[i];
+    return out += "}";
+}
+
 Instance row_to_instance(PGresult* r, int row) {
     auto v = [&](int col) { return PQgetvalue(r, row, col); };
     Instance i;
@@ -137,9 +146,7 @@ public:
 
     // One round trip for the whole batch: UPDATE ... WHERE id = ANY($1).
     void heartbeat(std::span<const std::string_view> ids, std::span<muster_status> results) override {
-        std::string array = "{";
-        for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::string(ids[i]);
-        array += "}";
+        std::string array = uuid_array(ids);
         std::string one = ids.size() == 1 ? std::string(ids[0]) : std::string();
         std::set<std::string> seen;
         {
@@ -208,9 +215,7 @@ private:
 
     // The hub's fetcher: what the schema keeps of each id, one round trip.
     std::vector<Instance> fetch(std::span<const std::string> ids) {
-        std::string array = "{";
-        for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + ids[i];
-        array += "}";
+        std::string array = uuid_array(ids);
         std::vector<Instance> out;
         std::lock_guard lk(mu_);
         Result r = session_->prepared("by_ids", {array.c_str()});
