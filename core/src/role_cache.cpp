@@ -414,25 +414,30 @@ void RoleCache::begin_resync() {
 }
 
 void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::int64_t now_ms) {
-    // Once synced, each change goes out by itself (publish_change); the
-    // initial state, or a resync after an ERROR, is gathered first.
+    // Once synced, each change goes out by itself (publish_change) and the
+    // snapshot is the only copy; the initial state, or a resync after an
+    // ERROR, is gathered in working_ first.
     const bool steady = synced_ && !watch_failed_;
     switch (ev.type) {
     case MUSTER_EVENT_ADDED:
     case MUSTER_EVENT_CHANGED:
         if (ev.instance) {
             auto item = std::make_shared<const sdk::Instance>(*ev.instance);
-            working_[item->id] = item;
-            if (steady) publish_change(ev.instance->id, std::move(item), false, backend, now_ms);
+            if (steady)
+                publish_change(ev.instance->id, std::move(item), false, backend, now_ms);
+            else
+                working_[item->id] = std::move(item);
         }
         return;
     case MUSTER_EVENT_REMOVED:
         if (ev.instance) {
-            working_.erase(ev.instance->id);
             bool stop = ev.instance->stopped_at_ms != 0;  // a graceful stop: not held
             if (steady) {
                 publish_change(ev.instance->id, nullptr, stop, backend, now_ms);
-            } else if (stop) {
+                return;
+            }
+            working_.erase(ev.instance->id);
+            if (stop) {
                 std::lock_guard lk(delivery_mu_);
                 stopped_.insert(ev.instance->id);
             }
@@ -443,6 +448,14 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
         watch_failed_ = false;  // the poller stops; this resync takes over
         break;
     case MUSTER_EVENT_ERROR:
+        // The watch's resync will be differences from what it told so far,
+        // which is the snapshot but for what the guard holds.
+        if (steady) {
+            std::lock_guard lk(delivery_mu_);
+            if (auto snap = current_.load(std::memory_order_acquire))
+                for (const auto& item : snap->instances.items())
+                    if (!held_.count(item->id)) working_.emplace(item->id, item);
+        }
         watch_failed_ = true;  // the chain is polled until the watch resyncs
         mark_stale(now_ms);
         return;
@@ -455,6 +468,7 @@ void RoleCache::apply(const BackendEvent& ev, const std::string& backend, std::i
     std::vector<InstanceList::Item> all;
     all.reserve(working_.size());
     for (const auto& [id, i] : working_) all.push_back(i);
+    working_.clear();
     {
         std::lock_guard lk(delivery_mu_);
         publish_items_locked(std::move(all), backend, now_ms);

@@ -26,13 +26,31 @@ void KvWatch::emit(muster_event_type type, const muster::sdk::Instance* inst, mu
     sink_(type, inst, status, message);
 }
 
-void KvWatch::track(const std::string& id, const muster::sdk::Instance& i) {
-    due_.emplace(i.last_seen_ms + conn_.ttl_ms(), &id);
+void KvWatch::remember(const Entry& e) {
+    auto role = roles_.find(e.instance.role);
+    if (role == roles_.end()) role = roles_.insert(e.instance.role).first;
+    Known k{e.instance.content_digest(), e.instance.last_seen_ms, e.revision, &*role};
+    auto it = known_.insert_or_assign(e.instance.id, k).first;
+    track(it->first, it->second);
 }
 
-void KvWatch::untrack(const std::string& id, const muster::sdk::Instance& i) {
-    due_.erase({i.last_seen_ms + conn_.ttl_ms(), &id});
+void KvWatch::track(const std::string& id, const Known& k) { due_.emplace(k.last_seen_ms + conn_.ttl_ms(), &id); }
+
+void KvWatch::untrack(const std::string& id, const Known& k) { due_.erase({k.last_seen_ms + conn_.ttl_ms(), &id}); }
+
+namespace {
+
+// A REMOVED for an instance whose value the server no longer has: its id
+// and role (backend.h allows the rest empty).
+muster::sdk::Instance gone(const std::string& id, const std::string& role, std::int64_t stopped_at_ms) {
+    muster::sdk::Instance i;
+    i.id = id;
+    i.role = role;
+    i.stopped_at_ms = stopped_at_ms;
+    return i;
 }
+
+}  // namespace
 
 std::int64_t KvWatch::server_now_ms() const { return muster::sdk::system_ms() + server_ahead_ms_.value_or(0); }
 
@@ -47,32 +65,28 @@ void KvWatch::apply(const Entry& e) {
     std::int64_t put = e.deleted ? e.instance.stopped_at_ms : e.instance.last_seen_ms;
     std::int64_t ahead = put - muster::sdk::system_ms();
     if (!server_ahead_ms_ || ahead > *server_ahead_ms_) server_ahead_ms_ = ahead;
-    auto& rev = revision_[e.key];
-    if (e.revision <= rev) return;
-    rev = e.revision;
+    if (e.revision <= floor_) return;  // the last resync read it, or what superseded it
     auto it = known_.find(e.instance.id);
+    if (it != known_.end() && e.revision <= it->second.revision) return;
     if (e.deleted) {
-        if (it != known_.end()) {
-            // A delete is a graceful stop (an expiry leaves no marker).
-            muster::sdk::Instance gone = it->second;
-            gone.stopped_at_ms = std::max<std::int64_t>(1, e.instance.stopped_at_ms);
+        // A delete is a graceful stop (an expiry leaves no marker); one of
+        // a key the instance has left (moved to another role) is not.
+        if (it != known_.end() && *it->second.role == e.instance.role) {
+            auto stopped = gone(it->first, e.instance.role, std::max<std::int64_t>(1, e.instance.stopped_at_ms));
             untrack(it->first, it->second);
             known_.erase(it);
-            emit(MUSTER_EVENT_REMOVED, &gone);
+            emit(MUSTER_EVENT_REMOVED, &stopped);
         }
         return;
     }
-    if (it == known_.end()) {
-        it = known_.emplace(e.instance.id, e.instance).first;
-        track(it->first, it->second);
+    bool known = it != known_.end();
+    bool changed = known && it->second.content != e.instance.content_digest();
+    if (known) untrack(it->first, it->second);
+    remember(e);  // a heartbeat moves its due time
+    if (!known)
         emit(MUSTER_EVENT_ADDED, &e.instance);
-    } else {
-        bool changed = !it->second.same_content(e.instance);
-        untrack(it->first, it->second);
-        it->second = e.instance;  // a heartbeat moves its due time
-        track(it->first, it->second);
-        if (changed) emit(MUSTER_EVENT_CHANGED, &e.instance);
-    }
+    else if (changed)
+        emit(MUSTER_EVENT_CHANGED, &e.instance);
 }
 
 bool KvWatch::expire_due() {
@@ -81,13 +95,14 @@ bool KvWatch::expire_due() {
     for (const auto& id : ids) {
         auto k = known_.find(id);
         if (k == known_.end()) continue;
-        std::string key = key_of(k->second.role, id);
+        std::string key = key_of(*k->second.role, id);
         kvEntry* e = nullptr;
         natsStatus s = kvStore_Get(&e, conn_.kv(), key.c_str());
+        std::optional<Entry> entry;
         if (s == NATS_OK && e) {
-            auto entry = entry_of(e);
+            entry = entry_of(e);
             kvEntry_Destroy(e);
-            if (entry && entry->revision > revision_[key]) {  // a put this watcher has not seen yet
+            if (entry && entry->revision > k->second.revision) {  // a put this watcher has not seen yet
                 apply(*entry);
                 continue;
             }
@@ -97,26 +112,44 @@ bool KvWatch::expire_due() {
         }
         // Gone, or past its max age by the server's clock and only not
         // purged yet: expired.
-        muster::sdk::Instance gone = k->second;
+        auto expired = entry && !entry->deleted ? entry->instance : gone(id, *k->second.role, 0);
         untrack(k->first, k->second);
         known_.erase(k);
-        emit(MUSTER_EVENT_REMOVED, &gone);
+        emit(MUSTER_EVENT_REMOVED, &expired);
     }
     return true;
 }
 
 void KvWatch::resync(const std::vector<Entry>& fresh) {
-    muster::sdk::Snapshot next;
+    std::map<std::string_view, const Entry*> live, deleted;
+    std::uint64_t floor = 0;
     for (const auto& e : fresh) {
-        if (e.deleted) continue;
-        next[e.instance.id] = e.instance;
-        auto& rev = revision_[e.key];
-        rev = std::max(rev, e.revision);
+        (e.deleted ? deleted : live)[e.instance.id] = &e;
+        floor = std::max(floor, e.revision);
     }
-    muster::sdk::diff(known_, next, [&](muster_event_type t, const muster::sdk::Instance& i) { emit(t, &i); });
-    known_ = std::move(next);
+    // The differences, as sdk::diff orders them: removals first.
+    for (const auto& [id, k] : known_)
+        if (!live.count(id)) {
+            auto d = deleted.find(id);
+            bool stopped = d != deleted.end() && d->second->instance.role == *k.role;
+            auto removed =
+                gone(id, *k.role, stopped ? std::max<std::int64_t>(1, d->second->instance.stopped_at_ms) : 0);
+            emit(MUSTER_EVENT_REMOVED, &removed);
+        }
+    for (const auto& [id, e] : live) {
+        auto k = known_.find(std::string(id));
+        if (k == known_.end())
+            emit(MUSTER_EVENT_ADDED, &e->instance);
+        else if (k->second.content != e->instance.content_digest())
+            emit(MUSTER_EVENT_CHANGED, &e->instance);
+    }
+    known_.clear();
     due_.clear();
-    for (const auto& [id, i] : known_) track(id, i);
+    roles_.clear();
+    for (const auto& [id, e] : live) remember(*e);
+    // A fresh read sets the floor, lower too: a bucket made again starts
+    // its revisions over.
+    floor_ = floor;
     if (!synced_ || failing_) emit(MUSTER_EVENT_SYNCED, nullptr);
     synced_ = true;
     failing_ = false;
@@ -182,7 +215,7 @@ void KvWatch::run() {
             if (s == NATS_TIMEOUT && initial_done) {
                 // The sweep, a safety net: a fresh read, by diff.
                 try {
-                    resync(conn_.snapshot(filter_, false));
+                    resync(conn_.snapshot(filter_, true));  // the deletes too: they move the floor
                     next_sweep = std::chrono::steady_clock::now() + sweep_;
                     continue;
                 } catch (const std::exception& ex) {

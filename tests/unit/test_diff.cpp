@@ -40,3 +40,28 @@ TEST_CASE("diff of equal snapshots is empty; metadata and health count as change
     c["a"].health = MUSTER_HEALTH_CRITICAL;
     CHECK(events(a, c).size() == 1);
 }
+
+TEST_CASE("an instance's content digest moves with what same_content compares, not with its timestamps") {
+    Instance a = inst("a", "h:1");
+    CHECK(a.content_digest() == inst("a", "h:1", 99).content_digest());     // a heartbeat
+    CHECK(a.content_digest() == inst("other-id", "h:1").content_digest());  // the id is the key, not content
+    Instance b = a;
+    b.address = "h:2";
+    CHECK(b.content_digest() != a.content_digest());
+    Instance c = a;
+    c.role = "q";
+    CHECK(c.content_digest() != a.content_digest());
+    Instance d = a;
+    d.health = MUSTER_HEALTH_WARNING;
+    CHECK(d.content_digest() != a.content_digest());
+    // Fields are length-prefixed: moving text from a key to its value, or
+    // from the address into the metadata, is a change.
+    Instance e = a, f = a;
+    e.metadata = {{"ab", "c"}};
+    f.metadata = {{"a", "bc"}};
+    CHECK(e.content_digest() != f.content_digest());
+    Instance g = a, h = a;
+    g.address = "h:1x";
+    h.metadata = {{"x", ""}};
+    CHECK(g.content_digest() != h.content_digest());
+}

@@ -69,7 +69,10 @@ typedef enum muster_event_type {
     MUSTER_EVENT_REMOVED = 2,   /* stopped, deleted or expired; the instance's
                                    stopped_at_ms is set when the store knows it
                                    was stopped gracefully (explained), 0 when it
-                                   just vanished (expired, lost) */
+                                   just vanished (expired, lost). Its id and
+                                   role are always set; the other fields may be
+                                   empty when the store no longer has them (a
+                                   watcher keeps what it was told) */
     MUSTER_EVENT_SYNCED = 3,    /* the initial state (or a resync) is fully
                                    delivered: the watcher now has it all */
     MUSTER_EVENT_ERROR = 4,     /* the store is in trouble; the watch goes on

@@ -243,7 +243,7 @@ private:
     std::map<std::string, std::int64_t> ours_;           // ids this process stopped, and when
     std::set<std::string> stopped_;                      // ids the watch reported stopped, not yet published
     bool contradiction_logged_ = false;                  // the guard's warning, once per episode
-    std::map<std::string, InstanceList::Item> working_;  // fed by apply()
+    std::map<std::string, InstanceList::Item> working_;  // a (re)sync being gathered by apply(): empty when steady
     bool synced_ = false;
 };
 

@@ -32,6 +32,27 @@ struct Instance {
     bool same_content(const Instance& o) const {
         return role == o.role && address == o.address && metadata == o.metadata && health == o.health;
     }
+
+    // A 64-bit digest (FNV-1a) of what same_content compares, for a watcher
+    // that keeps the digest instead of the instance: equal content gives
+    // equal digests; different content a different one but for a 2^-64
+    // chance. Each field is length-prefixed, so no two contents run together.
+    std::uint64_t content_digest() const {
+        std::uint64_t h = 14695981039346656037ULL;
+        auto mix = [&h](std::string_view s) {
+            std::uint64_t n = s.size();
+            for (int b = 0; b < 8; ++b) h = (h ^ ((n >> (8 * b)) & 0xff)) * 1099511628211ULL;
+            for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+        };
+        mix(role);
+        mix(address);
+        for (const auto& [k, v] : metadata) {
+            mix(k);
+            mix(v);
+        }
+        h = (h ^ static_cast<std::uint64_t>(health)) * 1099511628211ULL;
+        return h;
+    }
 };
 
 // Copies a borrowed C instance. The caller has validated it (validate.hpp);

@@ -159,11 +159,23 @@ private:
         bool removed = false;
     };
 
+    // What the watchers of a role were told of one instance: a digest of its
+    // content (a change is a different digest), its last_seen (when it is
+    // due), and its role (for a REMOVED the store can no longer describe).
+    // The instance itself is not kept: the watcher holds it already, and a
+    // role of 100,000 would be held twice.
+    struct Known {
+        std::uint64_t content = 0;
+        std::int64_t last_seen_ms = 0;
+        const std::string* role = nullptr;  // in RoleState::roles
+    };
+
     // What the watchers of one role were last told, shared by all of them.
     // `due` orders the known instances by when they expire unless seen
     // again; its pointers are the keys of `known` (stable in a std::map).
     struct RoleState {
-        Snapshot known;
+        std::map<std::string, Known> known;
+        std::set<std::string, std::less<>> roles;  // the roles `known` names, each once
         std::set<std::pair<std::int64_t, const std::string*>> due;
         bool listed = false;   // `known` came from a list that succeeded
         bool failing = false;  // the last read failed: re-list before trusting `known`
@@ -264,7 +276,10 @@ private:
         for (auto& [role, entries] : by_role) {
             RoleState& s = states_[role];
             bool due_now = !s.due.empty() && s.due.begin()->first <= now;
-            bool list = w.relist || !s.listed || s.failing || (!fetcher_ && due_now);
+            // A new watch starts from a list: the hub keeps no instances to
+            // show it.
+            bool joining = std::any_of(entries.begin(), entries.end(), [](const Entry* e) { return !e->synced; });
+            bool list = w.relist || !s.listed || s.failing || joining || (!fetcher_ && due_now);
             if (list) {
                 relist(role, s, entries);
             } else if (!to_fetch.empty() && !fetched) {
@@ -275,13 +290,6 @@ private:
                     apply(role, s, entries, id, f == fetched->end() ? nullptr : &f->second, now);
                 }
             }
-            if (s.listed && !s.failing)
-                for (Entry* e : entries)
-                    if (!e->synced) {
-                        for (const auto& [id, i] : s.known) e->sink(MUSTER_EVENT_ADDED, &i);
-                        e->sink(MUSTER_EVENT_SYNCED);
-                        e->synced = true;
-                    }
         }
 
         std::int64_t earliest = 0;
@@ -295,7 +303,9 @@ private:
         failing_ = failing;
     }
 
-    // Lists `role` and delivers the differences from what was known.
+    // Lists `role`, delivers the differences from what was known to the
+    // synced watches (as sdk::diff orders them) and the whole role to new
+    // ones.
     void relist(const std::optional<std::string>& role, RoleState& s, const std::vector<Entry*>& entries) {
         Snapshot live, stopped;
         try {
@@ -305,19 +315,38 @@ private:
             fail(s, entries, e.what());
             return;
         }
-        diff(s.known, live, [&](muster_event_type t, const Instance& i) {
-            auto it = t == MUSTER_EVENT_REMOVED ? stopped.find(i.id) : stopped.end();
+        auto tell = [&](muster_event_type t, const Instance& i) {
             for (Entry* e : entries)
-                if (e->synced) e->sink(t, it != stopped.end() ? &it->second : &i);
-        });
-        s.known = std::move(live);
+                if (e->synced) e->sink(t, &i);
+        };
+        for (const auto& [id, k] : s.known)
+            if (!live.count(id)) {
+                auto it = stopped.find(id);
+                tell(MUSTER_EVENT_REMOVED, it != stopped.end() ? it->second : gone(id, *k.role));
+            }
+        for (const auto& [id, i] : live) {
+            auto k = s.known.find(id);
+            if (k == s.known.end())
+                tell(MUSTER_EVENT_ADDED, i);
+            else if (k->second.content != i.content_digest())
+                tell(MUSTER_EVENT_CHANGED, i);
+        }
+        s.known.clear();
         s.due.clear();
-        for (const auto& [id, i] : s.known) track(s, id, i);
+        s.roles.clear();
+        for (const auto& [id, i] : live) remember(s, id, i);
         s.listed = true;
         s.failing = false;
-        for (Entry* e : entries)
-            if (e->synced && e->failing) e->sink(MUSTER_EVENT_SYNCED);
-        for (Entry* e : entries) e->failing = false;
+        for (Entry* e : entries) {
+            if (!e->synced) {
+                for (const auto& [id, i] : live) e->sink(MUSTER_EVENT_ADDED, &i);
+                e->synced = true;
+                e->sink(MUSTER_EVENT_SYNCED);
+            } else if (e->failing) {
+                e->sink(MUSTER_EVENT_SYNCED);
+            }
+            e->failing = false;
+        }
     }
 
     // The store failed: each watch hears it once, and the role is re-listed
@@ -343,28 +372,47 @@ private:
         };
         if (k == s.known.end()) {
             if (!live) return;
-            k = s.known.emplace(id, *now_kept).first;
-            track(s, k->first, k->second);
-            tell(MUSTER_EVENT_ADDED, k->second);
+            remember(s, id, *now_kept);
+            tell(MUSTER_EVENT_ADDED, *now_kept);
             return;
         }
         untrack(s, k->first, k->second);
         if (!live) {
-            tell(MUSTER_EVENT_REMOVED, now_kept && now_kept->stopped_at_ms != 0 ? *now_kept : k->second);
+            // As the store keeps it (stopped, or stale) when it still has it
+            // in this role.
+            bool described = now_kept && now_kept->role == *k->second.role;
+            tell(MUSTER_EVENT_REMOVED, described ? *now_kept : gone(id, *k->second.role));
             s.known.erase(k);
             return;
         }
-        bool changed = !k->second.same_content(*now_kept);
-        k->second = *now_kept;
+        bool changed = k->second.content != now_kept->content_digest();
+        k->second.content = now_kept->content_digest();
+        k->second.last_seen_ms = now_kept->last_seen_ms;
         track(s, k->first, k->second);
-        if (changed) tell(MUSTER_EVENT_CHANGED, k->second);
+        if (changed) tell(MUSTER_EVENT_CHANGED, *now_kept);
     }
 
-    void track(RoleState& s, const std::string& id, const Instance& i) {
-        if (ttl_ms_ > 0) s.due.emplace(i.last_seen_ms + ttl_ms_ + 1, &id);
+    // Records `i` as told to the watchers of `s`, and when it is due.
+    void remember(RoleState& s, const std::string& id, const Instance& i) {
+        auto role = s.roles.find(i.role);
+        if (role == s.roles.end()) role = s.roles.insert(i.role).first;
+        auto k = s.known.insert_or_assign(id, Known{i.content_digest(), i.last_seen_ms, &*role}).first;
+        track(s, k->first, k->second);
     }
-    void untrack(RoleState& s, const std::string& id, const Instance& i) {
-        if (ttl_ms_ > 0) s.due.erase({i.last_seen_ms + ttl_ms_ + 1, &id});
+    void track(RoleState& s, const std::string& id, const Known& k) {
+        if (ttl_ms_ > 0) s.due.emplace(k.last_seen_ms + ttl_ms_ + 1, &id);
+    }
+    void untrack(RoleState& s, const std::string& id, const Known& k) {
+        if (ttl_ms_ > 0) s.due.erase({k.last_seen_ms + ttl_ms_ + 1, &id});
+    }
+
+    // A REMOVED for an instance the store no longer has: its id and role,
+    // the rest left empty (backend.h allows it).
+    static Instance gone(const std::string& id, const std::string& role) {
+        Instance i;
+        i.id = id;
+        i.role = role;
+        return i;
     }
 
     Lister lister_;
