@@ -264,6 +264,7 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
         kvWatchOptions wo;
         kvWatchOptions_Init(&wo);
         wo.IgnoreDeletes = true;
+        wo.IncludeHistory = true;  // one value per key: all of them, without the last-per-key pass (as nats-kv reads)
         kvWatcher* w = nullptr;
         kvStore_Watch(&w, kv, "big.*", &wo);
         kvEntry* e = nullptr;

@@ -112,6 +112,7 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
         check(kvStore_Status(&st, kv_), "bucket status");
         std::int64_t have_ttl = kvStatus_TTL(st) / 1000000;
         std::int64_t have_replicas = kvStatus_Replicas(st);
+        history_ = kvStatus_History(st);
         kvStatus_Destroy(st);
         if (have_ttl != ttl_ms_)
             throw Error(MUSTER_CONFLICT, "bucket '" + bucket_ + "' has max age " + std::to_string(have_ttl) +
@@ -196,11 +197,21 @@ void Connection::require_connected() const {
         throw Error(MUSTER_UNAVAILABLE, "NATS: not connected to any server (reconnecting)");
 }
 
-void Connection::each(const std::string& filter, bool with_deletes, const std::function<bool(Entry&&)>& f) const {
-    require_connected();
+kvWatchOptions Connection::watch_options(bool with_deletes) const {
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
     wo.IgnoreDeletes = !with_deletes;
+    // With one value kept per key, every value the bucket holds is a
+    // current one: delivering them all is the same answer, without the
+    // server's pass to find each key's last value before the first entry
+    // (about 300 ms at 100,000 keys on NATS 2.9, against 90 ms).
+    wo.IncludeHistory = history_ == 1;
+    return wo;
+}
+
+void Connection::each(const std::string& filter, bool with_deletes, const std::function<bool(Entry&&)>& f) const {
+    require_connected();
+    kvWatchOptions wo = watch_options(with_deletes);
     // Each try reads through a new ephemeral consumer. In a cluster that has
     // lost a node, the server may place one on the dead peer (NATS 2.9), and
     // it never answers: then the next try, with another consumer, does. The

@@ -73,6 +73,8 @@ public:
     // read through a short-lived ordered consumer: one round trip for all.
     // With deletes, delete markers are included.
     std::vector<Entry> snapshot(const std::string& filter, bool with_deletes) const;
+    // The options for a watcher of current values (and deletes if asked).
+    kvWatchOptions watch_options(bool with_deletes) const;
     // The same, each entry to `f` as it arrives, until `f` returns false.
     void each(const std::string& filter, bool with_deletes, const std::function<bool(Entry&&)>& f) const;
 
@@ -92,6 +94,7 @@ private:
     kvStore* kv_ = nullptr;
     std::string bucket_;
     int replicas_ = 1;
+    std::int64_t history_ = 1;  // values the bucket keeps per key
     std::int64_t ttl_ms_;
     std::int64_t timeout_ms_;
 };

@@ -163,8 +163,7 @@ void KvWatch::fail(const std::string& why) {
 void KvWatch::run() {
     while (!stop_) {
         // Open the live watcher; its initial values are read as a resync.
-        kvWatchOptions wo;
-        kvWatchOptions_Init(&wo);
+        kvWatchOptions wo = conn_.watch_options(true);
         kvWatcher* w = nullptr;
         natsStatus s = conn_.nc() && natsConnection_Status(conn_.nc()) == NATS_CONN_STATUS_CONNECTED
                            ? (filter_ == ">" ? kvStore_WatchAll(&w, conn_.kv(), &wo)
