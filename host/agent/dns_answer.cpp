@@ -188,7 +188,11 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
     }
     std::shared_ptr<const muster::core::RoleSnapshot> snapshot = ours && role ? lookup(*role) : nullptr;
 
-    bool cacheable = cache && snapshot && !snapshot->stale;
+    // Kept: replies of roles that have instances, asked in lower case. Names
+    // a client makes up (empty roles), and case variants of real ones (0x20
+    // resolvers, or a client minting keys), are built each time and never
+    // push the real roles' replies out of the bounded cache.
+    bool cacheable = cache && snapshot && !snapshot->stale && !snapshot->instances.empty() && asked == qname;
 
     bool want_a = qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_ANY;
     bool want_aaaa = qtype == LDNS_RR_TYPE_AAAA || qtype == LDNS_RR_TYPE_ANY;
@@ -313,6 +317,11 @@ void DnsAnswerCache::put(const std::string& key, const std::string& role, const 
     if (entries_.size() >= max_entries_ && !entries_.count(key))
         entries_.clear();  // names a client made up: start over
     entries_[key] = Entry{role, snapshot.index, std::move(orders), 0};
+}
+
+std::size_t DnsAnswerCache::size() {
+    std::lock_guard lk(mu_);
+    return entries_.size();
 }
 
 }  // namespace host::agent

@@ -40,8 +40,10 @@ struct DnsReply {
 // A role's replies, built once per snapshot and handed out until the role
 // changes: up to kOrders orders of its records (clients that take the
 // first record spread), each reply with the asker's ID and RD bit. Keyed
-// by the question as asked, its type and the reply's size limit; bounded
-// (the names come from the network: past max_entries it starts over).
+// by the question as asked, its type and the reply's size limit; only
+// roles with instances, asked in lower case, are kept, and the cache is
+// bounded (the names come from the network: past max_entries it starts
+// over).
 // THREADING: every method may be called from any thread.
 class DnsAnswerCache {
 public:
@@ -54,6 +56,8 @@ public:
     std::optional<DnsReply> find(const std::string& key, const RoleLookup& lookup, const std::uint8_t* query);
     void put(const std::string& key, const std::string& role, const muster::core::RoleSnapshot& snapshot,
              std::vector<DnsReply> orders);
+    // Questions whose replies are kept now.
+    std::size_t size();
 
 private:
     struct Entry {
