@@ -97,7 +97,15 @@ thread_local RecentViews recent;
 
 // The block for `role`'s current snapshot, referenced for the caller.
 SnapshotBlock* resolve_view(muster_client& client, const char* role) {
-    auto snap = client.node->registry().resolve(role);
+    // The common case, a snapshot this thread has a view of, takes no
+    // reference on the snapshot itself: the view holds one.
+    std::string name(role);
+    if (const auto* seen = client.node->registry().peek(name))
+        if (auto* b = recent.find(*seen)) {
+            b->refs.fetch_add(1, std::memory_order_relaxed);
+            return b;
+        }
+    auto snap = client.node->registry().resolve(name);
     if (auto* b = recent.find(*snap)) {
         b->refs.fetch_add(1, std::memory_order_relaxed);
         return b;

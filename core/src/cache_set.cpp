@@ -25,7 +25,7 @@ struct Remembered {
     std::uint64_t version = 0;
     std::shared_ptr<const RoleSnapshot> snapshot;
 };
-thread_local std::array<Remembered, 8> remembered;
+thread_local std::array<Remembered, 8> thread_remembered;
 
 // Unique across every set of the process, so a thread's view of a set that
 // is gone never matches a new set at the same address.
@@ -58,19 +58,23 @@ void CacheSet::publish(std::shared_ptr<const Map> next) {
     generation_.store(generations.fetch_add(1) + 1, std::memory_order_release);
 }
 
-std::shared_ptr<const RoleSnapshot> CacheSet::find(const std::string& role) const {
+const std::shared_ptr<const RoleSnapshot>* CacheSet::remembered(const std::string& role) const {
+    static const std::shared_ptr<const RoleSnapshot> none;
     const Map& m = *current();
     auto it = m.find(role);
-    if (it == m.end()) return nullptr;
+    if (it == m.end()) return &none;
     const RoleCache* cache = it->second.get();
     it->second->used_at(tick_.load(std::memory_order_relaxed));
     std::uint64_t version = cache->version();
-    Remembered& r = remembered[(reinterpret_cast<std::uintptr_t>(cache) >> 6) % remembered.size()];
-    if (r.cache == cache && r.version == version && r.snapshot) return r.snapshot;
+    Remembered& r = thread_remembered[(reinterpret_cast<std::uintptr_t>(cache) >> 6) % thread_remembered.size()];
+    if (r.cache == cache && r.version == version && r.snapshot) return &r.snapshot;
     auto snap = cache->load();
-    if (snap) r = {cache, version, snap};
-    return snap;
+    if (!snap) return &none;
+    r = {cache, version, std::move(snap)};
+    return &r.snapshot;
 }
+
+const RoleSnapshot* CacheSet::peek(const std::string& role) const { return remembered(role)->get(); }
 
 std::shared_ptr<RoleCache> CacheSet::get(const std::optional<std::string>& role) {
     const std::string& key = role ? *role : kAllRoles;

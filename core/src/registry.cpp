@@ -384,6 +384,8 @@ std::shared_ptr<const RoleSnapshot> Registry::cached(const std::string& role) co
     return parts_->caches.find(role);
 }
 
+const RoleSnapshot* Registry::peek(const std::string& role) const { return parts_->caches.peek(role); }
+
 std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> Registry::events() const {
     return parts_->caches.events();
 }

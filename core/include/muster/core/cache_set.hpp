@@ -48,7 +48,11 @@ public:
     // The snapshot of a cached role without a lock (nullptr: not cached).
     // A reader thread that asked before and finds nothing new pays one
     // atomic load. THREADING: any thread.
-    std::shared_ptr<const RoleSnapshot> find(const std::string& role) const;
+    std::shared_ptr<const RoleSnapshot> find(const std::string& role) const { return *remembered(role); }
+    // The same, borrowed from this thread's memory of it (no reference
+    // count taken): valid on this thread until its next find() or peek().
+    // THREADING: any thread.
+    const RoleSnapshot* peek(const std::string& role) const;
     // The cache of `role` (nullopt: every role); the first call reads
     // through the chain (an empty stale answer when no link answers) and
     // starts its watch. `role` must be valid. Throws sdk::Error UNAVAILABLE
@@ -83,6 +87,9 @@ public:
     std::size_t size() const;
 
 private:
+    // This thread's remembered snapshot of `role`, brought up to date (a
+    // null one when the role is not cached).
+    const std::shared_ptr<const RoleSnapshot>* remembered(const std::string& role) const;
     using Map = std::unordered_map<std::string, std::shared_ptr<RoleCache>>;
     // This thread's view of the map: valid until this thread's next call
     // (copy it to keep it across calls that may come back here).

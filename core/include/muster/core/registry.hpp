@@ -182,6 +182,11 @@ public:
     // The snapshot of `role` if it is cached already (nullptr otherwise),
     // without reading through the chain. Lock-free. THREADING: any thread.
     std::shared_ptr<const RoleSnapshot> cached(const std::string& role) const;
+    // The same, borrowed without a reference count: valid on this thread
+    // until its next resolve(), cached() or peek(). For a caller that keeps
+    // its own reference to snapshots it has seen (libmuster's C views).
+    // THREADING: any thread.
+    const RoleSnapshot* peek(const std::string& role) const;
     // Age and origin of each cached role, for status output.
     std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
     // How many instances this registry registered and still heartbeats.
