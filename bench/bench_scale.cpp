@@ -62,6 +62,13 @@ std::size_t muster_read(Chain& chain) {
     return r.instances.size();
 }
 
+// What the heap holds: small chunks in the arenas and big ones mapped on
+// their own (a role's vectors past the mmap threshold).
+std::size_t heap_bytes() {
+    auto m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
 void report(const char* store, std::size_t n, double bare, double muster) {
     std::printf("  %-17s %9zu  bare %9.1f ms  muster %9.1f ms  ratio %5.2f\n", store, n, bare, muster, muster / bare);
 }
@@ -82,7 +89,7 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     bench::Clock::time_point arrived{};
     std::unique_ptr<BackendWatch> w;
     std::string role = "big";
-    const std::size_t heap_at_start = mallinfo2().uordblks;
+    const std::size_t heap_at_start = heap_bytes();
     watcher->watch(
         &role,
         [&](const BackendEvent& e) {
@@ -97,7 +104,7 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
         cv.wait_for(lk, std::chrono::seconds(60), [&] { return synced; });
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));  // the plugin's first list released
-    const double plugin_heap = static_cast<double>(mallinfo2().uordblks - heap_at_start) / static_cast<double>(n);
+    const double plugin_heap = static_cast<double>(heap_bytes() - heap_at_start) / static_cast<double>(n);
     // Ten registrations through `writer`, each timed from its return to its
     // ADDED event (set in `arrived` by whichever watch is listening).
     auto registrations = [&](int subnet, const char* watch) {
@@ -132,7 +139,7 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     ro.heartbeat_interval = std::chrono::minutes(10);
     // The heap a watched, cached role holds (the plugin's watch state, the
     // cache's working set and its snapshot), per instance.
-    const std::size_t heap_before = mallinfo2().uordblks;
+    const std::size_t heap_before = heap_bytes();
     Registry registry(std::make_shared<Chain>(std::vector<Link>{{watcher, true}}), ro);
     auto sub = registry.watch(role, [&](const TopologyEvent& e) {
         std::lock_guard lk(mu);
@@ -143,7 +150,7 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     // Read once the registrations went through the watch: the cache is
     // steady, the first answer (a list through the chain) released.
     std::size_t cached = registry.resolve(role)->instances.size();
-    const double per_instance = static_cast<double>(mallinfo2().uordblks - heap_before) / static_cast<double>(cached);
+    const double per_instance = static_cast<double>(heap_bytes() - heap_before) / static_cast<double>(cached);
     double cpu0 = bench::cpu_seconds();
     auto t0 = bench::Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(5));

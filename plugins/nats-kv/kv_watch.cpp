@@ -193,7 +193,7 @@ void KvWatch::run() {
             }
             if (s == NATS_OK && e == nullptr) {  // end of the initial values
                 resync(initial);
-                initial.clear();
+                std::vector<Entry>().swap(initial);  // its storage too: a role of 100,000 held it for the watch's life
                 initial_done = true;
                 continue;
             }
