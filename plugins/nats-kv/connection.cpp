@@ -99,15 +99,8 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
         check(natsConnection_JetStream(&js_, nc_, &jo), "JetStream");
         std::int64_t replicas = o.get_int("replicas", 1);
         replicas_ = static_cast<int>(replicas);
-        natsStatus s = js_KeyValue(&kv_, js_, bucket_.c_str());
-        if (s == NATS_NOT_FOUND) {
-            s = create_bucket(&kv_);
-            if (s != NATS_OK) {
-                // Another process may have created it at the same moment.
-                s = js_KeyValue(&kv_, js_, bucket_.c_str());
-            }
-        }
-        check(s, "bucket '" + bucket_ + "'");
+        check(open_bucket(&kv_, bucket_, ttl_ms_), "bucket '" + bucket_ + "'");
+        check(open_bucket(&ids_, ids_bucket(), ids_ttl_ms()), "bucket '" + ids_bucket() + "'");
         kvStatus* st = nullptr;
         check(kvStore_Status(&st, kv_), "bucket status");
         std::int64_t have_ttl = kvStatus_TTL(st) / 1000000;
@@ -129,34 +122,46 @@ Connection::Connection(const muster::sdk::Options& o, std::int64_t ttl_ms)
 
 Connection::~Connection() { release(); }
 
-natsStatus Connection::create_bucket(kvStore** kv) const {
+natsStatus Connection::create_bucket(kvStore** kv, const std::string& name, std::int64_t ttl_ms) const {
     kvConfig cfg;
     kvConfig_Init(&cfg);
-    cfg.Bucket = bucket_.c_str();
+    cfg.Bucket = name.c_str();
     cfg.History = 1;
-    cfg.TTL = ttl_ms_ * 1000000;  // cnats takes nanoseconds
+    cfg.TTL = ttl_ms * 1000000;  // cnats takes nanoseconds
     cfg.Replicas = replicas_;
     cfg.StorageType = js_FileStorage;
     return js_CreateKeyValue(kv, js_, &cfg);
 }
 
+natsStatus Connection::open_bucket(kvStore** kv, const std::string& name, std::int64_t ttl_ms) const {
+    natsStatus s = js_KeyValue(kv, js_, name.c_str());
+    if (s != NATS_NOT_FOUND) return s;
+    s = create_bucket(kv, name, ttl_ms);
+    // Another process may have created it at the same moment.
+    return s == NATS_OK ? s : js_KeyValue(kv, js_, name.c_str());
+}
+
 bool Connection::recreate_if_missing() {
     if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) return false;
-    jsStreamInfo* si = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetStreamInfo(&si, js_, ("KV_" + bucket_).c_str(), nullptr, &jerr);
-    if (s == NATS_OK) {
-        jsStreamInfo_Destroy(si);
-        return false;
+    bool made = false;
+    for (const auto& [name, ttl] : {std::pair{bucket_, ttl_ms_}, std::pair{ids_bucket(), ids_ttl_ms()}}) {
+        jsStreamInfo* si = nullptr;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        natsStatus s = js_GetStreamInfo(&si, js_, ("KV_" + name).c_str(), nullptr, &jerr);
+        if (s == NATS_OK) {
+            jsStreamInfo_Destroy(si);
+            continue;
+        }
+        // Only the server's own "no such stream" counts: a server still
+        // starting (no responders, timeouts) is not ours to judge.
+        if (s != NATS_NOT_FOUND) continue;
+        // Our handles address the buckets by name, so they serve the new ones as is.
+        kvStore* kv = nullptr;
+        if (create_bucket(&kv, name, ttl) != NATS_OK) continue;
+        kvStore_Destroy(kv);
+        made = true;
     }
-    // Only the server's own "no such stream" counts: a server still
-    // starting (no responders, timeouts) is not ours to judge.
-    if (s != NATS_NOT_FOUND) return false;
-    // Our kv_ addresses the bucket by name, so it serves the new one as is.
-    kvStore* kv = nullptr;
-    if (create_bucket(&kv) != NATS_OK) return false;
-    kvStore_Destroy(kv);
-    return true;
+    return made;
 }
 
 void Connection::forget_pending_puts() {
@@ -166,10 +171,12 @@ void Connection::forget_pending_puts() {
 
 void Connection::release() {
     if (kv_) kvStore_Destroy(kv_);
+    if (ids_) kvStore_Destroy(ids_);
     if (js_) jsCtx_Destroy(js_);
     if (nc_) natsConnection_Destroy(nc_);
     if (opts_) natsOptions_Destroy(opts_);
     kv_ = nullptr;
+    ids_ = nullptr;
     js_ = nullptr;
     nc_ = nullptr;
     opts_ = nullptr;

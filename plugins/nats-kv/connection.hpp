@@ -41,6 +41,14 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     kvStore* kv() const { return kv_; }
+    // The id claims: key = instance id, value = the role it is registered
+    // under (one id lives under one role, B10), in a bucket of its own
+    // ("<bucket>_ids") so that no watch or list of the instances reads
+    // them. A claim outlives its instance's keys (ids_ttl_ms) and is
+    // renewed by the heartbeats before it ages out.
+    kvStore* ids() const { return ids_; }
+    std::string ids_bucket() const { return bucket_ + "_ids"; }
+    std::int64_t ids_ttl_ms() const { return ttl_ms_ * 10; }
     jsCtx* js() const { return js_; }
     natsConnection* nc() const { return nc_; }
     const std::string& bucket() const { return bucket_; }
@@ -80,8 +88,10 @@ public:
 
 private:
     void release();
-    // Creates the bucket with the configured settings; `kv` gets it.
-    natsStatus create_bucket(kvStore** kv) const;
+    // Creates bucket `name` with the configured settings; `kv` gets it.
+    natsStatus create_bucket(kvStore** kv, const std::string& name, std::int64_t ttl_ms) const;
+    // Opens bucket `name`, creating it when the server has none.
+    natsStatus open_bucket(kvStore** kv, const std::string& name, std::int64_t ttl_ms) const;
     static void on_async_failure(jsCtx* js, jsPubAckErr* err, void* self);
 
     mutable std::mutex async_mu_;  // guards the two below
@@ -92,6 +102,7 @@ private:
     natsConnection* nc_ = nullptr;
     jsCtx* js_ = nullptr;
     kvStore* kv_ = nullptr;
+    kvStore* ids_ = nullptr;
     std::string bucket_;
     int replicas_ = 1;
     std::int64_t history_ = 1;  // values the bucket keeps per key

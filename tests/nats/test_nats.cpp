@@ -158,3 +158,27 @@ TEST_CASE("while no server answers, calls fail fast with unavailable") {
     run_env_command("MUSTER_TEST_NATS_START");
     CHECK(eventually([&] { return b->register_instance(in).ok(); }));
 }
+
+TEST_CASE("an id's claim: another role is refused while the id lives, and may take it once it expired") {
+    auto bucket = fresh_bucket();
+    muster::sdk::Instance in;
+    in.id = new_instance_id();
+    in.role = "first";
+    in.address = "10.0.0.1:1";
+    {
+        auto gone = backend(bucket, 1000);
+        REQUIRE(gone->register_instance(in).ok());
+    }  // its process ends without a deregistration: the key ages out, the claim stays
+    auto other = backend(bucket, 1000);
+    muster::sdk::Instance moved = in;
+    moved.role = "second";
+    CHECK(other->register_instance(moved).status == MUSTER_CONFLICT);
+    CHECK(eventually([&] { return live(*other, "first") == 0; }, 5s));
+    auto o = other->register_instance(moved);
+    CHECK(o.ok());  // the claim was stale: "first" no longer has the id
+    CHECK(live(*other, "second") == 1);
+    // Deregistered, the id is free again for any role.
+    REQUIRE(other->deregister(moved.id).ok());
+    auto third = backend(bucket, 1000);
+    CHECK(third->register_instance(in).ok());
+}
