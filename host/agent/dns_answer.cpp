@@ -148,8 +148,9 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
     std::size_t limit = tcp ? 65535 : edns ? std::clamp<std::size_t>(ldns_pkt_edns_udp_size(q.get()), 512, 4096) : 512;
     // A role's replies are built once per snapshot (a stale one is not
     // kept: its age decides). The key is the question as asked, in wire
-    // form (a resolver that varies its case gets its own case back), so a
-    // reply served again costs no text work.
+    // form, so a reply served again costs no text work; only lower-case
+    // questions are kept (below), and a resolver that varies its case gets
+    // a reply built for it, in its own case.
     const ldns_rdf* owner_rdf = ldns_rr_owner(question);
     std::string key(reinterpret_cast<const char*>(ldns_rdf_data(owner_rdf)), ldns_rdf_size(owner_rdf));
     key += "/" + std::to_string(ldns_rr_get_type(question)) + "/" + std::to_string(ldns_rr_get_class(question)) + "/" +
