@@ -41,12 +41,13 @@ TEST_CASE("text that is not a muster document reads as none") {
              "[]",
              "\"id\"",
              "not json",
-             R"({"role": "r", "address": "h:1"})",                                   // no id
-             R"({"id": 5, "role": "r", "address": "h:1"})",                          // id not a string
-             R"({"id": "x", "role": "r", "address": "h:1", "metadata": {"k": 1}})",  // metadata value not a string
-             R"({"id": "x", "role": "r", "address": "h:1", "metadata": null})",      // metadata not an object
-             R"({"id": "x", "role": "r", "address": "h:1", "health": "fine"})",      // no such verdict
-             R"({"id": "x", "role": "r", "address": "h:1", "last_seen_ms": "1"})",   // a time not a number
+             R"({"role": "r", "address": "h:1"})",                                    // no id
+             R"({"id": 5, "role": "r", "address": "h:1"})",                           // id not a string
+             R"({"id": "x", "role": "r", "address": "h:1", "metadata": {"k": 1}})",   // metadata value not a string
+             R"({"id": "x", "role": "r", "address": "h:1", "metadata": null})",       // metadata not an object
+             R"({"id": "x", "role": "r", "address": "h:1", "health": "fine"})",       // no such verdict
+             R"({"id": "x", "role": "r", "address": "h:1", "last_seen_ms": "1"})",    // a time not a number
+             R"({"id": "x", "role": "r", "address": "h:1", "last_seen_ms": 1e300})",  // a time past int64
              R"({"id": "x", "role": "r", "address": "h:1"} trailing)",
              R"({"id": "x", "role": "r", "address": "h:1")",
          })

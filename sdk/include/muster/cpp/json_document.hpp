@@ -52,7 +52,10 @@ public:
     bool boolean(bool) override { return null(); }
     bool number_integer(number_integer_t v) override { return number(v); }
     bool number_unsigned(number_unsigned_t v) override { return number(static_cast<std::int64_t>(v)); }
-    bool number_float(number_float_t v, const string_t&) override { return number(static_cast<std::int64_t>(v)); }
+    bool number_float(number_float_t v, const string_t&) override {
+        // Past int64's range (or NaN) a conversion is undefined: no document.
+        return v > -9.2e18 && v < 9.2e18 && number(static_cast<std::int64_t>(v));
+    }
     bool binary(binary_t&) override { return false; }
     bool string(string_t& v) override {
         if (skip_ > 0) return true;
