@@ -38,20 +38,6 @@ void KvWatch::track(const std::string& id, const Known& k) { due_.emplace(k.last
 
 void KvWatch::untrack(const std::string& id, const Known& k) { due_.erase({k.last_seen_ms + conn_.ttl_ms(), &id}); }
 
-namespace {
-
-// A REMOVED for an instance whose value the server no longer has: its id
-// and role (backend.h allows the rest empty).
-muster::sdk::Instance gone(const std::string& id, const std::string& role, std::int64_t stopped_at_ms) {
-    muster::sdk::Instance i;
-    i.id = id;
-    i.role = role;
-    i.stopped_at_ms = stopped_at_ms;
-    return i;
-}
-
-}  // namespace
-
 std::int64_t KvWatch::server_now_ms() const { return muster::sdk::system_ms() + server_ahead_ms_.value_or(0); }
 
 std::chrono::milliseconds KvWatch::until_due() const {
@@ -72,7 +58,8 @@ void KvWatch::apply(const Entry& e) {
         // A delete is a graceful stop (an expiry leaves no marker); one of
         // a key the instance has left (moved to another role) is not.
         if (it != known_.end() && *it->second.role == e.instance.role) {
-            auto stopped = gone(it->first, e.instance.role, std::max<std::int64_t>(1, e.instance.stopped_at_ms));
+            auto stopped = muster::sdk::removed_only(it->first, e.instance.role,
+                                                     std::max<std::int64_t>(1, e.instance.stopped_at_ms));
             untrack(it->first, it->second);
             known_.erase(it);
             emit(MUSTER_EVENT_REMOVED, &stopped);
@@ -112,7 +99,7 @@ bool KvWatch::expire_due() {
         }
         // Gone, or past its max age by the server's clock and only not
         // purged yet: expired.
-        auto expired = entry && !entry->deleted ? entry->instance : gone(id, *k->second.role, 0);
+        auto expired = entry && !entry->deleted ? entry->instance : muster::sdk::removed_only(id, *k->second.role, 0);
         untrack(k->first, k->second);
         known_.erase(k);
         emit(MUSTER_EVENT_REMOVED, &expired);
@@ -132,8 +119,8 @@ void KvWatch::resync(const std::vector<Entry>& fresh) {
         if (!live.count(id)) {
             auto d = deleted.find(id);
             bool stopped = d != deleted.end() && d->second->instance.role == *k.role;
-            auto removed =
-                gone(id, *k.role, stopped ? std::max<std::int64_t>(1, d->second->instance.stopped_at_ms) : 0);
+            auto removed = muster::sdk::removed_only(
+                id, *k.role, stopped ? std::max<std::int64_t>(1, d->second->instance.stopped_at_ms) : 0);
             emit(MUSTER_EVENT_REMOVED, &removed);
         }
     for (const auto& [id, e] : live) {

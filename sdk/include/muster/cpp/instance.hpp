@@ -55,6 +55,17 @@ struct Instance {
     }
 };
 
+// What a watch reports REMOVED for an instance its store no longer has:
+// the id and role it knew (backend.h allows the rest empty), and when it
+// stopped if the store said so (0: it vanished).
+inline Instance removed_only(const std::string& id, const std::string& role, std::int64_t stopped_at_ms = 0) {
+    Instance i;
+    i.id = id;
+    i.role = role;
+    i.stopped_at_ms = stopped_at_ms;
+    return i;
+}
+
 // Copies a borrowed C instance. The caller has validated it (validate.hpp);
 // only the fields that exist at the instance's struct_size are read.
 inline Instance from_c(const muster_instance& c) {

@@ -322,7 +322,7 @@ private:
         for (const auto& [id, k] : s.known)
             if (!live.count(id)) {
                 auto it = stopped.find(id);
-                tell(MUSTER_EVENT_REMOVED, it != stopped.end() ? it->second : gone(id, *k.role));
+                tell(MUSTER_EVENT_REMOVED, it != stopped.end() ? it->second : removed_only(id, *k.role));
             }
         for (const auto& [id, i] : live) {
             auto k = s.known.find(id);
@@ -381,12 +381,13 @@ private:
             // As the store keeps it (stopped, or stale) when it still has it
             // in this role.
             bool described = now_kept && now_kept->role == *k->second.role;
-            tell(MUSTER_EVENT_REMOVED, described ? *now_kept : gone(id, *k->second.role));
+            tell(MUSTER_EVENT_REMOVED, described ? *now_kept : removed_only(id, *k->second.role));
             s.known.erase(k);
             return;
         }
-        bool changed = k->second.content != now_kept->content_digest();
-        k->second.content = now_kept->content_digest();
+        std::uint64_t content = now_kept->content_digest();
+        bool changed = k->second.content != content;
+        k->second.content = content;
         k->second.last_seen_ms = now_kept->last_seen_ms;
         track(s, k->first, k->second);
         if (changed) tell(MUSTER_EVENT_CHANGED, *now_kept);
@@ -404,15 +405,6 @@ private:
     }
     void untrack(RoleState& s, const std::string& id, const Known& k) {
         if (ttl_ms_ > 0) s.due.erase({k.last_seen_ms + ttl_ms_ + 1, &id});
-    }
-
-    // A REMOVED for an instance the store no longer has: its id and role,
-    // the rest left empty (backend.h allows it).
-    static Instance gone(const std::string& id, const std::string& role) {
-        Instance i;
-        i.id = id;
-        i.role = role;
-        return i;
     }
 
     Lister lister_;
