@@ -123,7 +123,9 @@ Outcome BackendClient::list(const std::string* role, std::uint32_t flags, std::v
     if (!b) return why;
     muster_error err{};
     auto sink = [](void* user, const muster_instance* i) -> int {
-        note_call_progress();  // a big answer arriving is no hung store
+        // A big answer arriving is no hung store; one nobody waits for any
+        // more stops here, so the link's next call need not queue behind it.
+        if (!note_call_progress()) return 1;
         if (i && i->id && i->role && i->address)
             static_cast<std::vector<sdk::Instance>*>(user)->push_back(sdk::from_c(*i));
         return 0;

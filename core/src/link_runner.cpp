@@ -12,7 +12,7 @@ struct LinkRunner::Task {
     // deadline is `limit` after that.
     std::atomic<Clock::rep> progress{0};
     bool done = false;
-    bool abandoned = false;  // the caller stopped waiting
+    std::atomic<bool> abandoned{false};  // the caller stopped waiting
     Outcome outcome;
 
     Clock::time_point deadline() const {
@@ -25,13 +25,14 @@ namespace {
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
 // The task the runner thread is executing, for note_call_progress().
-thread_local std::atomic<LinkRunner::Clock::rep>* running_progress = nullptr;
+thread_local LinkRunner::Task* running = nullptr;
 
 }  // namespace
 
-void note_call_progress() noexcept {
-    if (running_progress)
-        running_progress->store(LinkRunner::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+bool note_call_progress() noexcept {
+    if (!running) return true;
+    running->progress.store(LinkRunner::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    return !running->abandoned.load(std::memory_order_relaxed);
 }
 
 LinkRunner::LinkRunner(std::string name) : s_(std::make_shared<Shared>()) {
@@ -106,13 +107,13 @@ void LinkRunner::loop(const std::shared_ptr<Shared>& s) {
         s->current = task;
         lk.unlock();
         Outcome o;
-        running_progress = &task->progress;
+        running = task.get();
         try {
             o = task->call();
         } catch (const std::exception& e) {
             o = {MUSTER_INTERNAL, e.what()};
         }
-        running_progress = nullptr;
+        running = nullptr;
         lk.lock();
         task->outcome = std::move(o);
         task->done = true;

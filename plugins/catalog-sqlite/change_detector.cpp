@@ -5,7 +5,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 
 namespace catalog_sqlite {
@@ -71,31 +74,48 @@ bool ChangeDetector::changed() {
 }
 
 void ChangeDetector::run() {
+    using Clock = std::chrono::steady_clock;
     std::array<pollfd, 2> fds{{{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}}};
     nfds_t nfds = inotify_fd_ >= 0 ? 2 : 1;
     alignas(inotify_event) char buf[4096];
+    const auto slow = std::chrono::milliseconds(fallback_poll_ms_);
     // A commit writes its WAL frames (which wake us) before it publishes
     // them in the shared-memory index (which does not): a check right after
-    // the wake-up may come too early, so look again each millisecond a few times.
+    // the wake-up may come too early, and on a loaded machine the writer
+    // can be held between the two for tens of milliseconds. So after a
+    // wake-up look again after 1, 2, 4 ... 64 ms.
+    constexpr int kRechecks = 7;
     int rechecks = 0;
+    auto recheck_delay = std::chrono::milliseconds(1);
+    auto next_check = Clock::now() + slow;  // the slow poll: by the clock, whatever else wakes us
     for (;;) {
-        int rc = poll(fds.data(), nfds, rechecks > 0 ? 1 : fallback_poll_ms_);
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_check - Clock::now());
+        int rc = poll(fds.data(), nfds, static_cast<int>(std::max<std::int64_t>(0, wait.count())));
         if (rc < 0 && errno != EINTR) return;
         if (fds[0].revents & POLLIN) return;
-        bool relevant = rc == 0;  // the slow poll, or a recheck
-        if (rc == 0 && rechecks > 0) --rechecks;
-        if (nfds == 2 && (fds[1].revents & POLLIN)) {
+        bool woken = false;
+        if (rc > 0 && nfds == 2 && (fds[1].revents & POLLIN)) {
             ssize_t n;
             while ((n = read(inotify_fd_, buf, sizeof buf)) > 0) {
                 for (char* p = buf; p < buf + n;) {
                     auto* ev = reinterpret_cast<inotify_event*>(p);
-                    if (ev->len > 0 && (db_name_ == ev->name || wal_name_ == ev->name)) relevant = true;
+                    if (ev->len > 0 && (db_name_ == ev->name || wal_name_ == ev->name)) woken = true;
                     p += sizeof(inotify_event) + ev->len;
                 }
             }
-            if (relevant) rechecks = 5;
         }
-        if (relevant && changed()) on_change_();
+        auto now = Clock::now();
+        if (woken) {
+            rechecks = kRechecks;
+            recheck_delay = std::chrono::milliseconds(1);
+        } else if (now < next_check) {
+            continue;  // another file of the directory: not ours, and not yet time to look
+        } else if (rechecks > 0) {
+            --rechecks;
+            recheck_delay *= 2;
+        }
+        next_check = now + (rechecks > 0 ? recheck_delay : slow);
+        if (changed()) on_change_();
     }
 }
 

@@ -1,8 +1,9 @@
 // Notices commits to a SQLite database made by any connection of any
 // process, without keeping a core busy: inotify wakes it when the database
 // or its WAL file is written, and PRAGMA data_version on a connection of its
-// own tells a real commit from noise. A slow poll covers file systems where
-// inotify is silent (network mounts).
+// own tells a real commit from noise. A slow poll, kept by the clock however
+// busy the directory's other files keep inotify, covers file systems where
+// inotify is silent (network mounts) and a wake-up that came too early.
 #pragma once
 
 #include "sqlite_db.hpp"

@@ -4,8 +4,11 @@
 #include <muster/core/call_progress.hpp>
 #include <muster/core/link_runner.hpp>
 
+#include "../support/eventually.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -39,4 +42,25 @@ TEST_CASE("link runner: a call that makes progress outlives its limit; a silent 
 
     // Progress noted outside a runner's thread changes nothing.
     muster::core::note_call_progress();
+}
+
+TEST_CASE("link runner: a call its caller gave up on learns it at its next progress, and the next call runs") {
+    LinkRunner runner("test");
+    std::atomic<bool> told_to_stop{false};
+    auto late = runner.start(
+        [&] {
+            std::this_thread::sleep_for(300ms);  // silent past the limit: abandoned
+            for (int i = 0; i < 1000 && !told_to_stop; ++i) {
+                told_to_stop = !muster::core::note_call_progress();
+                std::this_thread::sleep_for(10ms);
+            }
+            return Outcome{};
+        },
+        50ms);
+    CHECK(runner.finish(late).status == MUSTER_UNAVAILABLE);
+    // The abandoned call stops at its first progress, long before its 1,000
+    // rows (10 s), and frees the link: the next call answers.
+    REQUIRE(test_support::eventually([&] { return told_to_stop.load(); }, 5s));
+    auto next = runner.start([] { return Outcome{}; }, 5000ms);
+    CHECK(runner.finish(next).ok());
 }

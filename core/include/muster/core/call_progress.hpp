@@ -9,7 +9,10 @@ namespace muster::core {
 
 // Moves the deadline of the call running on this thread (a LinkRunner's)
 // to a full limit from now; does nothing on any other thread. Cheap enough
-// to call per row.
-void note_call_progress() noexcept;
+// to call per row. Returns false once the caller has stopped waiting (the
+// call was silent past its deadline): its answer will be dropped, so a list
+// should stop reading and free the link for the next call. True on any
+// other thread.
+bool note_call_progress() noexcept;
 
 }  // namespace muster::core
