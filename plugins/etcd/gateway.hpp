@@ -1,0 +1,81 @@
+// etcd's v3 API through its JSON gateway (grpc-gateway, served on every
+// client URL since etcd 3.3): POSTs of JSON over libcurl, one connection
+// kept open per handle. Keys and values travel base64-encoded, 64-bit
+// integers as strings (proto3's JSON mapping).
+//
+// Several endpoints: calls go to one until it fails to answer, then to the
+// next (a member down, a partition). With a user name the gateway's token
+// (/v3/auth/authenticate) goes with every call and is fetched again when
+// etcd says it expired.
+//
+// Thread-safe: each call takes an idle handle from a small pool.
+#pragma once
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace etcd {
+
+struct GatewayOptions {
+    std::vector<std::string> endpoints;  // "http://host:port" or "https://..."
+    std::string username, password;      // empty: no authentication
+    std::string ca_file, cert_file, key_file;
+    long dial_timeout_ms = 2000;
+    long request_timeout_ms = 2000;
+};
+
+// Parses a comma-separated list of endpoints ("host:port" gets http://).
+// Throws muster::sdk::Error(INVALID_ARGUMENT) with the option's name for
+// one that is not a URL of etcd's.
+std::vector<std::string> parse_endpoints(const std::string& text);
+
+class Gateway {
+public:
+    explicit Gateway(GatewayOptions o);
+    ~Gateway();
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    // POSTs `body` to `path` ("/v3/kv/range") and returns etcd's answer.
+    // Throws muster::sdk::Error: UNAVAILABLE when no answer came within the
+    // request timeout (or the endpoint refused the connection: then the
+    // call is tried once on the next endpoint), etcd's own error otherwise
+    // (status_of below), its message in the text.
+    nlohmann::json call(std::string_view path, const nlohmann::json& body);
+
+    // Sets up `h` for a streaming POST of `body` to `path` on the current
+    // endpoint (the watch): URL, TLS, the token, the dial timeout; no
+    // overall timeout. `headers` receives the list to free after the
+    // transfer. Returns the endpoint used, for failed().
+    std::string prepare_stream(CURL* h, std::string_view path, const std::string& body, curl_slist** headers);
+
+    // The endpoint `endpoint` did not answer: later calls go to the next.
+    void failed(const std::string& endpoint);
+
+    long request_timeout_ms() const { return o_.request_timeout_ms; }
+
+private:
+    struct Handle;
+    std::unique_ptr<Handle> take();
+    void give_back(std::unique_ptr<Handle> h);
+    std::string current_endpoint();
+    // Sets what every request of ours has: TLS files, dial timeout, token.
+    void configure(CURL* h, curl_slist** headers, bool with_token);
+    std::string token();
+    void authenticate();
+
+    GatewayOptions o_;
+    std::mutex mu_;  // guards everything below
+    std::size_t current_ = 0;
+    std::string token_;
+    std::vector<std::unique_ptr<Handle>> idle_;
+};
+
+}  // namespace etcd

@@ -1,0 +1,21 @@
+#include "keys.hpp"
+
+namespace etcd {
+
+std::optional<std::pair<std::string, std::string>> Keys::parse(const std::string& key) const {
+    std::string all = all_prefix();
+    if (key.compare(0, all.size(), all) != 0) return std::nullopt;
+    auto slash = key.find('/', all.size());
+    if (slash == std::string::npos || slash == all.size() || slash + 1 == key.size() ||
+        key.find('/', slash + 1) != std::string::npos)
+        return std::nullopt;
+    return std::pair(key.substr(all.size(), slash - all.size()), key.substr(slash + 1));
+}
+
+std::string Keys::range_end(std::string p) {
+    // The prefixes here end in '/' or a letter: never 0xff, so no carry.
+    p.back() = static_cast<char>(p.back() + 1);
+    return p;
+}
+
+}  // namespace etcd

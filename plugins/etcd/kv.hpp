@@ -1,0 +1,82 @@
+// The few calls of etcd's v3 API muster makes, typed: ranges, transactions
+// and leases, over the JSON gateway (gateway.hpp).
+#pragma once
+
+#include "gateway.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace etcd {
+
+struct KeyValue {
+    std::string key, value;
+    std::uint64_t create_revision = 0, mod_revision = 0;
+    std::int64_t lease = 0;
+};
+
+// A KeyValue from the gateway's JSON (base64 key and value); nullopt for a
+// malformed one.
+std::optional<KeyValue> key_value_of(const nlohmann::json& j);
+// A 64-bit field of the gateway's JSON (a string, by proto3's mapping); 0
+// when absent.
+std::uint64_t u64(const nlohmann::json& j, const char* field);
+
+// One page of a range read.
+struct Page {
+    std::vector<KeyValue> kvs;
+    bool more = false;           // keys past the limit remain
+    std::uint64_t revision = 0;  // the store's revision the page was read at
+};
+
+// A transaction's answer.
+struct TxnResult {
+    bool succeeded = false;
+    nlohmann::json responses;  // one per operation of the branch taken
+    std::uint64_t revision = 0;
+};
+
+// The operations and comparisons of a transaction, in the gateway's JSON.
+nlohmann::json put_op(const std::string& key, const std::string& value, std::int64_t lease);
+// A put that keeps the key's lease (a stop note on a key that still expires with its writer).
+nlohmann::json put_keeping_lease_op(const std::string& key, const std::string& value);
+nlohmann::json delete_op(const std::string& key);
+nlohmann::json range_op(const std::string& key);
+nlohmann::json exists(const std::string& key);  // version > 0
+nlohmann::json created_at(const std::string& key, std::uint64_t revision);  // 0: does not exist
+nlohmann::json modified_at(const std::string& key, std::uint64_t revision);
+nlohmann::json value_is(const std::string& key, const std::string& value);
+
+class Kv {
+public:
+    explicit Kv(Gateway& gw) : gw_(gw) {}
+
+    // Keys in [key, end) in order, at most `limit`, at `revision` (0: the
+    // newest). Throws muster::sdk::Error; a compacted revision is
+    // OUT_OF_RANGE in etcd, INVALID_ARGUMENT here with "compacted" in the text.
+    Page range(const std::string& key, const std::string& end, std::int64_t limit, std::uint64_t revision,
+               bool keys_only = false);
+    std::optional<KeyValue> get(const std::string& key);
+    TxnResult txn(const nlohmann::json& compare, const nlohmann::json& success,
+                  const nlohmann::json& failure = nlohmann::json::array());
+    // The KeyValue a transaction's range operation (response `index`) read.
+    static std::optional<KeyValue> ranged(const TxnResult& r, std::size_t index);
+
+    // A lease of `ttl_s` seconds; its id.
+    std::int64_t grant(std::int64_t ttl_s);
+    // Renews `lease`; its remaining TTL, 0 when etcd no longer has it.
+    std::int64_t keep_alive(std::int64_t lease);
+    void revoke(std::int64_t lease);
+
+    // The newest revision of the store (a read that touches no key).
+    std::uint64_t revision();
+
+private:
+    Gateway& gw_;
+};
+
+}  // namespace etcd
