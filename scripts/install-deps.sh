@@ -5,7 +5,7 @@ set -eu
 PACKAGES="g++ cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libboost-program-options-dev
 libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev catch2 libpq-dev postgresql-15
 libnats-dev libcurl4-openssl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
-protobuf-compiler-grpc nats-server openssl procps e2fsprogs clang-format git libsystemd-dev
+protobuf-compiler-grpc nats-server etcd-server etcd-client openssl procps e2fsprogs clang-format git libsystemd-dev
 dpkg-dev systemd python3 python3-venv python3-wheel rustc cargo prometheus-cpp-dev prometheus curl libldns-dev bind9-dnsutils clang
 libclang-rt-14-dev ccache faketime"
 missing=""

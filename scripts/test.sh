@@ -1,6 +1,6 @@
 #!/bin/sh
 # The test command (README, .ci/run): installs what is missing, builds,
-# starts a throwaway PostgreSQL and a nats-server with JetStream on
+# starts a throwaway PostgreSQL, a nats-server with JetStream and an etcd on
 # 127.0.0.1 on free ports (stopped on exit, also on failure), and runs every
 # test: the format check, ctest on a normal build, ctest again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the threaded tests under
@@ -42,16 +42,19 @@ cleanup() {
     report
     sh scripts/pg-stop.sh "$servers/pg"
     sh scripts/nats-stop.sh "$servers/nats"
+    sh scripts/etcd-stop.sh "$servers/etcd"
     rm -rf "$servers" "$prefix"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-stage "servers (PostgreSQL, nats-server)"
+stage "servers (PostgreSQL, nats-server, etcd)"
 sh scripts/pg-start.sh "$servers/pg"
 sh scripts/nats-start.sh "$servers/nats"
+sh scripts/etcd-start.sh "$servers/etcd"
 set -a
 . "$servers/pg/env"
 . "$servers/nats/env"
+. "$servers/etcd/env"
 set +a
 
 # ctest_in DIR NAME [ctest args]: ctest in DIR (every test of the tree, or

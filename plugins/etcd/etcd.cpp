@@ -97,8 +97,7 @@ public:
         std::lock_guard lk(mu_);
         if (lease_ != 0 && owned_.empty()) try {
                 kv_.revoke(lease_);
-            } catch (const Error&) {
-            }
+            } catch (const Error&) {}
     }
 
     void register_instance(const Instance& in) override {
@@ -111,7 +110,8 @@ public:
 
     void deregister(std::string_view id) override { stop(std::string(id)); }
 
-    void list(muster::sdk::RoleFilter role, std::uint32_t flags, const std::function<bool(const Instance&)>& sink) override {
+    void list(muster::sdk::RoleFilter role, std::uint32_t flags,
+              const std::function<bool(const Instance&)>& sink) override {
         // Page by page at one revision: a consistent answer of any size,
         // each page handed on as it arrives (docs/chain.md).
         std::string from = role ? keys_.role_prefix(std::string(*role)) : keys_.all_prefix();
@@ -135,8 +135,8 @@ public:
     }
 
     std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
-        return std::make_unique<EtcdWatch>(gw_, keys_, role ? std::optional<std::string>(*role) : std::nullopt,
-                                           ttl_ms_, std::chrono::milliseconds(sweep_), sink);
+        return std::make_unique<EtcdWatch>(gw_, keys_, role ? std::optional<std::string>(*role) : std::nullopt, ttl_ms_,
+                                           std::chrono::milliseconds(sweep_), sink);
     }
 
 private:
@@ -202,9 +202,8 @@ private:
             Instance doc = in;
             auto before = current ? document_at(*current) : std::nullopt;
             const std::int64_t now = muster::sdk::system_ms();
-            doc.registered_at_ms = before && before->stopped_at_ms == 0 && before->registered_at_ms
-                                       ? before->registered_at_ms
-                                       : now;
+            doc.registered_at_ms =
+                before && before->stopped_at_ms == 0 && before->registered_at_ms ? before->registered_at_ms : now;
             doc.last_seen_ms = now;
             doc.stopped_at_ms = 0;
             std::string value = muster::sdk::encode_document(doc, now);
@@ -237,8 +236,8 @@ private:
                 results[i] = it == owned_.end() ? MUSTER_NOT_FOUND : MUSTER_OK;
                 if (it == owned_.end()) continue;
                 it->second.doc.last_seen_ms = now;
-                writes.push_back({i, keys_.instance(it->second.role, it->first),
-                                  muster::sdk::encode_document(it->second.doc, now)});
+                writes.push_back(
+                    {i, keys_.instance(it->second.role, it->first), muster::sdk::encode_document(it->second.doc, now)});
             }
         }
         for (std::size_t from = 0; from < writes.size(); from += kBatch) {

@@ -49,7 +49,9 @@ EtcdWatch::~EtcdWatch() {
     curl_multi_cleanup(multi_);
 }
 
-void EtcdWatch::emit(muster_event_type type, const muster::sdk::Instance* inst) { sink_(type, inst, MUSTER_OK, nullptr); }
+void EtcdWatch::emit(muster_event_type type, const muster::sdk::Instance* inst) {
+    sink_(type, inst, MUSTER_OK, nullptr);
+}
 
 void EtcdWatch::fail(const std::string& why) {
     if (!failing_) sink_(MUSTER_EVENT_ERROR, nullptr, MUSTER_UNAVAILABLE, why.c_str());

@@ -83,8 +83,8 @@ private:
     std::uint64_t revision_ = 0;  // every change up to it has been applied
     std::string cluster_;         // the cluster id the revisions belong to
     bool synced_ = false, failing_ = false;
-    bool relist_ = false;       // the stream asked for a re-list (compacted, history gone)
-    bool stream_ended_ = false;  // the stream said it is over (canceled, an error)
+    bool relist_ = false;                          // the stream asked for a re-list (compacted, history gone)
+    bool stream_ended_ = false;                    // the stream said it is over (canceled, an error)
     std::chrono::steady_clock::time_point heard_;  // when the stream last said something
     std::atomic<bool> stop_{false};
     CURLM* multi_;

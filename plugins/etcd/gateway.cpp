@@ -148,8 +148,7 @@ void Gateway::authenticate() {
     long code = 0;
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
     give_back(std::move(h));
-    if (rc != CURLE_OK)
-        throw Error(MUSTER_UNAVAILABLE, "etcd " + url + ": authentication: " + curl_easy_strerror(rc));
+    if (rc != CURLE_OK) throw Error(MUSTER_UNAVAILABLE, "etcd " + url + ": authentication: " + curl_easy_strerror(rc));
     auto j = nlohmann::json::parse(answer, nullptr, false);
     if (code != 200 || !j.is_object() || !j.contains("token") || !j["token"].is_string())
         throw Error(MUSTER_UNAVAILABLE, "etcd: authentication as '" + o_.username + "' failed: " +

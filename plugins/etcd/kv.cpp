@@ -119,9 +119,9 @@ std::int64_t Kv::grant(std::int64_t ttl_s) {
     json j = gw_.call("/v3/lease/grant", {{"TTL", std::to_string(ttl_s)}});
     auto id = static_cast<std::int64_t>(u64(j, "ID"));
     if (id == 0)
-        throw muster::sdk::Error(MUSTER_UNAVAILABLE,
-                                 "etcd: lease grant answered no lease" +
-                                     (j.contains("error") ? ": " + j["error"].dump() : std::string()));
+        throw muster::sdk::Error(
+            MUSTER_UNAVAILABLE,
+            "etcd: lease grant answered no lease" + (j.contains("error") ? ": " + j["error"].dump() : std::string()));
     return id;
 }
 

@@ -46,7 +46,7 @@ nlohmann::json put_op(const std::string& key, const std::string& value, std::int
 nlohmann::json put_keeping_lease_op(const std::string& key, const std::string& value);
 nlohmann::json delete_op(const std::string& key);
 nlohmann::json range_op(const std::string& key);
-nlohmann::json exists(const std::string& key);  // version > 0
+nlohmann::json exists(const std::string& key);                              // version > 0
 nlohmann::json created_at(const std::string& key, std::uint64_t revision);  // 0: does not exist
 nlohmann::json modified_at(const std::string& key, std::uint64_t revision);
 nlohmann::json value_is(const std::string& key, const std::string& value);
