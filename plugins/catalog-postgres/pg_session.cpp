@@ -154,6 +154,19 @@ Result Session::wait(const char* what, std::chrono::milliseconds limit) {
 void Session::rows(const char* name, const std::vector<const char*>& params,
                    const std::function<void(PGresult*)>& row) {
     ensure();
+    exec("SET statement_timeout = 0");
+    // Put back after the rows; a failure that dropped the connection needs
+    // nothing (a new one starts with the configured timeout).
+    struct Restore {
+        Session& s;
+        ~Restore() {
+            if (!s.conn_) return;
+            try {
+                s.exec("SET statement_timeout = " + std::to_string(s.config_.statement_timeout.count()));
+            } catch (const Error&) {  // dropped the connection: the next call reconnects
+            }
+        }
+    } restore{*this};
     if (!PQsendQueryPrepared(conn_, name, static_cast<int>(params.size()), params.data(), nullptr, nullptr, 0))
         fail_connection(first_line(PQerrorMessage(conn_)));
     if (!PQsetSingleRowMode(conn_)) fail_connection(std::string(name) + ": cannot read row by row");

@@ -47,6 +47,9 @@ public:
     // The same, row by row (libpq's single-row mode): `row` gets a result
     // of one row as it arrives, and each row renews the deadline, so an
     // answer of any size completes while a silent server is given up on.
+    // The server's statement_timeout is lifted for it: it would bound the
+    // whole answer (the server waits for a slow reader inside the
+    // statement), and the per-row deadline already bounds a silent one.
     void rows(const char* name, const std::vector<const char*>& params, const std::function<void(PGresult*)>& row);
     // Runs SQL without parameters (DDL, LISTEN, transactions). `limit`
     // replaces the statement timeout's client-side wait (0: keep it); the

@@ -5,12 +5,18 @@
 #include <muster/cpp/clock.hpp>
 
 #include <algorithm>
+#include <map>
 
 namespace nats_kv {
 
 KvWatch::KvWatch(const Connection& conn, std::optional<std::string> role, std::chrono::milliseconds sweep,
                  muster::sdk::WatchSink sink)
-        : conn_(conn), filter_(role ? *role + ".*" : ">"), sweep_(sweep), sink_(sink), thread_([this] { run(); }) {}
+        : conn_(conn),
+          filter_(role ? *role + ".*" : ">"),
+          sweep_(sweep),
+          sink_(sink),
+          known_(conn.ttl_ms()),
+          thread_([this] { run(); }) {}
 
 KvWatch::~KvWatch() {
     stop_ = true;
@@ -26,24 +32,11 @@ void KvWatch::emit(muster_event_type type, const muster::sdk::Instance* inst, mu
     sink_(type, inst, status, message);
 }
 
-void KvWatch::remember(const Entry& e) {
-    auto role = roles_.find(e.instance.role);
-    if (role == roles_.end()) role = roles_.insert(e.instance.role).first;
-    Known k{e.instance.content_digest(), e.instance.last_seen_ms, e.revision, &*role};
-    auto it = known_.insert_or_assign(e.instance.id, k).first;
-    track(it->first, it->second);
-}
-
-void KvWatch::track(const std::string& id, const Known& k) { due_.emplace(k.last_seen_ms + conn_.ttl_ms(), &id); }
-
-void KvWatch::untrack(const std::string& id, const Known& k) { due_.erase({k.last_seen_ms + conn_.ttl_ms(), &id}); }
-
 std::int64_t KvWatch::server_now_ms() const { return muster::sdk::system_ms() + server_ahead_ms_.value_or(0); }
 
 std::chrono::milliseconds KvWatch::until_due() const {
-    if (due_.empty()) return sweep_;
-    return std::chrono::milliseconds(
-        std::clamp<std::int64_t>(due_.begin()->first - server_now_ms(), 1, sweep_.count()));
+    if (known_.next_due() == 0) return sweep_;
+    return std::chrono::milliseconds(std::clamp<std::int64_t>(known_.next_due() - server_now_ms(), 1, sweep_.count()));
 }
 
 void KvWatch::apply(const Entry& e) {
@@ -52,44 +45,31 @@ void KvWatch::apply(const Entry& e) {
     std::int64_t ahead = put - muster::sdk::system_ms();
     if (!server_ahead_ms_ || ahead > *server_ahead_ms_) server_ahead_ms_ = ahead;
     if (e.revision <= floor_) return;  // the last resync read it, or what superseded it
-    auto it = known_.find(e.instance.id);
-    if (it != known_.end() && e.revision <= it->second.revision) return;
+    const auto* k = known_.find(e.instance.id);
+    if (k && e.revision <= k->revision) return;
     if (e.deleted) {
         // A delete is a graceful stop (an expiry leaves no marker); one of
         // a key the instance has left (moved to another role) is not.
-        if (it != known_.end() && *it->second.role == e.instance.role) {
-            auto stopped = muster::sdk::removed_only(it->first, e.instance.role,
-                                                     std::max<std::int64_t>(1, e.instance.stopped_at_ms));
-            untrack(it->first, it->second);
-            known_.erase(it);
-            emit(MUSTER_EVENT_REMOVED, &stopped);
-        }
+        if (k && *k->role == e.instance.role)
+            if (auto stopped = known_.forget(e.instance.id, std::max<std::int64_t>(1, e.instance.stopped_at_ms)))
+                emit(MUSTER_EVENT_REMOVED, &*stopped);
         return;
     }
-    bool known = it != known_.end();
-    bool changed = known && it->second.content != e.instance.content_digest();
-    if (known) untrack(it->first, it->second);
-    remember(e);  // a heartbeat moves its due time
-    if (!known)
-        emit(MUSTER_EVENT_ADDED, &e.instance);
-    else if (changed)
-        emit(MUSTER_EVENT_CHANGED, &e.instance);
+    // A heartbeat moves its due time; a change is told.
+    if (auto type = known_.see(e.instance, e.revision)) emit(*type, &e.instance);
 }
 
 bool KvWatch::expire_due() {
-    std::vector<std::string> ids;
-    for (auto it = due_.begin(); it != due_.end() && it->first <= server_now_ms(); ++it) ids.push_back(*it->second);
-    for (const auto& id : ids) {
-        auto k = known_.find(id);
-        if (k == known_.end()) continue;
-        std::string key = key_of(*k->second.role, id);
+    for (const auto& id : known_.due(server_now_ms())) {
+        const auto* k = known_.find(id);
+        if (!k) continue;
+        std::string key = key_of(*k->role, id);
         kvEntry* e = nullptr;
         natsStatus s = kvStore_Get(&e, conn_.kv(), key.c_str());
-        std::optional<Entry> entry;
         if (s == NATS_OK && e) {
-            entry = entry_of(e);
+            auto entry = entry_of(e);
             kvEntry_Destroy(e);
-            if (entry && entry->revision > k->second.revision) {  // a put this watcher has not seen yet
+            if (entry && entry->revision > k->revision) {  // a put this watcher has not seen yet
                 apply(*entry);
                 continue;
             }
@@ -99,41 +79,31 @@ bool KvWatch::expire_due() {
         }
         // Gone, or past its max age by the server's clock and only not
         // purged yet: expired.
-        auto expired = entry && !entry->deleted ? entry->instance : muster::sdk::removed_only(id, *k->second.role, 0);
-        untrack(k->first, k->second);
-        known_.erase(k);
-        emit(MUSTER_EVENT_REMOVED, &expired);
+        if (auto expired = known_.forget(id)) emit(MUSTER_EVENT_REMOVED, &*expired);
     }
     return true;
 }
 
 void KvWatch::resync(const std::vector<Entry>& fresh) {
-    std::map<std::string_view, const Entry*> live, deleted;
+    std::map<std::string_view, muster::sdk::KnownInstances::Seen> live;
+    std::map<std::string_view, const Entry*> deleted;
     std::uint64_t floor = 0;
     for (const auto& e : fresh) {
-        (e.deleted ? deleted : live)[e.instance.id] = &e;
+        if (e.deleted)
+            deleted[e.instance.id] = &e;
+        else
+            live[e.instance.id] = {&e.instance, e.revision};
         floor = std::max(floor, e.revision);
     }
-    // The differences, as sdk::diff orders them: removals first.
-    for (const auto& [id, k] : known_)
-        if (!live.count(id)) {
+    known_.replace(
+        live,
+        [&](const std::string& id, const std::string& role) {
             auto d = deleted.find(id);
-            bool stopped = d != deleted.end() && d->second->instance.role == *k.role;
-            auto removed = muster::sdk::removed_only(
-                id, *k.role, stopped ? std::max<std::int64_t>(1, d->second->instance.stopped_at_ms) : 0);
-            emit(MUSTER_EVENT_REMOVED, &removed);
-        }
-    for (const auto& [id, e] : live) {
-        auto k = known_.find(std::string(id));
-        if (k == known_.end())
-            emit(MUSTER_EVENT_ADDED, &e->instance);
-        else if (k->second.content != e->instance.content_digest())
-            emit(MUSTER_EVENT_CHANGED, &e->instance);
-    }
-    known_.clear();
-    due_.clear();
-    roles_.clear();
-    for (const auto& [id, e] : live) remember(*e);
+            bool stopped = d != deleted.end() && d->second->instance.role == role;
+            return muster::sdk::removed_only(
+                id, role, stopped ? std::max<std::int64_t>(1, d->second->instance.stopped_at_ms) : 0);
+        },
+        [&](muster_event_type t, const muster::sdk::Instance& i) { emit(t, &i); });
     // A fresh read sets the floor, lower too: a bucket made again starts
     // its revisions over.
     floor_ = floor;

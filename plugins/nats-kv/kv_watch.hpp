@@ -12,13 +12,12 @@
 
 #include <muster/backend.h>
 #include <muster/cpp/events.hpp>
+#include <muster/cpp/known_instances.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -52,35 +51,19 @@ private:
     std::chrono::milliseconds until_due() const;
     // The server's clock now, estimated.
     std::int64_t server_now_ms() const;
-    // What the watcher was told of one instance: a digest of its content,
-    // its last put (when it is due) and the revision of that put, and the
-    // role its key is under. The instance itself is not kept: the watcher
-    // holds it already.
-    struct Known {
-        std::uint64_t content = 0;
-        std::int64_t last_seen_ms = 0;
-        std::uint64_t revision = 0;
-        const std::string* role = nullptr;  // in roles_
-    };
-    using KnownMap = std::map<std::string, Known>;
-    // Records the live entry `e` as told, and when it is due.
-    void remember(const Entry& e);
-    void track(const std::string& id, const Known& k);
-    void untrack(const std::string& id, const Known& k);
 
     const Connection& conn_;
     std::string filter_;
     std::chrono::milliseconds sweep_;
     muster::sdk::WatchSink sink_;
-    KnownMap known_;                            // live instances by id
-    std::set<std::string, std::less<>> roles_;  // the roles known_ names, each once
+    // What the watcher was told of each live instance, with the revision of
+    // its last put and when it is due (last put + max age, on the server's
+    // clock).
+    muster::sdk::KnownInstances known_;
     // The highest revision the last resync read: entries up to it were in
     // that read (or superseded there), so a late one from the live watcher
     // is older than what the watcher was told.
     std::uint64_t floor_ = 0;
-    // (last put + max age, id) of each known instance; the pointers are
-    // known_'s keys (stable in a std::map).
-    std::set<std::pair<std::int64_t, const std::string*>> due_;
     // The server's clock minus ours, from the live entries: the largest
     // (put time - arrival) seen, a lower bound (latency only hides some of
     // it), so a key is judged expired late rather than early.

@@ -36,6 +36,7 @@
 #include <muster/cpp/diff.hpp>
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/events.hpp>
+#include <muster/cpp/known_instances.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -159,24 +160,10 @@ private:
         bool removed = false;
     };
 
-    // What the watchers of a role were told of one instance: a digest of its
-    // content (a change is a different digest), its last_seen (when it is
-    // due), and its role (for a REMOVED the store can no longer describe).
-    // The instance itself is not kept: the watcher holds it already, and a
-    // role of 100,000 would be held twice.
-    struct Known {
-        std::uint64_t content = 0;
-        std::int64_t last_seen_ms = 0;
-        const std::string* role = nullptr;  // in RoleState::roles
-    };
-
     // What the watchers of one role were last told, shared by all of them.
-    // `due` orders the known instances by when they expire unless seen
-    // again; its pointers are the keys of `known` (stable in a std::map).
     struct RoleState {
-        std::map<std::string, Known> known;
-        std::set<std::string, std::less<>> roles;  // the roles `known` names, each once
-        std::set<std::pair<std::int64_t, const std::string*>> due;
+        explicit RoleState(std::int64_t ttl_ms) : known(ttl_ms) {}
+        KnownInstances known;
         bool listed = false;   // `known` came from a list that succeeded
         bool failing = false;  // the last read failed: re-list before trusting `known`
     };
@@ -258,7 +245,7 @@ private:
         if (fetcher_) {
             to_fetch = w.changed;
             for (auto& [role, s] : states_)
-                for (auto it = s.due.begin(); it != s.due.end() && it->first <= now; ++it) to_fetch.insert(*it->second);
+                for (auto& id : s.known.due(now)) to_fetch.insert(std::move(id));
         }
         std::optional<std::map<std::string, Instance>> fetched;
         std::string fetch_failure;
@@ -274,8 +261,8 @@ private:
         }
 
         for (auto& [role, entries] : by_role) {
-            RoleState& s = states_[role];
-            bool due_now = !s.due.empty() && s.due.begin()->first <= now;
+            RoleState& s = states_.try_emplace(role, ttl_ms_).first->second;
+            bool due_now = s.known.next_due() != 0 && s.known.next_due() <= now;
             // A new watch starts from a list: the hub keeps no instances to
             // show it.
             bool joining = std::any_of(entries.begin(), entries.end(), [](const Entry* e) { return !e->synced; });
@@ -295,7 +282,8 @@ private:
         std::int64_t earliest = 0;
         bool failing = false;
         for (auto& [role, s] : states_) {
-            if (!s.due.empty() && (earliest == 0 || s.due.begin()->first < earliest)) earliest = s.due.begin()->first;
+            std::int64_t due = s.known.next_due();
+            if (due != 0 && (earliest == 0 || due < earliest)) earliest = due;
             failing = failing || s.failing;
         }
         std::lock_guard lk(mu_);
@@ -319,22 +307,15 @@ private:
             for (Entry* e : entries)
                 if (e->synced) e->sink(t, &i);
         };
-        for (const auto& [id, k] : s.known)
-            if (!live.count(id)) {
+        std::map<std::string_view, KnownInstances::Seen> seen;
+        for (const auto& [id, i] : live) seen[id] = {&i, 0};
+        s.known.replace(
+            seen,
+            [&](const std::string& id, const std::string& role) {
                 auto it = stopped.find(id);
-                tell(MUSTER_EVENT_REMOVED, it != stopped.end() ? it->second : removed_only(id, *k.role));
-            }
-        for (const auto& [id, i] : live) {
-            auto k = s.known.find(id);
-            if (k == s.known.end())
-                tell(MUSTER_EVENT_ADDED, i);
-            else if (k->second.content != i.content_digest())
-                tell(MUSTER_EVENT_CHANGED, i);
-        }
-        s.known.clear();
-        s.due.clear();
-        s.roles.clear();
-        for (const auto& [id, i] : live) remember(s, id, i);
+                return it != stopped.end() ? it->second : removed_only(id, role);
+            },
+            tell);
         s.listed = true;
         s.failing = false;
         for (Entry* e : entries) {
@@ -365,46 +346,26 @@ private:
                const std::string& id, const Instance* now_kept, std::int64_t now) {
         bool live = now_kept && (!role || now_kept->role == *role) && now_kept->stopped_at_ms == 0 &&
                     (ttl_ms_ <= 0 || now - now_kept->last_seen_ms <= ttl_ms_);
-        auto k = s.known.find(id);
+        const auto* k = s.known.find(id);
         auto tell = [&](muster_event_type t, const Instance& i) {
             for (Entry* e : entries)
                 if (e->synced) e->sink(t, &i);
         };
-        if (k == s.known.end()) {
+        if (!k) {
             if (!live) return;
-            remember(s, id, *now_kept);
+            s.known.see(*now_kept);
             tell(MUSTER_EVENT_ADDED, *now_kept);
             return;
         }
-        untrack(s, k->first, k->second);
         if (!live) {
             // As the store keeps it (stopped, or stale) when it still has it
             // in this role.
-            bool described = now_kept && now_kept->role == *k->second.role;
-            tell(MUSTER_EVENT_REMOVED, described ? *now_kept : removed_only(id, *k->second.role));
-            s.known.erase(k);
+            bool described = now_kept && now_kept->role == *k->role;
+            auto removed = s.known.forget(id);
+            tell(MUSTER_EVENT_REMOVED, described ? *now_kept : *removed);
             return;
         }
-        std::uint64_t content = now_kept->content_digest();
-        bool changed = k->second.content != content;
-        k->second.content = content;
-        k->second.last_seen_ms = now_kept->last_seen_ms;
-        track(s, k->first, k->second);
-        if (changed) tell(MUSTER_EVENT_CHANGED, *now_kept);
-    }
-
-    // Records `i` as told to the watchers of `s`, and when it is due.
-    void remember(RoleState& s, const std::string& id, const Instance& i) {
-        auto role = s.roles.find(i.role);
-        if (role == s.roles.end()) role = s.roles.insert(i.role).first;
-        auto k = s.known.insert_or_assign(id, Known{i.content_digest(), i.last_seen_ms, &*role}).first;
-        track(s, k->first, k->second);
-    }
-    void track(RoleState& s, const std::string& id, const Known& k) {
-        if (ttl_ms_ > 0) s.due.emplace(k.last_seen_ms + ttl_ms_ + 1, &id);
-    }
-    void untrack(RoleState& s, const std::string& id, const Known& k) {
-        if (ttl_ms_ > 0) s.due.erase({k.last_seen_ms + ttl_ms_ + 1, &id});
+        if (auto type = s.known.see(*now_kept)) tell(*type, *now_kept);
     }
 
     Lister lister_;
