@@ -12,7 +12,7 @@ files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/muster-host ./usr/lib/x86_64-linux-gnu/libmuster.so.1 ./usr/include/muster/client.h ./usr/include/muster/client_layout.h \
     ./usr/include/muster/backend.h ./usr/lib/x86_64-linux-gnu/pkgconfig/muster.pc \
     ./usr/lib/x86_64-linux-gnu/pkgconfig/muster-sdk.pc ./usr/lib/x86_64-linux-gnu/cmake/muster/musterConfig.cmake \
-    ./usr/lib/muster/plugins/catalog-sqlite.so ./usr/lib/muster/plugins/nats-kv.so \
+    ./usr/lib/muster/plugins/catalog-sqlite.so ./usr/lib/muster/plugins/nats-kv.so ./usr/lib/muster/plugins/etcd.so \
     ./usr/lib/systemd/system/muster-host@.service; do
     echo "$files" | grep -qx "$f" || { echo "the package lacks $f"; exit 1; }
 done
