@@ -33,6 +33,8 @@ std::atomic<std::uint64_t> generations{0};
 
 }  // namespace
 
+std::shared_ptr<const RoleSnapshot> CacheSet::find_every_role() const { return find(kAllRoles); }
+
 CacheSet::CacheSet(std::shared_ptr<Chain> chain, MassRemovalGuard guard, CacheLimits limits)
         : chain_(std::move(chain)), guard_(guard), limits_(std::move(limits)) {
     publish(std::make_shared<const Map>());

@@ -362,12 +362,27 @@ Subscription Registry::watch(const std::optional<std::string>& role, TopologyCal
 
 IndexWait Registry::wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake) {
     if (auto problem = sdk::check_role(role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
+    return wait_on(parts_->caches.get(role), after, std::move(wake));
+}
+
+IndexWait Registry::wake_after_every_role(std::uint64_t after, std::function<void()> wake) {
+    return wait_on(parts_->caches.get(std::nullopt), after, std::move(wake));
+}
+
+IndexWait Registry::wait_on(std::shared_ptr<RoleCache> cache, std::uint64_t after, std::function<void()> wake) {
     IndexWait w;
-    w.cache_ = parts_->caches.get(role);
+    w.cache_ = std::move(cache);
     w.cache_->pin();
     w.token_ = w.cache_->wake_after(after, std::move(wake));
     return w;
 }
+
+std::shared_ptr<const RoleSnapshot> Registry::resolve_every_role() {
+    if (auto snap = cached_every_role()) return snap;
+    return parts_->caches.get(std::nullopt)->load();
+}
+
+std::shared_ptr<const RoleSnapshot> Registry::cached_every_role() const { return parts_->caches.find_every_role(); }
 
 std::shared_ptr<Picker> Registry::picker(const std::string& role, PickerOptions options) {
     if (auto problem = sdk::check_role(role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);

@@ -1,5 +1,8 @@
 #include "http_api.hpp"
 
+#include "consul_api.hpp"
+#include "http_reply.hpp"
+
 #include "compose/check_settings.hpp"
 #include "compose/instance_json.hpp"
 #include "compose/setup_error.hpp"
@@ -21,74 +24,6 @@
 namespace host::agent {
 
 namespace {
-
-constexpr std::int64_t kDefaultWaitMs = 300000, kMaxWaitMs = 600000;  // Consul's 5 min default, 10 min at most
-
-struct Target {
-    std::vector<std::string> path;  // "/v1/roles/x" -> {"v1", "roles", "x"}
-    std::map<std::string, std::string> query;
-};
-
-// Names in this API never need escapes; a '%' is refused rather than
-// decoded, so what is checked is what is used.
-std::optional<Target> parse_target(std::string_view t) {
-    if (t.empty() || t.front() != '/' || t.find('%') != std::string_view::npos) return std::nullopt;
-    Target out;
-    auto q = t.find('?');
-    std::string_view path = t.substr(0, q), query = q == std::string_view::npos ? "" : t.substr(q + 1);
-    for (std::size_t i = 1; i <= path.size();) {
-        auto slash = path.find('/', i);
-        if (slash == std::string_view::npos) slash = path.size();
-        if (slash > i) out.path.emplace_back(path.substr(i, slash - i));
-        i = slash + 1;
-    }
-    for (std::size_t i = 0; i < query.size();) {
-        auto amp = query.find('&', i);
-        if (amp == std::string_view::npos) amp = query.size();
-        auto kv = query.substr(i, amp - i);
-        auto eq = kv.find('=');
-        if (!kv.empty())
-            out.query[std::string(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : kv.substr(eq + 1);
-        i = amp + 1;
-    }
-    return out;
-}
-
-Response json_response(const Request& req, http::status status, const nlohmann::json& body) {
-    Response r{status, req.version()};
-    r.set(http::field::content_type, "application/json");
-    r.keep_alive(req.keep_alive());
-    // Text from a request (a name in an error) may not be UTF-8: replaced,
-    // never thrown over.
-    r.body() = body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    r.prepare_payload();
-    return r;
-}
-
-// A 4xx or 5xx with {"error": message}, and one log line (the target is
-// cut short; no header is logged, so a token never is).
-Response error(const Request& req, http::status status, const std::string& message) {
-    std::string target(req.target().substr(0, 200));
-    std::string line = muster::sdk::utf8_line(message);
-    muster::core::log::warn("http {} {}: {} {}", muster::sdk::utf8_line(std::string(req.method_string())),
-                            muster::sdk::utf8_line(target), static_cast<unsigned>(status), line);
-    return json_response(req, status, {{"error", line}});
-}
-
-Response text_response(const Request& req, http::status status, std::string body, const char* type) {
-    Response r{status, req.version()};
-    r.set(http::field::content_type, type);
-    r.keep_alive(req.keep_alive());
-    r.body() = std::move(body);
-    r.prepare_payload();
-    return r;
-}
-
-Response not_allowed(const Request& req, const char* allow) {
-    auto r = error(req, http::status::method_not_allowed, std::string("use ") + allow);
-    r.set(http::field::allow, allow);
-    return r;
-}
 
 // Both compared in full, so the time taken says nothing about the token.
 bool same_secret(std::string_view a, std::string_view b) {
@@ -134,11 +69,27 @@ std::string_view origin_host(std::string_view origin) {
 
 }  // namespace
 
+Reply::Wait index_wait(muster::core::Registry& registry, const std::optional<std::string>& role, const Blocking& b,
+                       std::function<Response()> answer) {
+    Reply::Wait w;
+    w.what = role ? *role : "every role";
+    w.deadline = std::chrono::steady_clock::now() + b.wait;
+    w.arm = [&registry, role, after = b.after](std::function<void()> wake) -> std::function<void()> {
+        auto index =
+            std::make_shared<muster::core::IndexWait>(role ? registry.wake_after(*role, after, std::move(wake))
+                                                           : registry.wake_after_every_role(after, std::move(wake)));
+        return [index] { index->cancel(); };
+    };
+    w.answer = std::move(answer);
+    return w;
+}
+
 HttpApi::HttpApi(Node& node, Metrics& metrics)
         : node_(node),
           registry_(node.registry()),
           settings_(node.settings()),
           metrics_(metrics),
+          consul_(std::make_unique<ConsulApi>(registry_)),
           listen_ip_(listen_address(settings_.http_listen.empty() ? "127.0.0.1:0" : settings_.http_listen, "http").ip) {
 }
 
@@ -209,6 +160,7 @@ Reply HttpApi::handle(const Request& req) {
         return {text_response(req, http::status::ok, metrics_.text(), "text/plain; version=0.0.4")};
     }
     if (p.empty() || p[0] != "v1") return {error(req, http::status::not_found, "no such endpoint (see docs/agent.md)")};
+    if (auto consul = consul_->handle(*t, req)) return std::move(*consul);
     if (p.size() == 2 && p[1] == "status") {
         if (method != http::verb::get) return {not_allowed(req, "GET")};
         return {json_response(req, http::status::ok, status_json(registry_))};
@@ -221,24 +173,15 @@ Reply HttpApi::handle(const Request& req) {
         auto snap = registry_.cached(role);  // one look at the role: never waits on a backend
         if (!snap) {
             Reply r;
-            r.fill = role;
+            r.fill = std::optional<std::string>(role);
             return r;
         }
-        auto index = t->query.find("index");
-        if (index == t->query.end()) return {role_response(role, *snap, req)};
-        auto after = muster::sdk::parse_int(index->second);
-        if (!after || *after < 0) return {error(req, http::status::bad_request, "index is not a whole number")};
-        std::int64_t wait_ms = kDefaultWaitMs;
-        if (auto w = t->query.find("wait"); w != t->query.end()) {
-            auto ms = muster::sdk::parse_duration_ms(w->second);
-            if (!ms || *ms <= 0 || *ms > kMaxWaitMs)
-                return {error(req, http::status::bad_request, "wait is a duration up to 10m (e.g. 30s)")};
-            wait_ms = *ms;
-        }
-        if (snap->index > static_cast<std::uint64_t>(*after)) return {role_response(role, *snap, req)};
+        std::string problem;
+        auto blocking = blocking_of(*t, problem);
+        if (!problem.empty()) return {error(req, http::status::bad_request, problem)};
+        if (!blocking || snap->index > blocking->after) return {role_response(role, *snap, req)};
         Reply r;
-        r.wait = Reply::Wait{role, static_cast<std::uint64_t>(*after),
-                             std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)};
+        r.wait = index_wait(registry_, role, *blocking, [this, role, req] { return role_response(role, req); });
         return r;
     }
     if (p.size() == 2 && p[1] == "watch") {
@@ -253,7 +196,7 @@ Reply HttpApi::handle(const Request& req) {
             return {error(req, http::status::bad_request, problem)};
         Reply r;
         if (!registry_.cached(role->second))
-            r.fill = role->second;
+            r.fill = std::optional<std::string>(role->second);
         else
             r.stream = std::optional<std::string>(role->second);
         return r;
@@ -301,17 +244,16 @@ Response HttpApi::role_response(const std::string& role, const muster::core::Rol
     return r;
 }
 
-std::optional<Response> HttpApi::fill(const std::string& role, const Request& req) {
+std::optional<Response> HttpApi::fill(const std::optional<std::string>& role, const Request& req) {
     try {
-        registry_.resolve(role);
+        if (role)
+            registry_.resolve(*role);
+        else
+            registry_.resolve_every_role();
         return std::nullopt;
     } catch (const muster::sdk::Error& e) {
         return error(req, status_of(e.status()), e.what());
     }
-}
-
-muster::core::IndexWait HttpApi::wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake) {
-    return registry_.wake_after(role, after, std::move(wake));
 }
 
 muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb) {

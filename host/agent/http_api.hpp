@@ -6,12 +6,12 @@
 #pragma once
 
 #include "compose/node.hpp"
+#include "http_reply.hpp"
 #include "metrics.hpp"
 
 #include <muster/core/registry.hpp>
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/http.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -23,9 +23,7 @@
 
 namespace host::agent {
 
-namespace http = boost::beast::http;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+class ConsulApi;
 
 // What to do with a request.
 struct Reply {
@@ -34,20 +32,29 @@ struct Reply {
     // Work that may wait on a backend (a write, its checks' first run): run
     // it on the write pool and answer what it returns.
     std::function<Response()> work{};
-    // The role is not cached yet: HttpApi::fill() it off the network
-    // threads, then handle the request again.
-    std::optional<std::string> fill{};
-    // A blocking query: answer role_response(role) once the role's index
-    // passes `after`, or at `deadline`.
+    // The role (nullopt inside: every role) is not cached yet:
+    // HttpApi::fill() it off the network threads, then handle the request
+    // again.
+    std::optional<std::optional<std::string>> fill{};
+    // A blocking query: answer() once the index it waits on passes (arm()
+    // calls `wake` then, on any thread), or at `deadline`.
     struct Wait {
-        std::string role;
-        std::uint64_t after = 0;
+        std::string what;  // for log lines: the role, or "every role"
         std::chrono::steady_clock::time_point deadline;
+        // Arms the wake-up; returns what withdraws it. Throws when the
+        // index cannot be watched (every cache is in use).
+        std::function<std::function<void()>(std::function<void()> wake)> arm;
+        std::function<Response()> answer;
     };
     std::optional<Wait> wait{};
     // Server-sent events of a role (nullopt inside: every role).
     std::optional<std::optional<std::string>> stream{};
 };
+
+// A blocking query on the index of `role` (nullopt: of every role) past
+// `b.after`, answered by `answer` when it moves or the wait is over.
+Reply::Wait index_wait(muster::core::Registry& registry, const std::optional<std::string>& role, const Blocking& b,
+                       std::function<Response()> answer);
 
 // THREADING: every method may be called from any thread.
 class HttpApi {
@@ -58,16 +65,15 @@ public:
 
     // Never waits on a backend: what might is returned as work or fill.
     Reply handle(const Request& req);
-    // Caches `role` (the first read through the chain); the answer to send
-    // instead when it cannot be cached (every cache is in use).
-    std::optional<Response> fill(const std::string& role, const Request& req);
+    // Caches `role` (nullopt: every role; the first read through the
+    // chain); the answer to send instead when it cannot be cached (every
+    // cache is in use).
+    std::optional<Response> fill(const std::optional<std::string>& role, const Request& req);
 
     // The role's instances now, with the cache's provenance and index.
     Response role_response(const std::string& role, const Request& req);
     Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req);
     muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
-    // Registry::wake_after: a blocking query's wait for the role's change.
-    muster::core::IndexWait wake_after(const std::string& role, std::uint64_t after, std::function<void()> wake);
     // One event as a server-sent-events frame.
     static std::string event_frame(const muster::core::TopologyEvent& e);
 
@@ -88,6 +94,7 @@ private:
     muster::core::Registry& registry_;
     const Settings& settings_;
     Metrics& metrics_;
+    std::unique_ptr<ConsulApi> consul_;
     boost::asio::ip::address listen_ip_;
     std::mutex mu_;  // guards owned_
     // Shared, so a health push runs on its registration outside mu_.

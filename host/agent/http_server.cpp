@@ -140,7 +140,7 @@ private:
     void wait(const Reply::Wait& w) {
         stream_.expires_never();
         watch_departure();
-        waiting_for_ = w.role;
+        waiting_for_ = w;
         std::uint64_t query = ++queries_;  // a late wake of an earlier query answers nothing
         timer_.expires_at(w.deadline);
         timer_.async_wait([self = shared_from_this(), query](beast::error_code ec) {
@@ -149,13 +149,13 @@ private:
         std::weak_ptr<Connection> weak = shared_from_this();
         auto executor = stream_.get_executor();
         try {
-            index_wait_ = api_.wake_after(w.role, w.after, [weak, executor, query] {
+            cancel_wait_ = w.arm([weak, executor, query] {
                 net::post(executor, [weak, query] {
                     if (auto self = weak.lock()) self->answer_wait(query);
                 });
             });
         } catch (const std::exception& e) {  // the role's cache could not be kept (every cache is in use)
-            muster::core::log::warn("http blocking query on {}: {}", w.role, e.what());
+            muster::core::log::warn("http blocking query on {}: {}", w.what, e.what());
             close();
         }
     }
@@ -163,15 +163,15 @@ private:
     // The answer to a blocking query, once: on its change or its deadline.
     void answer_wait(std::uint64_t query) {
         if (closed_ || !waiting_for_ || query != queries_) return;
-        std::string role = std::move(*waiting_for_);
+        Reply::Wait w = std::move(*waiting_for_);
         waiting_for_.reset();
-        index_wait_.cancel();
+        withdraw_wait();
         timer_.cancel();
         stream_.socket().cancel();  // the departure watch
         try {                       // nothing may escape into the io_context's thread
-            write(api_.role_response(role, request_));
+            write(w.answer());
         } catch (const std::exception& e) {
-            muster::core::log::error("http blocking query on {}: {}", role, e.what());
+            muster::core::log::error("http blocking query on {}: {}", w.what, e.what());
             close();
         }
     }
@@ -252,11 +252,16 @@ private:
                          });
     }
 
+    void withdraw_wait() {
+        if (cancel_wait_) cancel_wait_();
+        cancel_wait_ = nullptr;
+    }
+
     void close() {
         if (closed_) return;
         closed_ = true;
         subscription_.cancel();  // on the strand, never inside the callback
-        index_wait_.cancel();
+        withdraw_wait();
         timer_.cancel();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -277,8 +282,8 @@ private:
     std::shared_ptr<Response> response_;
     std::shared_ptr<EventQueue> queue_;
     muster::core::Subscription subscription_;
-    muster::core::IndexWait index_wait_;
-    std::optional<std::string> waiting_for_;  // the role of a blocking query not yet answered
+    std::function<void()> cancel_wait_;       // withdraws the wake of the blocking query under way
+    std::optional<Reply::Wait> waiting_for_;  // the blocking query not yet answered
     std::uint64_t queries_ = 0;               // blocking queries begun on this connection
     std::string out_;
     bool writing_ = false, closed_ = false;

@@ -28,8 +28,6 @@ using nlohmann::json;
 
 // Instances per heartbeat transaction (etcd allows 128 operations).
 constexpr std::size_t kBatch = 100;
-// Keys per page of a list.
-constexpr std::int64_t kPage = 1000;
 
 std::string checked_prefix(std::string p) {
     bool ok = p.size() >= 2 && p[0] == '/' && p.back() != '/';
@@ -112,26 +110,16 @@ public:
 
     void list(muster::sdk::RoleFilter role, std::uint32_t flags,
               const std::function<bool(const Instance&)>& sink) override {
-        // Page by page at one revision: a consistent answer of any size,
-        // each page handed on as it arrives (docs/chain.md).
-        std::string from = role ? keys_.role_prefix(std::string(*role)) : keys_.all_prefix();
-        std::string end = Keys::range_end(from);
-        std::uint64_t at = 0;
+        // Each page handed on as it arrives (docs/chain.md).
         const std::int64_t now = muster::sdk::system_ms();
-        for (;;) {
-            Page p = kv_.range(from, end, kPage, at);
-            if (at == 0) at = p.revision;
-            for (const auto& kv : p.kvs) {
-                auto doc = document_at(kv);
-                if (!doc) continue;
-                if (doc->stopped_at_ms != 0 ? !(flags & MUSTER_LIST_INCLUDE_STOPPED)
-                                            : now - doc->last_seen_ms > ttl_ms_ && !(flags & MUSTER_LIST_INCLUDE_STALE))
-                    continue;
-                if (!sink(*doc)) return;
-            }
-            if (!p.more || p.kvs.empty()) return;
-            from = p.kvs.back().key + std::string(1, '\0');
-        }
+        kv_.scan(role ? keys_.role_prefix(std::string(*role)) : keys_.all_prefix(), [&](KeyValue&& kv) {
+            auto doc = document_at(kv);
+            if (!doc) return true;
+            if (doc->stopped_at_ms != 0 ? !(flags & MUSTER_LIST_INCLUDE_STOPPED)
+                                        : now - doc->last_seen_ms > ttl_ms_ && !(flags & MUSTER_LIST_INCLUDE_STALE))
+                return true;
+            return sink(*doc);
+        });
     }
 
     std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {
@@ -141,12 +129,7 @@ public:
 
 private:
     // The instance document under `kv`'s key, if it is one of ours.
-    std::optional<Instance> document_at(const KeyValue& kv) const {
-        auto doc = muster::sdk::decode_document(kv.value);
-        auto where = keys_.parse(kv.key);
-        if (!doc || !where || where->first != doc->role || where->second != doc->id) return std::nullopt;
-        return doc;
-    }
+    std::optional<Instance> document_at(const KeyValue& kv) const { return keys_.document(kv.key, kv.value); }
 
     // Runs `f` with this backend's lease, granted when there is none. A
     // lease etcd no longer has (it expired while this process was frozen

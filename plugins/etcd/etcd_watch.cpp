@@ -17,9 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A list reads this many keys per request: each page is one answer of the
-// gateway, and the next is asked for at the same revision.
-constexpr std::int64_t kPage = 1000;
 // The longest watch message held (etcd batches events up to about 1.5 MB).
 constexpr std::size_t kMaxMessage = 16u << 20;
 // While the stream is quiet, how often etcd is asked whether it answers.
@@ -87,24 +84,17 @@ bool EtcdWatch::resync() {
     std::vector<std::uint64_t> revisions;
     std::uint64_t at = 0;
     try {
-        std::string key = from_;
-        for (;;) {
-            Page p = kv_.range(key, end_, kPage, at);
-            if (at == 0) at = p.revision;
-            for (auto& kv : p.kvs) {
-                auto doc = muster::sdk::decode_document(kv.value);
-                auto where = keys_.parse(kv.key);
-                if (!doc || !where || where->first != doc->role || where->second != doc->id) continue;
-                if (doc->stopped_at_ms != 0)
-                    stopped[doc->id] = doc->stopped_at_ms;
-                else if (muster::sdk::system_ms() - doc->last_seen_ms <= ttl_ms_) {
-                    live.push_back(std::move(*doc));
-                    revisions.push_back(kv.mod_revision);
-                }
+        at = kv_.scan(from_, [&](KeyValue&& kv) {
+            auto doc = keys_.document(kv.key, kv.value);
+            if (!doc) return true;
+            if (doc->stopped_at_ms != 0)
+                stopped[doc->id] = doc->stopped_at_ms;
+            else if (muster::sdk::system_ms() - doc->last_seen_ms <= ttl_ms_) {
+                live.push_back(std::move(*doc));
+                revisions.push_back(kv.mod_revision);
             }
-            if (!p.more || p.kvs.empty()) break;
-            key = p.kvs.back().key + std::string(1, '\0');
-        }
+            return true;
+        });
     } catch (const muster::sdk::Error& e) {
         fail(e.what());
         return false;
@@ -273,13 +263,11 @@ void EtcdWatch::apply(const json& event) {
 }
 
 void EtcdWatch::put(const KeyValue& kv) {
-    auto where = keys_.parse(kv.key);
-    if (!where) return;
-    const auto& [role, id] = *where;
+    auto doc = keys_.document(kv.key, kv.value);
+    if (!doc) return;  // not an instance of ours
+    const std::string &role = doc->role, &id = doc->id;
     const auto* k = known_.find(id);
     if (k && kv.mod_revision <= k->revision) return;  // a re-list read this or newer
-    auto doc = muster::sdk::decode_document(kv.value);
-    if (!doc || doc->role != role || doc->id != id) return;  // not an instance of ours
     if (doc->stopped_at_ms != 0 || muster::sdk::system_ms() - doc->last_seen_ms > ttl_ms_) {
         // Stopped (the first step of a stop), or written long ago: gone,
         // if it was known under this key's role.

@@ -1,5 +1,7 @@
 #include "keys.hpp"
 
+#include <muster/cpp/json_document.hpp>
+
 namespace etcd {
 
 std::optional<std::pair<std::string, std::string>> Keys::parse(const std::string& key) const {
@@ -10,6 +12,13 @@ std::optional<std::pair<std::string, std::string>> Keys::parse(const std::string
         key.find('/', slash + 1) != std::string::npos)
         return std::nullopt;
     return std::pair(key.substr(all.size(), slash - all.size()), key.substr(slash + 1));
+}
+
+std::optional<muster::sdk::Instance> Keys::document(const std::string& key, std::string_view value) const {
+    auto doc = muster::sdk::decode_document(value);
+    auto where = parse(key);
+    if (!doc || !where || where->first != doc->role || where->second != doc->id) return std::nullopt;
+    return doc;
 }
 
 std::string Keys::range_end(std::string p) {

@@ -12,8 +12,11 @@
 // holds a '/', so a key splits back into its role and id without doubt.
 #pragma once
 
+#include <muster/cpp/instance.hpp>
+
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace etcd {
@@ -33,6 +36,9 @@ public:
 
     // (role, id) of an instance key; nullopt for any other key.
     std::optional<std::pair<std::string, std::string>> parse(const std::string& key) const;
+    // The instance document `value` stored under `key`, if it is one of
+    // ours (a muster document whose role and id are the key's).
+    std::optional<muster::sdk::Instance> document(const std::string& key, std::string_view value) const;
 
     // The end of the range of keys starting with `p` (etcd's prefix range:
     // its last byte plus one).

@@ -1,6 +1,7 @@
 #include "kv.hpp"
 
 #include "base64.hpp"
+#include "keys.hpp"
 
 #include <muster/cpp/error.hpp>
 
@@ -88,6 +89,23 @@ Page Kv::range(const std::string& key, const std::string& end, std::int64_t limi
             if (auto kv = key_value_of(e)) p.kvs.push_back(std::move(*kv));
     }
     return p;
+}
+
+std::uint64_t Kv::scan(const std::string& prefix, const std::function<bool(KeyValue&&)>& each) {
+    constexpr std::int64_t kPage = 1000;  // keys per answer of the gateway
+    const std::string end = Keys::range_end(prefix);
+    std::string from = prefix;
+    std::uint64_t at = 0;
+    for (;;) {
+        Page p = range(from, end, kPage, at);
+        if (at == 0) at = p.revision;
+        if (p.kvs.empty()) return at;
+        std::string last = p.kvs.back().key;
+        for (auto& kv : p.kvs)
+            if (!each(std::move(kv))) return at;
+        if (!p.more) return at;
+        from = last + std::string(1, '\0');
+    }
 }
 
 std::optional<KeyValue> Kv::get(const std::string& key) {

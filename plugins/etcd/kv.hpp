@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,11 @@ public:
     // OUT_OF_RANGE in etcd, INVALID_ARGUMENT here with "compacted" in the text.
     Page range(const std::string& key, const std::string& end, std::int64_t limit, std::uint64_t revision,
                bool keys_only = false);
+    // Every key starting with `prefix`, in order, in pages of 1,000 keys
+    // all read at the revision of the first (a consistent answer of any
+    // size), each handed to `each` as its page arrives until it returns
+    // false. Returns that revision.
+    std::uint64_t scan(const std::string& prefix, const std::function<bool(KeyValue&&)>& each);
     std::optional<KeyValue> get(const std::string& key);
     TxnResult txn(const nlohmann::json& compare, const nlohmann::json& success,
                   const nlohmann::json& failure = nlohmann::json::array());

@@ -53,6 +53,8 @@ public:
     // count taken): valid on this thread until its next find() or peek().
     // THREADING: any thread.
     const RoleSnapshot* peek(const std::string& role) const;
+    // find() for the cache of every role.
+    std::shared_ptr<const RoleSnapshot> find_every_role() const;
     // The cache of `role` (nullopt: every role); the first call reads
     // through the chain (an empty stale answer when no link answers) and
     // starts its watch. `role` must be valid. Throws sdk::Error UNAVAILABLE

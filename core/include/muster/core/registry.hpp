@@ -187,6 +187,13 @@ public:
     // its own reference to snapshots it has seen (libmuster's C views).
     // THREADING: any thread.
     const RoleSnapshot* peek(const std::string& role) const;
+    // The same for the cache of every role at once (what a catalog of roles
+    // reads: which roles have instances, and an index that moves with any
+    // of them): resolve_every_role() may read through the chain the first
+    // time; cached_every_role() never does. Throw like resolve().
+    std::shared_ptr<const RoleSnapshot> resolve_every_role();
+    std::shared_ptr<const RoleSnapshot> cached_every_role() const;
+    IndexWait wake_after_every_role(std::uint64_t after, std::function<void()> wake);
     // Age and origin of each cached role, for status output.
     std::vector<std::shared_ptr<const RoleSnapshot>> cached() const;
     // How many instances this registry registered and still heartbeats.
@@ -199,6 +206,7 @@ public:
 
 private:
     std::chrono::milliseconds jittered(std::chrono::milliseconds base) const;
+    static IndexWait wait_on(std::shared_ptr<RoleCache> cache, std::uint64_t after, std::function<void()> wake);
     void heartbeat_loop();
     void maintenance_loop();
     // One check's result reached the instance's health.
