@@ -177,9 +177,16 @@ std::optional<Reply> ConsulApi::handle(const Target& t, const Request& req) {
                  ((area == "agent" && p[2] == "self") || (area == "status" && (p[2] == "leader" || p[2] == "peers")) ||
                   (area == "catalog" && (p[2] == "datacenters" || p[2] == "services" || p[2] == "nodes")))) ||
                 (p.size() == 4 && p[2] == "service" && (area == "catalog" || area == "health"));
+    // Consul's writes (service and check registration, catalog register,
+    // maintenance) are refused with a pointer to muster's own.
+    bool consul_area = area == "agent" || area == "catalog" || area == "health";
+    if (req.method() != http::verb::get && (ours || consul_area)) {
+        auto r = error(req, http::status::method_not_allowed,
+                       "muster serves Consul's API read-only: register through PUT /v1/instances (docs/agent.md)");
+        r.set(http::field::allow, "GET");
+        return Reply{r};
+    }
     if (!ours) return std::nullopt;
-    if (req.method() != http::verb::get)
-        return Reply{not_allowed(req, "GET")};  // muster's Consul API is read-only: writes go to /v1/instances
     if (auto dc = t.query.find("dc"); dc != t.query.end() && dc->second != kDatacenter)
         return Reply{error(req, http::status::internal_server_error, "No path to datacenter")};
 
