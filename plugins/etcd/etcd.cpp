@@ -152,7 +152,10 @@ private:
 
     std::int64_t current_lease() {
         std::lock_guard lk(lease_mu_);
-        if (lease_ == 0) lease_ = kv_.grant(std::max<std::int64_t>(1, (ttl_ms_ + 999) / 1000));
+        if (lease_ == 0) {
+            lease_ = kv_.grant(std::max<std::int64_t>(1, (ttl_ms_ + 999) / 1000));
+            renewed_ms_ = muster::sdk::system_ms();
+        }
         return lease_;
     }
 
@@ -205,7 +208,20 @@ private:
     // new last_seen, if its key still exists: a batch per transaction, and
     // key by key only when a batch finds one missing.
     void renew(std::span<const std::string_view> ids, std::span<muster_status> results, std::int64_t lease) {
-        if (kv_.keep_alive(lease) <= 0) throw Error(MUSTER_NOT_FOUND, "etcd: requested lease not found");
+        // The lease needs renewing only a few times per ttl; a heartbeat
+        // sooner after the last renewal is one round trip, not two (a lease
+        // lost meanwhile fails the transaction's put, and with_lease acts).
+        const std::int64_t started = muster::sdk::system_ms();
+        bool renew_lease;
+        {
+            std::lock_guard lk(lease_mu_);
+            renew_lease = started - renewed_ms_ >= ttl_ms_ / 4;
+        }
+        if (renew_lease) {
+            if (kv_.keep_alive(lease) <= 0) throw Error(MUSTER_NOT_FOUND, "etcd: requested lease not found");
+            std::lock_guard lk(lease_mu_);
+            renewed_ms_ = started;
+        }
         struct Write {
             std::size_t index;
             std::string key, value;
@@ -286,8 +302,9 @@ private:
     Gateway gw_;
     Kv kv_;
     std::int64_t sweep_;
-    std::mutex lease_mu_;  // guards lease_
+    std::mutex lease_mu_;  // guards lease_ and renewed_ms_
     std::int64_t lease_ = 0;
+    std::int64_t renewed_ms_ = 0;  // when lease_ was granted or last kept alive
     // What this backend registered: each id's role and document.
     struct Owned {
         std::string role;
