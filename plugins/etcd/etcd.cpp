@@ -3,9 +3,10 @@
 // with the SQL stores: etcd's lease is only a lower bound on liveness (a
 // leader change gives every lease its full TTL again). The lease is what
 // removes the keys of a process that died: one lease per backend (per
-// process), renewed by each heartbeat, so a heartbeat costs one keep-alive
-// plus one transaction per 100 instances, and a dead process's instances
-// go in one expiry.
+// process), renewed by heartbeats (a keep-alive when a quarter of the ttl
+// has passed), so a heartbeat costs one transaction per 100 instances and
+// now and then a keep-alive, and a dead process's instances go in one
+// expiry.
 #include "etcd_watch.hpp"
 #include "gateway.hpp"
 #include "keys.hpp"
