@@ -6,6 +6,7 @@
 # it with its store wiped.
 set -eu
 dir=$1
+. "$(dirname "$0")/server-lib.sh"
 command -v nats-server >/dev/null || { echo "nats-start: nats-server not found: install nats-server" >&2; exit 1; }
 mkdir -p "$dir/store"
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
@@ -25,11 +26,7 @@ for i in \$(seq 1 200); do
 done
 exit 1
 START
-    cat >"$dir/stop.sh" <<STOP
-#!/bin/sh
-[ -f "$dir/pid" ] && kill -\${1:-TERM} "\$(cat "$dir/pid")" 2>/dev/null
-for i in \$(seq 1 100); do kill -0 "\$(cat "$dir/pid")" 2>/dev/null || exit 0; sleep 0.05; done
-STOP
+    write_stop_script "$dir"
     : >"$dir/server.log"
     if sh "$dir/start.sh"; then
         cat >"$dir/env" <<ENV
