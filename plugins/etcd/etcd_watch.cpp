@@ -175,11 +175,13 @@ bool EtcdWatch::follow() {
             answered = false;
             break;
         }
-        // Quiet for a while: does etcd still answer? (A frozen server keeps
-        // the connection open and says nothing.)
+        // Quiet for a while: does the member this stream is on still
+        // answer? (A frozen server keeps the connection open and says
+        // nothing.) Any call of this backend's it answered lately says so:
+        // many watches ask about once a second between them.
         if (Clock::now() - heard_ >= kQuiet) {
             try {
-                kv_.revision();
+                if (!gw_.answered_within(endpoint, kQuiet)) kv_.revision(&endpoint);
                 heard_ = Clock::now();
             } catch (const muster::sdk::Error& e) {
                 why = e.what();
@@ -196,7 +198,9 @@ bool EtcdWatch::follow() {
     curl_easy_cleanup(h);
     curl_slist_free_all(headers);
     if (!answered) fail(why);
-    return answered;
+    // A stream etcd ended (an error, a cancel) is opened again after a
+    // pause, not at once.
+    return answered && !stream_ended_;
 }
 
 void EtcdWatch::on_message(std::string_view text) {
@@ -219,6 +223,7 @@ void EtcdWatch::on_message(std::string_view text) {
     }
     if (r.value("canceled", false)) {
         stream_ended_ = true;
+        fail("etcd watch canceled: " + r.value("cancel_reason", std::string("no reason given")));
         return;
     }
     if (!cluster.empty()) cluster_ = cluster;

@@ -16,9 +16,10 @@
 //   the document with stopped_at first, then deletes it: REMOVED with
 //   stopped_at.
 // - A store that stops answering: the stream says nothing, so while it is
-//   quiet the watch asks etcd for its revision each second; no answer
-//   within the request timeout is ERROR, and the stream is opened again
-//   (SYNCED when it is).
+//   quiet the watch asks the member it streams from for its revision each
+//   second (unless another call got an answer from that member within the
+//   second); no answer within the request timeout is ERROR, and the stream
+//   is opened again, on the next endpoint (SYNCED when it is).
 // - The stream is cut into messages on JSON boundaries (json_stream.hpp).
 #pragma once
 

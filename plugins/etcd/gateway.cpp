@@ -159,6 +159,12 @@ void Gateway::authenticate() {
     token_ = j["token"].get<std::string>();
 }
 
+bool Gateway::answered_within(const std::string& endpoint, std::chrono::milliseconds ms) {
+    std::lock_guard lk(mu_);
+    auto it = answered_.find(endpoint);
+    return it != answered_.end() && std::chrono::steady_clock::now() - it->second < ms;
+}
+
 std::string Gateway::prepare_stream(CURL* h, std::string_view path, const std::string& body, curl_slist** headers) {
     std::string endpoint = current_endpoint();
     configure(h, headers, true);
@@ -168,14 +174,16 @@ std::string Gateway::prepare_stream(CURL* h, std::string_view path, const std::s
     return endpoint;
 }
 
-nlohmann::json Gateway::call(std::string_view path, const nlohmann::json& body) {
+nlohmann::json Gateway::call(std::string_view path, const nlohmann::json& body, const std::string* at) {
     const std::string payload = body.dump();
-    // A refused connection (the member is down) is tried once on the next
-    // endpoint; an expired token once after authenticating again. Anything
-    // else, a timeout above all, is the caller's: a write may have landed.
-    bool tried_next = false, reauthenticated = false;
+    // A refused connection (the member is down) is tried on each other
+    // endpoint once; an expired token once after authenticating again.
+    // Anything else, a timeout above all, is the caller's: a write may have
+    // landed.
+    std::size_t refused = 0;
+    bool reauthenticated = false;
     for (;;) {
-        std::string endpoint = current_endpoint();
+        std::string endpoint = at ? *at : current_endpoint();
         std::string url = endpoint + std::string(path);
         auto h = take();
         curl_slist* headers = nullptr;
@@ -200,14 +208,15 @@ nlohmann::json Gateway::call(std::string_view path, const nlohmann::json& body) 
         give_back(std::move(h));
         if (rc != CURLE_OK) {
             failed(endpoint);
-            if (rc == CURLE_COULDNT_CONNECT && !tried_next && o_.endpoints.size() > 1) {
-                tried_next = true;
-                continue;
-            }
+            if (rc == CURLE_COULDNT_CONNECT && !at && ++refused < o_.endpoints.size()) continue;
             if (rc == CURLE_OPERATION_TIMEDOUT)
                 throw Error(MUSTER_UNAVAILABLE,
                             "etcd " + endpoint + ": no answer within " + std::to_string(o_.request_timeout_ms) + " ms");
             throw Error(MUSTER_UNAVAILABLE, "etcd " + endpoint + ": " + curl_easy_strerror(rc));
+        }
+        {
+            std::lock_guard lk(mu_);
+            answered_[endpoint] = std::chrono::steady_clock::now();
         }
         auto j = nlohmann::json::parse(answer, nullptr, false);
         if (code == 200 && j.is_object()) return j;

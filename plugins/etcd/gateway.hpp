@@ -14,7 +14,9 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,10 +47,11 @@ public:
 
     // POSTs `body` to `path` ("/v3/kv/range") and returns etcd's answer.
     // Throws muster::sdk::Error: UNAVAILABLE when no answer came within the
-    // request timeout (or the endpoint refused the connection: then the
-    // call is tried once on the next endpoint), etcd's own error otherwise
-    // (status_of below), its message in the text.
-    nlohmann::json call(std::string_view path, const nlohmann::json& body);
+    // request timeout, or every endpoint refused the connection (a refusal
+    // moves the call to the next endpoint); etcd's own error otherwise,
+    // mapped from its gRPC code, its message in the text.
+    // `at`: this endpoint only (no failover), e.g. the one a watch streams from.
+    nlohmann::json call(std::string_view path, const nlohmann::json& body, const std::string* at = nullptr);
 
     // Sets up `h` for a streaming POST of `body` to `path` on the current
     // endpoint (the watch): URL, TLS, the token, the dial timeout; no
@@ -60,6 +63,9 @@ public:
     void failed(const std::string& endpoint);
 
     long request_timeout_ms() const { return o_.request_timeout_ms; }
+    // True when a call to `endpoint` got an answer within the last `ms`:
+    // the watches streaming from it then need not ask whether it answers.
+    bool answered_within(const std::string& endpoint, std::chrono::milliseconds ms);
 
 private:
     struct Handle;
@@ -76,6 +82,7 @@ private:
     std::size_t current_ = 0;
     std::string token_;
     std::vector<std::unique_ptr<Handle>> idle_;
+    std::map<std::string, std::chrono::steady_clock::time_point> answered_;  // by endpoint: the last answer
 };
 
 }  // namespace etcd

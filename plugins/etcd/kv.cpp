@@ -151,10 +151,10 @@ std::int64_t Kv::keep_alive(std::int64_t lease) {
 
 void Kv::revoke(std::int64_t lease) { gw_.call("/v3/lease/revoke", {{"ID", std::to_string(lease)}}); }
 
-std::uint64_t Kv::revision() {
+std::uint64_t Kv::revision(const std::string* at) {
     // A key no instance has (a NUL byte is in no key of ours): the answer's
     // header carries the revision.
-    json j = gw_.call("/v3/kv/range", {{"key", base64_encode(std::string(1, '\0'))}, {"count_only", true}});
+    json j = gw_.call("/v3/kv/range", {{"key", base64_encode(std::string(1, '\0'))}, {"count_only", true}}, at);
     return j.contains("header") ? u64(j["header"], "revision") : 0;
 }
 

@@ -57,8 +57,8 @@ public:
     explicit Kv(Gateway& gw) : gw_(gw) {}
 
     // Keys in [key, end) in order, at most `limit`, at `revision` (0: the
-    // newest). Throws muster::sdk::Error; a compacted revision is
-    // OUT_OF_RANGE in etcd, INVALID_ARGUMENT here with "compacted" in the text.
+    // newest). Throws muster::sdk::Error; a revision compacted away fails
+    // with UNAVAILABLE ("compacted" in the text): read again at the newest.
     Page range(const std::string& key, const std::string& end, std::int64_t limit, std::uint64_t revision,
                bool keys_only = false);
     // Every key starting with `prefix`, in order, in pages of 1,000 keys
@@ -78,8 +78,9 @@ public:
     std::int64_t keep_alive(std::int64_t lease);
     void revoke(std::int64_t lease);
 
-    // The newest revision of the store (a read that touches no key).
-    std::uint64_t revision();
+    // The newest revision of the store (a read that touches no key), from
+    // `at` when given (no failover).
+    std::uint64_t revision(const std::string* at = nullptr);
 
 private:
     Gateway& gw_;
