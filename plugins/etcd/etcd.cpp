@@ -6,7 +6,9 @@
 // process), renewed by heartbeats (a keep-alive when a quarter of the ttl
 // has passed), so a heartbeat costs one transaction per 100 instances and
 // now and then a keep-alive, and a dead process's instances go in one
-// expiry.
+// expiry. The lease is not revoked at exit: its keys are deregistered by
+// then, an empty lease expires by itself, and a frozen store would hold
+// the exit for a request timeout.
 #include "etcd_watch.hpp"
 #include "gateway.hpp"
 #include "keys.hpp"
@@ -89,15 +91,6 @@ public:
               gw_(gateway_options(ctx.options)),
               kv_(gw_),
               sweep_(ctx.options.get_duration_ms("sweep", 600000)) {}
-
-    ~Etcd() override {
-        // A clean exit hands the lease back: keys not deregistered go now
-        // rather than at its expiry. (Best effort: the store may be gone.)
-        std::lock_guard lk(mu_);
-        if (lease_ != 0 && owned_.empty()) try {
-                kv_.revoke(lease_);
-            } catch (const Error&) {}
-    }
 
     void register_instance(const Instance& in) override {
         with_lease([&](std::int64_t lease) { put_instance(in, lease); });

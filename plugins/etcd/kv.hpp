@@ -76,7 +76,6 @@ public:
     std::int64_t grant(std::int64_t ttl_s);
     // Renews `lease`; its remaining TTL, 0 when etcd no longer has it.
     std::int64_t keep_alive(std::int64_t lease);
-    void revoke(std::int64_t lease);
 
     // The newest revision of the store (a read that touches no key), from
     // `at` when given (no failover).
