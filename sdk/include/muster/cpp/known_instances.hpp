@@ -104,15 +104,19 @@ public:
     void replace(const std::map<std::string_view, Seen>& live, Removed&& removed, Tell&& tell) {
         for (const auto& [id, k] : known_)
             if (!live.count(id)) tell(MUSTER_EVENT_REMOVED, removed(id, *k.role));
+        std::vector<std::uint64_t> digests;  // each instance hashed once
+        digests.reserve(live.size());
         for (const auto& [id, seen] : live) {
-            auto k = known_.find(std::string(id));
+            digests.push_back(seen.instance->content_digest());
+            auto k = known_.find(id);
             if (k == known_.end())
                 tell(MUSTER_EVENT_ADDED, *seen.instance);
-            else if (k->second.content != seen.instance->content_digest())
+            else if (k->second.content != digests.back())
                 tell(MUSTER_EVENT_CHANGED, *seen.instance);
         }
         clear();
-        for (const auto& [id, seen] : live) remember(*seen.instance, seen.instance->content_digest(), seen.revision);
+        std::size_t n = 0;
+        for (const auto& [id, seen] : live) remember(*seen.instance, digests[n++], seen.revision);
     }
 
     void clear() {
@@ -136,8 +140,8 @@ private:
     }
 
     std::int64_t ttl_ms_;
-    std::map<std::string, Known> known_;        // live instances by id
-    std::set<std::string, std::less<>> roles_;  // the roles known_ names, each once
+    std::map<std::string, Known, std::less<>> known_;  // live instances by id
+    std::set<std::string, std::less<>> roles_;         // the roles known_ names, each once
     // (due time, id) of each known instance; the pointers are known_'s keys
     // (stable in a std::map).
     std::set<std::pair<std::int64_t, const std::string*>> due_;
