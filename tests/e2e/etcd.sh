@@ -5,7 +5,7 @@
 # catalog-sqlite" and "catalog-sqlite, etcd" go on through etcd killed
 # (-9), frozen (SIGSTOP) and restarted with its data directory wiped, a
 # watcher of the chain loses nothing, and etcd holds the instance again
-# after each; with etcd's authentication on, the password is in no
+# after each; a watch whose revision was compacted away re-lists; with etcd's authentication on, the password is in no
 # output; bad options are one line and exit 3. Skipped (77) without a server.
 [ -n "${MUSTER_TEST_ETCD_URL:-}" ] || exit 77
 . "$(dirname "$0")/lib.sh"
@@ -103,11 +103,39 @@ chain_faults() {
 chain_faults etcd,catalog-sqlite 66666666-6666-4666-8666-666666666666 router
 chain_faults catalog-sqlite,etcd 88888888-8888-4888-8888-888888888888 acceptor
 
+# A watch whose revision was compacted away re-lists: a watcher of role
+# "compacted" sees E; other keys move the store's revision on, etcd
+# compacts to its newest and restarts (the watch reconnects from a revision
+# that is gone); the watcher goes on, without telling E went, and sees F.
+E=99999999-aaaa-4aaa-8aaa-aaaaaaaaaaaa
+F=99999999-bbbb-4bbb-8bbb-bbbbbbbbbbbb
+start cwatch watch --config etcd.toml --role compacted --json
+start e run --config etcd.toml --role compacted --address 127.0.0.1:9400 --id $E
+wait_for cwatch.log "\"added\".*$E" 15 || fail "the watcher did not see the first compacted-role instance"
+for i in $(seq 1 20); do ctl put "/elsewhere_$$/k" "$i" >/dev/null; done
+rev=$(ctl get "/elsewhere_$$/k" --write-out=json | python3 -c "import json,sys; print(json.load(sys.stdin)['header']['revision'])")
+sh -c "$MUSTER_TEST_ETCD_STOP"
+sh -c "$MUSTER_TEST_ETCD_START" || fail "etcd did not start again"
+ctl compact "$rev" >/dev/null || fail "etcdctl compact $rev failed"
+start f run --config etcd.toml --role compacted --address 127.0.0.1:9401 --id $F
+wait_for cwatch.log "\"added\".*$F" 20 || fail "after a compaction the watcher did not see a new instance"
+! grep -q "\"removed\".*$E" cwatch.log || fail "after a compaction the watcher was told a running instance went"
+pass "a watch whose revision was compacted away re-lists and goes on, losing nothing"
+kill -TERM "$PID_e" "$PID_f"; wait "$PID_e" "$PID_f"
+ctl del "/elsewhere_$$/" --prefix >/dev/null
+
 # Authentication: the password is in no output, log or error.
 SECRET="pw-$$-never-shown"
+disable_auth() {
+    ctl --user "root:$SECRET" auth disable >/dev/null 2>&1
+    ctl user delete root >/dev/null 2>&1
+    ctl role delete root >/dev/null 2>&1
+}
+ctl role add root >/dev/null 2>&1  # there already after an earlier run that stopped half-way
 ctl user add "root:$SECRET" >/dev/null || fail "etcdctl user add failed"
-ctl --user "root:$SECRET" auth enable >/dev/null || fail "etcdctl auth enable failed"
-disable_auth() { ctl --user "root:$SECRET" auth disable >/dev/null; ctl user delete root >/dev/null; }
+ctl user grant-role root root >/dev/null || { disable_auth; fail "etcdctl user grant-role failed"; }
+ctl --user "root:$SECRET" auth enable >/dev/null || { disable_auth; fail "etcdctl auth enable failed"; }
+ctl get /anything >/dev/null 2>&1 && { disable_auth; fail "etcd answers without credentials: authentication is not on"; }
 AUTH="--config etcd.toml --backend-option etcd.username=root --backend-option etcd.password=$SECRET"
 D=77777777-7777-4777-8777-777777777777
 start d run $AUTH --role writer --address 127.0.0.1:9200 --id $D
