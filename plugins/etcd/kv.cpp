@@ -149,7 +149,6 @@ std::int64_t Kv::keep_alive(std::int64_t lease) {
     return static_cast<std::int64_t>(u64(r, "TTL"));
 }
 
-
 std::uint64_t Kv::revision(const std::string* at) {
     // A key no instance has (a NUL byte is in no key of ours): the answer's
     // header carries the revision.
