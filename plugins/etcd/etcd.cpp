@@ -164,13 +164,22 @@ private:
         owned_.clear();
     }
 
-    // Registers `in` under its role, claiming its id (B10), in one
-    // transaction that holds only if neither key changed since it was read.
+    // Registers `in` under its role, claiming its id (B10), in a
+    // transaction that holds only if neither key changed since it was read
+    // (or, the first time, exists).
     void put_instance(const Instance& in, std::int64_t lease) {
         const std::string key = keys_.instance(in.role, in.id), claim = keys_.claim(in.id);
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            TxnResult read = kv_.txn(json::array(), json::array({range_op(claim), range_op(key)}));
-            auto claimed = Kv::ranged(read, 0), current = Kv::ranged(read, 1);
+        // First as if the id were new, or as this backend last wrote it (the
+        // common cases: one round trip); when that does not hold, the
+        // transaction's failure branch reads both keys, and the next try
+        // compares against what it read.
+        std::optional<KeyValue> claimed, current;
+        std::optional<Instance> mine;
+        {
+            std::lock_guard lk(mu_);
+            if (auto it = owned_.find(in.id); it != owned_.end() && it->second.role == in.role) mine = it->second.doc;
+        }
+        for (int attempt = 0; attempt < 4; ++attempt) {
             if (claimed && claimed->value != in.role) {
                 // Under another role, unless its key there is gone (a claim
                 // left behind by a key deleted by hand): then taken over.
@@ -180,20 +189,27 @@ private:
                     throw Error(MUSTER_CONFLICT, "id " + in.id + " is registered under role '" + claimed->value + "'");
             }
             Instance doc = in;
-            auto before = current ? document_at(*current) : std::nullopt;
+            auto before = attempt == 0 ? mine : current ? document_at(*current) : std::nullopt;
             const std::int64_t now = muster::sdk::system_ms();
             doc.registered_at_ms =
                 before && before->stopped_at_ms == 0 && before->registered_at_ms ? before->registered_at_ms : now;
             doc.last_seen_ms = now;
             doc.stopped_at_ms = 0;
             std::string value = muster::sdk::encode_document(doc, now);
-            json compare = json::array({claimed ? modified_at(claim, claimed->mod_revision) : created_at(claim, 0),
-                                        current ? modified_at(key, current->mod_revision) : created_at(key, 0)});
-            TxnResult w = kv_.txn(compare, json::array({put_op(claim, in.role, lease), put_op(key, value, lease)}));
-            if (!w.succeeded) continue;  // another writer came between: read again
-            std::lock_guard lk(mu_);
-            owned_[in.id] = Owned{in.role, doc};
-            return;
+            json compare =
+                attempt == 0 && mine
+                    ? json::array({value_is(claim, in.role), exists(key)})
+                    : json::array({claimed ? modified_at(claim, claimed->mod_revision) : created_at(claim, 0),
+                                   current ? modified_at(key, current->mod_revision) : created_at(key, 0)});
+            TxnResult w = kv_.txn(compare, json::array({put_op(claim, in.role, lease), put_op(key, value, lease)}),
+                                  json::array({range_op(claim), range_op(key)}));
+            if (w.succeeded) {
+                std::lock_guard lk(mu_);
+                owned_[in.id] = Owned{in.role, doc};
+                return;
+            }
+            claimed = Kv::ranged(w, 0);  // what is there now: the next try compares against it
+            current = Kv::ranged(w, 1);
         }
         throw Error(MUSTER_TRY_AGAIN, "etcd: id " + in.id + " kept changing while registering it; try again");
     }
