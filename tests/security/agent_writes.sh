@@ -5,7 +5,9 @@
 #   with the same message for files that exist and files that do not;
 # - writes are refused without a token unless the operator opts in, a token
 #   under 16 bytes is refused at start, a foreign Host (DNS rebinding) and a
-#   browser's cross-origin write are 403;
+#   browser's cross-origin write are 403; Consul's API takes no writes
+#   even with the token, and its made-up service names stay within
+#   max_roles;
 # - made-up HTTP methods do not add metric series.
 . "$(dirname "$0")/../e2e/lib.sh"
 command -v curl >/dev/null || fail "curl is needed"
@@ -100,6 +102,26 @@ grep -q "warn.*http_allow_anonymous_writes" "$WORK/anon.log" || fail "anonymous 
     fail "the operator's opt-in did not allow anonymous writes"
 kill "$PID_anon"
 pass "writes are refused without a token unless the operator opts in (with a warning)"
+# 2b. Consul's API (docs/agent.md) is read-only whatever the token, and
+# its made-up service names are bounded like muster's own roles.
+PORT=$(free_port)
+A="http://127.0.0.1:$PORT"
+start consul run --http "$PORT" --http-token "$TOKEN" --http-allow-anonymous-writes false --max-roles 40 $DB
+wait_for consul.log "HTTP API on" 10 || fail "the agent for Consul's API did not start"
+for path in /v1/agent/service/register /v1/catalog/register /v1/health/service/worker; do
+    [ "$(code -X PUT -H "$AUTH" -d '{"Name":"consul-made","Port":80}' "$A$path")" = 405 ] ||
+        fail "a Consul write to $path was not refused with 405"
+done
+"$HOST" list --role consul-made $DB | grep -q "^0 instance" || fail "a Consul write registered something"
+for i in $(seq 1 200); do
+    c=$(code "$A/v1/health/service/made-up-$i")
+    [ "$c" = 200 ] || [ "$c" = 503 ] || fail "made-up Consul service $i answered $c"
+done
+caches=$(curl -s "$A/v1/status" | python3 -c "import json,sys; print(len(json.load(sys.stdin)['caches']))")
+[ "$caches" -le 41 ] || fail "200 made-up Consul services left $caches role caches (max_roles 40, and every role's)"
+[ "$(code "$A/healthz")" = 200 ] || fail "the agent stopped answering after the made-up Consul services"
+kill "$PID_consul"
+pass "Consul's API refuses writes even with the token (405); 200 made-up services keep $caches caches (max 40)"
 expect 3 "use at least 16" run --http 0 --http-token short-token $DB
 grep -q "short-token" "$WORK/expect.err" && fail "the refused token was printed"
 pass "a token under 16 bytes is refused at start, unprinted"
