@@ -39,6 +39,12 @@ bool token_expired(int code, const std::string& message) {
     return code == kUnauthenticated || message.find("invalid auth token") != std::string::npos;
 }
 
+// etcd's error message in an answer, or the HTTP status when it has none.
+std::string error_text(const nlohmann::json& j, long http_code) {
+    if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    return "HTTP " + std::to_string(http_code);
+}
+
 struct CurlInit {
     CurlInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
@@ -131,30 +137,45 @@ void Gateway::configure(CURL* h, curl_slist** headers, bool with_token) {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
 }
 
-void Gateway::authenticate() {
-    nlohmann::json body{{"name", o_.username}, {"password", o_.password}};
+Gateway::Posted Gateway::post(const std::string& endpoint, std::string_view path, const std::string& payload,
+                              bool with_token) {
     auto h = take();
     curl_slist* headers = nullptr;
-    configure(h->curl, &headers, false);
-    std::string answer, payload = body.dump();
-    std::string url = current_endpoint() + "/v3/auth/authenticate";
+    try {
+        configure(h->curl, &headers, with_token);
+    } catch (...) {
+        curl_slist_free_all(headers);
+        give_back(std::move(h));
+        throw;
+    }
+    Posted out;
+    std::string url = endpoint + std::string(path);
     curl_easy_setopt(h->curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h->curl, CURLOPT_COPYPOSTFIELDS, payload.c_str());
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, o_.request_timeout_ms);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, append);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &answer);
-    CURLcode rc = curl_easy_perform(h->curl);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &out.answer);
+    out.rc = curl_easy_perform(h->curl);
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out.code);
     curl_slist_free_all(headers);
-    long code = 0;
-    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
     give_back(std::move(h));
-    if (rc != CURLE_OK) throw Error(MUSTER_UNAVAILABLE, "etcd " + url + ": authentication: " + curl_easy_strerror(rc));
-    auto j = nlohmann::json::parse(answer, nullptr, false);
-    if (code != 200 || !j.is_object() || !j.contains("token") || !j["token"].is_string())
-        throw Error(MUSTER_UNAVAILABLE, "etcd: authentication as '" + o_.username + "' failed: " +
-                                            (j.is_object() && j.contains("error") && j["error"].is_string()
-                                                 ? j["error"].get<std::string>()
-                                                 : "HTTP " + std::to_string(code)));
+    if (out.rc == CURLE_OK) {
+        std::lock_guard lk(mu_);
+        answered_[endpoint] = std::chrono::steady_clock::now();
+    }
+    return out;
+}
+
+void Gateway::authenticate() {
+    std::string endpoint = current_endpoint();
+    Posted p = post(endpoint, "/v3/auth/authenticate",
+                    nlohmann::json{{"name", o_.username}, {"password", o_.password}}.dump(), false);
+    if (p.rc != CURLE_OK)
+        throw Error(MUSTER_UNAVAILABLE, "etcd " + endpoint + ": authentication: " + curl_easy_strerror(p.rc));
+    auto j = nlohmann::json::parse(p.answer, nullptr, false);
+    if (p.code != 200 || !j.is_object() || !j.contains("token") || !j["token"].is_string())
+        throw Error(MUSTER_UNAVAILABLE,
+                    "etcd: authentication as '" + o_.username + "' failed: " + error_text(j, p.code));
     std::lock_guard lk(mu_);
     token_ = j["token"].get<std::string>();
 }
@@ -184,46 +205,19 @@ nlohmann::json Gateway::call(std::string_view path, const nlohmann::json& body, 
     bool reauthenticated = false;
     for (;;) {
         std::string endpoint = at ? *at : current_endpoint();
-        std::string url = endpoint + std::string(path);
-        auto h = take();
-        curl_slist* headers = nullptr;
-        std::string answer;
-        CURLcode rc;
-        long code = 0;
-        try {
-            configure(h->curl, &headers, true);
-        } catch (...) {
-            curl_slist_free_all(headers);
-            give_back(std::move(h));
-            throw;
-        }
-        curl_easy_setopt(h->curl, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(h->curl, CURLOPT_COPYPOSTFIELDS, payload.c_str());
-        curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, o_.request_timeout_ms);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, append);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &answer);
-        rc = curl_easy_perform(h->curl);
-        curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
-        curl_slist_free_all(headers);
-        give_back(std::move(h));
-        if (rc != CURLE_OK) {
+        Posted p = post(endpoint, path, payload, true);
+        if (p.rc != CURLE_OK) {
             failed(endpoint);
-            if (rc == CURLE_COULDNT_CONNECT && !at && ++refused < o_.endpoints.size()) continue;
-            if (rc == CURLE_OPERATION_TIMEDOUT)
+            if (p.rc == CURLE_COULDNT_CONNECT && !at && ++refused < o_.endpoints.size()) continue;
+            if (p.rc == CURLE_OPERATION_TIMEDOUT)
                 throw Error(MUSTER_UNAVAILABLE,
                             "etcd " + endpoint + ": no answer within " + std::to_string(o_.request_timeout_ms) + " ms");
-            throw Error(MUSTER_UNAVAILABLE, "etcd " + endpoint + ": " + curl_easy_strerror(rc));
+            throw Error(MUSTER_UNAVAILABLE, "etcd " + endpoint + ": " + curl_easy_strerror(p.rc));
         }
-        {
-            std::lock_guard lk(mu_);
-            answered_[endpoint] = std::chrono::steady_clock::now();
-        }
-        auto j = nlohmann::json::parse(answer, nullptr, false);
-        if (code == 200 && j.is_object()) return j;
+        auto j = nlohmann::json::parse(p.answer, nullptr, false);
+        if (p.code == 200 && j.is_object()) return j;
         int grpc = j.is_object() && j.contains("code") && j["code"].is_number_integer() ? j["code"].get<int>() : -1;
-        std::string message = j.is_object() && j.contains("error") && j["error"].is_string()
-                                  ? j["error"].get<std::string>()
-                                  : "HTTP " + std::to_string(code);
+        std::string message = error_text(j, p.code);
         if (grpc >= 0 && token_expired(grpc, message) && !o_.username.empty() && !reauthenticated) {
             reauthenticated = true;
             authenticate();

@@ -72,6 +72,14 @@ private:
     std::unique_ptr<Handle> take();
     void give_back(std::unique_ptr<Handle> h);
     std::string current_endpoint();
+    // One POST of `payload` to `endpoint` + `path` within the request
+    // timeout, with the token when `with_token`; notes an answer.
+    struct Posted {
+        CURLcode rc = CURLE_OK;
+        long code = 0;  // HTTP status
+        std::string answer;
+    };
+    Posted post(const std::string& endpoint, std::string_view path, const std::string& payload, bool with_token);
     // Sets what every request of ours has: TLS files, dial timeout, token.
     void configure(CURL* h, curl_slist** headers, bool with_token);
     std::string token();
