@@ -87,6 +87,12 @@ Outcome BackendClient::outcome(muster_status st, const muster_error& err) const 
     return {st, plugin_message(err, muster_status_name(st))};
 }
 
+bool BackendClient::holds_role(const std::string* role) const {
+    if (!role || vt_->struct_size < MUSTER_SIZE_THROUGH(muster_backend_v1, holds_role) || !vt_->holds_role) return true;
+    muster_backend* b = backend_.load(std::memory_order_acquire);
+    return !b || vt_->holds_role(b, role->c_str()) != 0;
+}
+
 Outcome BackendClient::register_instance(const sdk::Instance& instance) {
     Outcome why;
     muster_backend* b = backend(why);

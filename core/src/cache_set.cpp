@@ -286,7 +286,8 @@ void CacheSet::refresh(RoleCache& cache) {
 // counts against its backend's breaker.
 void CacheSet::route_watch(RoleCache& cache) {
     std::weak_ptr<Chain> weak_chain = chain_;
-    cache.follow(chain_->watch_source(), [weak_chain](const BackendClient& source, const std::string& why) {
+    const std::string* role = cache.role() ? &*cache.role() : nullptr;
+    cache.follow(chain_->watch_source(role), [weak_chain](const BackendClient& source, const std::string& why) {
         if (auto ch = weak_chain.lock()) ch->report_failure(source, why);
     });
 }

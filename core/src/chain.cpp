@@ -5,6 +5,7 @@
 
 #include <muster/core/log.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace muster::core {
@@ -147,30 +148,58 @@ void Chain::report_failure(const BackendClient& backend, const std::string& why)
         if (links_[i].backend.get() == &backend) record(i, {MUSTER_UNAVAILABLE, why});
 }
 
+// Links are replicas, asked in order, except read-only ones (DNS): they
+// hold roles of their own, so an every-role list adds theirs to the
+// writable links' answer, and a role whose read-only source failed is not
+// answered from a link that merely lists it empty (docs/chain.md).
 ChainRead Chain::list(const std::string* role, std::uint32_t flags) {
     ChainRead r;
     r.outcome = {MUSTER_UNAVAILABLE, "no backend answered"};
-    std::optional<ChainRead> empty;  // the first empty answer, if nothing better comes
+    std::optional<ChainRead> empty;      // the first empty answer, if nothing better comes
+    std::optional<Outcome> source_down;  // a read-only link holding the role failed
+    std::vector<sdk::Instance> own;      // every-role lists: the read-only links' roles
+    bool any_writable = false, any_holds = false;
+    auto finish = [&](ChainRead answer) {
+        bool unanswered = !answer.outcome.ok() || answer.instances.empty() || !role;
+        if (source_down && unanswered) return ChainRead{*source_down, {}, ""};
+        if (answer.outcome.ok())
+            answer.instances.insert(answer.instances.end(), std::make_move_iterator(own.begin()),
+                                    std::make_move_iterator(own.end()));
+        return answer;
+    };
     for (std::size_t i = 0; i < links_.size(); ++i) {
+        const BackendClient& b = *links_[i].backend;
+        if (!b.holds_role(role)) continue;
+        any_holds = true;
+        const bool partial = !role && !b.writable();
+        any_writable = any_writable || b.writable();
         if (!usable(i)) {
-            r.outcome = {MUSTER_UNAVAILABLE, links_[i].backend->name() + ": breaker open"};
+            r.outcome = {MUSTER_UNAVAILABLE, b.name() + ": breaker open"};
+            if (!b.writable()) source_down = r.outcome;
             continue;
         }
         std::vector<sdk::Instance> got;
         Outcome o = list_link(i, role, flags, got);
         record(i, o);
         if (moves_on(o.status)) {
-            r.outcome = {o.status, links_[i].backend->name() + ": " + o.message};
+            r.outcome = {o.status, b.name() + ": " + o.message};
+            if (!b.writable()) source_down = r.outcome;
             continue;
         }
-        if (!o.ok()) return {o, {}, links_[i].backend->name()};
+        if (!o.ok()) return {o, {}, b.name()};
+        if (partial) {
+            own.insert(own.end(), std::make_move_iterator(got.begin()), std::make_move_iterator(got.end()));
+            continue;
+        }
         if (got.empty() && !links_[i].return_on_empty) {
-            if (!empty) empty = ChainRead{o, {}, links_[i].backend->name()};
+            if (!empty) empty = ChainRead{o, {}, b.name()};
             continue;
         }
-        return {o, std::move(got), links_[i].backend->name()};
+        return finish({o, std::move(got), b.name()});
     }
-    return empty ? *empty : r;
+    if (!any_holds) return {{}, {}, names()};  // no link can hold this role: surely empty
+    if (!role && !any_writable && !source_down) return {{}, std::move(own), names()};
+    return finish(empty ? *empty : r);
 }
 
 Outcome Chain::probe(std::size_t i) {
@@ -195,12 +224,16 @@ Outcome Chain::after_write(std::size_t i, const Outcome& o, const std::string* i
 // forgets what it remembered, or settling would deregister that someone's
 // instance. `fn` may run after this returns (a late link): it owns its data.
 Outcome Chain::write(const std::function<Outcome(BackendClient&, std::size_t)>& fn, const std::string* id) {
+    if (std::none_of(links_.begin(), links_.end(), [](const Link& l) { return l.backend->writable(); }))
+        return {MUSTER_UNSUPPORTED, "no backend of the chain takes writes (" + names() +
+                                        ": read-only): add one that does, e.g. catalog-sqlite"};
     Outcome first_failure{MUSTER_UNAVAILABLE, "no backend is available"};
     bool any_ok = false, any_failure = false;
     std::vector<std::pair<std::size_t, Outcome>> outcomes;
     // Checked and remembered under the link's lock, the one recovery
     // closes the breaker under.
     auto allowed = [&](std::size_t i) {
+        if (!links_[i].backend->writable()) return false;  // takes no writes: nothing to remember either
         {
             LinkState& st = *state_[i];
             std::lock_guard lk(st.mu);
@@ -310,7 +343,11 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
     std::vector<std::pair<std::size_t, std::shared_ptr<LinkRunner::Task>>> started;
     std::vector<std::shared_ptr<std::vector<sdk::Instance>>> results;
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        if (!closed(i)) continue;
+        if (!links_[i].backend->holds_role(role)) continue;
+        if (!closed(i)) {
+            if (!links_[i].backend->writable()) return std::nullopt;  // its roles' source cannot tell
+            continue;
+        }
         auto got = std::make_shared<std::vector<sdk::Instance>>();
         results.push_back(got);
         started.emplace_back(
@@ -318,21 +355,32 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
                    i, Lane::read, [got, r](BackendClient& b) { return b.list(r ? &*r : nullptr, 0, *got); },
                    options_.read_timeout));
     }
+    bool source_failed = false;
     for (std::size_t k = 0; k < started.size(); ++k) {
         auto& [i, task] = started[k];
         Outcome o = state_[i]->reads->finish(task);
         record(i, o);
-        if (!o.ok()) continue;
+        if (!o.ok()) {
+            source_failed = source_failed || !links_[i].backend->writable();
+            continue;
+        }
         if (!live) live.emplace();
         for (const auto& inst : *results[k]) live->insert(inst.id);
     }
-    return live;
+    return source_failed ? std::nullopt : live;
 }
 
-std::shared_ptr<BackendClient> Chain::watch_source() const {
-    for (std::size_t i = 0; i < links_.size(); ++i)
-        if (links_[i].backend->can(MUSTER_BACKEND_CAP_WATCH) && links_[i].backend->created() && closed(i))
-            return links_[i].backend;
+std::shared_ptr<BackendClient> Chain::watch_source(const std::string* role) const {
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        const auto& b = links_[i].backend;
+        // Every role: one link's watch would miss a read-only link's roles.
+        if (!role && !b->writable()) return nullptr;
+        if (!b->holds_role(role)) continue;
+        if (b->can(MUSTER_BACKEND_CAP_WATCH) && b->created() && closed(i)) return b;
+        // A read-only source that is down is not replaced by a link that
+        // merely lists its roles empty: the chain's answer is then stale.
+        if (!b->writable()) return nullptr;
+    }
     return nullptr;
 }
 
@@ -348,6 +396,7 @@ std::vector<LinkStatus> Chain::status() const {
 }
 
 Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
+    if (!links_[i].backend->writable()) return {};  // nothing of ours lives there
     std::shared_ptr<const Ownership> owner;
     {
         std::lock_guard lk(owner_mu_);
@@ -368,6 +417,7 @@ Outcome Chain::settle(std::size_t i, const std::set<std::string>* ids) {
 // made it has exited (docs/chain.md, Recovery).
 Outcome Chain::settle_tombstones(std::size_t i, std::size_t& found) {
     found = 0;
+    if (!links_[i].backend->writable()) return {};
     std::set<std::string> stopped;
     for (std::size_t k = 0; k < links_.size(); ++k) {
         if (k == i || !links_[k].backend->can(MUSTER_BACKEND_CAP_REAP) || !closed(k)) continue;

@@ -44,6 +44,15 @@ std::size_t live(BackendClient& b, const std::string& role) {
     return b.list(&role, 0, out).ok() ? out.size() : 0;
 }
 
+// What a list shows, one line per instance: said when a count is wrong.
+std::string listing(BackendClient& b, const std::string& role) {
+    std::vector<muster::sdk::Instance> out;
+    auto st = b.list(&role, 0, out);
+    std::string text = st.ok() ? "" : "list failed\n";
+    for (const auto& i : out) text += i.id + " " + i.address + " last_seen " + std::to_string(i.last_seen_ms) + "\n";
+    return text;
+}
+
 RegistryOptions fast() { return quick_options(300ms, 3000ms, 200ms); }
 
 }  // namespace
@@ -70,6 +79,7 @@ TEST_CASE("a server restart mid-run loses no registration and the watch resyncs"
         CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED, late.id()) == 1; }));
         CHECK(eventually([&] { return live(*other, "writer") == 6; }));
         std::this_thread::sleep_for(fast().ttl + 500ms);
+        INFO(how << " listed:\n" << listing(*other, "writer"));
         CHECK(live(*other, "writer") == 6);          // heartbeats resumed: nothing expired
         CHECK(ev.count(MUSTER_EVENT_REMOVED) == 0);  // no live instance reported removed
     }

@@ -91,7 +91,9 @@ bool register_all(muster::core::Registry& registry, const std::vector<Registrati
                 regs.push_back(registry.register_instance(specs[i]));
                 break;
             } catch (const muster::sdk::Error& e) {
-                if (e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT)
+                // UNSUPPORTED: every backend of the chain is read-only.
+                if (e.status() == MUSTER_INVALID_ARGUMENT || e.status() == MUSTER_CONFLICT ||
+                    e.status() == MUSTER_UNSUPPORTED)
                     throw HostError(kConfig, svc.origin + ": cannot register " + svc.role + ": " + e.what());
                 auto waited = std::chrono::steady_clock::now() - started;
                 if (s.startup_timeout.count() > 0 && waited + backoff > s.startup_timeout)

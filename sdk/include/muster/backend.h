@@ -37,6 +37,11 @@ typedef struct muster_watch muster_watch;
 #define MUSTER_BACKEND_CAP_REAP (1ull << 2)
 /* timestamps come from the store's clock */
 #define MUSTER_BACKEND_CAP_SERVER_CLOCK (1ull << 3)
+/* ABI 1.1: the backend reads a store that others write (DNS, a cluster's
+ * API): register_instance, heartbeat, deregister and reap answer
+ * UNSUPPORTED, and a chain sends it no write, nor writes anything back to
+ * it when it recovers [R1] */
+#define MUSTER_BACKEND_CAP_READ_ONLY (1ull << 4)
 
 /* list() flags. By default only live instances are listed: not stopped and
  * last_seen within the ttl. */
@@ -165,6 +170,15 @@ typedef struct muster_backend_v1 {
      * TERMINATED (unless it already had it) and will never run again, so
      * the host may free `user` afterwards [W3]. */
     void (*unwatch)(muster_backend* backend, muster_watch* watch);
+
+    /* ABI 1.1 (check struct_size); NULL: the backend may hold every role.
+     * Whether `role` can ever be listed here: a backend that serves some
+     * roles only (a map of roles to DNS names) answers 0 for the others,
+     * and the chain reads and watches those on its other links without
+     * counting this one as failed, even while its breaker is open [R2].
+     * Answers from memory, without I/O.
+     * THREADING: any thread, concurrently with every other slot. */
+    int (*holds_role)(muster_backend* backend, const char* role);
 } muster_backend_v1;
 
 #ifdef __cplusplus

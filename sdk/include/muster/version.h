@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define MUSTER_ABI_MAJOR 1
-#define MUSTER_ABI_MINOR 0
+#define MUSTER_ABI_MINOR 1
 
 /* The struct_size a TYPE must have to hold FIELD: a struct at least this
  * long was built by a minor version that has FIELD (rule L3). */

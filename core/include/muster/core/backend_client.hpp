@@ -78,6 +78,12 @@ public:
 
     const std::string& name() const { return name_; }
     bool can(std::uint64_t cap) const { return (vt_->capabilities & cap) == cap; }
+    // Takes writes (not MUSTER_BACKEND_CAP_READ_ONLY).
+    bool writable() const { return !can(MUSTER_BACKEND_CAP_READ_ONLY); }
+    // Whether `role` (nullptr: every role) can be listed here: the plugin's
+    // holds_role (ABI 1.1), true for an older plugin, one without the slot,
+    // or one not created yet (the call itself then tells).
+    bool holds_role(const std::string* role) const;
     const LoadedPlugin& plugin() const { return *plugin_; }
 
     Outcome register_instance(const sdk::Instance& instance);

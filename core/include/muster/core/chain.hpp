@@ -127,9 +127,11 @@ public:
     // nullopt when none answered. The mass-removal guard asks it.
     std::optional<std::set<std::string>> live_anywhere(const std::string* role);
 
-    // The first created link that can watch and whose breaker is closed,
-    // or nullptr.
-    std::shared_ptr<BackendClient> watch_source() const;
+    // The first created link that holds `role` (nullptr: every role), can
+    // watch and whose breaker is closed, or nullptr (poll through the
+    // chain): also for every role when a read-only link holds roles of its
+    // own, which one link's watch would miss.
+    std::shared_ptr<BackendClient> watch_source(const std::string* role) const;
 
     std::vector<LinkStatus> status() const;
 

@@ -67,6 +67,9 @@ public:
     virtual std::unique_ptr<Watch> watch(RoleFilter /*role*/, WatchSink /*sink*/) {
         throw Error(MUSTER_UNSUPPORTED, "this backend does not watch");
     }
+    // Whether `role` can ever be listed here (backend.h holds_role): from
+    // memory, no I/O, any thread. Most stores hold every role.
+    virtual bool holds_role(std::string_view /*role*/) const { return true; }
 };
 
 namespace detail {
@@ -183,6 +186,15 @@ struct BackendTrampolines {
         sink(MUSTER_EVENT_TERMINATED, nullptr, MUSTER_OK, "unwatched");
     }
 
+    static int holds_role(muster_backend* b, const char* role) noexcept {
+        if (!role || !check_role(role).empty()) return 0;
+        try {
+            return self(b)->holds_role(role) ? 1 : 0;
+        } catch (...) {
+            return 1;  // unsure: the chain asks, and the answer tells
+        }
+    }
+
     static constexpr muster_backend_v1 make_vtable() {
         muster_backend_v1 v{};
         v.struct_size = sizeof(muster_backend_v1);
@@ -199,6 +211,7 @@ struct BackendTrampolines {
         v.reap = &reap;
         v.watch = &watch;
         v.unwatch = &unwatch;
+        v.holds_role = &holds_role;
         return v;
     }
 };
