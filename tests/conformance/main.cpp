@@ -51,6 +51,7 @@ std::string capability_names(std::uint64_t caps) {
     add(MUSTER_BACKEND_CAP_SHARED, "shared");
     add(MUSTER_BACKEND_CAP_REAP, "reap");
     add(MUSTER_BACKEND_CAP_SERVER_CLOCK, "server_clock");
+    add(MUSTER_BACKEND_CAP_READ_ONLY, "read_only");
     return out.empty() ? "none" : out;
 }
 
@@ -69,7 +70,7 @@ nlohmann::json describe(const muster::core::LoadedPlugin& p) {
 
 int main(int argc, char** argv) {
     po::options_description desc("muster-conformance --plugin NAME|PATH [--option key=value]...\n\nOptions");
-    std::string plugin_arg, only, child_role, run_rule;
+    std::string plugin_arg, only, child_role, run_rule, fixture, unheld;
     std::vector<std::string> raw_options, raw_unreachable;
     std::int64_t unreachable_within_ms = 10000;
     std::int64_t ttl_ms = 1000;
@@ -83,6 +84,9 @@ int main(int argc, char** argv) {
         "unreachable-within", po::value(&unreachable_within_ms)->default_value(10000),
         "ms each call may take against that store (rule U1)")("plugin-dir", po::value<std::string>(),
                                                               "where plugin names are looked up")(
+        "read-only-role", po::value(&fixture),
+        "ROLE=COUNT: for a read-only plugin, a role its store serves with COUNT instances (rules R)")(
+        "unheld-role", po::value(&unheld), "for a read-only plugin, a role it does not hold (rule R2)")(
         "only", po::value(&only), "a rule (e.g. W3) or a group of rules (e.g. B) to run alone")(
         "json", "print the results as JSON")("child-writer", po::value(&child_role),
                                              "internal: run as a writer process of rule X2")(
@@ -129,6 +133,21 @@ int main(int argc, char** argv) {
         !parse_pairs(raw_options, "option", ctx.options))
         return 2;
     ctx.unreachable_within_ms = unreachable_within_ms;
+    if (!fixture.empty()) {
+        auto eq = fixture.find('=');
+        std::size_t used = 0;
+        try {
+            if (eq != std::string::npos) ctx.fixture_count = std::stoul(fixture.substr(eq + 1), &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (eq == std::string::npos || eq == 0 || used == 0 || eq + 1 + used != fixture.size()) {
+            std::cerr << "muster-conformance: --read-only-role '" << fixture << "' is not ROLE=COUNT\n";
+            return 2;
+        }
+        ctx.fixture_role = fixture.substr(0, eq);
+    }
+    ctx.unheld_role = unheld;
     bool json = vm.count("json") > 0;
     nlohmann::json results = nlohmann::json::array();
     int passed = 0, failed = 0, skipped = 0;
@@ -185,6 +204,8 @@ int main(int argc, char** argv) {
     for (const auto& kv : raw_options) child_args.insert(child_args.end(), {"--option", kv});
     for (const auto& kv : raw_unreachable) child_args.insert(child_args.end(), {"--unreachable-option", kv});
     child_args.insert(child_args.end(), {"--unreachable-within", std::to_string(unreachable_within_ms)});
+    if (!fixture.empty()) child_args.insert(child_args.end(), {"--read-only-role", fixture});
+    if (!unheld.empty()) child_args.insert(child_args.end(), {"--unheld-role", unheld});
     if (vm.count("plugin-dir"))
         child_args.insert(child_args.end(), {"--plugin-dir", vm["plugin-dir"].as<std::string>()});
     // Generous: the slowest rules wait a few ttls, and sanitizers slow all.
@@ -236,6 +257,18 @@ int main(int argc, char** argv) {
         if (rule.needs_unreachable && ctx.unreachable.empty()) {
             report(rule.id, rule.title, "skip",
                    "give --unreachable-option key=value: options pointing at a store that is not there");
+            continue;
+        }
+        // A read-only plugin takes no writes: the rules that write to set a
+        // store up (B, C, V, W, X) give way to rules R, run on a store set up
+        // by whoever runs the suite.
+        if ((capabilities & MUSTER_BACKEND_CAP_READ_ONLY) &&
+            std::string("BCVWX").find(rule.id[0]) != std::string::npos) {
+            report(rule.id, rule.title, "skip", "writes: the plugin is read-only (rules R instead)");
+            continue;
+        }
+        if (rule.id[0] == 'R' && (capabilities & MUSTER_BACKEND_CAP_READ_ONLY) && ctx.fixture_role.empty()) {
+            report(rule.id, rule.title, "skip", "give --read-only-role ROLE=COUNT: a role the store serves");
             continue;
         }
         if (rule.needs && (capabilities & rule.needs) != rule.needs) {

@@ -26,16 +26,20 @@ AddRule l2{{"L2", "the plugin refuses a host of another ABI major and still name
                 }
             }}};
 
-AddRule l3{{"L3", "the backend struct is complete for ABI 1.0 and its capabilities are backed by functions", 0, true,
-            [](Context& c) {
+AddRule l3{{"L3", "the backend struct is complete for the minor it names and its capabilities are backed by functions",
+            0, true, [](Context& c) {
                 const auto& v = c.vt();
-                check(
-                    v.struct_size >= sizeof(muster_backend_v1),
-                    "struct_size " + std::to_string(v.struct_size) + " < " + std::to_string(sizeof(muster_backend_v1)));
+                // 1.0 ends at unwatch; 1.1 adds holds_role and the read-only bit.
+                std::size_t need = v.minor_version == 0 ? MUSTER_SIZE_THROUGH(muster_backend_v1, unwatch)
+                                                        : MUSTER_SIZE_THROUGH(muster_backend_v1, holds_role);
+                check(v.struct_size >= need, "struct_size " + std::to_string(v.struct_size) + " < " +
+                                                 std::to_string(need) + " (ABI 1." + std::to_string(v.minor_version) +
+                                                 ")");
                 check(v.minor_version <= 1000, "minor_version is implausible");
                 check(v.name && *v.name, "backend has no name");
                 check(v.description != nullptr, "backend has no description");
-                check((v.capabilities & ~0xFull) == 0, "unknown capability bits are claimed");
+                std::uint64_t known = v.minor_version == 0 ? 0xFull : 0x1Full;
+                check((v.capabilities & ~known) == 0, "unknown capability bits are claimed");
             }}};
 
 AddRule o1{{"O1", "the option schema is well-formed: unique names, known types, help, defaults of the right type", 0,

@@ -53,11 +53,19 @@ AddRule u1{
              check(down(got), what + " against a store that is not there answered " + muster_status_name(got) +
                                   " (want unavailable or try_again: an answer would be a lie)");
          };
-         expect_down("register", timed("register", [&] { return vt.register_instance(b, view.get(), &err); }));
+         // A read-only backend refuses writes whether its store is there or not.
+         auto expect_write = [&](const std::string& what, muster_status got) {
+             if (vt.capabilities & MUSTER_BACKEND_CAP_READ_ONLY)
+                 check(got == MUSTER_UNSUPPORTED,
+                       what + " on a read-only backend answered " + muster_status_name(got) + " (want unsupported)");
+             else
+                 expect_down(what, got);
+         };
+         expect_write("register", timed("register", [&] { return vt.register_instance(b, view.get(), &err); }));
          const char* ids[] = {in.id.c_str()};
          muster_status res[1];
-         expect_down("heartbeat", timed("heartbeat", [&] { return vt.heartbeat(b, ids, 1, res, &err); }));
-         expect_down("deregister", timed("deregister", [&] { return vt.deregister(b, in.id.c_str(), &err); }));
+         expect_write("heartbeat", timed("heartbeat", [&] { return vt.heartbeat(b, ids, 1, res, &err); }));
+         expect_write("deregister", timed("deregister", [&] { return vt.deregister(b, in.id.c_str(), &err); }));
          auto sink = [](void*, const muster_instance*) { return 0; };
          expect_down("list", timed("list", [&] { return vt.list(b, in.role.c_str(), 0, sink, nullptr, &err); }));
          if (vt.capabilities & MUSTER_BACKEND_CAP_REAP) {

@@ -8,52 +8,6 @@
 namespace conformance {
 namespace {
 
-using muster::core::BackendEvent;
-
-// Records events; flags a callback that overlaps another or runs after
-// unwatch returned.
-struct Recorder {
-    std::mutex mu;
-    std::vector<BackendEvent> events;
-    std::atomic<int> inside{0};
-    std::atomic<bool> overlapped{false};
-    std::atomic<bool> closed{false};
-    std::atomic<bool> after_close{false};
-
-    std::function<void(const BackendEvent&)> callback() {
-        return [this](const BackendEvent& ev) {
-            if (inside.fetch_add(1) != 0) overlapped = true;
-            if (closed) after_close = true;
-            {
-                std::lock_guard lk(mu);
-                events.push_back(ev);
-            }
-            inside.fetch_sub(1);
-        };
-    }
-    std::vector<BackendEvent> snapshot() {
-        std::lock_guard lk(mu);
-        return events;
-    }
-    // Events of `type` for `id` (any id when empty).
-    std::size_t count(muster_event_type type, const std::string& id = {}) {
-        std::size_t n = 0;
-        for (const auto& e : snapshot())
-            if (e.type == type && (id.empty() || (e.instance && e.instance->id == id))) ++n;
-        return n;
-    }
-    bool wait(std::int64_t timeout_ms, muster_event_type type, const std::string& id = {}) {
-        return eventually(timeout_ms, [&] { return count(type, id) > 0; });
-    }
-};
-
-std::unique_ptr<muster::core::BackendWatch> start(muster::core::BackendClient& b, const std::string& role,
-                                                  Recorder& r) {
-    std::unique_ptr<muster::core::BackendWatch> w;
-    must(b.watch(&role, r.callback(), w), "watch");
-    return w;
-}
-
 AddRule w1{{"W1", "a watch starts with ADDED for each live instance, then SYNCED", MUSTER_BACKEND_CAP_WATCH, true,
             [](Context& c) {
                 auto b = c.backend();

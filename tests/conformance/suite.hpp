@@ -7,6 +7,7 @@
 #include <muster/core/registry.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -39,6 +40,12 @@ struct Context {
     std::string plugin_arg;  // as given on the command line
     Options unreachable;     // options pointing at a store that is not there (rule U1)
     std::int64_t unreachable_within_ms = 10000;
+    // Read-only plugins (rules R): a role the store the options point at
+    // serves with exactly this many instances, and a role the plugin does
+    // not hold (both set up by whoever runs the suite).
+    std::string fixture_role;
+    std::size_t fixture_count = 0;
+    std::string unheld_role;
 
     const muster_backend_v1& vt() const { return *plugin->backend; }
     const muster_health_v1& hvt() const { return *plugin->health; }
@@ -106,5 +113,50 @@ void must(const muster::core::Outcome& o, const std::string& what);
 void sleep_ms(std::int64_t ms);
 // Polls `pred` until true or `timeout_ms` passes.
 bool eventually(std::int64_t timeout_ms, const std::function<bool()>& pred);
+
+// Records events; flags a callback that overlaps another or runs after
+// unwatch returned.
+struct Recorder {
+    std::mutex mu;
+    std::vector<muster::core::BackendEvent> events;
+    std::atomic<int> inside{0};
+    std::atomic<bool> overlapped{false};
+    std::atomic<bool> closed{false};
+    std::atomic<bool> after_close{false};
+
+    std::function<void(const muster::core::BackendEvent&)> callback() {
+        return [this](const muster::core::BackendEvent& ev) {
+            if (inside.fetch_add(1) != 0) overlapped = true;
+            if (closed) after_close = true;
+            {
+                std::lock_guard lk(mu);
+                events.push_back(ev);
+            }
+            inside.fetch_sub(1);
+        };
+    }
+    std::vector<muster::core::BackendEvent> snapshot() {
+        std::lock_guard lk(mu);
+        return events;
+    }
+    // Events of `type` for `id` (any id when empty).
+    std::size_t count(muster_event_type type, const std::string& id = {}) {
+        std::size_t n = 0;
+        for (const auto& e : snapshot())
+            if (e.type == type && (id.empty() || (e.instance && e.instance->id == id))) ++n;
+        return n;
+    }
+    bool wait(std::int64_t timeout_ms, muster_event_type type, const std::string& id = {}) {
+        return eventually(timeout_ms, [&] { return count(type, id) > 0; });
+    }
+};
+
+// Starts a watch of `role` on `b` recording into `r`.
+inline std::unique_ptr<muster::core::BackendWatch> start(muster::core::BackendClient& b, const std::string& role,
+                                                         Recorder& r) {
+    std::unique_ptr<muster::core::BackendWatch> w;
+    must(b.watch(&role, r.callback(), w), "watch");
+    return w;
+}
 
 }  // namespace conformance

@@ -36,7 +36,7 @@ if [ "${1:-}" = conformance ]; then
     exec "${MUSTER_CONFORMANCE:?MUSTER_CONFORMANCE must name muster-conformance}" --plugin dns-srv \
         --option servers=127.0.0.1:$PORT1 --option "roles=$ROLES" --option min_ttl=200ms \
         --read-only-role router=2 --unheld-role nobody \
-        --unreachable-option servers=127.0.0.1:1 --unreachable-option timeout=300ms
+        --unreachable-option servers=127.0.0.1:1 --unreachable-option timeout=300ms --unreachable-option "roles=$ROLES"
 fi
 
 D="--chain dns-srv --backend-option dns-srv.servers=127.0.0.1:$PORT1 --backend-option dns-srv.roles=$(echo "$ROLES" | tr -d ' ')"
@@ -56,6 +56,11 @@ pass "NXDOMAIN lists no instances (exit 0)"
 
 expect 3 "no backend of the chain takes writes" run $D --role router --address 10.0.0.9:80
 pass "a chain of read-only backends refuses a registration with one line"
+expect 3 "no role is mapped" list --chain dns-srv --backend-option dns-srv.servers=127.0.0.1:$PORT1
+expect 3 "option 'roles'" list --chain dns-srv --backend-option dns-srv.roles=router
+expect 3 "option 'servers'" list --chain dns-srv --backend-option dns-srv.roles=r=_a._tcp.x --backend-option dns-srv.servers=foo:53
+expect 3 "min_ttl" list --chain dns-srv --backend-option dns-srv.roles=r=_a._tcp.x --backend-option dns-srv.min_ttl=5s --backend-option dns-srv.max_ttl=1s
+pass "bad options: one line naming the option, exit 3"
 
 # A chain with catalog-sqlite: DNS roles from DNS, the others from the
 # store, writes only to the store.

@@ -28,7 +28,8 @@ python3 - plugins.json <<'PY' || fail "plugins --json does not give each kind's 
 import json, sys
 plugins = {p["name"]: p for p in json.load(open(sys.argv[1])) if "name" in p}
 kinds = plugins["catalog-sqlite"]["kinds"]
-assert kinds[0]["kind"] == "muster.backend/1" and kinds[0]["minor_version"] == 0, kinds
+assert kinds[0]["kind"] == "muster.backend/1", kinds
+assert kinds[0]["minor_version"] == int(plugins["catalog-sqlite"]["abi"].split(".")[1]), kinds  # built with this SDK
 assert plugins["health-tcp"]["kinds"][0]["kind"] == "muster.health/1", plugins["health-tcp"]
 PY
 pass "--plugin-dir adds directories before the built-in one; plugins shows each file and each kind's ABI minor"
