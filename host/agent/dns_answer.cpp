@@ -175,6 +175,15 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
         labels.push_back(rest.substr(i, dot - i));
         i = dot + 1;
     }
+    // With regions, a region's own answer: <role>.service.<region> (and
+    // _<role>._tcp.service.<region>): the region label comes off first.
+    std::string region;
+    auto service_at = std::find(labels.begin(), labels.end(), "service");
+    if (!options.regions.empty() && service_at != labels.end() && service_at + 2 == labels.end() &&
+        std::count(options.regions.begin(), options.regions.end(), labels.back())) {
+        region = labels.back();
+        labels.pop_back();
+    }
     std::optional<std::string> role;
     bool srv_name = false;
     if (labels.size() == 2 && labels[1] == "service") role = labels[0];
@@ -187,7 +196,8 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
         role.reset();
         labels.clear();
     }
-    std::shared_ptr<const muster::core::RoleSnapshot> snapshot = ours && role ? lookup(*role) : nullptr;
+    std::string role_key = role ? (region.empty() ? *role : *role + "." + region) : "";
+    std::shared_ptr<const muster::core::RoleSnapshot> snapshot = ours && role ? lookup(role_key) : nullptr;
 
     // Kept: replies of roles that have instances, asked in lower case. Names
     // a client makes up (empty roles), and case variants of real ones (0x20
@@ -280,7 +290,7 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
     // Up to kOrders orders of the records, each built once, handed out in turn.
     std::vector<DnsReply> orders{reply(0)};
     for (std::size_t k = 1; k < std::min(targets_count, DnsAnswerCache::kOrders); ++k) orders.push_back(reply(k));
-    cache->put(key, *role, *snapshot, orders);
+    cache->put(key, role_key, snapshot, orders);
     return std::move(orders[rng() % orders.size()]);
 }
 
@@ -289,20 +299,20 @@ DnsAnswerCache::DnsAnswerCache(std::size_t max_entries) : max_entries_(max_entri
 std::optional<DnsReply> DnsAnswerCache::find(const std::string& key, const RoleLookup& lookup,
                                              const std::uint8_t* query) {
     std::string role;
-    std::uint64_t built_from = 0;
+    std::shared_ptr<const muster::core::RoleSnapshot> built_from;
     {
         std::lock_guard lk(mu_);
         auto it = entries_.find(key);
         if (it == entries_.end()) return std::nullopt;
         role = it->second.role;
-        built_from = it->second.index;
+        built_from = it->second.from.lock();
     }
     // Still the role's answer? (Outside the lock: the lookup may fill a cache.)
     auto now = lookup(role);
-    if (!now || now->index != built_from || now->stale) return std::nullopt;
+    if (!now || now != built_from || now->stale) return std::nullopt;
     std::lock_guard lk(mu_);
     auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.index != built_from) return std::nullopt;
+    if (it == entries_.end() || it->second.from.lock() != built_from) return std::nullopt;
     Entry& e = it->second;
     DnsReply out = e.orders[e.next++ % e.orders.size()];
     // This query's ID and RD bit; the rest is the same for every asker.
@@ -312,12 +322,13 @@ std::optional<DnsReply> DnsAnswerCache::find(const std::string& key, const RoleL
     return out;
 }
 
-void DnsAnswerCache::put(const std::string& key, const std::string& role, const muster::core::RoleSnapshot& snapshot,
+void DnsAnswerCache::put(const std::string& key, const std::string& role,
+                         const std::shared_ptr<const muster::core::RoleSnapshot>& snapshot,
                          std::vector<DnsReply> orders) {
     std::lock_guard lk(mu_);
     if (entries_.size() >= max_entries_ && !entries_.count(key))
         entries_.clear();  // names a client made up: start over
-    entries_[key] = Entry{role, snapshot.index, std::move(orders), 0};
+    entries_[key] = Entry{role, snapshot, std::move(orders), 0};
 }
 
 std::size_t DnsAnswerCache::size() {

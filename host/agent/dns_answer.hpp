@@ -23,13 +23,15 @@ namespace host::agent {
 
 struct DnsOptions {
     std::string domain = "muster";                // lowercase, no trailing dot
+    std::vector<std::string> regions;             // names answered as <role>.service.<region>; empty: no regions
     std::uint32_t ttl = 5;                        // seconds, on every record
     std::chrono::milliseconds stale_max{600000};  // a stale answer older than this is SERVFAIL
 };
 
 // A role's snapshot from the cache (nullptr: the role cannot be looked up,
-// e.g. the agent caches too many roles already). Called with valid role
-// names only. Must not throw.
+// e.g. the agent caches too many roles already). Called with a valid role
+// name, or with regions "ROLE.REGION" for a region of DnsOptions::regions
+// (a role alone: the local-first answer). Must not throw.
 using RoleLookup = std::function<std::shared_ptr<const muster::core::RoleSnapshot>(const std::string& role)>;
 
 struct DnsReply {
@@ -54,19 +56,19 @@ public:
     // there is none, or it was built from another snapshot than the one
     // `lookup` gives for its role now (the role changed, or went stale).
     std::optional<DnsReply> find(const std::string& key, const RoleLookup& lookup, const std::uint8_t* query);
-    void put(const std::string& key, const std::string& role, const muster::core::RoleSnapshot& snapshot,
-             std::vector<DnsReply> orders);
+    void put(const std::string& key, const std::string& role,
+             const std::shared_ptr<const muster::core::RoleSnapshot>& snapshot, std::vector<DnsReply> orders);
     // Questions whose replies are kept now.
     std::size_t size();
 
 private:
     struct Entry {
         std::string role;
-        // The snapshot's index (RoleSnapshot::index: changes with the
-        // instances, unique across roles): the replies' version, kept
-        // without holding the snapshot, so that questions a client makes
-        // up cannot pin old snapshots of a big role.
-        std::uint64_t index = 0;
+        // The snapshot the replies were built from: a new one (the
+        // instances changed, or with regions another region answers) is
+        // another object. Weak, so that questions a client makes up cannot
+        // pin old snapshots of a big role (only the small object's memory).
+        std::weak_ptr<const muster::core::RoleSnapshot> from;
         std::vector<DnsReply> orders;
         std::size_t next = 0;
     };

@@ -163,13 +163,14 @@ Reply HttpApi::handle(const Request& req) {
     if (auto consul = consul_->handle(*t, req)) return std::move(*consul);
     if (p.size() == 2 && p[1] == "status") {
         if (method != http::verb::get) return {not_allowed(req, "GET")};
-        return {json_response(req, http::status::ok, status_json(registry_))};
+        return {json_response(req, http::status::ok, status_json(node_))};
     }
     if (p.size() == 3 && p[1] == "roles") {
         if (method != http::verb::get) return {not_allowed(req, "GET")};
         const std::string& role = p[2];
         if (auto problem = muster::sdk::check_role(role); !problem.empty())
             return {error(req, http::status::bad_request, problem)};
+        if (node_.regions().configured()) return regional_role(role, *t, req);
         auto snap = registry_.cached(role);  // one look at the role: never waits on a backend
         if (!snap) {
             Reply r;
@@ -227,26 +228,89 @@ Response HttpApi::role_response(const std::string& role, const Request& req) {
     return role_response(role, *registry_.resolve(role), req);
 }
 
-Response HttpApi::role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req) {
+// The answer comes from the caches alone (a role some region has not
+// cached yet is filled first, off this thread); a blocking query waits on
+// the local region and on the one that answered, so a failover and a
+// failback both wake it.
+Reply HttpApi::regional_role(const std::string& role, const Target& t, const Request& req) {
+    Regions& regions = node_.regions();
+    std::optional<std::string> only;
+    if (auto it = t.query.find("region"); it != t.query.end()) {
+        only = it->second;
+        if (!regions.registry_of(*only))
+            return {error(req, http::status::not_found,
+                          "no region named '" + muster::sdk::utf8_line(*only) + "' (see /v1/status)")};
+    }
+    auto current = [&regions, role, only] { return only ? regions.cached_in(role, *only) : regions.cached(role); };
+    auto answer = current();
+    if (!answer) {
+        Reply r;
+        r.fill = std::optional<std::string>(role);
+        return r;
+    }
+    std::string problem;
+    auto blocking = blocking_of(t, problem);
+    if (!problem.empty()) return {error(req, http::status::bad_request, problem)};
+    if (!blocking || answer->snapshot->index > blocking->after)
+        return {role_response(role, *answer->snapshot, req, answer->region)};
+    Reply::Wait w;
+    w.what = role;
+    w.deadline = std::chrono::steady_clock::now() + blocking->wait;
+    // Local first: woken by the local region (a failback) and by the one
+    // that answered; one region asked by name: by that region alone.
+    auto* answering = regions.registry_of(answer->region);
+    auto* local = only || answer->local ? nullptr : &registry_;
+    auto local_now = local ? local->cached(role) : nullptr;
+    std::uint64_t local_index = local_now ? local_now->index : 0;
+    w.arm = [local, answering, role, local_index, after = blocking->after](std::function<void()> wake) {
+        auto on_answering = std::make_shared<muster::core::IndexWait>(answering->wake_after(role, after, wake));
+        auto on_local =
+            local ? std::make_shared<muster::core::IndexWait>(local->wake_after(role, local_index, wake)) : nullptr;
+        return std::function<void()>([on_answering, on_local] {
+            on_answering->cancel();
+            if (on_local) on_local->cancel();
+        });
+    };
+    w.answer = [this, current, role, req] {
+        auto now = current();
+        if (!now) return error(req, http::status::service_unavailable, "the role is no longer cached; ask again");
+        return role_response(role, *now->snapshot, req, now->region);
+    };
+    Reply r;
+    r.wait = std::move(w);
+    return r;
+}
+
+Response HttpApi::role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req,
+                                const std::string& region) {
     nlohmann::json instances = nlohmann::json::array();
     for (const auto& i : snap.instances) instances.push_back(instance_json(i, snap.backend));
     std::int64_t now = muster::sdk::system_ms();
-    auto r = json_response(req, http::status::ok,
-                           {{"role", role},
-                            {"backend", snap.backend},
-                            {"as_of", rfc3339(snap.as_of_ms)},
-                            {"age_ms", snap.as_of_ms ? now - snap.as_of_ms : -1},
-                            {"stale", snap.stale},
-                            {"held", snap.held},
-                            {"index", snap.index},
-                            {"instances", instances}});
+    nlohmann::json body = {{"role", role},
+                           {"backend", snap.backend},
+                           {"as_of", rfc3339(snap.as_of_ms)},
+                           {"age_ms", snap.as_of_ms ? now - snap.as_of_ms : -1},
+                           {"stale", snap.stale},
+                           {"held", snap.held},
+                           {"index", snap.index},
+                           {"instances", std::move(instances)}};
+    if (!region.empty()) body["region"] = region;
+    auto r = json_response(req, http::status::ok, body);
     r.set("X-Muster-Index", std::to_string(snap.index));
     return r;
 }
 
 std::optional<Response> HttpApi::fill(const std::optional<std::string>& role, const Request& req) {
     try {
-        if (role)
+        std::optional<std::string> region;
+        if (role && node_.regions().configured())
+            if (auto t = parse_target(std::string(req.target())))
+                if (auto it = t->query.find("region"); it != t->query.end()) region = it->second;
+        if (role && region)
+            node_.regions().resolve_in(*role, *region);
+        else if (role && node_.regions().configured())
+            node_.regions().resolve(*role);
+        else if (role)
             registry_.resolve(*role);
         else
             registry_.resolve_every_role();

@@ -70,9 +70,11 @@ public:
     // cache is in use).
     std::optional<Response> fill(const std::optional<std::string>& role, const Request& req);
 
-    // The role's instances now, with the cache's provenance and index.
+    // The role's instances now, with the cache's provenance and index, and
+    // with regions the region that answered.
     Response role_response(const std::string& role, const Request& req);
-    Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req);
+    Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req,
+                           const std::string& region = "");
     muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
     // One event as a server-sent-events frame.
     static std::string event_frame(const muster::core::TopologyEvent& e);
@@ -80,6 +82,8 @@ public:
     Metrics& metrics() { return metrics_; }
 
 private:
+    // GET /v1/roles/{role} with regions: local first, or ?region=NAME.
+    Reply regional_role(const std::string& role, const Target& t, const Request& req);
     Response register_instance(const Request& req);
     Response set_health(const Request& req, const std::string& id);
     Response deregister(const Request& req, const std::string& id);

@@ -7,9 +7,6 @@
 
 namespace host {
 
-namespace {
-
-// "a [NOTFOUND=continue], b" -> links.
 std::vector<BackendSpec> parse_chain(const Sourced& s) {
     std::vector<BackendSpec> out;
     std::string text = s.value;
@@ -57,12 +54,6 @@ std::vector<BackendSpec> parse_chain(const Sourced& s) {
     return out;
 }
 
-BackendSpec* find_backend(std::vector<BackendSpec>& chain, const std::string& name) {
-    for (auto& b : chain)
-        if (b.name == name) return &b;
-    return nullptr;
-}
-
 void set_option(BackendSpec& b, const std::string& key, const std::string& value, const std::string& origin) {
     for (auto& [k, v] : b.options)
         if (k == key) {
@@ -72,6 +63,14 @@ void set_option(BackendSpec& b, const std::string& key, const std::string& value
         }
     b.options.emplace_back(key, value);
     b.origins[key] = origin;
+}
+
+namespace {
+
+BackendSpec* find_backend(std::vector<BackendSpec>& chain, const std::string& name) {
+    for (auto& b : chain)
+        if (b.name == name) return &b;
+    return nullptr;
 }
 
 // The seed's form: [queue] kind = "nats" adds nats-kv, [database] url adds

@@ -15,4 +15,10 @@ namespace host {
 // in the chain. Throws SetupError naming where a value was set.
 void load_chain(Loading& l, const std::vector<ConfigEntry>& entries, const std::string& config_path);
 
+// "a [NOTFOUND=continue], b" -> links; throws SetupError(config) naming
+// s.origin.
+std::vector<BackendSpec> parse_chain(const Sourced& s);
+// Sets option `key` of backend `b`, remembering where it was set.
+void set_option(BackendSpec& b, const std::string& key, const std::string& value, const std::string& origin);
+
 }  // namespace host

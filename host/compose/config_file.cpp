@@ -14,9 +14,10 @@ namespace host {
 namespace {
 
 // Sections that hold named sections of their own: [backend.NAME],
-// [health.NAME], [check.NAME], [service.NAME].
+// [health.NAME], [check.NAME], [service.NAME], [region.NAME] (whose
+// [region.NAME.backend.PLUGIN] tables become keys backend.PLUGIN.KEY).
 bool holds_named_sections(const std::string& name) {
-    return name == "backend" || name == "health" || name == "check" || name == "service";
+    return name == "backend" || name == "health" || name == "check" || name == "service" || name == "region";
 }
 
 struct Flattener {

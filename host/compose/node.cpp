@@ -91,7 +91,8 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
     // Every backend is created at once, in parallel. With several links a
     // slow one is not waited for longer than a read would wait; alone, it
     // gets its own connect timeout.
-    auto wait = s.chain.size() > 1 ? s.chain_options.read_timeout : std::chrono::milliseconds(60000);
+    auto wait = s.chain.size() > 1 || startup == Startup::in_background ? s.chain_options.read_timeout
+                                                                        : std::chrono::milliseconds(60000);
     auto opened = rt->chain->open_all(wait);
     bool any = false;
     std::string last_failure;
@@ -104,7 +105,7 @@ std::unique_ptr<Runtime> compose(const Settings& s, Startup startup, const std::
         // The store answered and refused the configuration: no retry helps.
         if (!muster::core::Chain::moves_on(r.status)) throw SetupError(Fault::config, r.status, r.message);
         last_failure = r.message;
-        if (startup == Startup::keep_trying || s.chain.size() > 1)
+        if (startup != Startup::fail_fast || s.chain.size() > 1)
             muster::core::log::warn("backend {} is not available ({}); going on without it until it answers",
                                     s.chain[i].name, r.message);
     }
@@ -122,6 +123,7 @@ muster::core::RegistryOptions registry_options(const Settings& s) {
 Node::Node(Settings settings, Startup startup, const std::filesystem::path& builtin)
         : settings_(std::move(settings)),
           runtime_(compose(settings_, startup, builtin)),
-          registry_(std::make_unique<muster::core::Registry>(runtime_->chain, registry_options(settings_))) {}
+          registry_(std::make_unique<muster::core::Registry>(runtime_->chain, registry_options(settings_))),
+          regions_(std::make_unique<Regions>(settings_, *registry_, builtin)) {}
 
 }  // namespace host

@@ -5,6 +5,7 @@
 // libmuster.
 #pragma once
 
+#include "regions.hpp"
 #include "registration.hpp"
 #include "settings.hpp"
 
@@ -44,7 +45,10 @@ std::shared_ptr<const muster::core::LoadedPlugin> load_plugin(const Runtime& rt,
 // (list, status, deregister, reap) fails at once; a node that lives (run,
 // watch, libmuster) goes on, and each backend joins the chain when it
 // answers.
-enum class Startup { fail_fast, keep_trying };
+// Another region's node (regions.hpp) starts like keep_trying but waits
+// no longer than a read for its stores: a region that is away must not
+// delay the start of this one.
+enum class Startup { fail_fast, keep_trying, in_background };
 
 // Loads and checks every plugin of the chain and of every [check.NAME]
 // without creating anything (so bad configuration writes nothing), then
@@ -69,6 +73,9 @@ public:
     const Runtime& runtime() const { return *runtime_; }
     muster::core::Chain& chain() { return *runtime_->chain; }
     muster::core::Registry& registry() { return *registry_; }
+    // The local-first view over this node's region and the others
+    // (docs/regions.md); without regions, the local registry alone.
+    Regions& regions() { return *regions_; }
 
     // build_instance on this node's settings and plugins.
     muster::core::InstanceSpec instance(const RegistrationRequest& r, CheckAuthority who) const {
@@ -79,6 +86,7 @@ private:
     Settings settings_;
     std::unique_ptr<Runtime> runtime_;
     std::unique_ptr<muster::core::Registry> registry_;
+    std::unique_ptr<Regions> regions_;  // after registry_: it refers to it
 };
 
 }  // namespace host

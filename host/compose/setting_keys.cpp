@@ -190,6 +190,17 @@ std::vector<SettingKey> make_keys() {
          "a directory searched for plugins by name, before lib/muster/plugins beside bin/; repeatable (a "
          "comma-separated list in the file or environment)",
          plugin_dir, true},
+        {"local-region", "discovery", "region",
+         "this process's region, with [region.NAME] sections for the others (docs/regions.md); default: no regions",
+         keep(&Loading::region)},
+        {"failover", "discovery", "failover",
+         "regions asked, in order, for a role the local region has no eligible instance of (default: every other "
+         "region, in the file's order)",
+         keep(&Loading::failover)},
+        {"prewarm", "discovery", "prewarm",
+         "true: watch a role in the failover regions as soon as it is resolved, before the local region empties "
+         "(default false)",
+         boolean([](Settings & s) -> auto& { return s.prewarm; })},
         {"enabled", "discovery", "enabled", "false: `run` registers nothing (default true)",
          boolean([](Settings & s) -> auto& { return s.enabled; })},
         {"check-interval", "discovery", "check_interval",

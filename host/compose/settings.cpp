@@ -3,6 +3,7 @@
 #include "chain_settings.hpp"
 #include "check_settings.hpp"
 #include "config_file.hpp"
+#include "region_settings.hpp"
 #include "setting_keys.hpp"
 #include "setup_error.hpp"
 
@@ -28,13 +29,16 @@ const SettingKey* key_named(const std::string& name) {
 // The file's entries by kind: the table's keys go into `layered`, the
 // sections named for a plugin, check or service into `sections`.
 struct Sections {
-    std::vector<ConfigEntry> backend, health, check, service;
+    std::vector<ConfigEntry> backend, health, check, service, region;
 };
 
 Sections read_file(const std::vector<ConfigEntry>& file, const std::string& config_path, Layered& layered) {
     Sections out;
-    const std::pair<const char*, std::vector<ConfigEntry>*> named[] = {
-        {"backend.", &out.backend}, {"health.", &out.health}, {"check.", &out.check}, {"service.", &out.service}};
+    const std::pair<const char*, std::vector<ConfigEntry>*> named[] = {{"backend.", &out.backend},
+                                                                       {"health.", &out.health},
+                                                                       {"check.", &out.check},
+                                                                       {"service.", &out.service},
+                                                                       {"region.", &out.region}};
     for (const auto& e : file) {
         std::string where = config_path + ":" + std::to_string(e.line);
         auto kind = std::find_if(std::begin(named), std::end(named),
@@ -54,7 +58,7 @@ Sections read_file(const std::vector<ConfigEntry>& file, const std::string& conf
             throw SetupError(Fault::config,
                              where + ": unknown section [" + e.section +
                                  "] (known: discovery, log, agent, database, queue, backend.NAME, health.NAME, "
-                                 "check.NAME, service.NAME)");
+                                 "check.NAME, service.NAME, region.NAME)");
         if (!k) throw SetupError(Fault::config, where + ": unknown key '" + e.key + "' in [" + e.section + "]");
         layered[k] = {{e.value, where}};
     }
@@ -202,6 +206,7 @@ Settings load_settings(const SettingsSource& source) {
             for (const auto& v : it->second) k.apply(l, v, k.shown());
     check_together(l);
     load_chain(l, sections.backend, config_path);
+    load_regions(l, sections.region, config_path);
     l.s.checks = parse_checks(sections.check, config_path, l.s.check_interval, l.s.check_timeout);
     for (const auto& e : sections.health) l.s.health_options[e.section.substr(7)].emplace_back(e.key, e.value);
     l.s.services = read_services(sections.service, config_path);

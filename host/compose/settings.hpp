@@ -64,8 +64,22 @@ inline muster::core::RegistryOptions node_registry_defaults() {
     return o;
 }
 
-struct Settings {
+// [region.NAME]: another region's chain, with its backends' options.
+struct RegionSpec {
+    std::string name;
     std::vector<BackendSpec> chain;
+    std::string origin;  // where the section starts: "file:line"
+};
+
+struct Settings {
+    std::vector<BackendSpec> chain;  // the local region's, with regions
+    // Regions (docs/regions.md): the local one's name (empty: no regions),
+    // the other regions in the order they answer a role the local one has
+    // no eligible instance of, and whether their caches start before that.
+    std::string region;
+    std::vector<std::string> failover;
+    bool prewarm = false;
+    std::vector<RegionSpec> regions;  // every region but the local one, in the file's order
     // [backend.NAME] sections whose NAME is not in the chain (--chain or
     // MUSTER_CHAIN chose others): NAME and where the section is. Ignored,
     // unless NAME is no plugin at all (compose() refuses a misspelling).

@@ -8,8 +8,9 @@
 
 namespace host {
 
-nlohmann::json status_json(muster::core::Registry& registry) {
-    std::int64_t now = muster::sdk::system_ms();
+namespace {
+
+nlohmann::json links_json(muster::core::Registry& registry, std::int64_t now) {
     nlohmann::json links = nlohmann::json::array();
     for (const auto& l : registry.chain().status())
         links.push_back({{"backend", l.name},
@@ -18,6 +19,15 @@ nlohmann::json status_json(muster::core::Registry& registry) {
                          {"last_success", rfc3339(l.last_success_ms)},
                          {"since_last_success_ms", l.last_success_ms ? now - l.last_success_ms : -1},
                          {"pending", l.pending}});
+    return links;
+}
+
+}  // namespace
+
+nlohmann::json status_json(Node& node) {
+    auto& registry = node.registry();
+    std::int64_t now = muster::sdk::system_ms();
+    nlohmann::json links = links_json(registry, now);
     nlohmann::json caches = nlohmann::json::array();
     for (const auto& snap : registry.cached())
         caches.push_back({{"role", snap->role ? *snap->role : "*"},
@@ -26,7 +36,19 @@ nlohmann::json status_json(muster::core::Registry& registry) {
                           {"held", snap->held},
                           {"stale", snap->stale},
                           {"age_ms", now - snap->as_of_ms}});
-    return {{"pid", static_cast<long>(getpid())}, {"time", rfc3339(now)}, {"chain", links}, {"caches", caches}};
+    nlohmann::json out = {
+        {"pid", static_cast<long>(getpid())}, {"time", rfc3339(now)}, {"chain", links}, {"caches", caches}};
+    if (node.regions().configured()) {
+        nlohmann::json regions = nlohmann::json::array();
+        for (const auto& r : node.regions().status())
+            regions.push_back({{"region", r.name},
+                               {"local", r.local},
+                               {"answers", r.answers},
+                               {"cached_roles", r.cached_roles},
+                               {"chain", links_json(*node.regions().registry_of(r.name), now)}});
+        out["regions"] = regions;
+    }
+    return out;
 }
 
 }  // namespace host

@@ -85,3 +85,38 @@ TEST_CASE("DNS: a real name in mixed case is answered in its own case and not ke
     }
     CHECK(cache.size() == 0);
 }
+
+TEST_CASE("DNS with regions: <role>.service.<region> asks that region, an unknown region is NXDOMAIN") {
+    Roles roles;
+    roles.known["known"] = role_of("known", 3);  // the local-first answer
+    roles.known["known.us"] = role_of("known", 1);
+    host::agent::DnsAnswerCache cache;
+    host::agent::DnsOptions options;
+    options.regions = {"eu", "us"};
+    auto count = [&](const std::string& name) {
+        auto q = query(name, 3);
+        auto r = host::agent::dns_answer(q.data(), q.size(), false, options, roles.lookup(), &cache);
+        REQUIRE(r.rcode == "NOERROR");
+        return r.message.size();
+    };
+    CHECK(count("known.service.us.muster") < count("known.service.muster"));  // 1 record, not 3
+    auto q = query("known.service.mars.muster", 4);
+    CHECK(host::agent::dns_answer(q.data(), q.size(), false, options, roles.lookup(), &cache).rcode == "NXDOMAIN");
+    q = query("_known._tcp.service.us.muster", 5);
+    CHECK(host::agent::dns_answer(q.data(), q.size(), false, options, roles.lookup(), &cache).rcode == "NOERROR");
+}
+
+TEST_CASE("DNS: a kept reply is rebuilt when another snapshot answers, even one with the same index") {
+    // With regions the local-first answer may move to another region's
+    // snapshot, whose index counts apart from the local one's.
+    Roles roles;
+    roles.known["known"] = role_of("known", 3);
+    host::agent::DnsAnswerCache cache;
+    host::agent::DnsOptions options;
+    auto q = query("known.service.muster", 6);
+    auto first = host::agent::dns_answer(q.data(), q.size(), false, options, roles.lookup(), &cache);
+    REQUIRE(cache.size() == 1);
+    roles.known["known"] = role_of("known", 1);  // same index (7), another object
+    auto second = host::agent::dns_answer(q.data(), q.size(), false, options, roles.lookup(), &cache);
+    CHECK(second.message.size() < first.message.size());
+}

@@ -30,16 +30,41 @@ std::optional<std::string> role_of(const po::variables_map& vm) {
 po::options_description list_options() {
     po::options_description d("list: the registered instances");
     d.add_options()("role", po::value<std::string>(), "only this role")(
-        "all", "include stopped and stale instances, with their state")("json", "print a JSON array");
+        "all", "include stopped and stale instances, with their state")("json", "print a JSON array")(
+        "from-region", po::value<std::string>(),
+        "with regions: this region's instances (default: the local region's, or with --role the local-first "
+        "answer)");
     return d;
+}
+
+// With regions: the region whose chain a list reads. --from-region names one;
+// with --role the local-first answer's (docs/regions.md); else the local one.
+std::string region_to_list(const po::variables_map& vm, const Settings& s, const std::optional<std::string>& role,
+                           Node& node) {
+    if (vm.count("from-region")) {
+        std::string r = vm["from-region"].as<std::string>();
+        if (!node.regions().registry_of(r))
+            throw HostError(kUsage, "--from-region: no region named '" + r + "' (the local one is '" + s.region + "')");
+        return r;
+    }
+    return role ? node.regions().resolve(*role).region : s.region;
 }
 
 int list(const po::variables_map& vm, const Settings& s) {
     auto role = role_of(vm);
     bool all = vm.count("all") > 0, json = vm.count("json") > 0;
-    auto rt = compose(s, Startup::fail_fast);
-    auto read =
-        rt->chain->list(role ? &*role : nullptr, all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0);
+    std::uint32_t flags = all ? MUSTER_LIST_INCLUDE_STOPPED | MUSTER_LIST_INCLUDE_STALE : 0;
+    muster::core::ChainRead read;
+    std::string region;
+    if (s.region.empty()) {
+        if (vm.count("from-region"))
+            throw HostError(kUsage, "--from-region: no regions are configured ([discovery] region)");
+        read = compose(s, Startup::fail_fast)->chain->list(role ? &*role : nullptr, flags);
+    } else {
+        Node node(s, Startup::fail_fast);
+        region = region_to_list(vm, s, role, node);
+        read = node.regions().registry_of(region)->chain().list(role ? &*role : nullptr, flags);
+    }
     if (!read.outcome.ok()) throw HostError(kUnavailable, "no backend answered: " + read.outcome.message);
     // One order whatever the store: stores stream rows as they find them.
     std::sort(read.instances.begin(), read.instances.end(),
@@ -50,6 +75,7 @@ int list(const po::variables_map& vm, const Settings& s) {
         for (const auto& i : read.instances) {
             auto j = instance_json(i, read.backend);
             if (all) j["state"] = state_of(i, now, s.registry.ttl.count());
+            if (!region.empty()) j["region"] = region;
             out.push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -62,7 +88,8 @@ int list(const po::variables_map& vm, const Settings& s) {
         if (all) rows.back().push_back(state_of(i, now, s.registry.ttl.count()));
     }
     print_table(rows);
-    std::cout << read.instances.size() << " instance(s), from " << read.backend << "\n";
+    std::cout << read.instances.size() << " instance(s), from " << read.backend
+              << (region.empty() ? "" : " in region " + region) << "\n";
     return kOk;
 }
 

@@ -57,8 +57,11 @@ int pick(const po::variables_map& vm, const Settings& s) {
     o.policy = *policy;
     if (vm.count("zone")) o.locality.zone = vm["zone"].as<std::string>();
     if (vm.count("region")) o.locality.region = vm["region"].as<std::string>();
-    auto rt = compose(s, Startup::fail_fast);
-    muster::core::Registry registry(rt->chain, registry_options(s));
+    // With regions, the picks are made in the region that answers the role
+    // local first (docs/regions.md), never across regions.
+    Node node(s, Startup::fail_fast);
+    std::string region = node.regions().configured() ? node.regions().resolve(role).region : "";
+    auto& registry = region.empty() ? node.registry() : *node.regions().registry_of(region);
     auto picker = registry.picker(role, o);
     bool json = vm.count("json") > 0;
     nlohmann::json picks = nlohmann::json::array();
@@ -74,12 +77,10 @@ int pick(const po::variables_map& vm, const Settings& s) {
             std::cout << in.address << " " << in.id << " " << health_text(in) << " (" << call.locality() << ")\n";
     }
     if (json) {
-        std::cout << nlohmann::json{{"role", role},
-                                    {"policy", muster::core::policy_name(*policy)},
-                                    {"picks", picks},
-                                    {"counts", counts}}
-                         .dump(2)
-                  << "\n";
+        nlohmann::json out{
+            {"role", role}, {"policy", muster::core::policy_name(*policy)}, {"picks", picks}, {"counts", counts}};
+        if (!region.empty()) out["region"] = region;
+        std::cout << out.dump(2) << "\n";
     } else if (count > 20) {
         for (const auto& [id, n] : counts) std::cout << id << " " << n << "\n";
     }

@@ -163,10 +163,29 @@ int run(const po::variables_map& vm, const Settings& s) {
                 http->address());
     }
     if (!s.dns_listen.empty()) {
-        agent::DnsOptions o{s.dns_domain, static_cast<std::uint32_t>(s.dns_ttl.count() / 1000), s.dns_stale_max};
+        agent::DnsOptions o{s.dns_domain, node.regions().names(), static_cast<std::uint32_t>(s.dns_ttl.count() / 1000),
+                            s.dns_stale_max};
+        // "ROLE.REGION" asks one region; a role alone, the local-first answer.
+        auto& regions = node.regions();
+        auto split = [](const std::string& key) {
+            auto dot = key.find('.');
+            return std::pair(key.substr(0, dot), dot == std::string::npos ? "" : key.substr(dot + 1));
+        };
         dns.emplace(
-            s.dns_listen, o, [&registry](const std::string& role) { return registry.cached(role); },
-            [&registry](const std::string& role) { registry.resolve(role); }, metrics);
+            s.dns_listen, o,
+            [&regions, split](const std::string& key) -> std::shared_ptr<const muster::core::RoleSnapshot> {
+                auto [role, region] = split(key);
+                auto a = region.empty() ? regions.cached(role) : regions.cached_in(role, region);
+                return a ? a->snapshot : nullptr;
+            },
+            [&regions, split](const std::string& key) {
+                auto [role, region] = split(key);
+                if (region.empty())
+                    regions.resolve(role);
+                else
+                    regions.resolve_in(role, region);
+            },
+            metrics);
         muster::core::log::info("DNS on {} (UDP and TCP): <role>.service.{}.", dns->address(), s.dns_domain);
     }
     std::vector<muster::core::Registration> regs;
@@ -179,7 +198,7 @@ int run(const po::variables_map& vm, const Settings& s) {
     if (vm.count("status-file"))
         publisher = std::thread([&, path = vm["status-file"].as<std::string>()] {
             while (!stopping) {
-                write_status_file(path, status_json(registry));
+                write_status_file(path, status_json(node));
                 for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             }
         });
