@@ -100,12 +100,20 @@ SnapshotBlock* resolve_view(muster_client& client, const char* role) {
     // The common case, a snapshot this thread has a view of, takes no
     // reference on the snapshot itself: the view holds one.
     std::string name(role);
-    if (const auto* seen = client.node->registry().peek(name))
-        if (auto* b = recent.find(*seen)) {
-            b->refs.fetch_add(1, std::memory_order_relaxed);
-            return b;
-        }
-    auto snap = client.node->registry().resolve(name);
+    auto& regions = client.node->regions();
+    std::shared_ptr<const muster::core::RoleSnapshot> snap;
+    if (regions.configured()) {
+        // Local first (docs/regions.md): from the caches when they have it.
+        auto cached = regions.cached(name);
+        snap = cached ? std::move(cached->snapshot) : regions.resolve(name).snapshot;
+    } else {
+        if (const auto* seen = client.node->registry().peek(name))
+            if (auto* b = recent.find(*seen)) {
+                b->refs.fetch_add(1, std::memory_order_relaxed);
+                return b;
+            }
+        snap = client.node->registry().resolve(name);
+    }
     if (auto* b = recent.find(*snap)) {
         b->refs.fetch_add(1, std::memory_order_relaxed);
         return b;

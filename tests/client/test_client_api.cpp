@@ -250,3 +250,44 @@ TEST_CASE("client api: muster_set_log takes the library's lines at the client's 
     }
     muster_set_log(nullptr, nullptr);
 }
+
+TEST_CASE("client api: with regions, resolve answers local first and fails over to the next region") {
+    TempDir dir;
+    auto config = [&](const std::string& region) {
+        return "[discovery]\nregion = \"" + region + "\"\nheartbeat_interval = \"300ms\"\n[log]\nlevel = \"warn\"\n" +
+               "[region.eu]\nchain = \"catalog-sqlite\"\n[region.eu.backend.catalog-sqlite]\npath = \"" +
+               (dir / "eu.db") + "\"\n[region.us]\nchain = \"catalog-sqlite\"\n[region.us.backend.catalog-sqlite]\n" +
+               "path = \"" + (dir / "us.db") + "\"\n";
+    };
+    auto open = [](const std::string& text) {
+        muster_client_config cfg{sizeof cfg, 0, nullptr, text.c_str(), nullptr, 0};
+        muster_error err{};
+        muster_client* c = nullptr;
+        REQUIRE(muster_client_open(&cfg, &c, &err) == MUSTER_OK);
+        return c;
+    };
+    muster_client* eu = open(config("eu"));
+    muster_client* us = open(config("us"));
+    muster_error err{};
+    auto first_address = [&] {
+        muster_snapshot* s = nullptr;
+        REQUIRE(muster_resolve(eu, "router", &s, &err) == MUSTER_OK);
+        std::string a = s->count ? s->instances[0].address : "";
+        muster_snapshot_free(s);
+        return a;
+    };
+    muster_service remote{sizeof remote, 0, "router", "10.2.0.1:80", nullptr, nullptr, 0, nullptr, 0, nullptr, 0};
+    muster_registration* r_us = nullptr;
+    REQUIRE(muster_register(us, &remote, &r_us, &err) == MUSTER_OK);
+    CHECK(eventually([&] { return first_address() == "10.2.0.1:80"; }));  // none in eu: us answers
+    muster_service local = remote;
+    local.address = "10.1.0.1:80";
+    muster_registration* r_eu = nullptr;
+    REQUIRE(muster_register(eu, &local, &r_eu, &err) == MUSTER_OK);
+    CHECK(eventually([&] { return first_address() == "10.1.0.1:80"; }));  // eu again
+    CHECK(muster_deregister(r_eu, &err) == MUSTER_OK);
+    CHECK(eventually([&] { return first_address() == "10.2.0.1:80"; }));
+    CHECK(muster_deregister(r_us, &err) == MUSTER_OK);
+    muster_client_close(us);
+    muster_client_close(eu);
+}
