@@ -18,8 +18,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -65,14 +67,31 @@ struct client_views_hash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+namespace client {
+
+// Whether the client is still open, for a handle that outlives it and
+// reaches into its node (a picker that follows the regions): the client's
+// destructor takes it exclusively before the node goes.
+struct ClientLife {
+    std::shared_mutex mu;
+    bool open = true;
+};
+
+}  // namespace client
+
 struct muster_client {
     std::unique_ptr<host::Node> node;
+    std::shared_ptr<client::ClientLife> life = std::make_shared<client::ClientLife>();
     // The newest SnapshotBlock of each role resolved, holding a reference;
     // at most as many as the registry caches roles.
     std::mutex views_mu;
     std::unordered_map<std::string, SnapshotBlock*, client_views_hash, std::equal_to<>> views;
 
     ~muster_client() {
+        {
+            std::unique_lock lk(life->mu);
+            life->open = false;
+        }
         for (auto& [role, block] : views) block->unref();
     }
 };
@@ -81,8 +100,32 @@ struct muster_subscription {
     muster::core::Subscription subscription;
 };
 
+// A picker of one role. With regions (docs/regions.md) it keeps a picker
+// per region that has answered the role and picks with the one of the
+// region answering now, so picks never cross regions and follow a
+// failover and a failback; once the client is closed, the last one.
 struct muster_picker {
-    std::shared_ptr<muster::core::Picker> picker;
+    std::shared_ptr<client::ClientLife> life;
+    host::Regions* regions = nullptr;  // nullptr: no regions; else valid while life->open
+    std::string role;
+    muster::core::PickerOptions options;
+    std::mutex mu;  // guards the two below
+    std::map<std::string, std::shared_ptr<muster::core::Picker>> by_region;
+    std::shared_ptr<muster::core::Picker> last;
+
+    // The picker to pick with now. Throws like Registry::picker.
+    std::shared_ptr<muster::core::Picker> now() {
+        if (!regions) return last;
+        std::shared_lock alive(life->mu);
+        std::lock_guard lk(mu);
+        if (!life->open) return last;
+        auto answer = regions->cached(role);
+        std::string region = answer ? answer->region : regions->resolve(role).region;
+        auto& p = by_region[region];
+        if (!p) p = regions->registry_of(region)->picker(role, options);
+        last = p;
+        return p;
+    }
 };
 
 // Holds its picker, so a picker closed with calls in flight stays alive

@@ -26,7 +26,17 @@ MUSTER_CLIENT_API muster_status muster_picker_open(muster_client* client, const 
         if (o.panic_threshold < 0 || o.panic_threshold > 1)
             return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "panic_threshold is from 0 to 1");
         if (o.panic_threshold > 0) po.panic_threshold = o.panic_threshold;
-        *out = new muster_picker{client->node->registry().picker(role, std::move(po))};
+        auto p = std::make_unique<muster_picker>();
+        if (client->node->regions().configured()) {
+            p->life = client->life;
+            p->regions = &client->node->regions();
+            p->role = role;
+            p->options = std::move(po);
+            p->now();  // checks the role, and caches it, as a picker of one registry does
+        } else {
+            p->last = client->node->registry().picker(role, std::move(po));
+        }
+        *out = p.release();
         return MUSTER_OK;
     });
 }
@@ -38,12 +48,13 @@ MUSTER_CLIENT_API muster_status muster_pick(muster_picker* picker, const char* k
     return muster::sdk::guard(err, [&] {
         if (!picker || !out) return muster::sdk::set_error(err, MUSTER_INVALID_ARGUMENT, "picker or out is NULL");
         *out = nullptr;
-        auto call = picker->picker->pick(key ? std::string_view(key, key_len) : std::string_view());
+        auto from = picker->now();
+        auto call = from->pick(key ? std::string_view(key, key_len) : std::string_view());
         if (!call)
             return muster::sdk::set_error(err, MUSTER_NOT_FOUND,
                                           "no instance can be picked (none listed, or all drained)");
         auto c = std::make_unique<muster_call>();
-        c->picker = picker->picker;
+        c->picker = std::move(from);
         c->call = std::move(call);
         muster::sdk::CView::fill(c->call.instance(), c->metadata, c->view);
         *out = c.release();

@@ -197,7 +197,16 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
         labels.clear();
     }
     std::string role_key = role ? (region.empty() ? *role : *role + "." + region) : "";
-    std::shared_ptr<const muster::core::RoleSnapshot> snapshot = ours && role ? lookup(role_key) : nullptr;
+    RoleFound found = ours && role ? lookup(role_key) : RoleFound{};
+    const auto& snapshot = found.snapshot;
+    // Answered by another region: the question's name is a CNAME to that
+    // region's own name, which holds the records (the provenance, in DNS).
+    std::string holder = qname;  // the name the records are under
+    std::string alias;
+    if (!found.region.empty() && region.empty()) {
+        holder = (srv_name ? "_" + *role + "._tcp" : *role) + ".service." + found.region + "." + zone;
+        alias = qname + " " + ttl + " IN CNAME " + holder;
+    }
 
     // Kept: replies of roles that have instances, asked in lower case. Names
     // a client makes up (empty roles), and case variants of real ones (0x20
@@ -238,21 +247,22 @@ DnsReply dns_answer(const std::uint8_t* query, std::size_t size, bool tcp, const
                 rcode = LDNS_RCODE_NXDOMAIN;
             } else {
                 targets_count = targets.size();
+                if (!alias.empty()) rec.answer.push_back(alias);
                 bool any_ip = std::any_of(targets.begin(), targets.end(), [](const Endpoint& e) { return e.ip; });
                 for (const auto& t : targets) {
                     if (want_srv) {
                         std::string target = t.ip ? hex_of(*t.ip) + ".addr." + zone : t.host + ".";
-                        rec.answer.push_back(qname + " " + ttl + " IN SRV 1 1 " + std::to_string(t.port) + " " +
+                        rec.answer.push_back(holder + " " + ttl + " IN SRV 1 1 " + std::to_string(t.port) + " " +
                                              target);
                         if (t.ip) rec.additional.push_back(address_record(target, *t.ip));
                     } else if (!srv_name && t.ip && ((t.ip->is_v4() && want_a) || (t.ip->is_v6() && want_aaaa))) {
-                        rec.answer.push_back(address_record(qname, *t.ip));
+                        rec.answer.push_back(address_record(holder, *t.ip));
                     }
                 }
                 // A host name is answered as a CNAME to it, when no
                 // instance has an IP (a name cannot hold both).
                 if (!srv_name && !want_srv && !any_ip && (want_a || want_aaaa))
-                    rec.answer.push_back(qname + " " + ttl + " IN CNAME " + targets.front().host + ".");
+                    rec.answer.push_back(holder + " " + ttl + " IN CNAME " + targets.front().host + ".");
             }
         } else {
             rcode = LDNS_RCODE_NXDOMAIN;
@@ -308,7 +318,7 @@ std::optional<DnsReply> DnsAnswerCache::find(const std::string& key, const RoleL
         built_from = it->second.from.lock();
     }
     // Still the role's answer? (Outside the lock: the lookup may fill a cache.)
-    auto now = lookup(role);
+    auto now = lookup(role).snapshot;
     if (!now || now != built_from || now->stale) return std::nullopt;
     std::lock_guard lk(mu_);
     auto it = entries_.find(key);

@@ -3,6 +3,8 @@
 // fuzzer calls it directly). Messages are parsed and built with ldns
 // (NLnet Labs), not by hand. Names (docs/agent.md, "DNS"):
 //   <role>.service.<domain>.          A, AAAA (or CNAME for a host name), SRV
+//   <role>.service.<region>.<domain>. the same in one region; a local-first
+//                                     answer from another region is a CNAME to it
 //   _<role>._tcp.service.<domain>.    SRV
 //   <hex address>.addr.<domain>.      A, AAAA: the targets of SRV answers
 #pragma once
@@ -28,11 +30,21 @@ struct DnsOptions {
     std::chrono::milliseconds stale_max{600000};  // a stale answer older than this is SERVFAIL
 };
 
-// A role's snapshot from the cache (nullptr: the role cannot be looked up,
-// e.g. the agent caches too many roles already). Called with a valid role
-// name, or with regions "ROLE.REGION" for a region of DnsOptions::regions
-// (a role alone: the local-first answer). Must not throw.
-using RoleLookup = std::function<std::shared_ptr<const muster::core::RoleSnapshot>(const std::string& role)>;
+// What a lookup found in the cache: the role's snapshot (nullptr: the role
+// cannot be looked up, e.g. the agent caches too many roles already) and,
+// with regions, the region whose snapshot it is when a local-first
+// question was answered by another region (empty otherwise).
+struct RoleFound {
+    RoleFound(std::shared_ptr<const muster::core::RoleSnapshot> s = nullptr, std::string r = "")
+            : snapshot(std::move(s)), region(std::move(r)) {}
+    std::shared_ptr<const muster::core::RoleSnapshot> snapshot;
+    std::string region;
+};
+
+// Looks a role up in the cache. Called with a valid role name, or with
+// regions "ROLE.REGION" for a region of DnsOptions::regions (a role alone:
+// the local-first answer). Must not throw.
+using RoleLookup = std::function<RoleFound(const std::string& role)>;
 
 struct DnsReply {
     std::vector<std::uint8_t> message;  // empty: send nothing (not even a header could be read)

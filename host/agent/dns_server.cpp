@@ -149,9 +149,9 @@ std::string DnsServer::address() const {
 DnsReply DnsServer::answer(const std::vector<std::uint8_t>& query, bool tcp,
                            std::optional<std::string>* missing) const {
     RoleLookup lookup = [&](const std::string& role) {
-        auto snapshot = cached_(role);
-        if (!snapshot && missing) *missing = role;
-        return snapshot;
+        auto found = cached_(role);
+        if (!found.snapshot && missing) *missing = role;
+        return found;
     };
     return dns_answer(query.data(), query.size(), tcp, options_, lookup, &answers_);
 }

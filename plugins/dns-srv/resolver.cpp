@@ -1,5 +1,7 @@
 #include "resolver.hpp"
 
+#include "comma_list.hpp"
+
 #include <muster/cpp/error.hpp>
 
 #include <arpa/inet.h>
@@ -33,12 +35,6 @@ struct ListFree {
 };
 using Packet = std::unique_ptr<ldns_pkt, PacketFree>;
 using RrList = std::unique_ptr<ldns_rr_list, ListFree>;
-
-std::string trimmed(const std::string& s) {
-    auto b = s.find_first_not_of(" \t");
-    auto e = s.find_last_not_of(" \t");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 bool is_ipv4(const std::string& h) {
     in_addr a{};
@@ -130,11 +126,7 @@ std::vector<NameServer> parse_servers(const std::string& text) {
                         "/etc/resolv.conf names no server: give option servers, e.g. \"10.0.0.10:53\"");
         return out;
     }
-    std::istringstream in(text);
-    std::string entry;
-    while (std::getline(in, entry, ',')) {
-        entry = trimmed(entry);
-        if (entry.empty()) continue;
+    for (const auto& entry : comma_list(text)) {
         NameServer ns;
         std::string port;
         if (entry.front() == '[') {  // [v6]:port

@@ -1,5 +1,7 @@
 #include "role_map.hpp"
 
+#include "comma_list.hpp"
+
 #include <muster/cpp/error.hpp>
 #include <muster/cpp/validate.hpp>
 
@@ -11,12 +13,6 @@ namespace dns_srv {
 namespace {
 
 using muster::sdk::Error;
-
-std::string trimmed(const std::string& s) {
-    auto b = s.find_first_not_of(" \t");
-    auto e = s.find_last_not_of(" \t");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 }  // namespace
 
@@ -34,11 +30,7 @@ std::string check_dns_name(const std::string& name) {
 }
 
 RoleMap::RoleMap(const std::string& roles, const std::string& name_template) : template_(trimmed(name_template)) {
-    std::istringstream in(roles);
-    std::string entry;
-    while (std::getline(in, entry, ',')) {
-        entry = trimmed(entry);
-        if (entry.empty()) continue;
+    for (const auto& entry : comma_list(roles)) {
         auto eq = entry.find('=');
         std::string role = eq == std::string::npos ? "" : trimmed(entry.substr(0, eq));
         std::string name = eq == std::string::npos ? "" : trimmed(entry.substr(eq + 1));

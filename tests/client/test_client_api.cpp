@@ -251,7 +251,7 @@ TEST_CASE("client api: muster_set_log takes the library's lines at the client's 
     muster_set_log(nullptr, nullptr);
 }
 
-TEST_CASE("client api: with regions, resolve answers local first and fails over to the next region") {
+TEST_CASE("client api: with regions, resolve and pickers answer local first and fail over to the next region") {
     TempDir dir;
     auto config = [&](const std::string& region) {
         return "[discovery]\nregion = \"" + region + "\"\nheartbeat_interval = \"300ms\"\n[log]\nlevel = \"warn\"\n" +
@@ -280,14 +280,28 @@ TEST_CASE("client api: with regions, resolve answers local first and fails over 
     muster_registration* r_us = nullptr;
     REQUIRE(muster_register(us, &remote, &r_us, &err) == MUSTER_OK);
     CHECK(eventually([&] { return first_address() == "10.2.0.1:80"; }));  // none in eu: us answers
+    muster_picker* picker = nullptr;
+    REQUIRE(muster_picker_open(eu, "router", nullptr, &picker, &err) == MUSTER_OK);
+    auto picked = [&] {
+        muster_call* call = nullptr;
+        if (muster_pick(picker, nullptr, 0, &call, &err) != MUSTER_OK) return std::string();
+        std::string a = muster_call_instance(call)->address;
+        muster_call_end(call, MUSTER_CALL_SUCCESS, 10);
+        return a;
+    };
+    CHECK(picked() == "10.2.0.1:80");  // picks in the answering region
     muster_service local = remote;
     local.address = "10.1.0.1:80";
     muster_registration* r_eu = nullptr;
     REQUIRE(muster_register(eu, &local, &r_eu, &err) == MUSTER_OK);
     CHECK(eventually([&] { return first_address() == "10.1.0.1:80"; }));  // eu again
+    CHECK(eventually([&] { return picked() == "10.1.0.1:80"; }));         // and so the picker, never both
     CHECK(muster_deregister(r_eu, &err) == MUSTER_OK);
     CHECK(eventually([&] { return first_address() == "10.2.0.1:80"; }));
+    CHECK(eventually([&] { return picked() == "10.2.0.1:80"; }));
     CHECK(muster_deregister(r_us, &err) == MUSTER_OK);
     muster_client_close(us);
     muster_client_close(eu);
+    picked();  // a picker outliving its client picks with its last picker, never reaching into the closed node
+    muster_picker_close(picker);
 }

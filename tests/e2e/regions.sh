@@ -149,8 +149,10 @@ python3 -c "import json; d=json.load(open('l.json')); assert [(i['region'], i['a
 "$HOST" pick $EU --role router --json >p.json 2>&1 || fail "pick: $(cat p.json)"
 python3 -c "import json; d=json.load(open('p.json')); assert d['region'] == 'us' and {p['address'] for p in d['picks']} == {'10.2.0.1:80'}, d" ||
     fail "pick did not pick in us: $(cat p.json)"
-[ "$($D router.service.muster A)" = 10.2.0.1 ] || fail "DNS after failover: $($D router.service.muster A)"
-pass "list --json, pick --json and DNS answer from us, and say so"
+[ "$($D router.service.muster A | tr '\n' ' ')" = "router.service.us.muster. 10.2.0.1 " ] ||
+    fail "DNS after failover: not a CNAME to us's name: $($D router.service.muster A)"
+$D _router._tcp.service.muster SRV | grep -q "^_router._tcp.service.us.muster.$" || fail "SRV after failover: no CNAME to us"
+pass "list --json, pick --json and DNS (a CNAME to router.service.us.muster) answer from us, and say so"
 if [ -n "${MUSTER_TEST_PG_URL:-}" ]; then
     kill -TERM "$PID_us_router"
     moved_within ap 3000 || fail "no failover to ap after us emptied: $(region_of)"

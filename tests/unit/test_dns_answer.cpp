@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -119,4 +120,21 @@ TEST_CASE("DNS: a kept reply is rebuilt when another snapshot answers, even one 
     roles.known["known"] = role_of("known", 1);  // same index (7), another object
     auto second = host::agent::dns_answer(q.data(), q.size(), false, options, roles.lookup(), &cache);
     CHECK(second.message.size() < first.message.size());
+}
+
+TEST_CASE("DNS with regions: a local-first answer from another region is a CNAME to that region's name") {
+    auto snap = role_of("known", 1);
+    host::agent::DnsOptions options;
+    options.regions = {"eu", "us"};
+    host::agent::RoleLookup from_us = [&](const std::string&) { return host::agent::RoleFound{snap, "us"}; };
+    auto has = [](const std::vector<std::uint8_t>& m, const std::string& wire) {
+        return std::search(m.begin(), m.end(), wire.begin(), wire.end()) != m.end();
+    };
+    auto q = query("known.service.muster", 8);
+    auto r = host::agent::dns_answer(q.data(), q.size(), false, options, from_us);
+    REQUIRE(r.rcode == "NOERROR");
+    CHECK(has(r.message, std::string("\x05known\x07service\x02us", 17)));  // the CNAME's target, and the A's owner
+    host::agent::RoleLookup local = [&](const std::string&) { return host::agent::RoleFound{snap, ""}; };
+    r = host::agent::dns_answer(q.data(), q.size(), false, options, local);
+    CHECK_FALSE(has(r.message, std::string("\x02us", 3)));
 }

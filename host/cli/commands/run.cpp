@@ -173,10 +173,11 @@ int run(const po::variables_map& vm, const Settings& s) {
         };
         dns.emplace(
             s.dns_listen, o,
-            [&regions, split](const std::string& key) -> std::shared_ptr<const muster::core::RoleSnapshot> {
+            [&regions, split](const std::string& key) -> agent::RoleFound {
                 auto [role, region] = split(key);
                 auto a = region.empty() ? regions.cached(role) : regions.cached_in(role, region);
-                return a ? a->snapshot : nullptr;
+                if (!a) return {};
+                return {a->snapshot, region.empty() && !a->local ? a->region : ""};
             },
             [&regions, split](const std::string& key) {
                 auto [role, region] = split(key);
