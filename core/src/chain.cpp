@@ -342,12 +342,12 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
     std::optional<std::string> r = role ? std::optional<std::string>(*role) : std::nullopt;
     std::vector<std::pair<std::size_t, std::shared_ptr<LinkRunner::Task>>> started;
     std::vector<std::shared_ptr<std::vector<sdk::Instance>>> results;
+    // A read-only link that holds the role and is down: the role's source
+    // cannot tell what is live.
+    for (std::size_t i = 0; i < links_.size(); ++i)
+        if (!links_[i].backend->writable() && links_[i].backend->holds_role(role) && !closed(i)) return std::nullopt;
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        if (!links_[i].backend->holds_role(role)) continue;
-        if (!closed(i)) {
-            if (!links_[i].backend->writable()) return std::nullopt;  // its roles' source cannot tell
-            continue;
-        }
+        if (!links_[i].backend->holds_role(role) || !closed(i)) continue;
         auto got = std::make_shared<std::vector<sdk::Instance>>();
         results.push_back(got);
         started.emplace_back(
@@ -371,16 +371,21 @@ std::optional<std::set<std::string>> Chain::live_anywhere(const std::string* rol
 }
 
 std::shared_ptr<BackendClient> Chain::watch_source(const std::string* role) const {
+    auto usable_watch = [&](std::size_t i) {
+        const auto& b = links_[i].backend;
+        return b->can(MUSTER_BACKEND_CAP_WATCH) && b->created() && closed(i);
+    };
+    // A role a read-only link holds is watched there, wherever the link
+    // stands in the chain; while it is down, not on a link that merely
+    // lists the role empty (the cache polls, and its answer goes stale).
+    // Every role: one link's watch would miss a read-only link's roles.
     for (std::size_t i = 0; i < links_.size(); ++i) {
         const auto& b = links_[i].backend;
-        // Every role: one link's watch would miss a read-only link's roles.
-        if (!role && !b->writable()) return nullptr;
-        if (!b->holds_role(role)) continue;
-        if (b->can(MUSTER_BACKEND_CAP_WATCH) && b->created() && closed(i)) return b;
-        // A read-only source that is down is not replaced by a link that
-        // merely lists its roles empty: the chain's answer is then stale.
-        if (!b->writable()) return nullptr;
+        if (b->writable() || !b->holds_role(role)) continue;
+        return role && usable_watch(i) ? b : nullptr;
     }
+    for (std::size_t i = 0; i < links_.size(); ++i)
+        if (links_[i].backend->holds_role(role) && usable_watch(i)) return links_[i].backend;
     return nullptr;
 }
 

@@ -81,7 +81,10 @@ pass "dns-srv, catalog-sqlite: each role from its source, every role from both, 
 # Watch: a record added and one removed reach a watcher within the
 # clamped TTL (2 s) + 1 s.
 start watcher watch $C --role router --json
+# The same chain the other way round: the DNS role is still watched on DNS.
+start watcher2 watch $(echo "$C" | sed 's/dns-srv,catalog-sqlite/catalog-sqlite,dns-srv/') --role router --json
 wait_for watcher.log '"added".*10.0.0.2:8080' 10 || fail "the watch did not start: $(cat watcher.log)"
+wait_for watcher2.log '"added".*10.0.0.2:8080' 10 || fail "catalog-sqlite,dns-srv: the watch did not start"
 t0=$(millis)
 zone 1 2 3
 nsd_reload "$ZONE"
@@ -94,7 +97,9 @@ nsd_reload "$ZONE"
 wait_for watcher.log '"removed".*10.0.0.1:8080\|10.0.0.1:8080.*"removed"' 6 || fail "a removed record did not reach the watcher: $(cat watcher.log)"
 removed=$(( $(millis) - t0 ))
 [ "$removed" -le 3500 ] || fail "a removed record took $removed ms (TTL 2 s + 1 s)"
-pass "a watcher sees a record added after $added ms and one removed after $removed ms (TTL 2 s)"
+wait_for watcher2.log '10.0.0.3:8080' 2 || fail "catalog-sqlite,dns-srv: the added record did not reach the watcher"
+wait_for watcher2.log '"removed".*10.0.0.1:8080' 2 || fail "catalog-sqlite,dns-srv: the removed record did not reach the watcher"
+pass "a watcher sees a record added after $added ms and one removed after $removed ms (TTL 2 s), whatever the chain's order"
 
 # A second server with the same zone: the first hung (SIGSTOP), then
 # killed, hands every question to the second.

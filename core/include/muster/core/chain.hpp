@@ -127,10 +127,12 @@ public:
     // nullopt when none answered. The mass-removal guard asks it.
     std::optional<std::set<std::string>> live_anywhere(const std::string* role);
 
-    // The first created link that holds `role` (nullptr: every role), can
-    // watch and whose breaker is closed, or nullptr (poll through the
-    // chain): also for every role when a read-only link holds roles of its
-    // own, which one link's watch would miss.
+    // The link to watch `role` (nullptr: every role) on: a read-only link
+    // that holds it, wherever it stands, else the first created link that
+    // holds it and can watch, its breaker closed; nullptr (poll through the
+    // chain) when that read-only link is down, or for every role when a
+    // read-only link holds roles of its own (one link's watch would miss
+    // them).
     std::shared_ptr<BackendClient> watch_source(const std::string* role) const;
 
     std::vector<LinkStatus> status() const;
