@@ -251,8 +251,8 @@ Reply HttpApi::regional_role(const std::string& role, const Target& t, const Req
     std::string problem;
     auto blocking = blocking_of(t, problem);
     if (!problem.empty()) return {error(req, http::status::bad_request, problem)};
-    if (!blocking || answer->snapshot->index > blocking->after)
-        return {role_response(role, *answer->snapshot, req, answer->region)};
+    if (!blocking || answer->index > blocking->after)
+        return {role_response(role, *answer->snapshot, req, answer->region, answer->index)};
     Reply::Wait w;
     w.what = role;
     w.deadline = std::chrono::steady_clock::now() + blocking->wait;
@@ -274,7 +274,7 @@ Reply HttpApi::regional_role(const std::string& role, const Target& t, const Req
     w.answer = [this, current, role, req] {
         auto now = current();
         if (!now) return error(req, http::status::service_unavailable, "the role is no longer cached; ask again");
-        return role_response(role, *now->snapshot, req, now->region);
+        return role_response(role, *now->snapshot, req, now->region, now->index);
     };
     Reply r;
     r.wait = std::move(w);
@@ -282,7 +282,8 @@ Reply HttpApi::regional_role(const std::string& role, const Target& t, const Req
 }
 
 Response HttpApi::role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req,
-                                const std::string& region) {
+                                const std::string& region, std::optional<std::uint64_t> index) {
+    std::uint64_t shown = index.value_or(snap.index);
     nlohmann::json instances = nlohmann::json::array();
     for (const auto& i : snap.instances) instances.push_back(instance_json(i, snap.backend));
     std::int64_t now = muster::sdk::system_ms();
@@ -292,11 +293,11 @@ Response HttpApi::role_response(const std::string& role, const muster::core::Rol
                            {"age_ms", snap.as_of_ms ? now - snap.as_of_ms : -1},
                            {"stale", snap.stale},
                            {"held", snap.held},
-                           {"index", snap.index},
+                           {"index", shown},
                            {"instances", std::move(instances)}};
     if (!region.empty()) body["region"] = region;
     auto r = json_response(req, http::status::ok, body);
-    r.set("X-Muster-Index", std::to_string(snap.index));
+    r.set("X-Muster-Index", std::to_string(shown));
     return r;
 }
 

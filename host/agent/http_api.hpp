@@ -73,8 +73,9 @@ public:
     // The role's instances now, with the cache's provenance and index, and
     // with regions the region that answered.
     Response role_response(const std::string& role, const Request& req);
+    // `region`, `index`: a regional answer's (regions.hpp, RegionAnswer).
     Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req,
-                           const std::string& region = "");
+                           const std::string& region = "", std::optional<std::uint64_t> index = std::nullopt);
     muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
     // One event as a server-sent-events frame.
     static std::string event_frame(const muster::core::TopologyEvent& e);

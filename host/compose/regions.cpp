@@ -5,6 +5,8 @@
 #include <muster/core/drain_mark.hpp>
 #include <muster/core/log.hpp>
 
+#include <algorithm>
+
 namespace host {
 
 // Another region: a node on its chain that registers nothing.
@@ -77,43 +79,48 @@ RegionAnswer Regions::resolve(const std::string& role) {
     }
     if (auto a = cached(role)) return std::move(*a);
     ++local_answers_;
-    return {std::move(local), local_name_, true};
+    std::uint64_t index = local->index;
+    return {std::move(local), local_name_, true, index};
 }
 
 std::optional<RegionAnswer> Regions::resolve_in(const std::string& role, const std::string& name) {
-    if (name == local_name_) return RegionAnswer{local_.resolve(role), local_name_, true};
-    Remote* r = find(name);
-    if (!r) return std::nullopt;
-    return RegionAnswer{r->node->registry().resolve(role), r->name, false};
+    auto* registry = registry_of(name);
+    if (!registry) return std::nullopt;
+    auto snap = registry->resolve(role);
+    std::uint64_t index = snap->index;
+    return RegionAnswer{std::move(snap), name, name == local_name_, index};
 }
 
 std::optional<RegionAnswer> Regions::cached(const std::string& role) const {
     auto local = local_.cached(role);
     if (!local) return std::nullopt;
+    std::uint64_t local_index = local->index;
     if (!configured() || eligible(*local)) {
         ++local_answers_;
-        return RegionAnswer{std::move(local), local_name_, true};
+        return RegionAnswer{std::move(local), local_name_, true, local_index};
     }
     for (auto* r : failover_) {
         auto snap = r->node->registry().cached(role);
         if (!snap) return std::nullopt;
         if (eligible(*snap)) {
             ++r->answers;
-            return RegionAnswer{std::move(snap), r->name, false};
+            std::uint64_t index = std::max(snap->index, local_index);
+            return RegionAnswer{std::move(snap), r->name, false, index};
         }
     }
     if (prewarm_)
         for (auto* r : failover_)
             if (!r->node->registry().cached(role)) return std::nullopt;
     ++local_answers_;
-    return RegionAnswer{std::move(local), local_name_, true};
+    return RegionAnswer{std::move(local), local_name_, true, local_index};
 }
 
 std::optional<RegionAnswer> Regions::cached_in(const std::string& role, const std::string& name) const {
     auto* registry = registry_of(name);
     auto snap = registry ? registry->cached(role) : nullptr;
     if (!snap) return std::nullopt;
-    return RegionAnswer{std::move(snap), name, name == local_name_};
+    std::uint64_t index = snap->index;
+    return RegionAnswer{std::move(snap), name, name == local_name_, index};
 }
 
 muster::core::Registry* Regions::registry_of(const std::string& name) const {

@@ -26,6 +26,12 @@ struct RegionAnswer {
     std::shared_ptr<const muster::core::RoleSnapshot> snapshot;
     std::string region;  // its region's name; empty without regions
     bool local = true;
+    // The answer's index (a blocking query's): the snapshot's, and for a
+    // local-first answer from another region the larger of it and the
+    // local snapshot's. Snapshot indexes come from one sequence in the
+    // process, so a failover or a failback (a new local snapshot) always
+    // moves it, even to a remote snapshot older than the local one.
+    std::uint64_t index = 0;
 };
 
 class Regions {

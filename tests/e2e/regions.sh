@@ -134,10 +134,19 @@ pass "DNS: <role>.service.muster local first, <role>.service.<region>.muster tha
 moved_within() {  # EXPECTED-REGION MS
     wait_for_cmd "[ \"\$(curl -s http://127.0.0.1:$HTTP/v1/roles/router | python3 -c \"import json,sys; print(json.load(sys.stdin).get('region'))\")\" = $1 ]" "$2"
 }
+# A blocking query on eu's answer is answered by the failover (the
+# answer's index moves even when us's snapshot is older than eu's).
+index=$(curl -s "http://127.0.0.1:$HTTP/v1/roles/router" | python3 -c "import json,sys; print(json.load(sys.stdin)['index'])")
+curl -s "http://127.0.0.1:$HTTP/v1/roles/router?index=$index&wait=20s" >blocked.json &
+blocked=$!
+sleep 0.3
 t0=$(millis)
 kill -TERM "$PID_eu_router"
 moved_within us 1000 || fail "no failover to us within 1 s: $(region_of)"
 pass "the last eu router stopped: us answers after $(( $(millis) - t0 )) ms ($(region_of))"
+wait_for_cmd "! kill -0 $blocked 2>/dev/null" 3000 || fail "a blocking query on eu's answer was not woken by the failover"
+grep -q '"region": "us"' blocked.json || fail "the blocking query's answer is not us's: $(cat blocked.json)"
+pass "a blocking query on eu's answer is answered by the failover, from us"
 curl -s "http://127.0.0.1:$HTTP/v1/status" | python3 -c "
 import json, sys
 r = {x['region']: x for x in json.load(sys.stdin)['regions']}
