@@ -7,7 +7,8 @@
 #   under 16 bytes is refused at start, a foreign Host (DNS rebinding) and a
 #   browser's cross-origin write are 403; Consul's API takes no writes
 #   even with the token, and its made-up service names stay within
-#   max_roles;
+#   max_roles; with regions, made-up roles keep every region within
+#   max_roles and made-up regions name nothing;
 # - made-up HTTP methods do not add metric series.
 . "$(dirname "$0")/../e2e/lib.sh"
 command -v curl >/dev/null || fail "curl is needed"
@@ -122,6 +123,33 @@ caches=$(curl -s "$A/v1/status" | python3 -c "import json,sys; print(len(json.lo
 [ "$(code "$A/healthz")" = 200 ] || fail "the agent stopped answering after the made-up Consul services"
 kill "$PID_consul"
 pass "Consul's API refuses writes even with the token (405); 200 made-up services keep $caches caches (max 40)"
+# 2c. With regions (docs/regions.md), made-up roles reach the other
+# regions too (none is eligible locally): each region's caches stay within
+# max_roles, a made-up region is 404 and no DNS name, and nothing a
+# request names is written anywhere.
+printf '[discovery]\nregion = "eu"\n[region.us]\nchain = "catalog-sqlite"\n[region.us.backend.catalog-sqlite]\npath = "%s/us.db"\n' \
+    "$WORK" >"$WORK/regions.toml"
+PORT=$(free_port)
+DPORT=$(free_port)
+A="http://127.0.0.1:$PORT"
+start regions run --config "$WORK/regions.toml" --http "$PORT" --dns "$DPORT" --http-token "$TOKEN" --max-roles 40 $DB
+wait_for regions.log "HTTP API on" 10 || fail "the agent with regions did not start"
+for i in $(seq 1 200); do
+    c=$(code "$A/v1/roles/made-up-$i")
+    [ "$c" = 200 ] || [ "$c" = 503 ] || fail "made-up role $i with regions answered $c"
+done
+[ "$(code "$A/v1/roles/worker?region=made-up")" = 404 ] || fail "a made-up region is not 404"
+command -v dig >/dev/null && { dig @127.0.0.1 -p "$DPORT" +time=2 +tries=1 worker.service.made-up.muster A |
+    grep -q NXDOMAIN || fail "a made-up region's DNS name is not NXDOMAIN"; }
+curl -s "$A/v1/status" | python3 -c "
+import json, sys
+for r in json.load(sys.stdin)['regions']:
+    assert r['cached_roles'] <= 41, r
+" || fail "200 made-up roles overran a region's max_roles: $(curl -s "$A/v1/status")"
+[ "$(sqlite3 "$WORK/us.db" "select count(*) from instances")" = 0 ] || fail "a request wrote to the other region"
+[ "$(code "$A/healthz")" = 200 ] || fail "the agent with regions stopped answering"
+kill "$PID_regions"
+pass "with regions, 200 made-up roles keep every region within max_roles; made-up regions name nothing"
 expect 3 "use at least 16" run --http 0 --http-token short-token $DB
 grep -q "short-token" "$WORK/expect.err" && fail "the refused token was printed"
 pass "a token under 16 bytes is refused at start, unprinted"
