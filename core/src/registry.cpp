@@ -12,6 +12,8 @@
 #include <muster/core/log.hpp>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -65,18 +67,66 @@ struct Parts {
         return o ? *o : Outcome{MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
     }
 
-    // Takes into `inst` (owned) a drain mark another process changed later
-    // (`muster-host drain`), as this process's cache of its role lists it,
-    // so that writing `inst` does not undo that drain.
-    bool adopt_outside_drain(sdk::Instance& inst) {
-        auto snapshot = caches.find(inst.role);
-        if (!snapshot) return false;
-        auto it = std::find_if(snapshot->instances.begin(), snapshot->instances.end(),
-                               [&](const sdk::Instance& i) { return i.id == inst.id; });
-        if (it == snapshot->instances.end() || !adopt_drain(inst, *it)) return false;
-        muster::core::log::info("{} {} {} (marked by another process)", inst.role, inst.id,
-                                drained(inst) ? "draining: no new calls" : "no longer draining");
+    // Drain marks other processes wrote on instances this one owns, as the
+    // watch of the role told them (only the two drain keys kept), until the
+    // maintenance thread takes them in. Kept from the event, not read from
+    // the cache later: a store whose heartbeat puts the owner's last value
+    // again (nats-kv) has undone the mark by then.
+    std::mutex seen_mu;
+    std::map<std::string, sdk::Instance> seen_drains;
+
+    // One subscription per role this process has an instance in
+    // (Registry::watch_own_role), dropped with its last instance so that
+    // the role's cache is no longer held.
+    std::mutex own_roles_mu;
+    std::map<std::string, Subscription> own_roles;
+
+    // Outside Ownership's locks: the unsubscribe may wait for a callback.
+    void unwatch_unless_owned(const std::string& role) {
+        for (const auto& o : owned->all())
+            if (o.instance.role == role) return;
+        Subscription gone;  // cancelled after own_roles_mu
+        std::lock_guard lk(own_roles_mu);
+        if (auto it = own_roles.find(role); it != own_roles.end()) {
+            gone = std::move(it->second);
+            own_roles.erase(it);
+        }
+    }
+
+    // From a watch callback: never waits on a write.
+    bool note_drain(const sdk::Instance& seen) {
+        std::int64_t at = drain_changed_at(seen);
+        if (at == 0 || !owned->owns(seen.id)) return false;
+        std::lock_guard lk(seen_mu);
+        auto& kept = seen_drains[seen.id];
+        if (at <= drain_changed_at(kept)) return false;
+        kept.metadata.clear();
+        for (const char* key : {MUSTER_META_DRAIN, MUSTER_META_DRAIN_AT})
+            if (auto it = seen.metadata.find(key); it != seen.metadata.end()) kept.metadata.insert(*it);
         return true;
+    }
+
+    // Takes into `inst` (owned) a drain mark another process changed later
+    // (`muster-host drain`), as the watch saw it or this process's cache of
+    // its role lists it, so that writing `inst` does not undo that drain.
+    bool adopt_outside_drain(sdk::Instance& inst) {
+        bool adopted = false;
+        {
+            std::lock_guard lk(seen_mu);
+            if (auto it = seen_drains.find(inst.id); it != seen_drains.end()) {
+                adopted = adopt_drain(inst, it->second);
+                seen_drains.erase(it);
+            }
+        }
+        if (auto snapshot = caches.find(inst.role)) {
+            auto it = std::find_if(snapshot->instances.begin(), snapshot->instances.end(),
+                                   [&](const sdk::Instance& i) { return i.id == inst.id; });
+            if (it != snapshot->instances.end()) adopted = adopt_drain(inst, *it) || adopted;
+        }
+        if (adopted)
+            muster::core::log::info("{} {} {} (marked by another process)", inst.role, inst.id,
+                                    drained(inst) ? "draining: no new calls" : "no longer draining");
+        return adopted;
     }
 
     // Why `deps` are not met by the cached roles (nullopt: they are). An
@@ -109,11 +159,14 @@ struct Parts {
     // A graceful stop: no longer owned, our caches told (so the removal is
     // explained, whichever way it reaches them), then written.
     Outcome deregister(const std::string& id) {
-        std::optional<Outcome> o = owned->remove(id, [this](const sdk::Instance& gone) {
+        std::string role;
+        std::optional<Outcome> o = owned->remove(id, [&](const sdk::Instance& gone) {
+            role = gone.role;
             caches.note_stopped(gone.role, gone.id);
             return chain->deregister(gone.id);
         });
         if (!o) return {};  // stopped already
+        unwatch_unless_owned(role);
         if (o->ok())
             muster::core::log::info("deregistered {}", id);
         else
@@ -232,8 +285,15 @@ Registry::Registry(std::shared_ptr<Chain> chain, RegistryOptions options)
 }
 
 Registry::~Registry() {
+    std::map<std::string, Subscription> own_roles;  // cancelled outside the lock: no callback runs after
+    {
+        std::lock_guard lk(parts_->own_roles_mu);
+        own_roles.swap(parts_->own_roles);
+    }
+    own_roles.clear();
     checks_.reset();
     stop_.stop();
+    maintenance_.stop();
     heartbeat_thread_.join();
     maintenance_thread_.join();
     for (const auto& id : parts_->owned->ids()) parts_->deregister(id);
@@ -276,19 +336,42 @@ void Registry::heartbeat_loop() {
     }
 }
 
-// Each round: the caches' upkeep, drain marks set from outside, then the
+// Each round (and at once when a drain mark from outside is seen): the
+// caches' upkeep, drain marks set from outside (written back, so a store
+// that heartbeats by putting the owner's value again keeps them), then the
 // health that changes without a check (dependencies, a pushed report's
 // ttl).
 void Registry::maintenance_loop() {
-    while (stop_.sleep(options_.cache_refresh)) {
+    while (maintenance_.sleep(options_.cache_refresh)) {
         parts_->caches.maintain();
         for (const Owned& o : parts_->owned->all()) {
-            parts_->owned->amend(o.instance.id,
-                                 [this](sdk::Instance& inst) { return parts_->adopt_outside_drain(inst); });
             if (!o.depends_on.empty()) o.health->set_dependency_problem(parts_->dependency_problem(o.depends_on));
-            if (!o.depends_on.empty() || o.health->expires()) parts_->publish(o.instance.id);
+            if (!o.depends_on.empty() || o.health->expires())
+                parts_->publish(o.instance.id);  // takes in a drain mark too
+            else
+                parts_->owned->update(
+                    o.instance.id, [this](sdk::Instance& inst) { return parts_->adopt_outside_drain(inst); },
+                    [this](const sdk::Instance& inst) { return chain_->register_instance(inst); });
         }
+        auto ids = parts_->owned->ids();  // before seen_mu: adopt_outside_drain takes it inside Ownership's lock
+        std::set<std::string> owned(ids.begin(), ids.end());
+        std::lock_guard lk(parts_->seen_mu);  // marks of instances stopped meanwhile
+        std::erase_if(parts_->seen_drains, [&](const auto& kv) { return !owned.count(kv.first); });
     }
+}
+
+void Registry::watch_own_role(const std::string& role) {
+    {
+        std::lock_guard lk(parts_->own_roles_mu);
+        if (parts_->own_roles.count(role)) return;
+    }
+    // Subscribed outside the lock: the first events (ADDED for what is
+    // known) run in here.
+    auto sub = watch(role, [this](const TopologyEvent& e) {
+        if (e.type != MUSTER_EVENT_REMOVED && parts_->note_drain(e.instance)) maintenance_.nudge();
+    });
+    std::lock_guard lk(parts_->own_roles_mu);
+    parts_->own_roles.try_emplace(role, std::move(sub));  // a racing twin's is dropped, unused
 }
 
 void Registry::checked(const std::string& id, std::size_t check, const HealthResult& r) {
@@ -339,7 +422,7 @@ Registration Registry::register_instance(InstanceSpec spec) {
     // This process watches its own role: a drain mark another process sets
     // on the instance reaches it there (adopt_outside_drain). A resolve
     // after this returns lists the instance.
-    parts_->caches.get(inst.role);
+    watch_own_role(inst.role);
     parts_->caches.await_listed(inst, 2 * options_.cache_refresh);
     muster::core::log::info("registered {} {} at {} ({})", inst.role, inst.id, inst.address,
                             sdk::health_name(inst.health));
@@ -353,10 +436,20 @@ std::shared_ptr<const RoleSnapshot> Registry::resolve(const std::string& role) {
 }
 
 Subscription Registry::watch(const std::optional<std::string>& role, TopologyCallback callback) {
+    return subscribe(role, std::move(callback), nullptr);
+}
+
+Subscription Registry::watch(const std::optional<std::string>& role, TopologyCallback callback,
+                             std::shared_ptr<const RoleSnapshot>& start) {
+    return subscribe(role, std::move(callback), &start);
+}
+
+Subscription Registry::subscribe(const std::optional<std::string>& role, TopologyCallback callback,
+                                 std::shared_ptr<const RoleSnapshot>* start) {
     if (role)
         if (auto problem = sdk::check_role(*role); !problem.empty()) throw sdk::Error(MUSTER_INVALID_ARGUMENT, problem);
     auto cache = parts_->caches.get(role);
-    std::uint64_t token = cache->subscribe(std::move(callback));
+    std::uint64_t token = cache->subscribe(std::move(callback), start);
     return Subscription(cache, token);
 }
 

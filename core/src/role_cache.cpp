@@ -336,13 +336,16 @@ void RoleCache::confirm(std::int64_t now_ms) {
     prev->as_of_ms.store(now_ms);  // in place: readers see the age move, nothing is copied
 }
 
-std::uint64_t RoleCache::subscribe(TopologyCallback callback) {
+std::uint64_t RoleCache::subscribe(TopologyCallback callback, std::shared_ptr<const RoleSnapshot>* start) {
     auto sub = std::make_shared<Subscriber>();
     sub->callback = std::move(callback);
     std::uint64_t token = 0;
     {
         std::lock_guard lk(delivery_mu_);
-        if (auto snap = current_.load(std::memory_order_acquire))
+        auto snap = current_.load(std::memory_order_acquire);
+        if (start)
+            *start = snap;
+        else if (snap)
             for (const auto& i : snap->instances) sub->pending.push_back({MUSTER_EVENT_ADDED, i, snap->backend});
         token = next_token_++;
         subscribers_.emplace(token, sub);

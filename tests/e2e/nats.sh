@@ -57,6 +57,20 @@ else
     echo "skip: node/npm not installed, the independent-client read was not run"
 fi
 
+# A drain from another process outlives the owner's heartbeats, which on
+# nats-kv put the owner's value again (every 500 ms here): the owner takes
+# the mark in from its watch and writes it back at once.
+"$HOST" drain --config nats.toml --id $ID >drain.out 2>&1 || fail "drain on nats-kv failed: $(cat drain.out)"
+for i in 1 2 3 4 5 6; do
+    sleep 0.5
+    "$HOST" list --config nats.toml --role querier --json | grep -q '"muster.drain": "true"' ||
+        fail "the drain mark was lost $((i * 500)) ms after muster-host drain (the owner's heartbeat wrote over it)"
+done
+"$HOST" drain --config nats.toml --id $ID --undo >drain.out 2>&1 || fail "drain --undo failed: $(cat drain.out)"
+sleep 1.5
+"$HOST" list --config nats.toml --role querier --json | grep -q '"muster.drain": "true"' && fail "the undone drain came back"
+pass "a drain from another process holds through the owner's heartbeats on nats-kv, and its undo too"
+
 kill -TERM "$PID_a"; wait "$PID_a" || fail "run on nats-kv did not exit 0"
 wait_for watcher.log "\"removed\".*$ID" 5 || fail "the watcher did not see the removal at once"
 pass "SIGTERM deletes the key: the watcher sees the removal at once"

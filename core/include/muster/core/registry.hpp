@@ -17,7 +17,6 @@
 #include <muster/core/stop_signal.hpp>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,6 +162,12 @@ public:
     // stops later calls). Throws sdk::Error INVALID_ARGUMENT for an invalid
     // role, UNAVAILABLE when max_roles roles are cached and in use.
     Subscription watch(const std::optional<std::string>& role, TopologyCallback callback);
+    // The same, but instead of those ADDEDs `start` is set to the snapshot
+    // they would have come from (null when nothing is known yet): an
+    // event stream writes it from the shared snapshot rather than queue a
+    // copy of every instance per subscriber.
+    Subscription watch(const std::optional<std::string>& role, TopologyCallback callback,
+                       std::shared_ptr<const RoleSnapshot>& start);
     // Calls `wake` once when the index of `role` passes `after` (at once if
     // it has): a blocking query's wait, with no events to copy and no
     // timer. `wake` runs on a publishing thread and must only hand off.
@@ -207,8 +212,13 @@ public:
 private:
     std::chrono::milliseconds jittered(std::chrono::milliseconds base) const;
     static IndexWait wait_on(std::shared_ptr<RoleCache> cache, std::uint64_t after, std::function<void()> wake);
+    Subscription subscribe(const std::optional<std::string>& role, TopologyCallback callback,
+                           std::shared_ptr<const RoleSnapshot>* start);
     void heartbeat_loop();
     void maintenance_loop();
+    // Follows the cache of `role` (one this process registers in) for drain
+    // marks other processes write on its instances.
+    void watch_own_role(const std::string& role);
     // One check's result reached the instance's health.
     void checked(const std::string& id, std::size_t check, const HealthResult& r);
 
@@ -218,6 +228,9 @@ private:
     std::shared_ptr<CheckStats> check_stats_ = std::make_shared<CheckStats>();
     std::unique_ptr<CheckScheduler> checks_;
     StopSignal stop_;
+    // The maintenance thread's own, nudged when a drain mark from outside
+    // is seen (watch_own_role).
+    StopSignal maintenance_;
     std::thread heartbeat_thread_, maintenance_thread_;
 };
 

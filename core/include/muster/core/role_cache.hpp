@@ -111,7 +111,13 @@ public:
     // order, on whichever thread published (a watch's, the maintenance
     // thread, a subscriber's): a callback may call anything of the registry
     // (deregister, subscribe, unsubscribe, resolve) without deadlock.
-    std::uint64_t subscribe(TopologyCallback callback);
+    //
+    // With `start`, no ADDED is sent for what is known: *start is set to
+    // the snapshot they would have come from (null when there is none
+    // yet), and the callback gets only what changes after it. A stream
+    // that writes the snapshot itself holds it shared, not a copy per
+    // subscriber.
+    std::uint64_t subscribe(TopologyCallback callback, std::shared_ptr<const RoleSnapshot>* start = nullptr);
     // After it returns the callback never runs again: it waits for a call
     // in progress on another thread. From the subscriber's own callback it
     // only stops later calls (it cannot wait for itself).

@@ -11,11 +11,23 @@ namespace muster::core {
 
 class StopSignal {
 public:
-    // Sleeps for `d` or until stop(); false once stopped.
+    // Sleeps for `d` or until stop() or nudge(); false once stopped.
     // THREADING: any thread.
     bool sleep(std::chrono::milliseconds d) {
         std::unique_lock lk(mu_);
-        return !cv_.wait_for(lk, d, [this] { return stopped_; });
+        cv_.wait_for(lk, d, [this] { return stopped_ || nudged_; });
+        nudged_ = false;
+        return !stopped_;
+    }
+    // Ends the current (or next) sleep early, without stopping: work for
+    // the sleeper arrived. Wakes one sleeper; meant for a signal that one
+    // thread sleeps on.
+    void nudge() {
+        {
+            std::lock_guard lk(mu_);
+            nudged_ = true;
+        }
+        cv_.notify_all();
     }
     // Wakes every sleeper; later sleeps return false at once.
     void stop() {
@@ -29,7 +41,7 @@ public:
 private:
     std::mutex mu_;
     std::condition_variable cv_;
-    bool stopped_ = false;
+    bool stopped_ = false, nudged_ = false;
 };
 
 }  // namespace muster::core
