@@ -7,7 +7,8 @@ libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev catc
 libnats-dev libcurl4-openssl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
 protobuf-compiler-grpc nats-server etcd-server etcd-client openssl procps e2fsprogs clang-format git libsystemd-dev
 dpkg-dev systemd python3 python3-venv python3-wheel rustc cargo prometheus-cpp-dev prometheus curl libldns-dev bind9-dnsutils clang
-libclang-rt-14-dev ccache faketime victoria-metrics nsd"
+libclang-rt-14-dev ccache faketime victoria-metrics nsd chromium chromium-driver
+python3-selenium fonts-liberation"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

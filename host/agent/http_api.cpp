@@ -1,6 +1,7 @@
 #include "http_api.hpp"
 
 #include "consul_api.hpp"
+#include "dashboard.hpp"
 #include "http_reply.hpp"
 
 #include "compose/check_settings.hpp"
@@ -48,6 +49,13 @@ std::vector<std::string> strings(const nlohmann::json& body, const char* key) {
     if (!body.contains(key)) return out;
     for (const auto& v : body.at(key)) out.push_back(v.get<std::string>());
     return out;
+}
+
+// The token of "Authorization: Bearer TOKEN"; empty without one.
+std::string_view bearer(const Request& req) {
+    auto auth = req[http::field::authorization];
+    std::string_view a(auth.data(), auth.size());
+    return a.starts_with("Bearer ") ? a.substr(7) : std::string_view();
 }
 
 // "example.com:8500" -> "example.com"; "[::1]:8500" -> "::1".
@@ -112,14 +120,29 @@ std::optional<Response> HttpApi::refused(const Request& req) const {
                      "this agent takes no writes: its operator configured no http_token (or "
                      "http_allow_anonymous_writes = true)");
     }
-    auto auth = req[http::field::authorization];
-    if (auth.empty()) {
+    if (req[http::field::authorization].empty()) {
         auto r = error(req, http::status::unauthorized, "this agent takes writes with 'Authorization: Bearer TOKEN'");
         r.set(http::field::www_authenticate, "Bearer realm=\"muster\"");
         return r;
     }
-    std::string_view given(auth.data(), auth.size());
-    if (given.rfind("Bearer ", 0) != 0 || !same_secret(given.substr(7), settings_.http_token))
+    if (!same_secret(bearer(req), settings_.http_token))
+        return error(req, http::status::forbidden, "the bearer token is not this agent's");
+    return std::nullopt;
+}
+
+std::optional<Response> HttpApi::unreadable(const Request& req) const {
+    const std::string& read = settings_.http_read_token;
+    if (read.empty()) return std::nullopt;
+    // Consul's clients send X-Consul-Token; everything else a bearer token.
+    auto consul = req["X-Consul-Token"];
+    std::string_view given = !consul.empty() ? std::string_view(consul.data(), consul.size()) : bearer(req);
+    if (given.empty()) {
+        auto r = error(req, http::status::unauthorized, "this agent takes reads with 'Authorization: Bearer TOKEN'");
+        r.set(http::field::www_authenticate, "Bearer realm=\"muster\"");
+        return r;
+    }
+    bool write_token = !settings_.http_token.empty() && same_secret(given, settings_.http_token);
+    if (!same_secret(given, read) && !write_token)
         return error(req, http::status::forbidden, "the bearer token is not this agent's");
     return std::nullopt;
 }
@@ -155,6 +178,8 @@ Reply HttpApi::handle(const Request& req) {
                 return {text_response(req, http::status::ok, "ok\n", "text/plain")};
         return {text_response(req, http::status::service_unavailable, "no backend is up\n", "text/plain")};
     }
+    if (!p.empty() && p[0] == "ui") return {dashboard_response(*t, req, !settings_.http_read_token.empty())};
+    if (auto no = unreadable(req)) return {*no};
     if (p == std::vector<std::string>{"metrics"}) {
         if (method != http::verb::get) return {not_allowed(req, "GET")};
         return {text_response(req, http::status::ok, metrics_.text(), "text/plain; version=0.0.4")};
@@ -190,7 +215,10 @@ Reply HttpApi::handle(const Request& req) {
         auto role = t->query.find("role");
         if (role == t->query.end()) {
             Reply r;
-            r.stream = std::optional<std::string>();
+            if (!registry_.cached_every_role())
+                r.fill = std::optional<std::string>();
+            else
+                r.stream = std::optional<std::string>();
             return r;
         }
         if (auto problem = muster::sdk::check_role(role->second); !problem.empty())
@@ -321,14 +349,31 @@ std::optional<Response> HttpApi::fill(const std::optional<std::string>& role, co
     }
 }
 
-muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb) {
-    return registry_.watch(role, std::move(cb));
+muster::core::Subscription HttpApi::watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb,
+                                          std::shared_ptr<const muster::core::RoleSnapshot>& start) {
+    return registry_.watch(role, std::move(cb), start);
 }
 
-std::string HttpApi::event_frame(const muster::core::TopologyEvent& e) {
-    // One line of JSON: a data field ends at a newline.
-    return std::string("event: ") + event_name(e.type) + "\ndata: " +
-           instance_json(e.instance, e.backend).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+namespace {
+
+// One line of JSON: a data field ends at a newline.
+std::string frame(const char* event, const nlohmann::json& data) {
+    return std::string("event: ") + event +
+           "\ndata: " + data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+}  // namespace
+
+std::string HttpApi::event_frame(muster_event_type type, const muster::sdk::Instance& i, const std::string& backend) {
+    return frame(event_name(type), instance_json(i, backend));
+}
+
+std::string HttpApi::synced_frame(const muster::core::RoleSnapshot* start) {
+    if (!start) return frame("synced", {{"index", 0}, {"backend", ""}, {"stale", true}, {"instances", 0}});
+    return frame("synced", {{"index", start->index},
+                            {"backend", start->backend},
+                            {"stale", start->stale},
+                            {"instances", start->instances.size()}});
 }
 
 Response HttpApi::register_instance(const Request& req) {

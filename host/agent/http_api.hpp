@@ -76,9 +76,15 @@ public:
     // `region`, `index`: a regional answer's (regions.hpp, RegionAnswer).
     Response role_response(const std::string& role, const muster::core::RoleSnapshot& snap, const Request& req,
                            const std::string& region = "", std::optional<std::uint64_t> index = std::nullopt);
-    muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb);
+    // What changes after `start`, the snapshot the stream begins with
+    // (null when nothing is known yet).
+    muster::core::Subscription watch(const std::optional<std::string>& role, muster::core::TopologyCallback cb,
+                                     std::shared_ptr<const muster::core::RoleSnapshot>& start);
     // One event as a server-sent-events frame.
-    static std::string event_frame(const muster::core::TopologyEvent& e);
+    static std::string event_frame(muster_event_type type, const muster::sdk::Instance& i, const std::string& backend);
+    // The frame that ends a stream's first state: {index, backend, stale}
+    // of `start` (null: nothing known yet).
+    static std::string synced_frame(const muster::core::RoleSnapshot* start);
 
     Metrics& metrics() { return metrics_; }
 
@@ -90,6 +96,9 @@ private:
     Response deregister(const Request& req, const std::string& id);
     // nullopt: the request may write; otherwise the 401/403 to answer.
     std::optional<Response> refused(const Request& req) const;
+    // nullopt: the request may read (no http_read_token, or it or
+    // http_token given); otherwise the 401/403 to answer.
+    std::optional<Response> unreadable(const Request& req) const;
     // True when a request's Host (or a browser's Origin) names this agent:
     // localhost, a name in http_allowed_hosts, or an IP address it listens
     // on (DNS rebinding needs a name).

@@ -198,9 +198,11 @@ private:
         });
     }
 
-    // Server-sent events: the header, then each event as it comes, and a
-    // comment when nothing happened for a while (so a client that went away
-    // is noticed). Ends when the client does. A reader too slow for
+    // Server-sent events: the header, the state the stream starts from (an
+    // `added` per instance, written from the shared snapshot a few at a
+    // time, then `synced`), then each event as it comes, and a comment when
+    // nothing happened for a while (so a client that went away is
+    // noticed). Ends when the client does. A reader too slow for
     // stream_queue events gets a resync event and is closed, so it lists
     // the role again rather than this process holding what it missed.
     void stream(const std::optional<std::string>& role) {
@@ -209,21 +211,46 @@ private:
         // connection, so the connection (which cancels the subscription)
         // is never destroyed inside the callback.
         queue_ = std::make_shared<EventQueue>(limits_.stream_queue);
-        queue_->push(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-            "Connection: close\r\n\r\n");
         std::weak_ptr<Connection> weak = shared_from_this();
         auto queue = queue_;
         auto executor = stream_.get_executor();
-        subscription_ = api_.watch(role, [queue, weak, executor](const muster::core::TopologyEvent& e) {
-            if (!queue->push(HttpApi::event_frame(e))) return;  // overflowed already: closing
-            net::post(executor, [weak] {
-                if (auto self = weak.lock()) self->flush();
-            });
-        });
+        subscription_ = api_.watch(
+            role,
+            [queue, weak, executor](const muster::core::TopologyEvent& e) {
+                if (!queue->push(HttpApi::event_frame(e.type, e.instance, e.backend)))
+                    return;  // overflowed already: closing
+                net::post(executor, [weak] {
+                    if (auto self = weak.lock()) self->flush();
+                });
+            },
+            start_);
+        starting_ = true;
         watch_departure();
         keepalive();
         flush();
+    }
+
+    // The next text to write, if any: first the header and the starting
+    // state, then the queue's frames.
+    std::optional<EventQueue::Frame> next_frame() {
+        if (!starting_) return queue_->pop();
+        constexpr std::size_t kChunk = 256;  // instances per write
+        std::string text;
+        if (!header_sent_) {
+            header_sent_ = true;
+            text =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                "Connection: close\r\n\r\n";
+        }
+        std::size_t size = start_ ? start_->instances.size() : 0;
+        for (std::size_t end = std::min(size, start_at_ + kChunk); start_at_ < end; ++start_at_)
+            text += HttpApi::event_frame(MUSTER_EVENT_ADDED, start_->instances[start_at_], start_->backend);
+        if (start_at_ == size) {
+            text += HttpApi::synced_frame(start_.get());
+            starting_ = false;
+            start_.reset();
+        }
+        return EventQueue::Frame{std::move(text), false};
     }
 
     void keepalive() {
@@ -238,7 +265,7 @@ private:
 
     void flush() {
         if (writing_ || closed_) return;
-        auto frame = queue_->pop();
+        auto frame = next_frame();
         if (!frame) return;
         out_ = std::move(frame->text);
         bool last = frame->last;
@@ -281,6 +308,10 @@ private:
     std::chrono::steady_clock::time_point started_;
     std::shared_ptr<Response> response_;
     std::shared_ptr<EventQueue> queue_;
+    // An event stream's starting state, written before the queue's frames.
+    std::shared_ptr<const muster::core::RoleSnapshot> start_;
+    std::size_t start_at_ = 0;  // the next of start_'s instances to write
+    bool starting_ = false, header_sent_ = false;
     muster::core::Subscription subscription_;
     std::function<void()> cancel_wait_;       // withdraws the wake of the blocking query under way
     std::optional<Reply::Wait> waiting_for_;  // the blocking query not yet answered

@@ -257,6 +257,13 @@ std::vector<SettingKey> make_keys() {
          "run: read http_token from this file (mode 0600 or stricter; e.g. a systemd credential), instead of the "
          "setting",
          keep(&Loading::http_token_file)},
+        {"http-read-token", "agent", "http_read_token",
+         "run: HTTP reads (/v1/..., /metrics; not /healthz or the dashboard's files) need 'Authorization: Bearer "
+         "TOKEN' with this token or http_token; a secret, never logged (default: reads need none)",
+         keep(&Loading::http_read_token)},
+        {"http-read-token-file", "agent", "http_read_token_file",
+         "run: read http_read_token from this file (mode 0600 or stricter), instead of the setting",
+         keep(&Loading::http_read_token_file)},
         {"http-allow-anonymous-writes", "agent", "http_allow_anonymous_writes",
          "run: true lets HTTP writes in without a token (logged as a warning); by default writes need http_token "
          "(default false)",

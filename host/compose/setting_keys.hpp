@@ -16,7 +16,8 @@ namespace host {
 // together, kept until every layer is read (settings.cpp, finish()).
 struct Loading {
     Settings s;
-    std::optional<Sourced> chain, database_url, queue_kind, queue_url, http_token, http_token_file, region, failover;
+    std::optional<Sourced> chain, database_url, queue_kind, queue_url, region, failover;
+    std::optional<Sourced> http_token, http_token_file, http_read_token, http_read_token_file;
     std::vector<Sourced> backend_options;   // "NAME.key=value", once the chain is known
     std::optional<std::string> ttl_origin;  // where ttl was set; unset: it follows the interval
 };

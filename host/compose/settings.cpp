@@ -103,6 +103,22 @@ std::string read_secret_file(const Sourced& path) {
     return line;
 }
 
+// A token (`name`) given as the setting or in its file (name_file); ""
+// when neither. Never the value in a message: only its length.
+std::string token(const std::optional<Sourced>& value, const std::optional<Sourced>& file, const std::string& name) {
+    std::optional<Sourced> t = value;
+    if (file) {
+        if (value) throw SetupError(Fault::config, file->origin + ": give " + name + " or " + name + "_file, not both");
+        t = Sourced{read_secret_file(*file), file->origin + " (the file)"};
+    }
+    if (!t) return "";
+    if (t->value.size() < kMinTokenBytes)
+        throw SetupError(Fault::config, t->origin + ": " + name + " is " + std::to_string(t->value.size()) +
+                                            " bytes; use at least " + std::to_string(kMinTokenBytes) +
+                                            " (e.g. openssl rand -hex 16)");
+    return t->value;
+}
+
 // The checks between values, once every key is read.
 void check_together(Loading& l) {
     auto& s = l.s;
@@ -124,20 +140,8 @@ void check_together(Loading& l) {
     if (b.max_backoff < b.initial_backoff)
         throw SetupError(Fault::config, "breaker_max_backoff (" + ms(b.max_backoff) + ") must not be shorter " +
                                             "than breaker_backoff (" + ms(b.initial_backoff) + ")");
-    if (l.http_token_file) {
-        if (l.http_token)
-            throw SetupError(Fault::config,
-                             l.http_token_file->origin + ": give http_token or http_token_file, not both");
-        l.http_token = Sourced{read_secret_file(*l.http_token_file), l.http_token_file->origin + " (the file)"};
-    }
-    if (l.http_token) {
-        // Never the value in a message: only its length.
-        if (l.http_token->value.size() < kMinTokenBytes)
-            throw SetupError(Fault::config, l.http_token->origin + ": http_token is " +
-                                                std::to_string(l.http_token->value.size()) + " bytes; use at least " +
-                                                std::to_string(kMinTokenBytes) + " (e.g. openssl rand -hex 16)");
-        s.http_token = l.http_token->value;
-    }
+    s.http_token = token(l.http_token, l.http_token_file, "http_token");
+    s.http_read_token = token(l.http_read_token, l.http_read_token_file, "http_read_token");
 }
 
 // [service.NAME] sections: a registration each, its fields checked when

@@ -106,6 +106,7 @@ struct Settings {
     std::optional<std::string> log_level;
     std::string http_listen;                      // [agent] http: HOST:PORT, empty = off
     std::string http_token;                       // [agent] http_token: a secret, never logged
+    std::string http_read_token;                  // [agent] http_read_token: reads need it (or http_token)
     bool http_allow_anonymous_writes = false;     // writes without a token (an explicit opt-in)
     std::vector<std::string> http_allowed_hosts;  // Host names besides localhost and IP addresses
     int http_max_connections = 512;

@@ -71,9 +71,13 @@ pass "PUT, health and DELETE through the agent, with the bearer token"
 grep -q "s3cret-token-0123456789" "$WORK"/*.log && fail "the token appears in a log"
 pass "the token is in no log"
 
+# Opened before the router registered: an empty start (synced, 0
+# instances), then the router's ADDED as it came.
+head -2 "$WORK/events.txt" | grep -q '^event: synced' && sed -n 2p "$WORK/events.txt" | grep -q '"instances":0' ||
+    fail "the event stream did not begin with synced of nothing: $(head -2 "$WORK/events.txt")"
 grep -q "event: added" "$WORK/events.txt" && grep -q '"10.0.0.1:80"' "$WORK/events.txt" ||
     fail "the event stream did not carry the router's ADDED: $(cat "$WORK/events.txt")"
-pass "server-sent events"
+pass "server-sent events: synced, then each change"
 
 # Bad requests: a 4xx, one log line each, and the agent goes on.
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }

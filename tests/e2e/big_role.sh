@@ -38,6 +38,25 @@ python3 -c "import json; assert len(json.load(open('json.out'))) == $N" ||
 twice pick pick $SQ --role big --read-timeout 500ms || fail "pick of $N on catalog-sqlite: $(cat pick.err)"
 pass "$N instances of one role on catalog-sqlite: list, list --json and the registry's first resolve answer in full"
 
+# The agent's event stream of the whole role: every instance as `added`,
+# then `synced`, though far more than the stream's queue (1,024 events)
+# would hold: the starting state is written from the shared snapshot.
+PORT=$(free_port)
+start agent run --http "$PORT" $SQ --read-timeout 500ms
+wait_for agent.log "HTTP API on" 10 || fail "the agent did not listen"
+python3 - "http://127.0.0.1:$PORT/v1/watch?role=big" >stream.out <<'PY'
+import sys, urllib.request
+added = 0
+for line in urllib.request.urlopen(sys.argv[1], timeout=120):
+    if line.startswith(b"event: added"):
+        added += 1
+    elif line.startswith(b"event: synced"):
+        break
+print(added)
+PY
+[ "$(cat stream.out)" = "$N" ] || fail "the event stream of $N instances sent $(cat stream.out) before synced"
+pass "the agent's event stream of $N instances sends each as added, then synced"
+
 if [ -n "${MUSTER_TEST_PG_URL:-}" ]; then
     schema="big_$$"
     PG="--chain catalog-postgres --backend-option catalog-postgres.url=$MUSTER_TEST_PG_URL

@@ -153,3 +153,9 @@ pass "with regions, 200 made-up roles keep every region within max_roles; made-u
 expect 3 "use at least 16" run --http 0 --http-token short-token $DB
 grep -q "short-token" "$WORK/expect.err" && fail "the refused token was printed"
 pass "a token under 16 bytes is refused at start, unprinted"
+expect 3 "http_read_token is 10 bytes" run --http 0 --http-read-token short-read $DB
+grep -q "short-read" "$WORK/expect.err" && fail "the refused read token was printed"
+printf 'read-token-from-a-file-0123\n' >"$WORK/read.token"
+chmod 644 "$WORK/read.token"
+expect 3 "chmod 600" run --http 0 --http-read-token-file "$WORK/read.token" $DB
+pass "a read token under 16 bytes, or in a file others may read, is refused at start, unprinted"

@@ -55,6 +55,29 @@ TEST_CASE("watch gives the current set, then added and removed events") {
     CHECK(ev.count(MUSTER_EVENT_REMOVED) == 1);  // nothing after cancel
 }
 
+TEST_CASE("watch from a snapshot: the known set as the snapshot, no ADDED for it, then each change") {
+    auto chain = std::make_shared<Chain>(std::vector<Link>{{memory_backend(), true}});
+    Registry registry(chain, fast_options());
+    auto first = registry.register_instance({"router", "127.0.0.1:7003", "", {}, {}, {}});
+    Events ev;
+    std::shared_ptr<const RoleSnapshot> start;
+    auto sub = registry.watch(std::string("router"), ev.cb(), start);
+    REQUIRE(start);
+    REQUIRE(start->instances.size() == 1);
+    CHECK(start->instances[0].id == first.id());
+    CHECK(start == registry.resolve("router"));  // shared, not a copy
+    auto second = registry.register_instance({"router", "127.0.0.1:7004", "", {}, {}, {}});
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_ADDED) == 1; }));
+    CHECK(ev.count(MUSTER_EVENT_ADDED, first.id()) == 0);
+    CHECK(ev.count(MUSTER_EVENT_ADDED, second.id()) == 1);
+    first.stop();
+    CHECK(eventually([&] { return ev.count(MUSTER_EVENT_REMOVED, first.id()) == 1; }));
+    // A role nothing is known of yet starts from no snapshot or an empty one.
+    std::shared_ptr<const RoleSnapshot> none;
+    auto other = registry.watch(std::string("nobody"), ev.cb(), none);
+    CHECK((!none || none->instances.empty()));
+}
+
 TEST_CASE("bad input is refused before anything is written") {
     auto backend = memory_backend();
     auto chain = std::make_shared<Chain>(std::vector<Link>{{backend, true}});
