@@ -1,3 +1,4 @@
+#include <muster/core/drain_mark.hpp>
 #include <muster/core/role_cache.hpp>
 #include <muster/cpp/clock.hpp>
 
@@ -8,6 +9,16 @@
 #include <utility>
 
 namespace muster::core {
+
+bool RoleSnapshot::any_eligible() const {
+    std::int8_t memo = any_eligible_.load(std::memory_order_relaxed);
+    if (memo < 0) {
+        memo = std::any_of(instances.begin(), instances.end(),
+                           [](const sdk::Instance& i) { return i.health == MUSTER_HEALTH_PASSING && !drained(i); });
+        any_eligible_.store(memo, std::memory_order_relaxed);  // racing threads store the same
+    }
+    return memo != 0;
+}
 
 RoleCache::RoleCache(std::optional<std::string> role, MassRemovalGuard guard) : role_(std::move(role)), guard_(guard) {}
 

@@ -56,21 +56,15 @@ Regions::Remote* Regions::find(const std::string& name) const {
     return nullptr;
 }
 
-bool Regions::eligible(const muster::core::RoleSnapshot& s) {
-    for (const auto& i : s.instances.items())
-        if (i->health == MUSTER_HEALTH_PASSING && !muster::core::drained(*i)) return true;
-    return false;
-}
-
 // Reads through the chains what the answer depends on (the local role,
 // then the failover regions' until one has an eligible instance), then
 // answers from the caches like cached().
 RegionAnswer Regions::resolve(const std::string& role) {
     auto local = local_.resolve(role);
-    if (configured() && (prewarm_ || !eligible(*local))) {
+    if (configured() && (prewarm_ || !local->any_eligible())) {
         for (auto* r : failover_) {
             try {
-                if (eligible(*r->node->registry().resolve(role)) && !prewarm_) break;
+                if (r->node->registry().resolve(role)->any_eligible() && !prewarm_) break;
             } catch (const std::exception& e) {
                 // A region past its max_roles: the next one is asked.
                 muster::core::log::debug("region {}: {}", r->name, e.what());
@@ -95,14 +89,14 @@ std::optional<RegionAnswer> Regions::cached(const std::string& role) const {
     auto local = local_.cached(role);
     if (!local) return std::nullopt;
     std::uint64_t local_index = local->index;
-    if (!configured() || eligible(*local)) {
+    if (!configured() || local->any_eligible()) {
         ++local_answers_;
         return RegionAnswer{std::move(local), local_name_, true, local_index};
     }
     for (auto* r : failover_) {
         auto snap = r->node->registry().cached(role);
         if (!snap) return std::nullopt;
-        if (eligible(*snap)) {
+        if (snap->any_eligible()) {
             ++r->answers;
             std::uint64_t index = std::max(snap->index, local_index);
             return RegionAnswer{std::move(snap), r->name, false, index};

@@ -76,7 +76,6 @@ public:
 
 private:
     struct Remote;
-    static bool eligible(const muster::core::RoleSnapshot& s);
     Remote* find(const std::string& name) const;
 
     muster::core::Registry& local_;

@@ -70,3 +70,20 @@ TEST_CASE("a synced watch's changes are published one by one, sharing what did n
     CHECK(cache.load()->held == 0);
     CHECK(cache.load()->instances.size() == 2);
 }
+
+TEST_CASE("any_eligible: a passing, undrained instance; worked out per snapshot, a copy asks again") {
+    RoleSnapshot none;
+    CHECK_FALSE(none.any_eligible());
+    RoleSnapshot s;
+    auto critical = instance(1);
+    critical.health = MUSTER_HEALTH_CRITICAL;
+    auto drained = instance(2);
+    drained.metadata[MUSTER_META_DRAIN] = "true";
+    s.instances.push_back(critical);
+    s.instances.push_back(drained);
+    CHECK_FALSE(s.any_eligible());
+    RoleSnapshot next(s);  // the next snapshot, with one more instance
+    next.instances.push_back(instance(3));
+    CHECK(next.any_eligible());
+    CHECK_FALSE(s.any_eligible());
+}

@@ -19,6 +19,7 @@ const state = {
   statusOk: false, // the last poll of /v1/status answered
   stream: null,
   poll: 0,
+  generation: 0, // bumped by stop(): a poll in flight from before stops there
 };
 
 function openRole() {
@@ -109,13 +110,18 @@ function render() {
 }
 
 async function pollStatus() {
+  const generation = state.generation;
+  let status = null;
+  let refusedNow = false;
   try {
-    state.status = await getJson('../v1/status');
-    state.statusOk = true;
+    status = await getJson('../v1/status');
   } catch (e) {
-    if (e instanceof AuthError) return refused();
-    state.statusOk = false;
+    refusedNow = e instanceof AuthError;
   }
+  if (generation !== state.generation) return; // stopped meanwhile
+  if (refusedNow) return refused();
+  if (status) state.status = status;
+  state.statusOk = Boolean(status);
   schedule();
   state.poll = setTimeout(pollStatus, STATUS_EVERY_MS);
 }
@@ -161,6 +167,7 @@ function start() {
 }
 
 function stop() {
+  state.generation++;
   if (state.stream) state.stream.stop();
   clearTimeout(state.poll);
   state.stream = null;

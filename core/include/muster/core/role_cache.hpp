@@ -51,6 +51,15 @@ struct RoleSnapshot {
     std::uint64_t index = 0;  // changes only when the instances do
                               // (a blocking query's index), unique
                               // across roles
+
+    // True when some instance is passing and not drained: what a
+    // local-first answer (regions) asks of every snapshot it serves.
+    // Worked out once per published snapshot, so a big role with no such
+    // instance costs one scan per change, not one per query.
+    bool any_eligible() const;
+
+private:
+    mutable std::atomic<std::int8_t> any_eligible_{-1};  // -1: not worked out yet
 };
 
 // The removal guard (Eureka's self-preservation, per instance): a removal
