@@ -9,6 +9,7 @@
 
 #include <muster/cpp/backend.hpp>
 #include <muster/cpp/clock.hpp>
+#include <muster/cpp/json_document.hpp>
 #include <muster/cpp/option_spec.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
@@ -57,7 +58,9 @@ Instance row_to_instance(PGresult* r, int row) {
     i.id = v(0);
     i.role = v(1);
     i.address = v(2);
-    i.metadata = nlohmann::json::parse(v(3)).get<std::map<std::string, std::string>>();
+    auto metadata = muster::sdk::decode_metadata(v(3));
+    if (!metadata) throw Error(MUSTER_INTERNAL, "the metadata of " + i.id + " is not a JSON object of strings");
+    i.metadata = std::move(*metadata);
     i.health = static_cast<muster_health>(std::atoi(v(4)));
     i.registered_at_ms = std::atoll(v(5));
     i.last_seen_ms = std::atoll(v(6));

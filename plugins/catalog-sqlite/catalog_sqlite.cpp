@@ -6,6 +6,7 @@
 #include "sqlite_db.hpp"
 
 #include <muster/cpp/backend.hpp>
+#include <muster/cpp/json_document.hpp>
 #include <muster/cpp/option_spec.hpp>
 #include <muster/cpp/watch_hub.hpp>
 
@@ -31,7 +32,9 @@ Instance row_to_instance(const Stmt::Use& row) {
     i.id = row.text(0);
     i.role = row.text(1);
     i.address = row.text(2);
-    i.metadata = nlohmann::json::parse(row.text(3)).get<std::map<std::string, std::string>>();
+    auto metadata = muster::sdk::decode_metadata(row.text(3));
+    if (!metadata) throw Error(MUSTER_INTERNAL, "the metadata of " + i.id + " is not a JSON object of strings");
+    i.metadata = std::move(*metadata);
     i.health = static_cast<muster_health>(row.int64(4));
     i.registered_at_ms = row.int64(5);
     i.last_seen_ms = row.int64(6);

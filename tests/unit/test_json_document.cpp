@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 using muster::sdk::decode_document;
+using muster::sdk::decode_metadata;
 using muster::sdk::encode_document;
 using muster::sdk::Instance;
 
@@ -52,4 +53,14 @@ TEST_CASE("text that is not a muster document reads as none") {
              R"({"id": "x", "role": "r", "address": "h:1")",
          })
         CHECK_FALSE(decode_document(text));
+}
+
+TEST_CASE("a catalog's metadata column reads as a map of strings, or as none") {
+    auto m = decode_metadata(R"({"zone": "a", "quote": "it's \"q\"", "uni": "\u00e9", "zone": "b"})");
+    REQUIRE(m);
+    CHECK(*m == std::map<std::string, std::string>{{"zone", "b"}, {"quote", "it's \"q\""}, {"uni", "\xc3\xa9"}});
+    CHECK(decode_metadata("{}") == std::map<std::string, std::string>{});
+    for (const char* text : {"", "[]", "null", R"("a")", R"({"k": 1})", R"({"k": null})", R"({"k": {"n": "v"}})",
+                             R"({"k": ["v"]})", R"({"k": "v"} trailing)", R"({"k": "v")"})
+        CHECK_FALSE(decode_metadata(text));
 }
