@@ -16,6 +16,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <utility>
 
 namespace muster::core {
 
@@ -53,10 +54,11 @@ struct Parts {
         auto health = owned->health_of(id);
         if (!health) return {MUSTER_NOT_FOUND, "instance " + id + " is not registered by this process"};
         HealthState::Verdict v = health->verdict(sdk::system_ms());
+        auto seen = take_drain(id);
         std::optional<Outcome> o = owned->update(
             id,
             [&](sdk::Instance& inst) {
-                bool adopted = adopt_outside_drain(inst);
+                bool adopted = seen && adopt_outside_drain(inst, *seen);
                 return HealthState::apply(v, inst) || adopted;
             },
             [&](const sdk::Instance& inst) {
@@ -68,10 +70,12 @@ struct Parts {
     }
 
     // Drain marks other processes wrote on instances this one owns, as the
-    // watch of the role told them (only the two drain keys kept), until the
-    // maintenance thread takes them in. Kept from the event, not read from
-    // the cache later: a store whose heartbeat puts the owner's last value
-    // again (nats-kv) has undone the mark by then.
+    // watch of the role told them (only the two drain keys kept), until
+    // they are taken in. Kept from the event, not looked up in the cache
+    // later: a store whose heartbeat puts the owner's last value again
+    // (nats-kv) has undone the mark by then. Every change of a role this
+    // process registered in reaches note_drain (watch_own_role), so nothing
+    // else needs a look.
     std::mutex seen_mu;
     std::map<std::string, sdk::Instance> seen_drains;
 
@@ -106,27 +110,24 @@ struct Parts {
         return true;
     }
 
+    // The mark noted for `id`, handed over; and every noted mark.
+    std::optional<sdk::Instance> take_drain(const std::string& id) {
+        std::lock_guard lk(seen_mu);
+        auto node = seen_drains.extract(id);
+        return node ? std::optional(std::move(node.mapped())) : std::nullopt;
+    }
+    std::map<std::string, sdk::Instance> take_drains() {
+        std::lock_guard lk(seen_mu);
+        return std::exchange(seen_drains, {});
+    }
+
     // Takes into `inst` (owned) a drain mark another process changed later
-    // (`muster-host drain`), as the watch saw it or this process's cache of
-    // its role lists it, so that writing `inst` does not undo that drain.
-    bool adopt_outside_drain(sdk::Instance& inst) {
-        bool adopted = false;
-        {
-            std::lock_guard lk(seen_mu);
-            if (auto it = seen_drains.find(inst.id); it != seen_drains.end()) {
-                adopted = adopt_drain(inst, it->second);
-                seen_drains.erase(it);
-            }
-        }
-        if (auto snapshot = caches.find(inst.role)) {
-            auto it = std::find_if(snapshot->instances.begin(), snapshot->instances.end(),
-                                   [&](const sdk::Instance& i) { return i.id == inst.id; });
-            if (it != snapshot->instances.end()) adopted = adopt_drain(inst, *it) || adopted;
-        }
-        if (adopted)
-            muster::core::log::info("{} {} {} (marked by another process)", inst.role, inst.id,
-                                    drained(inst) ? "draining: no new calls" : "no longer draining");
-        return adopted;
+    // (`muster-host drain`), so that writing `inst` does not undo that drain.
+    static bool adopt_outside_drain(sdk::Instance& inst, const sdk::Instance& seen) {
+        if (!adopt_drain(inst, seen)) return false;
+        muster::core::log::info("{} {} {} (marked by another process)", inst.role, inst.id,
+                                drained(inst) ? "draining: no new calls" : "no longer draining");
+        return true;
     }
 
     // Why `deps` are not met by the cached roles (nullopt: they are). An
@@ -336,27 +337,22 @@ void Registry::heartbeat_loop() {
     }
 }
 
-// Each round (and at once when a drain mark from outside is seen): the
-// caches' upkeep, drain marks set from outside (written back, so a store
-// that heartbeats by putting the owner's value again keeps them), then the
-// health that changes without a check (dependencies, a pushed report's
-// ttl).
+// Each round (and at once when a drain mark from outside is noted): the
+// caches' upkeep, the health that changes without a check (dependencies,
+// a pushed report's ttl), then the drain marks noted from outside, taken
+// in and written back (so a store that heartbeats by putting the owner's
+// value again keeps them).
 void Registry::maintenance_loop() {
     while (maintenance_.sleep(options_.cache_refresh)) {
         parts_->caches.maintain();
         for (const Owned& o : parts_->owned->all()) {
             if (!o.depends_on.empty()) o.health->set_dependency_problem(parts_->dependency_problem(o.depends_on));
-            if (!o.depends_on.empty() || o.health->expires())
-                parts_->publish(o.instance.id);  // takes in a drain mark too
-            else
-                parts_->owned->update(
-                    o.instance.id, [this](sdk::Instance& inst) { return parts_->adopt_outside_drain(inst); },
-                    [this](const sdk::Instance& inst) { return chain_->register_instance(inst); });
+            if (!o.depends_on.empty() || o.health->expires()) parts_->publish(o.instance.id);
         }
-        auto ids = parts_->owned->ids();  // before seen_mu: adopt_outside_drain takes it inside Ownership's lock
-        std::set<std::string> owned(ids.begin(), ids.end());
-        std::lock_guard lk(parts_->seen_mu);  // marks of instances stopped meanwhile
-        std::erase_if(parts_->seen_drains, [&](const auto& kv) { return !owned.count(kv.first); });
+        for (const auto& [id, seen] : parts_->take_drains())
+            parts_->owned->update(
+                id, [&](sdk::Instance& inst) { return detail::Parts::adopt_outside_drain(inst, seen); },
+                [this](const sdk::Instance& inst) { return chain_->register_instance(inst); });
     }
 }
 
@@ -420,7 +416,7 @@ Registration Registry::register_instance(InstanceSpec spec) {
     parts_->owned->add(Owned{inst, health, std::move(spec.depends_on)});
     if (!spec.checks.empty()) checks_->add(inst, health);
     // This process watches its own role: a drain mark another process sets
-    // on the instance reaches it there (adopt_outside_drain). A resolve
+    // on the instance reaches it there (note_drain). A resolve
     // after this returns lists the instance.
     watch_own_role(inst.role);
     parts_->caches.await_listed(inst, 2 * options_.cache_refresh);

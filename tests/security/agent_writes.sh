@@ -9,7 +9,10 @@
 #   even with the token, and its made-up service names stay within
 #   max_roles; with regions, made-up roles keep every region within
 #   max_roles and made-up regions name nothing;
-# - made-up HTTP methods do not add metric series.
+# - made-up HTTP methods do not add metric series;
+# - with a read token, every read of the API needs it (or the write token)
+#   and only the dashboard's own files are served without it, none named
+#   by a path that leaves /ui/; the page's answers carry the policy.
 . "$(dirname "$0")/../e2e/lib.sh"
 command -v curl >/dev/null || fail "curl is needed"
 SO=${MUSTER_CONSTRUCTOR_SO:?MUSTER_CONSTRUCTOR_SO must name the constructor test library}
@@ -159,3 +162,32 @@ printf 'read-token-from-a-file-0123\n' >"$WORK/read.token"
 chmod 644 "$WORK/read.token"
 expect 3 "chmod 600" run --http 0 --http-read-token-file "$WORK/read.token" $DB
 pass "a read token under 16 bytes, or in a file others may read, is refused at start, unprinted"
+
+# The read token and the dashboard (docs/dashboard.md).
+READ=read-token-0123456789abcdef
+RPORT=$(free_port)
+R="http://127.0.0.1:$RPORT"
+start reader run --http "$RPORT" --http-token "$TOKEN" --http-read-token "$READ" $DB
+wait_for reader.log "HTTP API on" 10 || fail "the agent with a read token did not start"
+for path in /v1/status /v1/roles/worker /v1/watch /metrics /v1/catalog/services /v1/health/service/worker; do
+    [ "$(code "$R$path")" = 401 ] || fail "$path without the read token was not 401"
+    [ "$(code -H 'Authorization: Bearer wrong-token-0123456789' "$R$path")" = 403 ] || fail "$path with a wrong token was not 403"
+done
+[ "$(code -H "Authorization: Bearer $READ" "$R/v1/status")" = 200 ] || fail "the read token did not read"
+[ "$(code -H "X-Consul-Token: $READ" "$R/v1/catalog/services")" = 200 ] || fail "Consul's X-Consul-Token did not read"
+[ "$(code -H "$AUTH" "$R/v1/status")" = 200 ] || fail "the write token did not read"
+[ "$(code -X PUT -H "Authorization: Bearer $READ" -d '{"role":"worker","address":"10.0.0.1:80"}' "$R/v1/instances")" = 403 ] ||
+    fail "the read token wrote"
+[ "$(code "$R/healthz")" = 200 ] || fail "/healthz needed a token"
+for path in /ui/ /ui/app.js /ui/config.json; do
+    [ "$(code "$R$path")" = 200 ] || fail "$path needed a token"
+    curl -s -D - -o /dev/null "$R$path" | grep -qi "^content-security-policy: default-src 'none'" ||
+        fail "$path has no Content-Security-Policy"
+done
+for path in /ui/../v1/status /ui/x/../../etc/passwd /ui/%2e%2e/v1/status /ui/app.js/x /ui/ui_files.cpp; do
+    c=$(code --path-as-is "$R$path")
+    [ "$c" = 404 ] || [ "$c" = 400 ] || [ "$c" = 401 ] || fail "$path answered $c"
+done
+curl -s "$R/ui/config.json" | grep -q "$READ" && fail "config.json shows the read token"
+grep -q "$READ" "$WORK"/*.log && fail "the read token is in a log"
+pass "with a read token: every read needs it (or the write token; Consul's header too), it never writes; /ui/'s own files alone are open, with the policy, and no path leaves /ui/"

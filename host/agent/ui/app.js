@@ -90,7 +90,7 @@ function render() {
   const filter = $('filter').value.trim();
   const topology = state.shown;
   const roles = topology.roles();
-  const shown = renderRoles($('roles').tBodies[0], topology, filter, role);
+  const shown = renderRoles($('roles').tBodies[0], topology, roles, filter, role);
   $('roles-empty').hidden = shown > 0;
   $('roles-empty').textContent = roles.size ? 'No role matches the filter.' : 'No instances are registered.';
   $('summary').textContent =

@@ -42,13 +42,16 @@ export function roleHref(role) {
   return '#role=' + encodeURIComponent(role);
 }
 
-// The roles table: one row per role that matches the filter (by name, or
-// by one of its instances), with its counts by standing.
-export function renderRoles(tbody, topology, filter, openRole) {
+// The roles table: one row per role of `roles` (Topology.roles()) that
+// matches the filter (by name, or by one of its instances), with its
+// counts by standing.
+export function renderRoles(tbody, topology, roles, filter, openRole) {
   const rows = [];
   const f = filter.toLowerCase();
-  for (const [role, counts] of topology.roles()) {
-    if (f && !role.toLowerCase().includes(f) && !topology.instancesOf(role).some((i) => matches(i, filter))) continue;
+  const holding = new Set(); // roles with an instance that matches: one pass over the instances
+  if (f) for (const i of topology.instances.values()) if (matches(i, filter)) holding.add(i.role);
+  for (const [role, counts] of roles) {
+    if (f && !role.toLowerCase().includes(f) && !holding.has(role)) continue;
     const link = el('a', role);
     link.href = roleHref(role);
     if (role === openRole) link.setAttribute('aria-current', 'true');
