@@ -349,9 +349,10 @@ void Registry::maintenance_loop() {
             if (!o.depends_on.empty()) o.health->set_dependency_problem(parts_->dependency_problem(o.depends_on));
             if (!o.depends_on.empty() || o.health->expires()) parts_->publish(o.instance.id);
         }
-        for (const auto& [id, seen] : parts_->take_drains())
+        for (const auto& noted : parts_->take_drains())  // not a structured binding: clang 14 cannot capture one
             parts_->owned->update(
-                id, [&](sdk::Instance& inst) { return detail::Parts::adopt_outside_drain(inst, seen); },
+                noted.first,
+                [&](sdk::Instance& inst) { return detail::Parts::adopt_outside_drain(inst, noted.second); },
                 [this](const sdk::Instance& inst) { return chain_->register_instance(inst); });
     }
 }
