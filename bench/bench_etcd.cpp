@@ -9,13 +9,12 @@
 //     etcdctl's watch (etcd's own gRPC client) seeing a bare put.
 #include "backend_bench.hpp"
 #include "bench_util.hpp"
+#include "etcd_gateway.hpp"
 
 #include <muster/core/backend_client.hpp>
 #include <muster/core/log.hpp>
 #include <muster/cpp/json_document.hpp>
 
-#include <curl/curl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,47 +23,6 @@
 #include <string>
 
 using namespace muster::core;
-
-namespace {
-
-std::string b64(const std::string& s) {
-    std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-size_t keep(char* data, size_t size, size_t n, void* user) {
-    static_cast<std::string*>(user)->append(data, size * n);
-    return size * n;
-}
-
-// One kept-alive connection to the gateway.
-struct Bare {
-    CURL* h = curl_easy_init();
-    std::string url;
-    std::string answer;
-    explicit Bare(std::string u) : url(std::move(u)) {
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
-        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    }
-    ~Bare() { curl_easy_cleanup(h); }
-    const std::string& post(const std::string& path, const std::string& body) {
-        answer.clear();
-        std::string u = url + path;
-        curl_easy_setopt(h, CURLOPT_URL, u.c_str());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-        curl_easy_perform(h);
-        return answer;
-    }
-    void put(const std::string& key, const std::string& value) {
-        post("/v3/kv/put", "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(value) + "\"}");
-    }
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
     muster::core::log::set_level(spdlog::level::warn);
@@ -82,7 +40,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> ids = bench::register_instances(*b, 100);
     std::printf("etcd, %.1f s per measurement\n", secs);
 
-    Bare bare(url);
+    bench::EtcdGateway bare(url);
     // The same document the plugin writes, so both put the same bytes.
     std::vector<muster::sdk::Instance> listed;
     b->list(nullptr, 0, listed);
@@ -137,7 +95,6 @@ int main(int argc, char** argv) {
     bench::row("plugin register -> watch event, median", bench::percentile(got, 50), "ms");
     bench::row("plugin register -> watch event, p99", bench::percentile(got, 99), "ms");
     b.reset();
-    bare.post("/v3/kv/deleterange", "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(prefix + "0") + "\"}");
-    bare.post("/v3/kv/deleterange",
-              "{\"key\":\"" + b64(prefix + ".ids/") + "\",\"range_end\":\"" + b64(prefix + ".ids0") + "\"}");
+    bare.delete_prefix(prefix + "/");
+    bare.delete_prefix(prefix + ".ids/");
 }

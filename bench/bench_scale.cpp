@@ -1,17 +1,21 @@
 // A big role read through the chain against the bare engine reading the
 // same rows in the same run: 1,000, 10,000 and 100,000 instances (or the
-// sizes given) on catalog-sqlite, and on catalog-postgres and nats-kv when
-// MUSTER_TEST_PG_URL / MUSTER_TEST_NATS_URL name servers. The chain reads
+// sizes given) on catalog-sqlite, and on catalog-postgres, nats-kv and etcd
+// when MUSTER_TEST_PG_URL / MUSTER_TEST_NATS_URL / MUSTER_TEST_ETCD_URL name
+// servers. The chain reads
 // with its default 250 ms read deadline, which a big answer outlasts: the
 // deadline measures silence (docs/chain.md). Median of 3 reads each.
 //
 //   muster-bench-scale [N...]
 #include "bench_util.hpp"
+#include "etcd_gateway.hpp"
 
 #include <muster/core/chain.hpp>
 #include <muster/core/log.hpp>
 #include <muster/core/plugin_loader.hpp>
 #include <muster/core/registry.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <libpq-fe.h>
 #include <malloc.h>
@@ -297,6 +301,57 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
     natsConnection_Destroy(nc);
 }
 
+void etcd_scale(const PluginLoader& loader, const std::string& url, std::size_t n) {
+    const std::string prefix = "/scale_" + std::to_string(getpid()) + "_" + std::to_string(n);
+    const std::vector<std::pair<std::string, std::string>> options{{"endpoints", url}, {"prefix", prefix}};
+    auto plugin = loader.load("etcd");
+    auto chain = chain_of(plugin, options);
+    // One instance written through the plugin, the rest as copies of its
+    // document under new ids put straight into etcd, 128 to a transaction
+    // (etcd's --max-txn-ops), as nats_scale does.
+    auto writer = BackendClient::create(plugin, options, 3600000);
+    muster::sdk::Instance first;
+    first.id = new_instance_id();
+    first.role = "big";
+    first.address = "10.0.0.1:1";
+    first.metadata = {{"zone", "a"}};
+    writer->register_instance(first);
+    bench::EtcdGateway gw(url);
+    const std::string role_prefix = prefix + "/big/";
+    const auto stored =
+        nlohmann::json::parse(gw.post("/v3/kv/range", "{\"key\":\"" + bench::b64(role_prefix + first.id) + "\"}"));
+    const std::string document = bench::unb64(stored["kvs"][0]["value"].get<std::string>());
+    for (std::size_t i = 1; i < n;) {
+        nlohmann::json puts = nlohmann::json::array();
+        for (; i < n && puts.size() < 128; ++i) {
+            std::string id = new_instance_id(), value = document;
+            value.replace(value.find(first.id), first.id.size(), id);
+            puts.push_back({{"request_put", {{"key", bench::b64(role_prefix + id)}, {"value", bench::b64(value)}}}});
+        }
+        gw.post("/v3/kv/txn", nlohmann::json{{"success", puts}}.dump());
+    }
+    // The bare read: the role's range in one request, every key and value
+    // decoded.
+    std::string end = role_prefix;
+    ++end.back();
+    const std::string range = "{\"key\":\"" + bench::b64(role_prefix) + "\",\"range_end\":\"" + bench::b64(end) + "\"}";
+    auto bare = [&] {
+        auto answer = nlohmann::json::parse(gw.post("/v3/kv/range", range));
+        std::vector<std::pair<std::string, std::string>> rows;
+        for (const auto& kv : answer.value("kvs", nlohmann::json::array()))
+            rows.emplace_back(bench::unb64(kv["key"].get<std::string>()), bench::unb64(kv["value"].get<std::string>()));
+        return rows.size();
+    };
+    double b = median_ms(bare, n, "etcd gateway");
+    double m = median_ms([&] { return muster_read(*chain); }, n, "etcd");
+    report("etcd", n, b, m);
+    watch_figures("etcd", plugin, options, n);
+    chain.reset();
+    writer.reset();
+    gw.delete_prefix(prefix + "/");
+    gw.delete_prefix(prefix + ".ids/");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -306,6 +361,7 @@ int main(int argc, char** argv) {
     if (sizes.empty()) sizes = {1000, 10000, 100000};
     const char* pg = std::getenv("MUSTER_TEST_PG_URL");
     const char* nats = std::getenv("MUSTER_TEST_NATS_URL");
+    const char* etcd = std::getenv("MUSTER_TEST_ETCD_URL");
     PluginLoader loader;
     std::printf("one role read whole, through the chain (read deadline 250 ms) vs the bare engine; median of %d\n",
                 kReads);
@@ -313,7 +369,9 @@ int main(int argc, char** argv) {
         sqlite_scale(loader, n);
         if (pg) postgres_scale(loader, pg, n);
         if (nats) nats_scale(loader, nats, n);
+        if (etcd) etcd_scale(loader, etcd, n);
     }
     if (!pg) std::puts("  (catalog-postgres: set MUSTER_TEST_PG_URL)");
     if (!nats) std::puts("  (nats-kv: set MUSTER_TEST_NATS_URL)");
+    if (!etcd) std::puts("  (etcd: set MUSTER_TEST_ETCD_URL)");
 }

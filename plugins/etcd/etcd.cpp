@@ -106,14 +106,16 @@ public:
               const std::function<bool(const Instance&)>& sink) override {
         // Each page handed on as it arrives (docs/chain.md).
         const std::int64_t now = muster::sdk::system_ms();
-        kv_.scan(role ? keys_.role_prefix(std::string(*role)) : keys_.all_prefix(), [&](KeyValue&& kv) {
-            auto doc = document_at(kv);
-            if (!doc) return true;
-            if (doc->stopped_at_ms != 0 ? !(flags & MUSTER_LIST_INCLUDE_STOPPED)
-                                        : now - doc->last_seen_ms > ttl_ms_ && !(flags & MUSTER_LIST_INCLUDE_STALE))
-                return true;
-            return sink(*doc);
-        });
+        kv_.scan(role ? keys_.role_prefix(std::string(*role)) : keys_.all_prefix(),
+                 role ? Keys::kIdBytes : Keys::kRoleAndIdBytes, [&](KeyValue&& kv) {
+                     auto doc = document_at(kv);
+                     if (!doc) return true;
+                     if (doc->stopped_at_ms != 0
+                             ? !(flags & MUSTER_LIST_INCLUDE_STOPPED)
+                             : now - doc->last_seen_ms > ttl_ms_ && !(flags & MUSTER_LIST_INCLUDE_STALE))
+                         return true;
+                     return sink(*doc);
+                 });
     }
 
     std::unique_ptr<muster::sdk::Watch> watch(muster::sdk::RoleFilter role, muster::sdk::WatchSink sink) override {

@@ -31,6 +31,7 @@ EtcdWatch::EtcdWatch(Gateway& gw, const Keys& keys, std::optional<std::string> r
           keys_(keys),
           from_(role ? keys.role_prefix(*role) : keys.all_prefix()),
           end_(Keys::range_end(from_)),
+          bytes_(role ? Keys::kIdBytes : Keys::kRoleAndIdBytes),
           ttl_ms_(ttl_ms),
           sweep_(sweep),
           sink_(sink),
@@ -84,7 +85,7 @@ bool EtcdWatch::resync() {
     std::vector<std::uint64_t> revisions;
     std::uint64_t at = 0;
     try {
-        at = kv_.scan(from_, [&](KeyValue&& kv) {
+        at = kv_.scan(from_, bytes_, [&](KeyValue&& kv) {
             auto doc = keys_.document(kv.key, kv.value);
             if (!doc) return true;
             if (doc->stopped_at_ms != 0)

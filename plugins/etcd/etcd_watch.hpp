@@ -76,6 +76,7 @@ private:
     Kv kv_;
     const Keys& keys_;
     std::string from_, end_;  // the range watched
+    std::string_view bytes_;  // what may follow from_ in a key (Kv::scan)
     std::int64_t ttl_ms_;
     std::chrono::milliseconds sweep_;
     muster::sdk::WatchSink sink_;

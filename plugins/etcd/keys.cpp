@@ -22,7 +22,8 @@ std::optional<muster::sdk::Instance> Keys::document(const std::string& key, std:
 }
 
 std::string Keys::range_end(std::string p) {
-    // The prefixes here end in '/' or a letter: never 0xff, so no carry.
+    // The prefixes here end in a byte of a key's alphabet (Keys): never
+    // 0xff, so no carry.
     p.back() = static_cast<char>(p.back() + 1);
     return p;
 }

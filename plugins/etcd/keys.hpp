@@ -33,6 +33,11 @@ public:
     // The keys of one role, or of every role.
     std::string role_prefix(const std::string& role) const { return prefix_ + "/" + role + "/"; }
     std::string all_prefix() const { return prefix_ + "/"; }
+    // Every byte that can follow role_prefix() or all_prefix() in an
+    // instance's key, ascending (Kv::scan): an id's, or a role's, '/' and
+    // an id's.
+    static constexpr std::string_view kIdBytes = "-0123456789abcdef";
+    static constexpr std::string_view kRoleAndIdBytes = "-/0123456789_abcdefghijklmnopqrstuvwxyz";
 
     // (role, id) of an instance key; nullopt for any other key.
     std::optional<std::pair<std::string, std::string>> parse(const std::string& key) const;

@@ -83,6 +83,7 @@ Page Kv::range(const std::string& key, const std::string& end, std::int64_t limi
     Page p;
     p.more = j.value("more", false);
     p.revision = j.contains("header") ? u64(j["header"], "revision") : 0;
+    p.count = u64(j, "count");
     if (j.contains("kvs") && j["kvs"].is_array()) {
         p.kvs.reserve(j["kvs"].size());
         for (const auto& e : j["kvs"])
@@ -91,21 +92,44 @@ Page Kv::range(const std::string& key, const std::string& end, std::int64_t limi
     return p;
 }
 
-std::uint64_t Kv::scan(const std::string& prefix, const std::function<bool(KeyValue&&)>& each) {
-    constexpr std::int64_t kPage = 1000;  // keys per answer of the gateway
-    const std::string end = Keys::range_end(prefix);
-    std::string from = prefix;
+std::uint64_t Kv::scan(const std::string& prefix, std::string_view alphabet,
+                       const std::function<bool(KeyValue&&)>& each) {
+    constexpr std::int64_t kPage = 1000;          // keys per answer of the gateway
+    constexpr std::uint64_t kSplit = 16 * kPage;  // a range past this is read as narrower ones
+    enum class Read { empty, some, stopped };
     std::uint64_t at = 0;
-    for (;;) {
-        Page p = range(from, end, kPage, at);
-        if (at == 0) at = p.revision;
-        if (p.kvs.empty()) return at;
-        std::string last = p.kvs.back().key;
-        for (auto& kv : p.kvs)
-            if (!each(std::move(kv))) return at;
-        if (!p.more) return at;
-        from = last + std::string(1, '\0');
-    }
+    // Keys in [from, end), which all start with `narrow`.
+    std::function<Read(std::string, const std::string&, const std::string&)> read =
+        [&](std::string from, const std::string& end, const std::string& narrow) {
+            for (bool first = true;; first = false) {
+                Page p = range(from, end, kPage, at);
+                if (at == 0) at = p.revision;
+                if (p.kvs.empty()) return first ? Read::empty : Read::some;
+                std::string last = p.kvs.back().key;
+                for (auto& kv : p.kvs)
+                    if (!each(std::move(kv))) return Read::stopped;
+                if (!p.more) return Read::some;
+                from = last + std::string(1, '\0');
+                std::size_t byte = last.size() > narrow.size() ? alphabet.find(last[narrow.size()]) : alphabet.npos;
+                if (!first || p.count <= kSplit || byte == alphabet.npos) continue;
+                // The rest one byte narrower: the range of `last`'s next
+                // byte, then of each byte after it. An empty one (most
+                // bytes of a big alphabet are nobody's) sends the rest back
+                // to one range, whose first page has keys and says whether
+                // to split again, so no run of empty answers outlasts the
+                // read deadline.
+                for (; byte < alphabet.size(); ++byte) {
+                    std::string lo = narrow + alphabet[byte], hi = Keys::range_end(lo);
+                    if (lo >= end) break;
+                    Read r = read(std::max(lo, from), std::min(hi, end), lo);
+                    if (r == Read::stopped) return r;
+                    if (r == Read::empty) return hi < end ? read(hi, end, narrow) : Read::some;
+                }
+                return Read::some;
+            }
+        };
+    read(prefix, Keys::range_end(prefix), prefix);
+    return at;
 }
 
 std::optional<KeyValue> Kv::get(const std::string& key) {

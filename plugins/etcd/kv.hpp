@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace etcd {
@@ -32,6 +33,7 @@ struct Page {
     std::vector<KeyValue> kvs;
     bool more = false;           // keys past the limit remain
     std::uint64_t revision = 0;  // the store's revision the page was read at
+    std::uint64_t count = 0;     // keys in the whole range asked for
 };
 
 // A transaction's answer.
@@ -65,7 +67,15 @@ public:
     // all read at the revision of the first (a consistent answer of any
     // size), each handed to `each` as its page arrives until it returns
     // false. Returns that revision.
-    std::uint64_t scan(const std::string& prefix, const std::function<bool(KeyValue&&)>& each);
+    //
+    // etcd counts every key of a range for each page of it (the answer's
+    // `count`), so paging a big range costs O(keys^2 / page). A range of
+    // more than a few pages is therefore read as narrower ranges, one per
+    // byte that may come next, split again while still big:
+    // `alphabet` holds every byte (ascending) that can follow `prefix` in
+    // a key worth reading; keys with any other byte are skipped.
+    std::uint64_t scan(const std::string& prefix, std::string_view alphabet,
+                       const std::function<bool(KeyValue&&)>& each);
     std::optional<KeyValue> get(const std::string& key);
     TxnResult txn(const nlohmann::json& compare, const nlohmann::json& success,
                   const nlohmann::json& failure = nlohmann::json::array());
