@@ -2,9 +2,9 @@
 // same rows in the same run: 1,000, 10,000 and 100,000 instances (or the
 // sizes given) on catalog-sqlite, and on catalog-postgres, nats-kv and etcd
 // when MUSTER_TEST_PG_URL / MUSTER_TEST_NATS_URL / MUSTER_TEST_ETCD_URL name
-// servers. The chain reads
-// with its default 250 ms read deadline, which a big answer outlasts: the
-// deadline measures silence (docs/chain.md). Median of 3 reads each.
+// servers. The chain reads with its default 250 ms read deadline, which a
+// big answer outlasts: the deadline measures silence (docs/chain.md). Median of 5 reads each, taken
+// in turns with the bare engine's.
 //
 //   muster-bench-scale [N...]
 #include "bench_util.hpp"
@@ -36,18 +36,23 @@ using namespace muster::core;
 
 namespace {
 
-constexpr int kReads = 3;
+constexpr int kReads = 5;
 
-// The median time of `kReads` runs of `read`, which returns the rows it saw.
-double median_ms(const std::function<std::size_t()>& read, std::size_t expect, const char* who) {
-    std::vector<double> ms;
-    for (int i = 0; i < kReads; ++i) {
-        auto t0 = bench::Clock::now();
-        std::size_t got = read();
-        ms.push_back(bench::seconds_since(t0) * 1000);
-        if (got != expect) std::printf("  !! %s read %zu rows, not %zu\n", who, got, expect);
-    }
-    return bench::percentile(ms, 50);
+// The bare engine's and muster's reads of the role, `kReads` of each taken
+// in turns (so that a slow spell of this VM falls on both), timed, their
+// rows checked, and the medians printed with their ratio.
+void compare(const char* store, std::size_t n, const char* engine, const std::function<std::size_t()>& bare,
+             const std::function<std::size_t()>& muster) {
+    std::vector<double> ms[2];
+    for (int i = 0; i < kReads; ++i)
+        for (int which = 0; which < 2; ++which) {
+            auto t0 = bench::Clock::now();
+            std::size_t got = (which == 0 ? bare : muster)();
+            ms[which].push_back(bench::seconds_since(t0) * 1000);
+            if (got != n) std::printf("  !! %s read %zu rows, not %zu\n", which == 0 ? engine : store, got, n);
+        }
+    double b = bench::percentile(ms[0], 50), m = bench::percentile(ms[1], 50);
+    std::printf("  %-17s %9zu  bare %9.1f ms  muster %9.1f ms  ratio %5.2f\n", store, n, b, m, m / b);
 }
 
 std::unique_ptr<Chain> chain_of(const std::shared_ptr<const LoadedPlugin>& plugin,
@@ -71,10 +76,6 @@ std::size_t muster_read(Chain& chain) {
 std::size_t heap_bytes() {
     auto m = mallinfo2();
     return m.uordblks + m.hblkhd;
-}
-
-void report(const char* store, std::size_t n, double bare, double muster) {
-    std::printf("  %-17s %9zu  bare %9.1f ms  muster %9.1f ms  ratio %5.2f\n", store, n, bare, muster, muster / bare);
 }
 
 // A watch of the big role on one backend, and registrations into it through
@@ -199,9 +200,7 @@ void sqlite_scale(const PluginLoader& loader, std::size_t n) {
         sqlite3_reset(st);
         return rows.size();
     };
-    double b = median_ms(bare, n, "sqlite3");
-    double m = median_ms([&] { return muster_read(*chain); }, n, "catalog-sqlite");
-    report("catalog-sqlite", n, b, m);
+    compare("catalog-sqlite", n, "sqlite3", bare, [&] { return muster_read(*chain); });
     watch_figures("catalog-sqlite", loader.load("catalog-sqlite"), {{"path", path.string()}}, n);
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -234,9 +233,7 @@ void postgres_scale(const PluginLoader& loader, const std::string& url, std::siz
         PQclear(r);
         return rows.size();
     };
-    double b = median_ms(bare, n, "libpq");
-    double m = median_ms([&] { return muster_read(*chain); }, n, "catalog-postgres");
-    report("catalog-postgres", n, b, m);
+    compare("catalog-postgres", n, "libpq", bare, [&] { return muster_read(*chain); });
     watch_figures("catalog-postgres", loader.load("catalog-postgres"), {{"url", url}, {"schema", schema}}, n);
     chain.reset();
     PQclear(PQexec(c, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
@@ -291,9 +288,7 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
         kvWatcher_Destroy(w);
         return values.size();
     };
-    double b = median_ms(bare, n, "cnats");
-    double m = median_ms([&] { return muster_read(*chain); }, n, "nats-kv");
-    report("nats-kv", n, b, m);
+    compare("nats-kv", n, "cnats", bare, [&] { return muster_read(*chain); });
     watch_figures("nats-kv", plugin, {{"url", url}, {"bucket", bucket}}, n);
     js_DeleteKeyValue(js, bucket.c_str());
     kvStore_Destroy(kv);
@@ -342,9 +337,7 @@ void etcd_scale(const PluginLoader& loader, const std::string& url, std::size_t 
             rows.emplace_back(bench::unb64(kv["key"].get<std::string>()), bench::unb64(kv["value"].get<std::string>()));
         return rows.size();
     };
-    double b = median_ms(bare, n, "etcd gateway");
-    double m = median_ms([&] { return muster_read(*chain); }, n, "etcd");
-    report("etcd", n, b, m);
+    compare("etcd", n, "etcd gateway", bare, [&] { return muster_read(*chain); });
     watch_figures("etcd", plugin, options, n);
     chain.reset();
     writer.reset();
@@ -363,8 +356,10 @@ int main(int argc, char** argv) {
     const char* nats = std::getenv("MUSTER_TEST_NATS_URL");
     const char* etcd = std::getenv("MUSTER_TEST_ETCD_URL");
     PluginLoader loader;
-    std::printf("one role read whole, through the chain (read deadline 250 ms) vs the bare engine; median of %d\n",
-                kReads);
+    std::printf(
+        "one role read whole, through the chain (read deadline 250 ms) vs the bare engine; median of %d each, in "
+        "turns\n",
+        kReads);
     for (auto n : sizes) {
         sqlite_scale(loader, n);
         if (pg) postgres_scale(loader, pg, n);
