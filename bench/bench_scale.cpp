@@ -140,35 +140,50 @@ void watch_figures(const char* store, const std::shared_ptr<const LoadedPlugin>&
     };
     std::vector<double> ms = registrations(0, "plugin's watch");
     w.reset();
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // what the watch held, released (cnats: by its threads)
     // The same through a Registry's cache of the role: what subscribers
     // (the agent, libmuster, `muster-host watch`) see.
     RegistryOptions ro;
     ro.ttl = std::chrono::hours(1);
     ro.heartbeat_interval = std::chrono::minutes(10);
     // The heap a watched, cached role holds (the plugin's watch state, the
-    // cache's working set and its snapshot), per instance.
+    // cache's working set and its snapshot), per instance, twice: what the
+    // heap grew by with the registry (its first read's answer released),
+    // and what it gave back when the registry went. cnats releases memory
+    // from its own threads, late: one figure can fall below the other.
     const std::size_t heap_before = heap_bytes();
-    Registry registry(std::make_shared<Chain>(std::vector<Link>{{watcher, true}}), ro);
-    auto sub = registry.watch(role, [&](const TopologyEvent& e) {
+    auto registry = std::make_unique<Registry>(std::make_shared<Chain>(std::vector<Link>{{watcher, true}}), ro);
+    auto sub = registry->watch(role, [&](const TopologyEvent& e) {
         std::lock_guard lk(mu);
         if (e.type == MUSTER_EVENT_ADDED && e.instance.id == expected) arrived = bench::Clock::now();
         cv.notify_all();
     });
     std::vector<double> through_cache = registrations(1, "registry's watch");
     // Read once the registrations went through the watch: the cache is
-    // steady, the first answer (a list through the chain) released.
-    std::size_t cached = registry.resolve(role)->instances.size();
-    const double per_instance = static_cast<double>(heap_bytes() - heap_before) / static_cast<double>(cached);
+    // steady, the first answer (a list through the chain) released. Read
+    // on a thread of its own, whose memory of the snapshot (CacheSet's
+    // thread-local one) goes with it.
+    double cached = 0;
+    std::thread([&] { cached = static_cast<double>(registry->resolve(role)->instances.size()); }).join();
+    const double grown = static_cast<double>(heap_bytes() - heap_before) / cached;
+    // Idle: from a second after the last change (its publish and the old
+    // snapshot's release, a few ms at 100,000, done) for 5 s.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
     double cpu0 = bench::cpu_seconds();
     auto t0 = bench::Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(5));
     double idle = (bench::cpu_seconds() - cpu0) / bench::seconds_since(t0) * 100;
+    const std::size_t heap_held = heap_bytes();
+    sub.cancel();
+    registry.reset();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const double freed = (static_cast<double>(heap_held) - static_cast<double>(heap_bytes())) / cached;
     std::printf(
         "  %-17s %9zu  register call %6.2f ms; registration -> watch event %6.2f ms (backend), %6.2f ms (registry)"
         " median; idle %5.2f%% of a core; heap per watched instance: plugin watch %5.0f B, with the registry cache"
-        " %5.0f B\n",
+        " %5.0f B (grown) / %5.0f B (freed)\n",
         store, n, bench::percentile(calls, 50), ms.empty() ? -1.0 : bench::percentile(ms, 50),
-        through_cache.empty() ? -1.0 : bench::percentile(through_cache, 50), idle, plugin_heap, per_instance);
+        through_cache.empty() ? -1.0 : bench::percentile(through_cache, 50), idle, plugin_heap, grown, freed);
 }
 
 void sqlite_scale(const PluginLoader& loader, std::size_t n) {
