@@ -541,6 +541,10 @@ void Chain::keep_alive(std::size_t i) {
         std::lock_guard lk(st.mu);
         if (LinkRunner::Clock::now() - st.last_answer < options_.keepalive) return;
     }
+    // A read in progress (a big list) is not stuck, as just checked: it is
+    // the news a probe would bring, and a probe would only queue behind it
+    // and time out.
+    if (st.reads->busy()) return;
     record(i, probe(i));
 }
 

@@ -96,6 +96,11 @@ bool LinkRunner::stuck() const {
     return s_->current && Clock::now() > s_->current->deadline();
 }
 
+bool LinkRunner::busy() const {
+    std::lock_guard lk(s_->mu);
+    return s_->current || !s_->queue.empty();
+}
+
 void LinkRunner::loop(const std::shared_ptr<Shared>& s) {
     std::unique_lock lk(s->mu);
     for (;;) {

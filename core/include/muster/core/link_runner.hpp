@@ -51,6 +51,8 @@ public:
 
     // True while a call has been silent for longer than its limit.
     bool stuck() const;
+    // True while a call runs or waits to (stuck or not).
+    bool busy() const;
 
 private:
     // What the thread uses, shared with it, so that a thread left to finish
