@@ -256,6 +256,24 @@ void postgres_scale(const PluginLoader& loader, const std::string& url, std::siz
     PQfinish(c);
 }
 
+// The one instance of the big role written through the plugin: the stores
+// holding documents (nats-kv, etcd) are filled with copies of its
+// document under new ids (copy_of).
+muster::sdk::Instance register_model(BackendClient& writer) {
+    muster::sdk::Instance first;
+    first.id = new_instance_id();
+    first.role = "big";
+    first.address = "10.0.0.1:1";
+    first.metadata = {{"zone", "a"}};
+    writer.register_instance(first);
+    return first;
+}
+
+// `document` (the model's) as a new instance's: `id` for the model's id.
+std::string copy_of(std::string document, const std::string& model_id, const std::string& id) {
+    return document.replace(document.find(model_id), model_id.size(), id);
+}
+
 void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t n) {
     std::string bucket = "scale_" + std::to_string(getpid()) + "_" + std::to_string(n);
     auto plugin = loader.load("nats-kv");
@@ -265,12 +283,7 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
     // deployment leaves it (a registration through the plugin looks the id
     // up under every role: bench/README.md).
     auto writer = BackendClient::create(plugin, {{"url", url}, {"bucket", bucket}}, 3600000);
-    muster::sdk::Instance first;
-    first.id = new_instance_id();
-    first.role = "big";
-    first.address = "10.0.0.1:1";
-    first.metadata = {{"zone", "a"}};
-    writer->register_instance(first);
+    const muster::sdk::Instance first = register_model(*writer);
     natsConnection* nc = nullptr;
     jsCtx* js = nullptr;
     kvStore* kv = nullptr;
@@ -283,8 +296,7 @@ void nats_scale(const PluginLoader& loader, const std::string& url, std::size_t 
                                static_cast<std::size_t>(kvEntry_ValueLen(model)));
     kvEntry_Destroy(model);
     for (std::size_t i = 1; i < n; ++i) {
-        std::string id = new_instance_id(), value = document;
-        value.replace(value.find(first.id), first.id.size(), id);
+        const std::string id = new_instance_id(), value = copy_of(document, first.id, id);
         kvStore_Put(nullptr, kv, ("big." + id).c_str(), value.data(), static_cast<int>(value.size()));
     }
     auto bare = [&] {
@@ -321,12 +333,7 @@ void etcd_scale(const PluginLoader& loader, const std::string& url, std::size_t 
     // document under new ids put straight into etcd, 128 to a transaction
     // (etcd's --max-txn-ops), as nats_scale does.
     auto writer = BackendClient::create(plugin, options, 3600000);
-    muster::sdk::Instance first;
-    first.id = new_instance_id();
-    first.role = "big";
-    first.address = "10.0.0.1:1";
-    first.metadata = {{"zone", "a"}};
-    writer->register_instance(first);
+    const muster::sdk::Instance first = register_model(*writer);
     bench::EtcdGateway gw(url);
     const std::string role_prefix = prefix + "/big/";
     const auto stored =
@@ -335,8 +342,7 @@ void etcd_scale(const PluginLoader& loader, const std::string& url, std::size_t 
     for (std::size_t i = 1; i < n;) {
         nlohmann::json puts = nlohmann::json::array();
         for (; i < n && puts.size() < 128; ++i) {
-            std::string id = new_instance_id(), value = document;
-            value.replace(value.find(first.id), first.id.size(), id);
+            const std::string id = new_instance_id(), value = copy_of(document, first.id, id);
             puts.push_back({{"request_put", {{"key", bench::b64(role_prefix + id)}, {"value", bench::b64(value)}}}});
         }
         gw.post("/v3/kv/txn", nlohmann::json{{"success", puts}}.dump());
