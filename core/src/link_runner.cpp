@@ -27,6 +27,8 @@ std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count
 // The task the runner thread is executing, for note_call_progress().
 thread_local LinkRunner::Task* running = nullptr;
 
+std::atomic<int> abandoned_calls{0};
+
 }  // namespace
 
 bool note_call_progress() noexcept {
@@ -51,6 +53,10 @@ LinkRunner::~LinkRunner() {
         }
         s_->queue.clear();
         hung = s_->current && Clock::now() > s_->current->deadline();
+        if (hung) {
+            s_->left = true;
+            abandoned_calls.fetch_add(1);
+        }
     }
     s_->cv.notify_all();
     if (hung)
@@ -96,6 +102,8 @@ bool LinkRunner::stuck() const {
     return s_->current && Clock::now() > s_->current->deadline();
 }
 
+int LinkRunner::abandoned() { return abandoned_calls.load(); }
+
 bool LinkRunner::busy() const {
     std::lock_guard lk(s_->mu);
     return s_->current || !s_->queue.empty();
@@ -105,7 +113,10 @@ void LinkRunner::loop(const std::shared_ptr<Shared>& s) {
     std::unique_lock lk(s->mu);
     for (;;) {
         s->cv.wait(lk, [&] { return s->stopping || !s->queue.empty(); });
-        if (s->stopping) return;
+        if (s->stopping) {
+            if (s->left) abandoned_calls.fetch_sub(1);
+            return;
+        }
         auto task = std::move(s->queue.front());
         s->queue.pop_front();
         if (task->abandoned) continue;  // its caller gave up before it started: never run it

@@ -5,10 +5,13 @@
 #include "exit_codes.hpp"
 #include "settings_options.hpp"
 
+#include <muster/core/link_runner.hpp>
 #include <muster/core/log.hpp>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace host {
@@ -87,6 +90,21 @@ int main_impl(int argc, char** argv) {
     return cmd->run(vm, s);
 }
 
+// Ends the process with `code`. A store call left running past its
+// deadline (LinkRunner::abandoned) may be inside OpenSSL or libcurl, whose
+// exit handlers would free what it uses or wait for it (a TLS connect to a
+// refusing store crashed muster-host at exit under ASan; another hung it):
+// then the process ends without them, its output flushed.
+int finish(int code) {
+    if (muster::core::LinkRunner::abandoned() > 0) {
+        std::cout.flush();
+        std::cerr.flush();
+        std::fflush(nullptr);
+        std::_Exit(code);
+    }
+    return code;
+}
+
 }  // namespace
 }  // namespace host
 
@@ -99,15 +117,15 @@ int main(int argc, char** argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     try {
-        return host::main_impl(argc, argv);
+        return host::finish(host::main_impl(argc, argv));
     } catch (const host::HostError& e) {
         std::cerr << "muster-host: " << e.what() << "\n";
-        return e.code;
+        return host::finish(e.code);
     } catch (const host::SetupError& e) {
         std::cerr << "muster-host: " << e.what() << "\n";
-        return host::exit_code(e.fault());
+        return host::finish(host::exit_code(e.fault()));
     } catch (const std::exception& e) {
         std::cerr << "muster-host: internal error: " << e.what() << "\n";
-        return host::kFailure;
+        return host::finish(host::kFailure);
     }
 }

@@ -70,8 +70,8 @@ public:
     //
     // etcd counts every key of a range for each page of it (the answer's
     // `count`), so paging a big range costs O(keys^2 / page). A range of
-    // more than a few pages is therefore read as narrower ranges, one per
-    // byte that may come next, split again while still big:
+    // more than 16 pages is therefore read as narrower ranges, one per
+    // byte that may come next, split again while still that big:
     // `alphabet` holds every byte (ascending) that can follow `prefix` in
     // a key worth reading; keys with any other byte are skipped.
     std::uint64_t scan(const std::string& prefix, std::string_view alphabet,

@@ -64,3 +64,21 @@ TEST_CASE("link runner: a call its caller gave up on learns it at its next progr
     auto next = runner.start([] { return Outcome{}; }, 5000ms);
     CHECK(runner.finish(next).ok());
 }
+
+TEST_CASE("link runner: a call left running by a destroyed runner is counted until it ends") {
+    std::atomic<bool> release{false};
+    {
+        LinkRunner runner("test");
+        auto hung = runner.start(
+            [&] {
+                while (!release) std::this_thread::sleep_for(5ms);  // silent past its limit
+                return Outcome{};
+            },
+            20ms);
+        CHECK(runner.finish(hung).status == MUSTER_UNAVAILABLE);
+        CHECK(LinkRunner::abandoned() == 0);  // the runner still waits for it
+    }
+    CHECK(LinkRunner::abandoned() == 1);  // left to finish on its own: a process must not exit under it
+    release = true;
+    CHECK(test_support::eventually([] { return LinkRunner::abandoned() == 0; }, 5s));
+}

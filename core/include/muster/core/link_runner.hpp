@@ -54,6 +54,13 @@ public:
     // True while a call runs or waits to (stuck or not).
     bool busy() const;
 
+    // Calls past their deadline that destroyed runners left to finish on
+    // their own, not finished yet. A process must not run its libraries'
+    // exit handlers under one (it may be inside OpenSSL or libcurl, whose
+    // cleanup then crashes it or waits for it): muster-host ends without
+    // them while this is not 0 (host/cli/main.cpp). THREADING: any thread.
+    static int abandoned();
+
 private:
     // What the thread uses, shared with it, so that a thread left to finish
     // a hung call never touches a destroyed runner.
@@ -64,6 +71,7 @@ private:
         std::deque<std::shared_ptr<Task>> queue;
         std::shared_ptr<Task> current;  // the call running now, if any
         bool stopping = false;
+        bool left = false;  // the runner went, leaving `current` to finish (abandoned())
     };
     static void loop(const std::shared_ptr<Shared>& s);
 
