@@ -22,8 +22,8 @@ muster::sdk::Instance instance_in(const std::string& role) {
     return i;
 }
 
-// A store whose list of role "big" sends 50 rows 30 ms apart: 1.5 s in
-// all, past the read deadline (250 ms) and the keepalive (500 ms), never
+// A store whose list of role "big" sends 50 rows 40 ms apart: 2 s in all,
+// past the read deadline and the keepalive of the test below, never
 // silent for either. Anything else it answers at once.
 class SlowList final : public muster::sdk::Backend {
 public:
@@ -42,7 +42,7 @@ public:
               const std::function<bool(const muster::sdk::Instance&)>& sink) override {
         if (role != "big") return;
         for (int i = 0; i < 50; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            std::this_thread::sleep_for(std::chrono::milliseconds(40));
             if (!sink(instance_in("big"))) return;
         }
     }
@@ -107,18 +107,21 @@ TEST_CASE("a refused input is returned as is and not written anywhere") {
 }
 
 TEST_CASE("a list that keeps sending rows for longer than the keepalive is not taken for a dead store") {
-    // The prober's keepalive asks a link that has not answered for 500 ms;
+    // The prober's keepalive asks a link that has not answered for a while;
     // one busy answering a big list has not "answered" yet, and a probe
     // queued behind that list timed out: three such, and the breaker of a
-    // store that was sending rows all along opened.
-    Chain chain({{slow_list_backend(), true}, {memory_backend(30000), true}});
+    // store that was sending rows all along opened. A read deadline of 1 s
+    // (a row's gap of 40 ms leaves room for a loaded sanitizer run), a
+    // keepalive of 300 ms: a probe queued behind the 2 s list would fail.
+    ChainOptions options;
+    options.read_timeout = std::chrono::milliseconds(1000);
+    options.keepalive = std::chrono::milliseconds(300);
+    Chain chain({{slow_list_backend(), true}, {memory_backend(30000), true}}, options);
     std::string role = "big";
-    for (int i = 0; i < 2; ++i) {
-        auto read = chain.list(&role, 0);
-        REQUIRE(read.outcome.ok());
-        CHECK(read.backend == "slow-list");
-        CHECK(read.instances.size() == 50);
-    }
+    auto read = chain.list(&role, 0);
+    REQUIRE(read.outcome.ok());
+    CHECK(read.backend == "slow-list");
+    CHECK(read.instances.size() == 50);
     auto link = chain.status().front();
     CHECK(link.state == Breaker::State::closed);
     CHECK(link.counts.failures == 0);
