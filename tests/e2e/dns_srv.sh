@@ -46,11 +46,11 @@ ids() { python3 -c "import json,sys; print(' '.join(sorted(i['id'] for i in json
 [ "$(addresses l1.json)" = "10.0.0.1:8080 10.0.0.2:8080" ] || fail "list: $(cat l1.json)"
 python3 -c "import json,sys; sys.exit(not any(i['metadata'].get('dns.target') == '10-0-0-1.router.prod.svc.cluster.local' for i in json.load(open('l1.json'))))" ||
     fail "no dns.target metadata: $(cat l1.json)"
-"$HOST" list $D --role router --json >l2.json 2>&1 || fail "list again: $(cat l2.json)"
+"$HOST" list $D --role router --json >l2.json 2>l2.err || fail "list again: $(cat l2.err)"
 [ "$(ids l1.json)" = "$(ids l2.json)" ] || fail "ids differ between two processes: $(ids l1.json) / $(ids l2.json)"
 pass "a role lists one instance per SRV target:port, with the same ids in every process"
 
-"$HOST" list $D --role gone --json >gone.json 2>&1 || fail "NXDOMAIN: $(cat gone.json)"
+"$HOST" list $D --role gone --json >gone.json 2>gone.err || fail "NXDOMAIN: $(cat gone.err)"
 [ "$(cat gone.json)" = "[]" ] || fail "NXDOMAIN is not 'no instances': $(cat gone.json)"
 pass "NXDOMAIN lists no instances (exit 0)"
 
@@ -67,11 +67,11 @@ pass "bad options: one line naming the option, exit 3"
 C="--chain dns-srv,catalog-sqlite --backend-option dns-srv.servers=127.0.0.1:$PORT1 --backend-option dns-srv.roles=$(echo "$ROLES" | tr -d ' ') --backend-option catalog-sqlite.path=$WORK/store.db --heartbeat-interval 300ms"
 start writer run $C --role writer --address 10.1.0.1:9000
 wait_for writer.log "running 1 service" 10 || fail "a writer on dns-srv, catalog-sqlite did not start"
-"$HOST" list $C --role writer --json >w.json 2>&1 || fail "list writer: $(cat w.json)"
+"$HOST" list $C --role writer --json >w.json 2>w.err || fail "list writer: $(cat w.err)"
 [ "$(addresses w.json)" = "10.1.0.1:9000" ] || fail "the writer is not listed: $(cat w.json)"
-"$HOST" list $C --role router --json >r.json 2>&1 || fail "list router: $(cat r.json)"
+"$HOST" list $C --role router --json >r.json 2>r.err || fail "list router: $(cat r.err)"
 [ "$(addresses r.json)" = "10.0.0.1:8080 10.0.0.2:8080" ] || fail "the routers are not listed through the chain: $(cat r.json)"
-"$HOST" list $C --json >all.json 2>&1 || fail "list all: $(cat all.json)"
+"$HOST" list $C --json >all.json 2>all.err || fail "list all: $(cat all.err)"
 [ "$(addresses all.json)" = "10.0.0.1:8080 10.0.0.2:8080 10.1.0.1:9000" ] || fail "every role: $(cat all.json)"
 sqlite3 "$WORK/store.db" "select count(*) from instances where role = 'router'" 2>/dev/null | grep -qx 0 ||
     fail "something was written for the DNS role"
@@ -107,13 +107,13 @@ nsd_start cluster.local "$ZONE"
 PORT2=$NSD_PORT
 F="--chain dns-srv --backend-option dns-srv.servers=127.0.0.1:$PORT1,127.0.0.1:$PORT2 --backend-option dns-srv.timeout=300ms --backend-option dns-srv.roles=$(echo "$ROLES" | tr -d ' ') --read-timeout 2s"
 nsd_signal STOP "$NSD1"
-"$HOST" list $F --role router --json >h.json 2>&1 || fail "a hung first server was not failed over: $(cat h.json)"
+"$HOST" list $F --role router --json >h.json 2>h.err || fail "a hung first server was not failed over: $(cat h.err)"
 [ "$(addresses h.json)" = "10.0.0.2:8080 10.0.0.3:8080" ] || fail "hung first server: $(cat h.json)"
 pass "a hung server (SIGSTOP) hands the question to the next one"
 # The chain with its only DNS server hung: the store's roles answer as
 # ever, the DNS role fails (exit 5) rather than answer the store's empty
 # list, and the writer's heartbeats go on.
-"$HOST" list $C --role writer --json >w2.json 2>&1 || fail "the store's role failed with DNS hung: $(cat w2.json)"
+"$HOST" list $C --role writer --json >w2.json 2>w2.err || fail "the store's role failed with DNS hung: $(cat w2.err)"
 [ "$(addresses w2.json)" = "10.1.0.1:9000" ] || fail "the store's role with DNS hung: $(cat w2.json)"
 "$HOST" list $C --role router --json >r2.json 2>r2.err && fail "the DNS role answered with its server hung: $(cat r2.json)"
 [ $? -eq 5 ] || fail "the DNS role with its server hung: not exit 5: $(cat r2.err)"
